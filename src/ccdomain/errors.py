@@ -1,0 +1,193 @@
+"""Errors raised by ccdomain (DESIGN E1).
+
+Every rejection raises a subclass of :class:`CcdomainError`, which subclasses
+:class:`ValueError`. Messages name the offending value and what was expected::
+
+    >>> raise InvalidPhoneNumber("'98765' is not a valid phone number for region PE")
+    Traceback (most recent call last):
+    ...
+    ccdomain.errors.InvalidPhoneNumber: '98765' is not a valid phone number for region PE
+
+Each class has a default message used when it is raised without arguments.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlockedIdentity",
+    "CcdomainError",
+    "CommentImmutable",
+    "CurrencyMismatch",
+    "DuplicateContact",
+    "InvalidAddress",
+    "InvalidChannel",
+    "InvalidCustomField",
+    "InvalidDocument",
+    "InvalidEvent",
+    "InvalidMoney",
+    "InvalidPhoneNumber",
+    "InvalidPromise",
+    "InvalidTypification",
+    "RuleViolation",
+    "StoreError",
+    "TicketClosed",
+    "UnknownCampaign",
+    "UnknownContact",
+    "UnknownLine",
+    "UnknownPayment",
+    "UnknownProduct",
+    "UnknownPromise",
+    "UnknownTicket",
+]
+
+
+class CcdomainError(ValueError):
+    """Base class of every error ccdomain raises on bad input or a broken rule."""
+
+    default_message = "the value was rejected by a ccdomain rule"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message if message is not None else self.default_message)
+
+    @property
+    def message(self) -> str:
+        """The human-readable message."""
+        return str(self.args[0])
+
+
+class InvalidPhoneNumber(CcdomainError):
+    """A phone number that cannot be parsed or is not valid for its region (M1, M2)."""
+
+    default_message = "the value is not a valid phone number"
+
+
+class InvalidDocument(CcdomainError):
+    """An identity document whose type is unknown or whose number fails its format (K3)."""
+
+    default_message = "the value is not a valid identity document"
+
+
+class DuplicateContact(CcdomainError):
+    """A contact code that already exists in the campaign (K1, K2)."""
+
+    default_message = "a contact with that code already exists in the campaign"
+
+
+class UnknownContact(CcdomainError):
+    """A contact code that the store does not hold."""
+
+    default_message = "no contact with that code"
+
+
+class UnknownCampaign(CcdomainError):
+    """A campaign id that the store does not hold."""
+
+    default_message = "no campaign with that id"
+
+
+class UnknownLine(CcdomainError):
+    """A line (business identifier) that the store does not hold (T6)."""
+
+    default_message = "no line with that id"
+
+
+class UnknownTicket(CcdomainError):
+    """A ticket number that the store does not hold."""
+
+    default_message = "no ticket with that number"
+
+
+class UnknownProduct(CcdomainError):
+    """A product id that the store does not hold."""
+
+    default_message = "no product with that id"
+
+
+class UnknownPayment(CcdomainError):
+    """A payment id that the store does not hold."""
+
+    default_message = "no payment with that id"
+
+
+class UnknownPromise(CcdomainError):
+    """A promise id that the store does not hold."""
+
+    default_message = "no promise with that id"
+
+
+class InvalidCustomField(CcdomainError):
+    """A custom field unknown to the campaign template, or a value of the wrong type (K9)."""
+
+    default_message = "the custom field value does not fit the campaign template"
+
+
+class InvalidAddress(CcdomainError):
+    """A postal address that is empty or malformed (K8)."""
+
+    default_message = "the address is not valid"
+
+
+class InvalidChannel(CcdomainError):
+    """A contact channel (email, Messenger, ...) whose kind or value is not valid (K4)."""
+
+    default_message = "the contact channel is not valid"
+
+
+class InvalidMoney(CcdomainError):
+    """An amount or currency that is not valid money (C1)."""
+
+    default_message = "the amount is not valid money"
+
+
+class CurrencyMismatch(InvalidMoney):
+    """Two amounts in different currencies were combined (C1)."""
+
+    default_message = "the amounts are in different currencies"
+
+
+class InvalidPromise(CcdomainError):
+    """A promise to pay that breaks a rule of C4."""
+
+    default_message = "the promise to pay breaks a rule"
+
+
+class InvalidTypification(CcdomainError):
+    """A typification path that is not in the campaign's tree (T8)."""
+
+    default_message = "the typification path is not in the campaign's tree"
+
+
+class TicketClosed(CcdomainError):
+    """An operation that needs an open ticket was asked of a closed one (T3)."""
+
+    default_message = "the ticket is closed"
+
+
+class BlockedIdentity(CcdomainError):
+    """An interaction from or to a blocked identity (I3)."""
+
+    default_message = "the identity is blocked in this campaign"
+
+
+class CommentImmutable(CcdomainError):
+    """An attempt to edit or delete a case comment (I2)."""
+
+    default_message = "case comments cannot be edited or deleted"
+
+
+class InvalidEvent(CcdomainError):
+    """An event (a line of a replay file) that is malformed."""
+
+    default_message = "the event is malformed"
+
+
+class RuleViolation(CcdomainError):
+    """A domain rule refused the operation; the message says which and why."""
+
+    default_message = "the operation breaks a domain rule"
+
+
+class StoreError(CcdomainError):
+    """A store could not complete an operation (the database is locked, corrupt, ...)."""
+
+    default_message = "the store could not complete the operation"
