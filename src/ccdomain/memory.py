@@ -1,0 +1,534 @@
+"""In-memory reference store: thread-safe, with rollback (E2) and nested units of work.
+
+Every unit of work holds the store's lock from its start to its end, so units of
+work from different threads run one after the other (which is what makes the
+get-or-open of T2 atomic). Changes are applied at once and an undo log records
+how to take each back; rolling back replays the log backwards to the mark the
+unit of work (or savepoint) started at.
+
+All stored values are immutable models, so reads hand out the stored objects
+themselves and nobody can change the store behind its back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from ccdomain.collections import Payment, Product, Promise
+from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact, UnknownTicket
+from ccdomain.events import Event
+from ccdomain.models import (
+    Block,
+    Campaign,
+    Comment,
+    Company,
+    Contact,
+    Interaction,
+    Line,
+    Ticket,
+    Typification,
+)
+from ccdomain.phones import national_number, phone_suffix
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+_MISSING: Any = object()
+ContactKey = tuple[str, str]
+
+
+def _phone_keys(contact: Contact) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The index keys of a live contact: E.164 numbers, national numbers, 7-digit suffixes."""
+    if contact.merged_into is not None:
+        return (), (), ()
+    phones = contact.phones
+    return (
+        phones,
+        tuple(dict.fromkeys(national_number(p) for p in phones)),
+        tuple(dict.fromkeys(phone_suffix(p) for p in phones)),
+    )
+
+
+class _State:
+    """Everything the store holds. Values are immutable (models, tuples) except the
+    append-only lists, whose appends the undo log pops."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, Campaign] = {}
+        self.lines: dict[str, Line] = {}
+        self.companies: dict[str, Company] = {}
+        self.contacts: dict[ContactKey, Contact] = {}
+        self.by_phone: dict[str, tuple[ContactKey, ...]] = {}
+        self.by_national: dict[str, tuple[ContactKey, ...]] = {}
+        self.by_suffix: dict[str, tuple[ContactKey, ...]] = {}
+        self.counters: dict[str, int] = {}
+        self.tickets: dict[int, Ticket] = {}
+        self.open_tickets: dict[tuple[str, str], int] = {}
+        self.tickets_by_customer: dict[str, tuple[int, ...]] = {}
+        self.tickets_by_contact: dict[ContactKey, tuple[int, ...]] = {}
+        self.interactions: dict[int, list[Interaction]] = {}
+        self.by_external_id: dict[str, Interaction] = {}
+        self.typifications: list[Typification] = []
+        self.typifications_by_ticket: dict[int, tuple[int, ...]] = {}
+        self.products: dict[str, Product] = {}
+        self.products_by_contact: dict[ContactKey, tuple[str, ...]] = {}
+        self.payments: dict[str, Payment] = {}
+        self.payments_by_product: dict[str, tuple[str, ...]] = {}
+        self.promises: dict[str, Promise] = {}
+        self.promises_by_product: dict[str, tuple[str, ...]] = {}
+        self.comments: dict[int, tuple[Comment, ...]] = {}
+        self.blocks: dict[tuple[str, str], Block] = {}
+        self.events: list[Event] = []
+
+
+class MemoryStore:
+    """The in-memory reference implementation of :class:`ccdomain.ports.Store`.
+
+    Example:
+        >>> from ccdomain.models import Campaign
+        >>> store = MemoryStore()
+        >>> with store.unit_of_work() as uow:
+        ...     uow.put_campaign(Campaign(id="ventas"))
+        ...     uow.commit()
+        >>> with store.unit_of_work() as uow:
+        ...     uow.get_campaign("ventas").id
+        'ventas'
+    """
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work; a savepoint of the active one when nested in this thread."""
+        return MemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing to release; present for the Store protocol."""
+
+
+class MemoryUnitOfWork:
+    """A unit of work over a :class:`MemoryStore` (see :mod:`ccdomain.ports`)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._s = store._state
+        self._mark = 0
+        self._outer = False
+        self._committed = False
+        self._undo: list[Callable[[], None]] = []
+
+    # -- transaction -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._store._lock.acquire()
+        local = self._store._local
+        active: MemoryUnitOfWork | None = getattr(local, "active", None)
+        if active is None:
+            self._outer = True
+            local.active = self
+        else:
+            self._undo = active._undo
+        self._mark = len(self._undo)
+        self._committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                self.rollback()
+        finally:
+            if self._outer:
+                self._store._local.active = None
+                self._undo.clear()
+            self._store._lock.release()
+
+    def commit(self) -> None:
+        """Keep the changes (the outermost commit makes them final)."""
+        self._committed = True
+        if self._outer:
+            self._undo.clear()
+            self._mark = 0
+
+    def rollback(self) -> None:
+        """Undo every change made since this unit of work started."""
+        while len(self._undo) > self._mark:
+            self._undo.pop()()
+
+    # -- undo-logged primitives ----------------------------------------------------------------
+
+    def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
+        old = mapping.get(key, _MISSING)
+        mapping[key] = value
+
+        def undo() -> None:
+            if old is _MISSING:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = old
+
+        self._undo.append(undo)
+
+    def _delete(self, mapping: dict[Any, Any], key: Any) -> None:
+        if key in mapping:
+            old = mapping.pop(key)
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def _append(self, items: list[Any], value: Any) -> None:
+        items.append(value)
+        self._undo.append(items.pop)
+
+    def _index_add(self, index: dict[Any, tuple[Any, ...]], key: Any, value: Any) -> None:
+        current = index.get(key, ())
+        if value not in current:
+            self._set(index, key, (*current, value))
+
+    def _index_remove(self, index: dict[Any, tuple[Any, ...]], key: Any, value: Any) -> None:
+        current = index.get(key, ())
+        if value in current:
+            rest = tuple(v for v in current if v != value)
+            if rest:
+                self._set(index, key, rest)
+            else:
+                self._delete(index, key)
+
+    # -- campaigns, lines, companies ------------------------------------------------------------
+
+    def put_campaign(self, campaign: Campaign) -> None:
+        """Insert or replace a campaign (by id)."""
+        self._set(self._s.campaigns, campaign.id, campaign)
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        """The campaign with that id, or None."""
+        return self._s.campaigns.get(campaign_id)
+
+    def list_campaigns(self) -> Sequence[Campaign]:
+        """Every campaign, by id."""
+        return [self._s.campaigns[k] for k in sorted(self._s.campaigns)]
+
+    def put_line(self, line: Line) -> None:
+        """Insert or replace a line by id."""
+        self._set(self._s.lines, line.id, line)
+
+    def get_line(self, line_id: str) -> Line | None:
+        """The line with that id, or None."""
+        return self._s.lines.get(line_id)
+
+    def list_lines(self) -> Sequence[Line]:
+        """Every line, by id."""
+        return [self._s.lines[k] for k in sorted(self._s.lines)]
+
+    def put_company(self, company: Company) -> None:
+        """Insert or replace a company by id."""
+        self._set(self._s.companies, company.id, company)
+
+    def get_company(self, company_id: str) -> Company | None:
+        """The company with that id, or None."""
+        return self._s.companies.get(company_id)
+
+    def list_companies(self) -> Sequence[Company]:
+        """Every company, by id."""
+        return [self._s.companies[k] for k in sorted(self._s.companies)]
+
+    # -- contacts --------------------------------------------------------------------------------
+
+    def _index_contact(self, contact: Contact, add: bool) -> None:
+        key = (contact.campaign, contact.code)
+        change = self._index_add if add else self._index_remove
+        phones, nationals, suffixes = _phone_keys(contact)
+        for p in phones:
+            change(self._s.by_phone, p, key)
+        for n in nationals:
+            change(self._s.by_national, n, key)
+        for x in suffixes:
+            change(self._s.by_suffix, x, key)
+
+    def add_contact(self, contact: Contact) -> None:
+        """Insert a new contact; DuplicateContact if its code exists in its campaign."""
+        key = (contact.campaign, contact.code)
+        if key in self._s.contacts:
+            raise DuplicateContact(
+                f"a contact with code {contact.code!r} already exists in campaign "
+                f"{contact.campaign!r}; expected a code not used in that campaign"
+            )
+        self._set(self._s.contacts, key, contact)
+        self._index_contact(contact, add=True)
+
+    def update_contact(self, contact: Contact) -> None:
+        """Replace the stored contact with the same (campaign, code), reindexing phones."""
+        key = (contact.campaign, contact.code)
+        old = self._s.contacts.get(key)
+        if old is None:
+            raise UnknownContact(
+                f"no contact with code {contact.code!r} in campaign {contact.campaign!r}"
+            )
+        self._index_contact(old, add=False)
+        self._set(self._s.contacts, key, contact)
+        self._index_contact(contact, add=True)
+
+    def get_contact(self, campaign: str, code: str) -> Contact | None:
+        """The stored contact (tombstones included) with that code, or None."""
+        return self._s.contacts.get((campaign, code))
+
+    def list_contacts(self, campaign: str | None = None) -> Sequence[Contact]:
+        """Contacts of a campaign (or all), by (campaign, code)."""
+        keys = sorted(k for k in self._s.contacts if campaign is None or k[0] == campaign)
+        return [self._s.contacts[k] for k in keys]
+
+    def _contacts_at(self, keys: tuple[ContactKey, ...]) -> list[Contact]:
+        return [self._s.contacts[k] for k in keys]
+
+    def contacts_by_phone(self, e164: str) -> Sequence[Contact]:
+        """Live contacts with this exact E.164 phone (index lookup)."""
+        return self._contacts_at(self._s.by_phone.get(e164, ()))
+
+    def contacts_by_national_number(self, national: str) -> Sequence[Contact]:
+        """Live contacts with a phone of this national significant number (index lookup)."""
+        return self._contacts_at(self._s.by_national.get(national, ()))
+
+    def contacts_by_phone_suffix(self, suffix: str) -> Sequence[Contact]:
+        """Live contacts with a phone ending in these 7 digits (index lookup)."""
+        return self._contacts_at(self._s.by_suffix.get(suffix, ()))
+
+    def next_contact_number(self, campaign: str) -> int:
+        """A number never returned before for this campaign."""
+        number = self._s.counters.get(campaign, 0) + 1
+        self._set(self._s.counters, campaign, number)
+        return number
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    def _ticket_indexes(self, ticket: Ticket, add: bool) -> None:
+        change = self._index_add if add else self._index_remove
+        change(self._s.tickets_by_customer, ticket.customer, ticket.number)
+        if ticket.contact is not None:
+            change(self._s.tickets_by_contact, (ticket.campaign, ticket.contact), ticket.number)
+        open_key = (ticket.campaign, ticket.customer)
+        if ticket.is_open:
+            if add:
+                self._set(self._s.open_tickets, open_key, ticket.number)
+            elif self._s.open_tickets.get(open_key) == ticket.number:
+                self._delete(self._s.open_tickets, open_key)
+
+    def get_or_open_ticket(
+        self, campaign: str, customer: str, opener: Callable[[int], Ticket]
+    ) -> tuple[Ticket, bool]:
+        """The open ticket of (campaign, customer), or a new one numbered by the store."""
+        number = self._s.open_tickets.get((campaign, customer))
+        if number is not None:
+            return self._s.tickets[number], False
+        self._set(self._s.counters, "", self._s.counters.get("", 0) + 1)
+        ticket = opener(self._s.counters[""])
+        if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
+            raise RuleViolation(
+                f"the opener returned ticket {ticket.number} for "
+                f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
+                f"({campaign!r}, {customer!r})"
+            )
+        self._set(self._s.tickets, ticket.number, ticket)
+        self._ticket_indexes(ticket, add=True)
+        self._set(self._s.interactions, ticket.number, [])
+        return ticket, True
+
+    def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of (campaign, customer), or None."""
+        number = self._s.open_tickets.get((campaign, customer))
+        return None if number is None else self._s.tickets[number]
+
+    def get_ticket(self, number: int) -> Ticket | None:
+        """The ticket with that number, or None."""
+        return self._s.tickets.get(number)
+
+    def update_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number."""
+        old = self._s.tickets.get(ticket.number)
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if (old.campaign, old.customer) != (ticket.campaign, ticket.customer):
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to ({old.campaign!r}, {old.customer!r}); "
+                "its campaign and customer cannot change"
+            )
+        if ticket.is_open and not old.is_open:
+            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        self._ticket_indexes(old, add=False)
+        self._set(self._s.tickets, ticket.number, ticket)
+        self._ticket_indexes(ticket, add=True)
+
+    def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a campaign (or all), by number."""
+        return [
+            t
+            for n, t in sorted(self._s.tickets.items())
+            if campaign is None or t.campaign == campaign
+        ]
+
+    def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a customer address, by number."""
+        numbers = sorted(self._s.tickets_by_customer.get(customer, ()))
+        tickets = [self._s.tickets[n] for n in numbers]
+        return [t for t in tickets if campaign is None or t.campaign == campaign]
+
+    def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
+        """Open tickets of a customer address across campaigns, by number."""
+        return [t for t in self.tickets_for_customer(customer) if t.is_open]
+
+    def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
+        """Tickets linked to that contact, by number."""
+        numbers = sorted(self._s.tickets_by_contact.get((campaign, code), ()))
+        return [self._s.tickets[n] for n in numbers]
+
+    def add_interaction(self, interaction: Interaction) -> None:
+        """Append a routed interaction to its ticket (O(1))."""
+        if interaction.ticket is None or interaction.ticket not in self._s.tickets:
+            raise UnknownTicket(
+                f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
+            )
+        if interaction.external_id is not None:
+            if interaction.external_id in self._s.by_external_id:
+                raise RuleViolation(
+                    f"interaction {interaction.external_id!r} is already recorded; "
+                    "expected a new external id"
+                )
+            self._set(self._s.by_external_id, interaction.external_id, interaction)
+        self._append(self._s.interactions[interaction.ticket], interaction)
+
+    def interactions(self, ticket: int) -> Sequence[Interaction]:
+        """Interactions of a ticket, in the order added."""
+        return list(self._s.interactions.get(ticket, ()))
+
+    def find_interaction(self, external_id: str) -> Interaction | None:
+        """The recorded interaction with that external id, or None."""
+        return self._s.by_external_id.get(external_id)
+
+    def add_typification(self, typification: Typification) -> None:
+        """Record a typification."""
+        index = len(self._s.typifications)
+        self._append(self._s.typifications, typification)
+        self._index_add(self._s.typifications_by_ticket, typification.ticket, index)
+
+    def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
+        """Typifications of a ticket (or all), in the order recorded."""
+        if ticket is None:
+            return list(self._s.typifications)
+        return [self._s.typifications[i] for i in self._s.typifications_by_ticket.get(ticket, ())]
+
+    # -- collections ---------------------------------------------------------------------------
+
+    def put_product(self, product: Product) -> None:
+        """Insert or replace a product by id."""
+        old = self._s.products.get(product.id)
+        if old is not None:
+            self._index_remove(self._s.products_by_contact, (old.campaign, old.contact), old.id)
+        self._set(self._s.products, product.id, product)
+        self._index_add(
+            self._s.products_by_contact, (product.campaign, product.contact), product.id
+        )
+
+    def get_product(self, product_id: str) -> Product | None:
+        """The product with that id, or None."""
+        return self._s.products.get(product_id)
+
+    def list_products(self, campaign: str | None = None) -> Sequence[Product]:
+        """Products of a campaign (or all), by id."""
+        return [
+            p
+            for _, p in sorted(self._s.products.items())
+            if campaign is None or p.campaign == campaign
+        ]
+
+    def products_for_contact(self, campaign: str, code: str) -> Sequence[Product]:
+        """Products of a contact, by id."""
+        ids = sorted(self._s.products_by_contact.get((campaign, code), ()))
+        return [self._s.products[i] for i in ids]
+
+    def put_payment(self, payment: Payment) -> None:
+        """Insert or replace a payment by id."""
+        old = self._s.payments.get(payment.id)
+        if old is not None and old.product != payment.product:
+            self._index_remove(self._s.payments_by_product, old.product, old.id)
+        self._set(self._s.payments, payment.id, payment)
+        self._index_add(self._s.payments_by_product, payment.product, payment.id)
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """The payment with that id, or None."""
+        return self._s.payments.get(payment_id)
+
+    def payments_for_product(self, product_id: str) -> Sequence[Payment]:
+        """Payments of a product, by (date, id)."""
+        payments = [self._s.payments[i] for i in self._s.payments_by_product.get(product_id, ())]
+        return sorted(payments, key=lambda p: (p.date, p.id))
+
+    def put_promise(self, promise: Promise) -> None:
+        """Insert or replace a promise by id."""
+        old = self._s.promises.get(promise.id)
+        if old is not None and old.product != promise.product:
+            self._index_remove(self._s.promises_by_product, old.product, old.id)
+        self._set(self._s.promises, promise.id, promise)
+        self._index_add(self._s.promises_by_product, promise.product, promise.id)
+
+    def get_promise(self, promise_id: str) -> Promise | None:
+        """The promise with that id, or None."""
+        return self._s.promises.get(promise_id)
+
+    def promises_for_product(self, product_id: str) -> Sequence[Promise]:
+        """Promises of a product, by (made_on, id)."""
+        promises = [self._s.promises[i] for i in self._s.promises_by_product.get(product_id, ())]
+        return sorted(promises, key=lambda p: (p.made_on, p.id))
+
+    def list_promises(self) -> Sequence[Promise]:
+        """Every promise, by id."""
+        return [p for _, p in sorted(self._s.promises.items())]
+
+    # -- identities ----------------------------------------------------------------------------
+
+    def add_comment(self, comment: Comment) -> Comment:
+        """Record a comment, returning it with its seq set."""
+        seq = self._s.counters.get("#comments", 0) + 1
+        self._set(self._s.counters, "#comments", seq)
+        stored = attrs.evolve(comment, seq=seq)
+        self._set(self._s.comments, comment.ticket, (*self._s.comments.get(comment.ticket, ()), stored))
+        return stored
+
+    def comments(self, ticket: int) -> Sequence[Comment]:
+        """Comments of a ticket, in the order added."""
+        return list(self._s.comments.get(ticket, ()))
+
+    def delete_comments(self, ticket: int) -> None:
+        """Remove the comments of a ticket."""
+        self._delete(self._s.comments, ticket)
+
+    def put_block(self, block: Block) -> None:
+        """Block an identity in a campaign."""
+        self._set(self._s.blocks, (block.campaign, block.customer), block)
+
+    def remove_block(self, campaign: str, customer: str) -> None:
+        """Unblock an identity."""
+        self._delete(self._s.blocks, (campaign, customer))
+
+    def get_block(self, campaign: str, customer: str) -> Block | None:
+        """The block of an identity in a campaign, or None."""
+        return self._s.blocks.get((campaign, customer))
+
+    # -- events --------------------------------------------------------------------------------
+
+    def append_event(self, event: Event) -> Event:
+        """Record an event with the next sequence number."""
+        stored = attrs.evolve(event, seq=len(self._s.events) + 1)
+        self._append(self._s.events, stored)
+        return stored
+
+    def events(self, after: int = 0) -> Iterator[Event]:
+        """Events with seq > after, in order."""
+        return iter(list(itertools.islice(self._s.events, max(after, 0), None)))

@@ -1,0 +1,294 @@
+"""Ports: the protocols a host implements to plug its own storage and channels.
+
+A :class:`Store` hands out units of work. Everything a service reads or writes
+goes through one :class:`UnitOfWork`, used as a context manager::
+
+    with store.unit_of_work() as uow:
+        ...                # reads and writes through uow
+        uow.commit()       # without this, leaving the block rolls everything back
+
+Units of work nest: a unit of work opened while another is active in the same
+thread is a savepoint inside it. Its ``commit`` keeps its changes as part of the
+outer one; leaving it without ``commit`` (or by an exception) undoes only its
+own changes. This lets a host batch many service calls in one transaction while
+each service call stays all-or-nothing (E2).
+
+Every method raises :class:`ccdomain.errors.CcdomainError` subclasses, never a
+driver's exception. Lookups return ``None`` (or an empty sequence) for missing
+things; writes that break a uniqueness rule raise the matching ccdomain error.
+
+The in-memory (:mod:`ccdomain.memory`) and SQLite (:mod:`ccdomain.sqlite`)
+stores implement these protocols and pass the conformance suite in
+:mod:`ccdomain.testing`, which a host runs against its own store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from ccdomain.collections import Payment, Product, Promise
+from ccdomain.events import Event
+from ccdomain.models import (
+    Block,
+    Campaign,
+    Comment,
+    Company,
+    Contact,
+    Interaction,
+    Line,
+    Ticket,
+    Typification,
+)
+
+__all__ = [
+    "ChannelPort",
+    "CollectionsRepository",
+    "ContactRepository",
+    "EventLog",
+    "IdentityRepository",
+    "Store",
+    "TicketRepository",
+    "UnitOfWork",
+]
+
+
+class ContactRepository(Protocol):
+    """Campaigns, lines, companies and contacts, with the phone index (K1, M3)."""
+
+    def put_campaign(self, campaign: Campaign) -> None:
+        """Insert or replace a campaign (by id)."""
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        """The campaign with that id, or None."""
+
+    def list_campaigns(self) -> Sequence[Campaign]:
+        """Every campaign, by id."""
+
+    def put_line(self, line: Line) -> None:
+        """Insert or replace a line (business identifier) by id."""
+
+    def get_line(self, line_id: str) -> Line | None:
+        """The line with that id, or None."""
+
+    def list_lines(self) -> Sequence[Line]:
+        """Every line, by id."""
+
+    def put_company(self, company: Company) -> None:
+        """Insert or replace a company by id."""
+
+    def get_company(self, company_id: str) -> Company | None:
+        """The company with that id, or None."""
+
+    def list_companies(self) -> Sequence[Company]:
+        """Every company, by id."""
+
+    def add_contact(self, contact: Contact) -> None:
+        """Insert a new contact; raises DuplicateContact if (campaign, code) exists (K1)."""
+
+    def update_contact(self, contact: Contact) -> None:
+        """Replace the stored contact with the same (campaign, code), reindexing its phones.
+
+        Raises UnknownContact when there is none.
+        """
+
+    def get_contact(self, campaign: str, code: str) -> Contact | None:
+        """The stored contact (a tombstone included) with that code, or None."""
+
+    def list_contacts(self, campaign: str | None = None) -> Sequence[Contact]:
+        """Contacts (tombstones included) of a campaign, or of all, by (campaign, code)."""
+
+    def contacts_by_phone(self, e164: str) -> Sequence[Contact]:
+        """Live contacts (not tombstones) having this exact E.164 phone, any campaign.
+
+        Served from an index: cost does not grow with the number of contacts.
+        """
+
+    def contacts_by_national_number(self, national: str) -> Sequence[Contact]:
+        """Live contacts with a phone whose national significant number is ``national``."""
+
+    def contacts_by_phone_suffix(self, suffix: str) -> Sequence[Contact]:
+        """Live contacts with a phone ending in ``suffix`` (exactly 7 digits)."""
+
+    def next_contact_number(self, campaign: str) -> int:
+        """A number never returned before for this campaign (for generated codes)."""
+
+
+class TicketRepository(Protocol):
+    """Tickets with atomic get-or-open (T2) and numbering (T5), interactions, typifications."""
+
+    def get_or_open_ticket(
+        self, campaign: str, customer: str, opener: Callable[[int], Ticket]
+    ) -> tuple[Ticket, bool]:
+        """The open ticket of (campaign, customer), or a new one.
+
+        When none is open, calls ``opener(number)`` with a fresh ticket number
+        (unique across campaigns, increasing, never reused: T5) and stores the
+        ticket it returns. Atomic: two concurrent callers never both open (T2).
+        Returns the ticket and whether it was opened now.
+        """
+
+    def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of (campaign, customer), or None."""
+
+    def get_ticket(self, number: int) -> Ticket | None:
+        """The ticket with that number, or None."""
+
+    def update_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number (UnknownTicket if none)."""
+
+    def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a campaign, or of all, by number."""
+
+    def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a customer address (in one campaign or all), by number."""
+
+    def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
+        """Open tickets of a customer address across campaigns, by number."""
+
+    def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
+        """Tickets whose contact is that code, by number."""
+
+    def add_interaction(self, interaction: Interaction) -> None:
+        """Append a routed interaction (its ``ticket`` set) in O(1).
+
+        Raises RuleViolation when its external id is already recorded (T9).
+        """
+
+    def interactions(self, ticket: int) -> Sequence[Interaction]:
+        """Interactions of a ticket, in the order they were added."""
+
+    def find_interaction(self, external_id: str) -> Interaction | None:
+        """The recorded interaction with that external id, or None (T9)."""
+
+    def add_typification(self, typification: Typification) -> None:
+        """Record a typification (T8)."""
+
+    def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
+        """Typifications of a ticket, or all, in the order recorded."""
+
+
+class CollectionsRepository(Protocol):
+    """Products, payments and promises (C1-C6)."""
+
+    def put_product(self, product: Product) -> None:
+        """Insert or replace a product by id."""
+
+    def get_product(self, product_id: str) -> Product | None:
+        """The product with that id, or None."""
+
+    def list_products(self, campaign: str | None = None) -> Sequence[Product]:
+        """Products of a campaign, or all, by id."""
+
+    def products_for_contact(self, campaign: str, code: str) -> Sequence[Product]:
+        """Products of a contact, by id."""
+
+    def put_payment(self, payment: Payment) -> None:
+        """Insert or replace a payment by id."""
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """The payment with that id, or None."""
+
+    def payments_for_product(self, product_id: str) -> Sequence[Payment]:
+        """Payments of a product, by (date, id)."""
+
+    def put_promise(self, promise: Promise) -> None:
+        """Insert or replace a promise by id."""
+
+    def get_promise(self, promise_id: str) -> Promise | None:
+        """The promise with that id, or None."""
+
+    def promises_for_product(self, product_id: str) -> Sequence[Promise]:
+        """Promises of a product, by (made_on, id)."""
+
+    def list_promises(self) -> Sequence[Promise]:
+        """Every promise, by id."""
+
+
+class IdentityRepository(Protocol):
+    """Case comments (I2) and blocked identities (I3)."""
+
+    def add_comment(self, comment: Comment) -> Comment:
+        """Record a comment, returning it with its ``seq`` set."""
+
+    def comments(self, ticket: int) -> Sequence[Comment]:
+        """Comments of a ticket, in the order added."""
+
+    def delete_comments(self, ticket: int) -> None:
+        """Remove the comments of a ticket (only when the case is cancelled)."""
+
+    def put_block(self, block: Block) -> None:
+        """Block an identity in a campaign (replaces an existing block)."""
+
+    def remove_block(self, campaign: str, customer: str) -> None:
+        """Unblock an identity (no-op when not blocked)."""
+
+    def get_block(self, campaign: str, customer: str) -> Block | None:
+        """The block of an identity in a campaign, or None."""
+
+
+class EventLog(Protocol):
+    """The append-only event log (T11)."""
+
+    def append_event(self, event: Event) -> Event:
+        """Record an event, returning it with its ``seq`` set (increasing)."""
+
+    def events(self, after: int = 0) -> Iterator[Event]:
+        """Events with seq > ``after``, in order."""
+
+
+class UnitOfWork(
+    ContactRepository,
+    TicketRepository,
+    CollectionsRepository,
+    IdentityRepository,
+    EventLog,
+    Protocol,
+):
+    """A transaction over every repository; rolls back unless committed (E2)."""
+
+    def commit(self) -> None:
+        """Keep the changes made in this unit of work."""
+
+    def rollback(self) -> None:
+        """Undo the changes made in this unit of work (also done on exit without commit)."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Store(Protocol):
+    """A storage engine: hands out units of work."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work (a savepoint when one is already active in this thread)."""
+
+    def close(self) -> None:
+        """Release the resources held by the store."""
+
+
+class ChannelPort(Protocol):
+    """The host's channels: they do the sending; ccdomain checks rules and records.
+
+    Each method returns the provider's id for what it sent (used as the
+    interaction's external id) or raises; a channel that fails records nothing.
+    """
+
+    def send_text(self, line: Line, to: str, text: str) -> str:
+        """Send a text message from a line to a customer address."""
+
+    def send_template(
+        self, line: Line, to: str, template: str, params: Sequence[str], campaign: str, queue: str
+    ) -> str:
+        """Send a WhatsApp template (K6: needs campaign and queue)."""
+
+    def place_call(self, line: Line, to: str, agent: str) -> str:
+        """Place a call from a line to a customer."""
+
