@@ -22,6 +22,7 @@ __all__ = [
     "InvalidAddress",
     "InvalidChannel",
     "InvalidCustomField",
+    "InvalidData",
     "InvalidDocument",
     "InvalidEvent",
     "InvalidMoney",
@@ -191,3 +192,9 @@ class StoreError(CcdomainError):
     """A store could not complete an operation (the database is locked, corrupt, ...)."""
 
     default_message = "the store could not complete the operation"
+
+
+class InvalidData(CcdomainError):
+    """Serialized data (JSON) that does not read back as the expected model."""
+
+    default_message = "the data does not describe the expected model"

@@ -498,7 +498,9 @@ class MemoryUnitOfWork:
         seq = self._s.counters.get("#comments", 0) + 1
         self._set(self._s.counters, "#comments", seq)
         stored = attrs.evolve(comment, seq=seq)
-        self._set(self._s.comments, comment.ticket, (*self._s.comments.get(comment.ticket, ()), stored))
+        self._set(
+            self._s.comments, comment.ticket, (*self._s.comments.get(comment.ticket, ()), stored)
+        )
         return stored
 
     def comments(self, ticket: int) -> Sequence[Comment]:

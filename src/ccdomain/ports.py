@@ -291,4 +291,3 @@ class ChannelPort(Protocol):
 
     def place_call(self, line: Line, to: str, agent: str) -> str:
         """Place a call from a line to a customer."""
-
