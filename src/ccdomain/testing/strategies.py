@@ -1,0 +1,328 @@
+"""Hypothesis strategies for every ccdomain model, shipped so hosts reuse them.
+
+Needs ``hypothesis`` (the ``test`` extra). Every strategy draws models that are
+valid by construction, the way the library's services would build them::
+
+    from hypothesis import given
+    from ccdomain.testing import strategies as cst
+
+    @given(cst.contacts())
+    def test_my_store_keeps_contacts(contact): ...
+
+:data:`MODEL_STRATEGIES` maps each model class to a strategy for it, which the
+serialization round-trip property walks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ccdomain.documents import Document
+from ccdomain.events import Event, EventKind
+from ccdomain.models import (
+    Address,
+    Block,
+    Campaign,
+    Channel,
+    ChannelKind,
+    Comment,
+    Company,
+    Contact,
+    ContactChannel,
+    CustomFieldDef,
+    CustomValue,
+    Direction,
+    FieldType,
+    Interaction,
+    Line,
+    Ticket,
+    TicketStatus,
+    Typification,
+)
+
+__all__ = [
+    "MODEL_STRATEGIES",
+    "addresses",
+    "aware_datetimes",
+    "blocks",
+    "campaigns",
+    "comments",
+    "companies",
+    "contact_channels",
+    "contacts",
+    "custom_values",
+    "documents",
+    "e164_phones",
+    "events",
+    "interactions",
+    "lines",
+    "names",
+    "tickets",
+    "typifications",
+]
+
+_words = st.sampled_from(
+    ["José", "María", "Pérez", "Soto", "Lucía", "Ñuñez", "de la Cruz", "Ana", "O'Brien", "Chávez"]
+)
+names = st.lists(_words, min_size=1, max_size=3).map(" ".join)
+"""Spanish-looking person names, accents and particles included."""
+
+_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+_text = st.text(max_size=40).filter(lambda s: "\x00" not in s)
+
+#: Valid E.164 mobile numbers of Peru, Mexico, Spain and Brazil.
+e164_phones = st.one_of(
+    st.integers(900_000_000, 999_999_999).map(lambda n: f"+51{n}"),
+    st.integers(5_510_000_000, 5_599_999_999).map(lambda n: f"+52{n}"),
+    st.integers(600_000_000, 699_999_999).map(lambda n: f"+34{n}"),
+    st.integers(910_000_000, 999_999_999).map(lambda n: f"+5511{n}"),
+)
+
+_offsets = st.sampled_from([-5, -3, 0, 1]).map(lambda h: dt.timezone(dt.timedelta(hours=h)))
+aware_datetimes = st.datetimes(
+    min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 12, 31), timezones=_offsets
+)
+"""Timezone-aware datetimes (event times always carry their offset)."""
+
+_dates = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31))
+_decimals = st.decimals(
+    min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2, allow_nan=False
+)
+
+
+def documents() -> st.SearchStrategy[Document]:
+    """Peruvian DNI documents (compact 8 digits)."""
+    return st.integers(10_000_000, 99_999_999).map(lambda n: Document(type="DNI", number=str(n)))
+
+
+def contact_channels() -> st.SearchStrategy[ContactChannel]:
+    """Normalized contact channels of every kind."""
+    return st.one_of(
+        st.builds(ContactChannel, kind=st.just(ChannelKind.PHONE), value=e164_phones),
+        st.builds(ContactChannel, kind=st.just(ChannelKind.WHATSAPP), value=e164_phones),
+        st.builds(
+            ContactChannel,
+            kind=st.just(ChannelKind.EMAIL),
+            value=st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.(pe|com)", fullmatch=True),
+        ),
+        st.builds(ContactChannel, kind=st.just(ChannelKind.INSTAGRAM), value=_ids),
+    )
+
+
+def addresses(primary: bool = False) -> st.SearchStrategy[Address]:
+    """Postal addresses."""
+    return st.builds(
+        Address,
+        line=names.map(lambda n: f"Av. {n} 123"),
+        district=_text,
+        city=st.sampled_from(["Lima", "Arequipa", "Cusco", ""]),
+        country=st.sampled_from(["PE", ""]),
+        primary=st.just(primary),
+    )
+
+
+def custom_values() -> st.SearchStrategy[CustomValue]:
+    """Converted custom field values of every type."""
+    return st.one_of(_text, _decimals, _dates, st.booleans())
+
+
+def contacts(campaign: str | None = None) -> st.SearchStrategy[Contact]:
+    """Contacts with channels, addresses (first primary) and custom values."""
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Contact:
+        document = draw(st.none() | documents())
+        code = document.number if document else f"C-{draw(st.integers(1, 999_999)):06d}"
+        n_addresses = draw(st.integers(0, 3))
+        return Contact(
+            campaign=campaign if campaign is not None else draw(_ids),
+            code=code,
+            first_names=draw(names),
+            last_names=draw(names),
+            document=document,
+            company=draw(st.none() | _ids),
+            vip=draw(st.booleans()),
+            channels=tuple(
+                {
+                    (c.kind, c.value): c for c in draw(st.lists(contact_channels(), max_size=4))
+                }.values()
+            ),
+            addresses=tuple(draw(addresses(primary=i == 0)) for i in range(n_addresses)),
+            custom=draw(st.dictionaries(_ids, custom_values(), max_size=3)),
+            gender=draw(st.sampled_from(["", "F", "M"])),
+            tags=tuple(draw(st.lists(_ids, max_size=3, unique=True))),
+            notes=draw(_text),
+            last_activity=draw(st.none() | aware_datetimes),
+        )
+
+    return build()
+
+
+def campaigns() -> st.SearchStrategy[Campaign]:
+    """Campaigns with custom field templates and typification trees."""
+    fields = st.builds(
+        CustomFieldDef,
+        name=_ids,
+        type=st.sampled_from(list(FieldType)),
+        required=st.booleans(),
+        choices=st.lists(_ids, max_size=3, unique=True).map(tuple),
+    )
+    paths = st.lists(st.lists(_words, min_size=1, max_size=4).map(tuple), max_size=5)
+    return st.builds(
+        Campaign,
+        id=_ids,
+        name=names,
+        kind=st.sampled_from(["sales", "support", "collections"]),
+        region=st.sampled_from(["PE", "CL", "CO", "MX", "AR", "BR", "ES", "US"]),
+        timezone=st.sampled_from(["America/Lima", "America/Bogota", "Europe/Madrid", "UTC"]),
+        custom_fields=st.lists(fields, max_size=3, unique_by=lambda f: f.name).map(tuple),
+        typifications=paths.map(tuple),
+        grace_days=st.integers(0, 10),
+        horizon_days=st.integers(1, 90),
+        tolerance=st.decimals(min_value=0, max_value=10, places=2),
+    )
+
+
+def companies() -> st.SearchStrategy[Company]:
+    """Companies, with or without tax id and address."""
+    return st.builds(
+        Company,
+        id=_ids,
+        name=names,
+        tax_id=st.none() | st.just(Document(type="RUC", number="20100070970")),
+        address=st.none() | addresses(),
+        phone=st.none() | e164_phones,
+    )
+
+
+def lines() -> st.SearchStrategy[Line]:
+    """Lines (business identifiers)."""
+    return st.builds(
+        Line,
+        id=_ids,
+        channel=st.sampled_from(list(Channel)),
+        address=e164_phones,
+        alias=names,
+        campaign=_ids,
+        queue=_ids,
+    )
+
+
+def interactions() -> st.SearchStrategy[Interaction]:
+    """Interactions as routing records them (ticket set)."""
+    return st.builds(
+        Interaction,
+        at=aware_datetimes,
+        channel=st.sampled_from(list(Channel)),
+        direction=st.sampled_from(list(Direction)),
+        customer=e164_phones,
+        external_id=st.none() | _ids,
+        line=st.none() | _ids,
+        campaign=st.none() | _ids,
+        agent=st.none() | _ids,
+        text=st.none() | _text,
+        status=st.none() | st.sampled_from(["answered", "no-answer", "busy"]),
+        duration_s=st.none() | st.integers(0, 7200),
+        ticket=st.integers(1, 10_000),
+    )
+
+
+def tickets() -> st.SearchStrategy[Ticket]:
+    """Tickets in any status."""
+    return st.builds(
+        Ticket,
+        number=st.integers(1, 10_000_000),
+        campaign=_ids,
+        customer=e164_phones,
+        origin=st.sampled_from(list(Direction)),
+        opened_at=aware_datetimes,
+        status=st.sampled_from(list(TicketStatus)),
+        queue=_ids,
+        line=st.none() | _ids,
+        alias=names,
+        contact=st.none() | _ids,
+        channels=st.lists(st.sampled_from(list(Channel)), unique=True).map(tuple),
+        labels=st.lists(_ids, unique=True, max_size=3).map(tuple),
+        assignee=st.none() | _ids,
+        last_agent=st.none() | _ids,
+        last_activity_at=st.none() | aware_datetimes,
+        last_channel=st.none() | st.sampled_from(list(Channel)),
+        last_action=_text,
+        interactions=st.integers(0, 1000),
+        closed_at=st.none() | aware_datetimes,
+        closed_by=st.none() | _ids,
+    )
+
+
+def typifications() -> st.SearchStrategy[Typification]:
+    """Typification records."""
+    return st.builds(
+        Typification,
+        ticket=st.integers(1, 10_000),
+        campaign=_ids,
+        at=aware_datetimes,
+        path=st.lists(_words, min_size=1, max_size=4).map(tuple),
+        customer=e164_phones,
+        agent=st.none() | _ids,
+        channel=st.none() | st.sampled_from(list(Channel)),
+        line=st.none() | _ids,
+        contact=st.none() | _ids,
+        comment=_text,
+    )
+
+
+def comments() -> st.SearchStrategy[Comment]:
+    """Case comments."""
+    return st.builds(
+        Comment,
+        ticket=st.integers(1, 10_000),
+        at=aware_datetimes,
+        agent=_ids,
+        text=_text,
+        seq=st.none() | st.integers(1, 1000),
+    )
+
+
+def blocks() -> st.SearchStrategy[Block]:
+    """Blocked identities."""
+    return st.builds(
+        Block, campaign=_ids, customer=e164_phones, at=aware_datetimes, agent=st.none() | _ids
+    )
+
+
+def events() -> st.SearchStrategy[Event]:
+    """Domain events."""
+    return st.builds(
+        Event,
+        kind=st.sampled_from(list(EventKind)),
+        at=aware_datetimes,
+        actor=st.none() | _ids,
+        campaign=st.none() | _ids,
+        ticket=st.none() | st.integers(1, 10_000),
+        contact=st.none() | _ids,
+        data=st.dictionaries(_ids, _text, max_size=4),
+        seq=st.none() | st.integers(1, 10_000),
+    )
+
+
+MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
+    Document: documents(),
+    ContactChannel: contact_channels(),
+    Address: addresses(),
+    Contact: contacts(),
+    Campaign: campaigns(),
+    Company: companies(),
+    Line: lines(),
+    Interaction: interactions(),
+    Ticket: tickets(),
+    Typification: typifications(),
+    Comment: comments(),
+    Block: blocks(),
+    Event: events(),
+}
+"""A strategy for each model class (the collections models are added below)."""
