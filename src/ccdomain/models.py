@@ -276,7 +276,11 @@ class Ticket:
 
 @attrs.frozen(kw_only=True)
 class Typification:
-    """A typification record (T8): the path chosen when closing a ticket."""
+    """A typification record (T8): the path chosen when closing a ticket.
+
+    It names its ticket, not a contact: the contact is read through the ticket,
+    so a merge (M5) that relinks the ticket relinks its typifications too.
+    """
 
     ticket: int
     campaign: str
@@ -286,7 +290,6 @@ class Typification:
     agent: str | None = None
     channel: Channel | None = None
     line: str | None = None
-    contact: str | None = None
     comment: str = ""
 
 

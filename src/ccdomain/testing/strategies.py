@@ -271,7 +271,6 @@ def typifications() -> st.SearchStrategy[Typification]:
         agent=st.none() | _ids,
         channel=st.none() | st.sampled_from(list(Channel)),
         line=st.none() | _ids,
-        contact=st.none() | _ids,
         comment=_text,
     )
 
