@@ -651,6 +651,8 @@ def test_campaign_declaration_is_idempotent_and_conflicts_refused() -> None:
         ({"buckets": [(1, 30), (20, None)]}, RuleViolation),
         ({"buckets": [(1, None), (31, 60)]}, RuleViolation),
         ({"buckets": [(30, 1)]}, RuleViolation),
+        ({"buckets": [(1, 30), (40, None)]}, RuleViolation),
+        ({"buckets": []}, RuleViolation),
     ],
 )
 def test_make_campaign_refuses_bad_settings(fields: dict[str, Any], error: type[Exception]) -> None:

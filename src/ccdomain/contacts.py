@@ -51,7 +51,6 @@ Choices made where DESIGN is silent (the ids are those proposed for docs/rules.m
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import re
 import unicodedata
@@ -64,6 +63,7 @@ import attrs
 import phonenumbers
 from dateutil import parser as date_parser
 
+from ccdomain.collections import CollectionsPolicy, aging_buckets
 from ccdomain.documents import Document, document_code, make_document
 from ccdomain.errors import (
     CcdomainError,
@@ -467,24 +467,22 @@ def _typification_path(value: object) -> tuple[str, ...]:
 
 
 def _buckets(value: object) -> tuple[tuple[int, int | None], ...]:
-    """Check aging buckets (C3): inclusive ranges, not inverted, not overlapping, last open."""
+    """Check aging buckets (C3) as (minimum, maximum) pairs, sorted by minimum.
+
+    The rules on the ranges (start at 1, no overlap, no gap, last open-ended) are
+    those of :class:`ccdomain.collections.CollectionsPolicy`, applied here so a bad
+    campaign is refused when declared.
+    """
     ranges: list[tuple[int, int | None]] = []
     for item in _sequence(value, "buckets", RuleViolation):
         pair = _sequence(item, "bucket", RuleViolation)
         if len(pair) != 2:
             raise RuleViolation(f"bucket {_show(item)} is not valid: expected (minimum, maximum)")
-        low = _int(pair[0], "bucket minimum", minimum=0)
+        low = _int(pair[0], "bucket minimum", minimum=1)
         high = None if pair[1] is None else _int(pair[1], "bucket maximum", minimum=low)
         ranges.append((low, high))
     ranges.sort(key=lambda r: r[0])
-    if not ranges:
-        raise RuleViolation("buckets are empty: expected at least one range")
-    for (low, high), (next_low, _) in itertools.pairwise(ranges):
-        if high is None or next_low <= high:
-            raise RuleViolation(
-                f"bucket {(low, high)!r} overlaps the one starting at {next_low}: "
-                "expected ranges that do not overlap, only the last one open-ended"
-            )
+    CollectionsPolicy(buckets=aging_buckets(ranges))
     return tuple(ranges)
 
 
