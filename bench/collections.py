@@ -1,0 +1,151 @@
+"""Benchmark of promise_statuses (C5, C6): promises evaluated per second at two sizes.
+
+Run: ``python bench/collections.py`` (or ``python bench/collections.py 10000 100000``
+for other numbers of promises; there are three payments per promise).
+
+Evaluates 100,000 promises against 300,000 payments, then 1,000,000 against
+3,000,000, in one ``promise_statuses`` call each (grouping payments by product is
+part of the timed work; generating the data is not). Prints promises per second
+for both and the ratio of the two times; the target is a ratio of at most 11
+for ten times the data (O(n log n)).
+
+Data: two promises per product (the first cancelled one time in five, the second
+made after the first is decided), about three payments per promise (80% made,
+10% reversed, 10% scheduled), around the promised dates, deterministic (seeded).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, this folder comes first on sys.path and this file would shadow the
+# standard library's ``collections``: drop the folder before importing anything else.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import datetime as dt  # noqa: E402
+import gc  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from ccdomain.collections import (  # noqa: E402
+    CollectionsPolicy,
+    Installment,
+    Money,
+    Payment,
+    PaymentStatus,
+    Promise,
+    money,
+    promise_statuses,
+)
+
+SEED = 20261101
+SIZES = (100_000, 1_000_000)
+TARGET_RATIO = 11.0
+START = dt.date(2026, 1, 1)
+AS_OF = dt.date(2026, 6, 30)
+POLICY = CollectionsPolicy(grace_days=2, tolerance=Decimal("0.50"), horizon_days=30)
+
+
+def generate(promises: int, seed: int = SEED) -> tuple[list[Promise], list[Payment]]:
+    """``promises`` promises (two per product) and three payments per promise."""
+    rng = random.Random(seed)
+    days = [START + dt.timedelta(days=n) for n in range(400)]
+    amounts: dict[int, Money] = {}
+
+    def pen(cents: int) -> Money:
+        found = amounts.get(cents)
+        if found is None:
+            found = amounts[cents] = money(Decimal(cents).scaleb(-2), "PEN")
+        return found
+
+    statuses = [PaymentStatus.MADE] * 8 + [PaymentStatus.REVERSED, PaymentStatus.SCHEDULED]
+    made: list[Promise] = []
+    payments: list[Payment] = []
+    for p in range(promises // 2):
+        product = f"P{p}"
+        made_on = rng.randrange(0, 120)
+        for k in range(2):
+            count = rng.choice((1, 1, 2, 3))
+            dates = sorted(made_on + rng.randrange(0, 31) for _ in range(count))
+            installments = tuple(
+                Installment(pen(rng.randrange(50, 500) * 100), days[d]) for d in dates
+            )
+            cancelled = k == 0 and rng.random() < 0.2
+            cancelled_on = days[made_on + rng.randrange(0, 10)] if cancelled else None
+            made.append(
+                Promise(
+                    id=f"PR{p}-{k}",
+                    product=product,
+                    campaign="cobranzas",
+                    agent="ana",
+                    made_on=days[made_on],
+                    installments=installments,
+                    ticket=p + 1,
+                    cancelled_on=cancelled_on,
+                    cancelled_by="sup" if cancelled else None,
+                )
+            )
+            for n in range(3):
+                target = installments[min(n, count - 1)]
+                cents = int(target.amount.amount * 100)
+                paid = rng.choice((cents, cents, cents // 2, cents - 30, cents * 2))
+                when = dates[min(n, count - 1)] + rng.randrange(-6, 5)
+                payments.append(
+                    Payment(
+                        f"PAY{p}-{k}-{n}",
+                        product,
+                        pen(max(paid, 1)),
+                        days[max(when, made_on - 3, 0)],
+                        rng.choice(statuses),
+                    )
+                )
+            made_on = dates[-1] + POLICY.grace_days + rng.randrange(1, 10)
+    rng.shuffle(payments)
+    rng.shuffle(made)
+    return made, payments
+
+
+def run(promises: int) -> float:
+    """Generate, evaluate once, print figures; return the evaluation time in seconds."""
+    began = time.perf_counter()
+    data, payments = generate(promises)
+    generated = time.perf_counter() - began
+    gc.collect()
+    gc.freeze()  # the generated data is long-lived; don't rescan it during the timed run
+    began = time.perf_counter()
+    result = promise_statuses(data, payments, POLICY, AS_OF)
+    elapsed = time.perf_counter() - began
+    counts = Counter(status.status.value for status in result.values())
+    allocations = sum(len(status.allocations) for status in result.values())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print(
+        f"{len(data):>9,} promises, {len(payments):>9,} payments: {elapsed:7.2f} s, "
+        f"{len(data) / elapsed:>9,.0f} promises/s  (generated in {generated:.1f} s; "
+        f"peak RSS {peak:.1f} GiB)"
+    )
+    print(f"           statuses {dict(sorted(counts.items()))}, {allocations:,} allocations")
+    del result, data, payments
+    gc.unfreeze()
+    gc.collect()
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    sizes = tuple(int(a) for a in argv) if argv else SIZES
+    times = [run(size) for size in sizes]
+    if len(times) >= 2:
+        ratio = times[-1] / times[0]
+        scale = sizes[-1] / sizes[0]
+        verdict = "ok" if ratio <= TARGET_RATIO * scale / 10 else "ABOVE TARGET"
+        target = f"target <= {TARGET_RATIO:g} for 10x"
+        print(f"time ratio {ratio:.2f} for {scale:g}x the data ({target}): {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
