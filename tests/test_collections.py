@@ -302,6 +302,9 @@ def test_C3_inverted_buckets_are_refused_and_unsorted_ones_are_sorted() -> None:
         AgingBucket(30, 1, "30-1")
     policy = CollectionsPolicy(buckets=aging_buckets([(31, None), (1, 30)]))
     assert [b.minimum for b in policy.buckets] == [1, 31]
+    # A campaign's (minimum, maximum) pairs are accepted as they are.
+    assert CollectionsPolicy(buckets=((31, None), (1, 30))) == policy
+    assert [b.label for b in policy.buckets] == ["1-30", "31+"]
 
 
 def test_C3_only_the_calendar_date_in_the_campaign_time_zone_matters() -> None:

@@ -670,9 +670,17 @@ DEFAULT_BUCKETS: tuple[AgingBucket, ...] = aging_buckets(
 
 
 def _to_buckets(value: object) -> tuple[AgingBucket, ...]:
-    buckets = sorted(
-        _items(value, "aging buckets", AgingBucket, RuleViolation), key=lambda b: b.minimum
-    )
+    items: list[AgingBucket] = []
+    for item in _items(value, "aging buckets", object, RuleViolation):
+        if isinstance(item, tuple | list) and len(item) == 2:
+            item = AgingBucket(item[0], item[1])  # a (minimum, maximum) pair, as in Campaign
+        if not isinstance(item, AgingBucket):
+            raise RuleViolation(
+                f"aging buckets hold {_show(item)}; expected an AgingBucket or a "
+                "(minimum, maximum) pair"
+            )
+        items.append(item)
+    buckets = sorted(items, key=lambda b: b.minimum)
     if not buckets:
         raise RuleViolation("aging buckets are empty; expected at least one, the last open-ended")
     if buckets[0].minimum != 1:
@@ -736,7 +744,8 @@ class CollectionsPolicy:
         grace_days: days after an installment's date before it counts as broken.
         tolerance: shortfall (currency units) still accepted as covering an installment.
         horizon_days: how far after the day it is made a promise may reach.
-        buckets: aging buckets; sorted by minimum on construction.
+        buckets: aging buckets, or ``(minimum, maximum)`` pairs as in a campaign
+            (labelled ``"1-30"``, ``"121+"``); sorted by minimum on construction.
         timezone: IANA name of the campaign's time zone.
 
     Raises:
