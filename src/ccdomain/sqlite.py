@@ -57,7 +57,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
 
 import attrs
 
@@ -129,7 +129,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # T2: at most one open ticket per (campaign, customer), whatever the writer.
         "CREATE UNIQUE INDEX tickets_one_open ON tickets (campaign, customer) "
         "WHERE status = 'open'",
-        "CREATE INDEX tickets_by_customer ON tickets (customer, number)",
+        # (customer, campaign, number) serves both customer lookups; with (customer,
+        # number) only, SQLite would rather walk tickets_by_campaign in number order.
+        "CREATE INDEX tickets_by_customer ON tickets (customer, campaign, number)",
         "CREATE INDEX tickets_by_campaign ON tickets (campaign, number)",
         "CREATE INDEX tickets_by_contact ON tickets (campaign, contact, number) "
         "WHERE contact IS NOT NULL",
@@ -191,6 +193,15 @@ _EVENTS_PAGE = 1000
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
 
+# Models made of immutable values only: one decoded from a row can be handed out
+# again for the same row text, as the in-memory store hands out what it holds.
+# (Contact and Event hold a dict, so each read decodes its own copy.)
+_SHAREABLE: frozenset[type] = frozenset(
+    {Campaign, Line, Company, Ticket, Interaction, Typification, Comment, Block}
+    | {Product, Payment, Promise}
+)
+_DECODED_LIMIT = 20_000
+
 
 def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
     """The ccdomain error for a database failure during ``operation``."""
@@ -228,7 +239,7 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
 class _Connection:
     """One thread's connection and the state of its transaction."""
 
-    __slots__ = ("active", "db", "generation", "handed", "stack")
+    __slots__ = ("active", "db", "generation", "handed", "next_event", "stack")
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -240,6 +251,8 @@ class _Connection:
         self.handed: dict[str, int] = {}
         # Increases at each end of transaction, so a savepoint knows it is gone.
         self.generation = 0
+        # The seq of the next event, known while this transaction holds the write lock.
+        self.next_event: int | None = None
 
     def begin(self) -> None:
         """Start the write transaction and the savepoint a rollback returns to."""
@@ -282,6 +295,7 @@ class _Connection:
     def _ended(self) -> None:
         self.active = False
         self.handed.clear()
+        self.next_event = None
         self.generation += 1
 
 
@@ -313,6 +327,8 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._connections: list[_Connection] = []
         self._closed = False
+        # Decoded models by (class, row text), so unchanged rows are not decoded again.
+        self._decoded: dict[tuple[type, str], Any] = {}
         self._schema_version = self._migrate()
 
     def __repr__(self) -> str:
@@ -415,6 +431,7 @@ class SqliteUnitOfWork:
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
+        self._decoded = store._decoded
         self._conn: _Connection | None = None
         self._savepoint: str | None = None
         self._generation = 0
@@ -479,6 +496,7 @@ class SqliteUnitOfWork:
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
         conn.db.execute(f"ROLLBACK TO {self._savepoint}")
+        conn.next_event = None
         if conn.handed:
             conn.restore_counters()
 
@@ -529,7 +547,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_campaign(self, campaign: Campaign) -> None:
         """Insert or replace a campaign (by id)."""
-        self._put("campaigns", campaign.id, to_json(campaign))
+        self._put("campaigns", campaign.id, self._dump(campaign))
 
     @_guarded
     def get_campaign(self, campaign_id: str) -> Campaign | None:
@@ -544,7 +562,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_line(self, line: Line) -> None:
         """Insert or replace a line by id."""
-        self._put("lines", line.id, to_json(line))
+        self._put("lines", line.id, self._dump(line))
 
     @_guarded
     def get_line(self, line_id: str) -> Line | None:
@@ -559,7 +577,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_company(self, company: Company) -> None:
         """Insert or replace a company by id."""
-        self._put("companies", company.id, to_json(company))
+        self._put("companies", company.id, self._dump(company))
 
     @_guarded
     def get_company(self, company_id: str) -> Company | None:
@@ -578,16 +596,39 @@ class SqliteUnitOfWork:
             (key, data),
         )
 
+    def _load(self, text: str, cls: type[_R]) -> _R:
+        """The model a row's JSON describes, decoded once per distinct text when shareable."""
+        if cls not in _SHAREABLE:
+            return from_json(text, cls)
+        key = (cls, text)
+        found = self._decoded.get(key)
+        if found is None:
+            found = from_json(text, cls)
+            self._remember(key, found)
+        return cast(_R, found)
+
+    def _dump(self, obj: Any) -> str:
+        """The JSON of a model about to be written, remembered for the next read of it."""
+        text = to_json(obj)
+        if type(obj) in _SHAREABLE:
+            self._remember((type(obj), text), obj)
+        return text
+
+    def _remember(self, key: tuple[type, str], obj: Any) -> None:
+        if len(self._decoded) >= _DECODED_LIMIT:
+            self._decoded.clear()
+        self._decoded[key] = obj
+
     def _get(self, table: str, key: object, cls: type[_R]) -> _R | None:
         row = self._db().execute(f"SELECT data FROM {table} WHERE id = ?", (key,)).fetchone()
-        return None if row is None else from_json(row[0], cls)
+        return None if row is None else self._load(row[0], cls)
 
     def _one(self, sql: str, params: tuple[object, ...], cls: type[_R]) -> _R | None:
         row = self._db().execute(sql, params).fetchone()
-        return None if row is None else from_json(row[0], cls)
+        return None if row is None else self._load(row[0], cls)
 
     def _all(self, sql: str, params: tuple[object, ...], cls: type[_R]) -> list[_R]:
-        return [from_json(data, cls) for (data,) in self._db().execute(sql, params)]
+        return [self._load(data, cls) for (data,) in self._db().execute(sql, params)]
 
     # -- contacts ------------------------------------------------------------------------------
 
@@ -689,7 +730,7 @@ class SqliteUnitOfWork:
             (campaign, customer),
         ).fetchone()
         if row is not None:
-            return from_json(row[0], Ticket), False
+            return self._load(row[0], Ticket), False
         ticket = opener(self._next(db, _TICKET_COUNTER))
         if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
             raise RuleViolation(
@@ -701,7 +742,7 @@ class SqliteUnitOfWork:
             db.execute(
                 "INSERT INTO tickets (number, campaign, customer, status, contact, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (ticket.number, campaign, customer, _OPEN, ticket.contact, to_json(ticket)),
+                (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
             )
         except sqlite3.IntegrityError as exc:
             # Only a writer outside any unit of work can get here (T2 race): take its ticket.
@@ -710,7 +751,7 @@ class SqliteUnitOfWork:
                 (campaign, customer),
             ).fetchone()
             if row is not None:
-                return from_json(row[0], Ticket), False
+                return self._load(row[0], Ticket), False
             raise RuleViolation(
                 f"ticket number {ticket.number!r} is already used; expected a fresh number"
             ) from exc
@@ -734,8 +775,24 @@ class SqliteUnitOfWork:
     def update_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
         db = self._db()
+        # One statement on the hot path; the reason is looked up only when it refuses.
+        changed = db.execute(
+            "UPDATE tickets SET status = ?, contact = ?, data = ? "
+            "WHERE number = ? AND campaign = ? AND customer = ? AND (status = 'open' OR ?)",
+            (
+                ticket.status.value,
+                ticket.contact,
+                self._dump(ticket),
+                ticket.number,
+                ticket.campaign,
+                ticket.customer,
+                not ticket.is_open,
+            ),
+        ).rowcount
+        if changed == 1:
+            return
         old = db.execute(
-            "SELECT campaign, customer, status FROM tickets WHERE number = ?", (ticket.number,)
+            "SELECT campaign, customer FROM tickets WHERE number = ?", (ticket.number,)
         ).fetchone()
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
@@ -744,12 +801,7 @@ class SqliteUnitOfWork:
                 f"ticket {ticket.number} belongs to ({old[0]!r}, {old[1]!r}); "
                 "its campaign and customer cannot change"
             )
-        if ticket.is_open and old[2] != _OPEN:
-            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
-        db.execute(
-            "UPDATE tickets SET status = ?, contact = ?, data = ? WHERE number = ?",
-            (ticket.status.value, ticket.contact, to_json(ticket), ticket.number),
-        )
+        raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
 
     @_guarded
     def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
@@ -802,7 +854,7 @@ class SqliteUnitOfWork:
         try:
             db.execute(
                 "INSERT INTO interactions (ticket, external_id, data) VALUES (?, ?, ?)",
-                (interaction.ticket, interaction.external_id, to_json(interaction)),
+                (interaction.ticket, interaction.external_id, self._dump(interaction)),
             )
         except sqlite3.IntegrityError as exc:
             known = db.execute(
@@ -836,7 +888,7 @@ class SqliteUnitOfWork:
         """Record a typification (T8)."""
         self._db().execute(
             "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
-            (typification.ticket, to_json(typification)),
+            (typification.ticket, self._dump(typification)),
         )
 
     @_guarded
@@ -990,9 +1042,15 @@ class SqliteUnitOfWork:
     def append_event(self, event: Event) -> Event:
         """Record an event with the next sequence number (T11)."""
         db = self._db()
-        ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        stored = attrs.evolve(event, seq=int(last) + 1)
-        db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (stored.seq, to_json(stored)))
+        conn = self._conn
+        seq = None if conn is None else conn.next_event
+        if seq is None:
+            ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+            seq = int(last) + 1
+        stored = attrs.evolve(event, seq=seq)
+        db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, to_json(stored)))
+        if conn is not None and conn.active:
+            conn.next_event = seq + 1
         return stored
 
     @_guarded
@@ -1019,7 +1077,7 @@ class SqliteUnitOfWork:
             if not rows:
                 return
             for seq, data in rows:
-                yield from_json(data, Event)
+                yield self._load(data, Event)
                 after = seq
 
 
