@@ -1,0 +1,7 @@
+"""``python -m ccdomain``: the ``ccdomain`` command."""
+
+import sys
+
+from ccdomain.cli import main
+
+sys.exit(main())

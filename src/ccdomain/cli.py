@@ -1,0 +1,498 @@
+"""The ``ccdomain`` command: replay event files into SQLite, list what the store holds, demo.
+
+Subcommands (docs/cli.md has the whole reference)::
+
+    ccdomain replay EVENTS.jsonl --db FILE [--keep-going]     (EVENTS may be - for stdin)
+    ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv]
+    ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...]
+    ccdomain export --db FILE --campaign ID --contact CODE
+    ccdomain demo
+    ccdomain --version
+
+Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
+2 a usage error or a file or database that cannot be used (a message on stderr,
+no traceback). The CLI is the only place that reads the clock: ``promises``
+defaults ``--as-of`` to today's date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import importlib
+import importlib.resources
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Final, TextIO
+
+from ccdomain import __version__
+from ccdomain.errors import CcdomainError
+from ccdomain.replay import (
+    ReplaySummary,
+    contact_rows,
+    promise_rows,
+    replay,
+    ticket_rows,
+    typification_rows,
+)
+from ccdomain.sqlite import SqliteStore
+
+__all__ = ["DEMO_AS_OF", "format_rows", "main"]
+
+DEMO_AS_OF: Final = dt.date(2026, 11, 20)
+"""The day the bundled demo's promises are evaluated on (its last day)."""
+
+_PROGRESS_EVERY: Final = 0.2
+_CELL_LIMIT: Final = 40
+
+_TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "tickets": (
+        "number",
+        "campaign",
+        "customer",
+        "status",
+        "contact",
+        "interactions",
+        "channels",
+        "origin",
+        "line",
+        "last_action",
+    ),
+    "contacts": (
+        "campaign",
+        "code",
+        "avatar",
+        "first_names",
+        "last_names",
+        "vip",
+        "phones",
+        "document",
+        "company",
+        "merged_into",
+    ),
+    "typifications": (
+        "ticket",
+        "campaign",
+        "at",
+        "agent",
+        "path",
+        "comment",
+        "customer",
+        "channel",
+        "line",
+    ),
+    "promises": (
+        "id",
+        "product",
+        "contact",
+        "status",
+        "paid",
+        "total",
+        "due",
+        "currency",
+        "made_on",
+        "agent",
+        "installments",
+    ),
+}
+
+
+class _UsageError(Exception):
+    """A problem with the command line, a file or a database: exit status 2."""
+
+
+# --- formatting ----------------------------------------------------------------------------
+
+
+def _cell(value: Any, *, column: str = "", limit: int | None = None) -> str:
+    """A row value as text for a table or CSV cell (a typification path joined by ``>``)."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, dict):
+        if set(value) == {"type", "number"}:
+            text = f"{value['type']} {value['number']}"
+        elif set(value) == {"amount", "date"}:
+            text = f"{value['amount']} on {value['date']}"
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = (" > " if column == "path" else ", ").join(_cell(v) for v in value)
+    else:
+        text = str(value)
+    text = " ".join(text.split()) if "\n" in text or "\r" in text or "\t" in text else text
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[_cell(row.get(c), column=c, limit=_CELL_LIMIT) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    numeric = [
+        bool(rows) and all(isinstance(row.get(c), int | type(None)) for row in rows)
+        for c in columns
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(columns)), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out) + "\n"
+
+
+def format_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
+    """Rows as an aligned table (only ``columns``), a JSON array, or CSV (every key).
+
+    >>> print(format_rows([{"n": 1, "path": ["A", "B"]}], "table", ["n", "path"]), end="")
+    n  path
+    -  -----
+    1  A > B
+    """
+    if fmt == "json":
+        return json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        keys = list(rows[0]) if rows else list(columns)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow(
+                [
+                    "true" if v is True else "false" if v is False else _cell(v, column=k)
+                    for k, v in row.items()
+                ]
+            )
+        return buffer.getvalue()
+    return _table(rows, columns)
+
+
+# --- stores and files ------------------------------------------------------------------------
+
+
+def _open_store(path: str, *, create: bool) -> SqliteStore:
+    if not create and not os.path.isfile(path):
+        raise _UsageError(f"database {path!r} does not exist (run `ccdomain replay` first)")
+    parent = os.path.dirname(os.path.abspath(path))
+    if create and not os.path.isdir(parent):
+        raise _UsageError(f"cannot create database {path!r}: folder {parent!r} does not exist")
+    try:
+        return SqliteStore(path)
+    except CcdomainError as exc:
+        raise _UsageError(f"cannot use database {path!r}: {exc}") from None
+
+
+def _event_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    yield from stream
+
+
+class _Progress:
+    """Lines read and rate on stderr, at most five times a second, only on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.start = time.monotonic()
+        self.shown = self.start
+        self.dirty = False
+
+    def __call__(self, lines: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < _PROGRESS_EVERY:
+            return
+        self.shown = now
+        rate = lines / max(now - self.start, 1e-9)
+        self.stream.write(f"\r{lines:,} lines  {rate:,.0f} lines/s ")
+        self.stream.flush()
+        self.dirty = True
+
+    def clear(self) -> None:
+        if self.dirty:
+            self.stream.write("\r" + " " * 40 + "\r")
+            self.stream.flush()
+
+
+def _report_bad_lines(summary: ReplaySummary, stderr: TextIO) -> None:
+    for bad in summary.bad_lines:
+        stderr.write(f"{bad}\n")
+    if summary.stopped_at is not None:
+        stderr.write(
+            f"stopped at line {summary.stopped_at}; the lines before it are applied "
+            "(use --keep-going to apply every good line)\n"
+        )
+    elif summary.bad_lines:
+        stderr.write(f"{len(summary.bad_lines)} bad lines were not applied\n")
+
+
+def _replay_into(
+    store: SqliteStore,
+    lines: Iterable[str | bytes],
+    *,
+    keep_going: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    progress = _Progress(stderr) if stderr.isatty() else None
+    try:
+        summary = replay(store, lines, keep_going=keep_going, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
+    stdout.write("\n".join(summary.lines_report()) + "\n")
+    _report_bad_lines(summary, stderr)
+    return 1 if summary.bad_lines else 0
+
+
+# --- subcommands -----------------------------------------------------------------------------
+
+
+def _cmd_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    source: IO[bytes]
+    if args.events == "-":
+        source = sys.stdin.buffer
+    else:
+        try:
+            source = open(args.events, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _UsageError(f"cannot read {args.events!r}: {exc.strerror or exc}") from None
+    store = _open_store(args.db, create=True)
+    try:
+        return _replay_into(
+            store, _event_lines(source), keep_going=args.keep_going, stdout=stdout, stderr=stderr
+        )
+    finally:
+        store.close()
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def _parse_day(text: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+        store = _open_store(args.db, create=False)
+        try:
+            rows: list[dict[str, Any]]
+            if name == "tickets":
+                rows = ticket_rows(store, args.campaign)
+            elif name == "contacts":
+                rows = contact_rows(store, args.campaign)
+            elif name == "typifications":
+                rows = typification_rows(store, args.campaign)
+            else:
+                # The one place the wall clock is read: a CLI default, never inside a rule.
+                as_of = args.as_of if args.as_of is not None else dt.date.today()
+                rows = promise_rows(store, as_of)
+                if args.campaign is not None:
+                    rows = [r for r in rows if r["campaign"] == args.campaign]
+        except CcdomainError as exc:
+            raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
+        finally:
+            store.close()
+        stdout.write(format_rows(rows, args.format, _TABLE_COLUMNS[name]))
+        return 0
+
+    return run
+
+
+def _export_document(store: SqliteStore, campaign: str, code: str) -> Any:
+    """The I5 document: the identities service's when present, else what the store holds."""
+    try:
+        identities = importlib.import_module("ccdomain.identities")
+    except ImportError:
+        identities = None
+    export = getattr(identities, "export_contact", None)
+    if callable(export):
+        return export(store, campaign, code)
+    from ccdomain.contacts import resolve_contact_code
+    from ccdomain.serialization import unstructure
+
+    with store.unit_of_work() as uow:
+        live = resolve_contact_code(uow, campaign, code)
+        contact = uow.get_contact(campaign, live)
+        tickets = uow.tickets_for_contact(campaign, live)
+        products = uow.products_for_contact(campaign, live)
+        return {
+            "contact": unstructure(contact),
+            "tickets": [
+                {
+                    "ticket": unstructure(t),
+                    "interactions": unstructure(list(uow.interactions(t.number))),
+                    "typifications": unstructure(list(uow.typifications(t.number))),
+                    "comments": unstructure(list(uow.comments(t.number))),
+                }
+                for t in tickets
+            ],
+            "products": [
+                {
+                    "product": unstructure(p),
+                    "payments": unstructure(list(uow.payments_for_product(p.id))),
+                    "promises": unstructure(list(uow.promises_for_product(p.id))),
+                }
+                for p in products
+            ],
+        }
+
+
+def _cmd_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _open_store(args.db, create=False)
+    try:
+        document = _export_document(store, args.campaign, args.contact)
+    except CcdomainError as exc:
+        raise _UsageError(str(exc)) from None
+    finally:
+        store.close()
+    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
+    stdout.write(text.rstrip("\n") + "\n")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    demo = importlib.resources.files("ccdomain").joinpath("data", "demo.jsonl")
+    lines = demo.read_text(encoding="utf-8").splitlines()
+    with tempfile.TemporaryDirectory(prefix="ccdomain-demo-") as folder:
+        store = SqliteStore(Path(folder) / "demo.sqlite")
+        try:
+            stdout.write(f"Replaying the bundled demo ({len(lines)} events)\n\n")
+            status = _replay_into(store, lines, keep_going=True, stdout=stdout, stderr=stderr)
+            sections = (
+                ("Tickets", "tickets", ticket_rows(store)),
+                ("Contacts", "contacts", contact_rows(store)),
+                ("Typifications", "typifications", typification_rows(store)),
+                (
+                    f"Promises as of {DEMO_AS_OF.isoformat()}",
+                    "promises",
+                    promise_rows(store, DEMO_AS_OF),
+                ),
+            )
+            for title, name, rows in sections:
+                stdout.write(f"\n{title}\n\n")
+                stdout.write(format_rows(rows, "table", _TABLE_COLUMNS[name]))
+        finally:
+            store.close()
+    return status
+
+
+# --- parser and entry point ------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccdomain",
+        description="The rule book of a contact center: replay event files, list tickets, "
+        "contacts, typifications and promises to pay.",
+        epilog="Exit status: 0 ok, 1 bad lines in a replay, 2 usage or file errors.",
+    )
+    parser.add_argument("--version", action="version", version=f"ccdomain {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser(
+        "replay",
+        help="apply an event file (JSON lines) to a SQLite database",
+        description="Apply events (one JSON object a line, docs/events.md) to a SQLite "
+        "database, created if missing, and print a summary. A bad line is reported on stderr "
+        "as 'line N: field F: reason' and the exit status is 1; the lines before it stay "
+        "applied. Replaying the same file twice leaves the database as one replay did.",
+    )
+    p.add_argument("events", metavar="EVENTS", help="the event file, or - to read stdin")
+    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="apply every good line and list every bad line at the end",
+    )
+    p.set_defaults(run=_cmd_replay)
+
+    for name, what in (
+        ("tickets", "tickets (number, campaign, customer, status, contact, ...)"),
+        ("contacts", "contacts (campaign, code, names, VIP, avatar, phones, ...)"),
+        ("typifications", "typifications (ticket, time, agent, path, comment, ...)"),
+        ("promises", "promises to pay with their status on a date"),
+    ):
+        p = sub.add_parser(name, help=f"list {what}", description=f"List {what}.")
+        p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+        p.add_argument(
+            "--format",
+            choices=("table", "json", "csv"),
+            default="table",
+            help="table (aligned, the main columns), json or csv (every field); default table",
+        )
+        p.add_argument("--campaign", metavar="ID", help="only this campaign")
+        if name == "promises":
+            p.add_argument(
+                "--as-of",
+                type=_parse_day,
+                metavar="YYYY-MM-DD",
+                help="the date the statuses are evaluated on (default: today)",
+            )
+        p.set_defaults(run=_listing(name))
+
+    p = sub.add_parser(
+        "export",
+        help="print everything held about a contact as one JSON document (I5)",
+        description="Print everything held about a contact as one JSON document (I5).",
+    )
+    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
+    p.add_argument("--contact", required=True, metavar="CODE", help="the contact's code")
+    p.set_defaults(run=_cmd_export)
+
+    p = sub.add_parser(
+        "demo",
+        help="replay a bundled sample into a temporary database and print the result",
+        description="Replay a bundled day of a Peruvian contact center (three campaigns, "
+        "WhatsApp and calls, promises to pay) into a temporary SQLite file, print the "
+        f"summary and the listings (promises as of {DEMO_AS_OF.isoformat()}), then delete it.",
+    )
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ccdomain`` command; returns the exit status (0, 1 or 2).
+
+    Args:
+        argv: the arguments after the program name (default: ``sys.argv[1:]``).
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (status 2)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    run: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.run
+    try:
+        return run(args, sys.stdout, sys.stderr)
+    except _UsageError as exc:
+        sys.stderr.write(f"ccdomain {args.command}: error: {exc}\n")
+        return 2
+    except CcdomainError as exc:
+        sys.stderr.write(f"ccdomain {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted; the lines applied so far are kept\n")
+        return 130
+    except BrokenPipeError:
+        # The reader (``| head``) went away: stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

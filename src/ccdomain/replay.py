@@ -1,0 +1,1627 @@
+"""Replay: event lines (docs/events.md) turned into the library's service calls.
+
+:func:`apply_event` applies one event (a JSON object already parsed) through the
+services of :mod:`ccdomain.contacts`, :mod:`ccdomain.tickets`,
+:mod:`ccdomain.collections` and :mod:`ccdomain.matching`; :func:`replay` applies
+a whole file of JSON lines and counts what happened. The ``*_rows`` functions
+turn what a store holds into plain rows (``list[dict]``) that the ``ccdomain``
+command prints and that ``pandas.DataFrame`` takes as they are::
+
+    >>> from ccdomain.memory import MemoryStore
+    >>> store = MemoryStore()
+    >>> summary = replay(store, [
+    ...     '{"type": "campaign", "id": "ventas", "region": "PE"}',
+    ...     '{"type": "line", "id": "wa", "channel": "whatsapp", "address": "+51 1 7001111",'
+    ...     ' "campaign": "ventas"}',
+    ...     '{"type": "interaction", "id": "m1", "at": "2026-11-20T10:00:00-05:00",'
+    ...     ' "channel": "whatsapp", "direction": "inbound", "line": "wa",'
+    ...     ' "customer": "987 654 321", "text": "Hola"}',
+    ... ])
+    >>> summary.tickets_opened, summary.bad_lines
+    (1, ())
+    >>> [(t["number"], t["customer"], t["status"]) for t in ticket_rows(store)]
+    [(1, '+51987654321', 'open')]
+
+Rules of the replay (ids proposed for docs/rules.md):
+
+- R1 One line, one unit of work: a line is applied whole or not at all (E2).
+  Lines before a bad line stay applied; without ``keep_going`` the replay stops
+  at the first bad line, with it every good line is applied and every bad one
+  listed. Lines are committed in batches (a savepoint per line inside one
+  transaction per batch), so a crash loses at most the current batch of whole
+  lines, never part of one.
+- R2 Events are validated before any service is called: unknown event types
+  and unknown fields are refused (keys starting with ``_`` are comments and are
+  ignored); times are ISO 8601 with an offset, dates ``YYYY-MM-DD``, money a
+  string. Every refusal names the line, the field when one is to blame, and the
+  reason: ``line 7: field 'at': '2026-13-01' is not an ISO 8601 time with offset``.
+- R3 Events without a time of their own (campaign, line, contact, link,
+  product, payment, promise, merge) happen at the latest event time seen so far
+  in the file (lines applied or already applied), else at 00:00 of the event's
+  own date (payment ``date``, promise ``made_on``) in its campaign's time zone,
+  else at 1970-01-01T00:00Z. Never the wall clock, so a replay is deterministic.
+  Any of them may carry an explicit ``at``.
+- R4 Replaying a file twice leaves the store as one replay did. A line whose
+  effect is already in the store is a no-op ("already applied"), not a bad line;
+  a line that contradicts the store is a bad line. Per event type:
+  identical campaign and line re-declarations; a contact whose code (document)
+  exists and already holds what the event says (equal names and document, its
+  channels, addresses, tags and custom values among the stored ones, VIP unless
+  the stored contact is VIP: a merge may have added to it), or that was merged
+  or anonymized since; a contact without document matching a contact without
+  document of the campaign the same way (found through its phones, or among all
+  contacts of the campaign when it has none), or a live contact holding its phones
+  that absorbed a merged contact; an interaction whose id is recorded (T9), or,
+  without id, an identical interaction (time, channel, direction, line, text,
+  status, duration, agent) of that customer; a resolve, typify or cancel whose
+  ticket was already closed that way at that time by that agent (and, for a
+  typify, with that path); a link whose ticket (the customer's ticket open at the
+  event time, else as :func:`ccdomain.tickets.link_ticket_contact` chooses) is
+  already linked to that contact; products, payments and promises with an id
+  equal to the stored one (a stored payment that moved on from ``scheduled`` to
+  ``made`` or ``reversed``, or a promise cancelled since, still counts as equal);
+  a reversal of a reversed payment; a cancellation of a promise cancelled by the
+  same agent that day; a merge of a contact already merged into the same one.
+- R5 Customer strings in resolve, typify, link and promise events are read in the
+  campaign's region; contact codes in link, product and merge events follow
+  merge tombstones to the live contact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import importlib
+import json
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+import attrs
+
+from ccdomain import collections as coll
+from ccdomain import contacts as ct
+from ccdomain import tickets as tk
+from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
+from ccdomain.events import EventKind
+from ccdomain.memory import MemoryStore
+from ccdomain.models import (
+    Campaign,
+    Channel,
+    Contact,
+    Direction,
+    Interaction,
+    Ticket,
+    TicketStatus,
+)
+from ccdomain.phones import normalize_phone
+from ccdomain.ports import Store, UnitOfWork
+
+__all__ = [
+    "EVENT_TYPES",
+    "BadLine",
+    "Effect",
+    "EventRejected",
+    "Outcome",
+    "ReplaySummary",
+    "apply_event",
+    "contact_rows",
+    "promise_rows",
+    "replay",
+    "ticket_rows",
+    "typification_rows",
+]
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SHOWN: Final = 60
+_ID_LIMIT: Final = 200
+_TIME_LIMIT: Final = 64
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BATCH: Final = 500
+
+
+def _show(value: object) -> str:
+    """``repr`` of a value, cut to about 60 characters."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _where(line: int | None, field: str | None) -> str:
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}: ")
+    if field is not None:
+        parts.append(f"field {field!r}: ")
+    return "".join(parts)
+
+
+class EventRejected(InvalidEvent):
+    """An event that cannot be applied, naming its line, the field to blame and the reason.
+
+    Attributes:
+        reason: why, naming the offending value and what was expected.
+        field: the event field to blame, or ``None`` when no single field is.
+        line: the line number in the file, when known.
+    """
+
+    def __init__(self, reason: str, *, field: str | None = None, line: int | None = None) -> None:
+        self.reason = reason
+        self.field = field
+        self.line = line
+        super().__init__(_where(line, field) + reason)
+
+
+@attrs.frozen(kw_only=True)
+class BadLine:
+    """A line that was not applied: its number, the field to blame (if one is) and why."""
+
+    line: int
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return _where(self.line, self.field) + self.reason
+
+
+class Effect(enum.StrEnum):
+    """What applying an event changed in the store."""
+
+    CAMPAIGN_DECLARED = "campaign_declared"
+    LINE_DECLARED = "line_declared"
+    CONTACT_CREATED = "contact_created"
+    TICKET_OPENED = "ticket_opened"
+    INTERACTION_JOINED = "interaction_joined"
+    INTERACTION_LATE = "interaction_late"
+    INTERACTION_REFUSED = "interaction_refused"
+    TICKET_CLOSED = "ticket_closed"
+    CONTACT_LINKED = "contact_linked"
+    CONTACTS_MERGED = "contacts_merged"
+    PRODUCT_DECLARED = "product_declared"
+    PAYMENT_RECORDED = "payment_recorded"
+    PAYMENT_REVERSED = "payment_reversed"
+    PROMISE_MADE = "promise_made"
+    PROMISE_CANCELLED = "promise_cancelled"
+    COMMENT_ADDED = "comment_added"
+    IDENTITY_BLOCKED = "identity_blocked"
+    IDENTITY_UNBLOCKED = "identity_unblocked"
+    CONTACT_ANONYMIZED = "contact_anonymized"
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What :func:`apply_event` did with one event.
+
+    Attributes:
+        type: the event type.
+        effects: what changed; empty when the event was already applied (R4).
+        at: the event time used (its own, or the one R3 gave it).
+        timed: whether the event carried its own time.
+        ticket: the ticket the event concerned, when there is one.
+        detail: a short human explanation (why it was a no-op, which code was created).
+    """
+
+    type: str
+    effects: tuple[Effect, ...] = ()
+    at: dt.datetime = _EPOCH
+    timed: bool = False
+    ticket: int | None = None
+    detail: str = ""
+
+    @property
+    def already_applied(self) -> bool:
+        """True when the event changed nothing because its effect was already there."""
+        return not self.effects
+
+
+@attrs.frozen(kw_only=True)
+class ReplaySummary:
+    """What a replay did: counts, bad lines, and promise statuses at the end.
+
+    ``promises`` counts promise statuses (``pending``, ``kept``, ``broken``,
+    ``cancelled``) as of ``as_of``: the calendar date of the latest event time
+    of the file, as written (its own offset).
+    """
+
+    lines: int = 0
+    applied: int = 0
+    already_applied: int = 0
+    tickets_opened: int = 0
+    interactions_joined: int = 0
+    late: int = 0
+    refused: int = 0
+    tickets_closed: int = 0
+    contacts_created: int = 0
+    contacts_linked: int = 0
+    contacts_merged: int = 0
+    products: int = 0
+    payments: int = 0
+    promises_made: int = 0
+    bad_lines: tuple[BadLine, ...] = ()
+    stopped_at: int | None = None
+    last_at: dt.datetime | None = None
+    as_of: dt.date | None = None
+    promises: Mapping[str, int] = attrs.field(factory=dict)
+
+    def lines_report(self) -> list[str]:
+        """The summary as short text lines (what ``ccdomain replay`` prints)."""
+        out = [
+            f"lines read:            {self.lines}",
+            f"applied:               {self.applied}",
+            f"already applied:       {self.already_applied}",
+            f"tickets opened:        {self.tickets_opened}",
+            f"interactions joined:   {self.interactions_joined}",
+            f"late deliveries:       {self.late}",
+            f"tickets closed:        {self.tickets_closed}",
+            f"contacts created:      {self.contacts_created}",
+            f"contacts linked:       {self.contacts_linked}",
+            f"contacts merged:       {self.contacts_merged}",
+            f"promises made:         {self.promises_made}",
+        ]
+        if self.refused:
+            out.append(f"interactions refused:  {self.refused}")
+        if self.as_of is not None and self.promises:
+            counts = ", ".join(f"{n} {status}" for status, n in sorted(self.promises.items()))
+            out.append(f"promises on {self.as_of.isoformat()}: {counts}")
+        out.append(f"bad lines:             {len(self.bad_lines)}")
+        return out
+
+
+# --- reading fields ------------------------------------------------------------------------
+
+
+class _Ctx:
+    """One event being applied: its fields, line, the unit of work and the clock (R3)."""
+
+    def __init__(
+        self,
+        store: Store,
+        uow: UnitOfWork,
+        data: Mapping[str, Any],
+        line: int | None,
+        default_at: dt.datetime | None,
+    ) -> None:
+        self.store = store
+        self.uow = uow
+        self.data = data
+        self.line = line
+        self.default_at = default_at
+        self.type = str(data.get("type"))
+
+    def fail(self, field: str | None, reason: str) -> EventRejected:
+        return EventRejected(reason, field=field, line=self.line)
+
+    @contextmanager
+    def blame(self, field: str | None, **more: str) -> Iterator[None]:
+        """Turn a ccdomain error raised inside into an EventRejected naming a field.
+
+        ``more`` maps error class names to other fields (``UnknownLine="line"``).
+        """
+        try:
+            yield
+        except EventRejected:
+            raise
+        except CcdomainError as exc:
+            chosen = field
+            for klass in type(exc).__mro__:
+                if klass.__name__ in more:
+                    chosen = more[klass.__name__]
+                    break
+            raise self.fail(chosen, str(exc)) from exc
+
+    def raw(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def has(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def text(self, name: str, *, limit: int = _ID_LIMIT) -> str:
+        value = self.data.get(name)
+        if value is None:
+            raise self.fail(name, "missing; expected a non-empty text")
+        return self._text(name, value, limit)
+
+    def opt_text(self, name: str, *, limit: int = _ID_LIMIT) -> str | None:
+        value = self.data.get(name)
+        return None if value is None else self._text(name, value, limit)
+
+    def _text(self, name: str, value: object, limit: int) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, f"{_show(value)} is not a non-empty text")
+        if len(value) > limit:
+            raise self.fail(name, f"{_show(value)} is longer than {limit} characters")
+        return value
+
+    def free_text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(name, f"{_show(value)} is not a text")
+        return value
+
+    def time(self, name: str = "at") -> dt.datetime:
+        value = self.data.get(name)
+        if value is None:
+            raise self.fail(name, "missing; expected an ISO 8601 time with offset")
+        return self._time(name, value)
+
+    def _time(self, name: str, value: object) -> dt.datetime:
+        reason = f"{_show(value)} is not an ISO 8601 time with offset"
+        if not isinstance(value, str) or len(value) > _TIME_LIMIT:
+            raise self.fail(name, reason)
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, reason) from None
+        if parsed.utcoffset() is None:
+            raise self.fail(name, reason + " (the offset is missing)")
+        return parsed
+
+    def date(self, name: str) -> dt.date:
+        value = self.data.get(name)
+        reason = f"{_show(value)} is not a date YYYY-MM-DD"
+        if value is None:
+            raise self.fail(name, "missing; expected a date YYYY-MM-DD")
+        if not isinstance(value, str) or _ISO_DATE.fullmatch(value) is None:
+            raise self.fail(name, reason)
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, reason) from None
+
+    def integer(self, name: str, *, minimum: int = 0) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(name, f"{_show(value)} is not a whole number >= {minimum}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.data.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.fail(name, f"{_show(value)} is not true or false")
+        return value
+
+    def amount(self, name: str, currency: str) -> coll.Money:
+        value = self.data.get(name)
+        if value is None:
+            raise self.fail(name, "missing; expected an amount as a string such as '100.00'")
+        return self._amount(name, value, currency)
+
+    def _amount(self, name: str, value: object, currency: str) -> coll.Money:
+        if not isinstance(value, str):
+            raise self.fail(name, f"{_show(value)} is not an amount as a string such as '100.00'")
+        with self.blame(name):
+            return coll.money(value, currency)
+
+    def listing(self, name: str) -> list[Any]:
+        value = self.data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(name, f"{_show(value)} is not a list")
+        return value
+
+    def clock(self, *, on: dt.date | None = None, campaign: Campaign | None = None) -> dt.datetime:
+        """The event's time: its own ``at``, else the R3 default."""
+        if self.has("at"):
+            return self.time("at")
+        if self.default_at is not None:
+            return self.default_at
+        if on is not None:
+            zone = zoneinfo.ZoneInfo(campaign.timezone if campaign is not None else "UTC")
+            return dt.datetime.combine(on, dt.time(0, 0), tzinfo=zone)
+        return _EPOCH
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def campaign(self, name: str = "campaign") -> Campaign:
+        campaign_id = self.text(name)
+        found = self.uow.get_campaign(campaign_id)
+        if found is None:
+            raise self.fail(name, f"{_show(campaign_id)} is not a declared campaign")
+        return found
+
+    def customer(self, campaign: Campaign, name: str = "customer") -> str:
+        """The customer address read in the campaign's region (R5): E.164 when a phone."""
+        raw = self.text(name, limit=320)
+        try:
+            return normalize_phone(raw, campaign.region)
+        except InvalidPhoneNumber as exc:
+            if "@" in raw or not any(ch.isdigit() for ch in raw):
+                return raw.strip().lower() if "@" in raw else raw.strip()
+            raise self.fail(name, str(exc)) from exc
+
+    def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
+        code = self.text(name)
+        with self.blame(name):
+            return ct.resolve_contact_code(self.uow, campaign.id, code)
+
+    def ticket_number(self, name: str = "ticket") -> int | None:
+        number = self.integer(name, minimum=1)
+        if number is not None and self.uow.get_ticket(number) is None:
+            raise self.fail(name, f"{number} is not the number of a stored ticket")
+        return number
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def _outcome(ctx: _Ctx, at: dt.datetime, *effects: Effect, **more: Any) -> Outcome:
+    return Outcome(type=ctx.type, effects=effects, at=at, timed=ctx.has("at"), **more)
+
+
+def _h_campaign(ctx: _Ctx) -> Outcome:
+    at = ctx.clock()
+    campaign_id = ctx.text("id")
+    given = {
+        key: ctx.raw(key)
+        for key in (
+            "name",
+            "kind",
+            "region",
+            "timezone",
+            "custom_fields",
+            "typifications",
+            "grace_days",
+            "horizon_days",
+            "tolerance",
+            "buckets",
+        )
+        if ctx.has(key)
+    }
+    if "buckets" in given and isinstance(given["buckets"], list):
+        given["buckets"] = [tuple(b) if isinstance(b, list) else b for b in given["buckets"]]
+    with ctx.blame(
+        None,
+        InvalidTypification="typifications",
+        InvalidCustomField="custom_fields",
+    ):
+        campaign = ct.make_campaign(campaign_id, **given)
+    before = ctx.uow.get_campaign(campaign.id)
+    with ctx.blame("id"):
+        ct.declare_campaign(ctx.store, campaign, at=at, actor=ctx.opt_text("agent"))
+    if before is not None:
+        return _outcome(ctx, at, detail=f"campaign {campaign.id!r} is already declared")
+    return _outcome(ctx, at, Effect.CAMPAIGN_DECLARED)
+
+
+def _h_line(ctx: _Ctx) -> Outcome:
+    at = ctx.clock()
+    with ctx.blame(None):
+        line = ct.make_line(
+            ctx.text("id"),
+            ctx.text("channel"),
+            ctx.text("address", limit=320),
+            alias=ctx.free_text("alias") or "",
+            campaign=ctx.opt_text("campaign") or "",
+            queue=ctx.opt_text("queue") or "",
+        )
+    before = ctx.uow.get_line(line.id)
+    with ctx.blame("id", UnknownCampaign="campaign", InvalidPhoneNumber="address"):
+        ct.declare_line(ctx.store, line, at=at, actor=ctx.opt_text("agent"))
+    if before is not None:
+        return _outcome(ctx, at, detail=f"line {line.id!r} is already declared")
+    return _outcome(ctx, at, Effect.LINE_DECLARED)
+
+
+_CONTACT_INPUTS: Final = (
+    "first_names",
+    "last_names",
+    "document",
+    "company",
+    "vip",
+    "channels",
+    "addresses",
+    "custom",
+    "gender",
+    "tags",
+    "notes",
+)
+_CONTACT_BLAME: Final = {
+    "InvalidDocument": "document",
+    "DuplicateContact": "document",
+    "InvalidPhoneNumber": "channels",
+    "InvalidChannel": "channels",
+    "InvalidAddress": "addresses",
+    "InvalidCustomField": "custom",
+}
+
+
+def _address_key(address: Any) -> tuple[Any, ...]:
+    return tuple(
+        getattr(address, f)
+        for f in ("line", "district", "city", "region", "country", "postal_code")
+    )
+
+
+def _contact_conflicts(stored: Contact, new: Contact, *, names: bool = True) -> list[str]:
+    """The fields of ``new`` that ``stored`` does not already hold (R4)."""
+    out: list[str] = []
+    for name in ("first_names", "last_names", "gender", "notes"):
+        value = getattr(new, name)
+        if value and value != getattr(stored, name) and (names or name in ("gender", "notes")):
+            out.append(name)
+    if new.document is not None and new.document != stored.document:
+        out.append("document")
+    if new.company is not None and new.company != stored.company:
+        out.append("company")
+    if new.vip and not stored.vip:
+        out.append("vip")
+    held = {(c.kind, c.value) for c in stored.channels}
+    if any((c.kind, c.value) not in held for c in new.channels):
+        out.append("channels")
+    addresses = {_address_key(a) for a in stored.addresses}
+    if any(_address_key(a) not in addresses for a in new.addresses):
+        out.append("addresses")
+    if any(stored.custom.get(k) != v for k, v in new.custom.items()):
+        out.append("custom")
+    if not set(new.tags) <= set(stored.tags):
+        out.append("tags")
+    return out
+
+
+def _contact_candidate(ctx: _Ctx, campaign: Campaign, fields: dict[str, Any]) -> Contact:
+    """The contact the event would create, built in a scratch store (nothing written here)."""
+    scratch = MemoryStore()
+    with scratch.unit_of_work() as uow:
+        uow.put_campaign(campaign)
+        if fields.get("company") is not None:
+            for company in ctx.uow.list_companies():
+                uow.put_company(company)
+        uow.commit()
+    with ctx.blame(None, **_CONTACT_BLAME):
+        return ct.create_contact(scratch, campaign.id, at=_EPOCH, **fields)
+
+
+def _same_undocumented(ctx: _Ctx, campaign: Campaign, new: Contact) -> Contact | None:
+    """A contact without document of the campaign that already holds ``new`` (R4)."""
+    seen: dict[str, Contact] = {}
+    for phone in new.phones:
+        for found in ctx.uow.contacts_by_phone(phone):
+            if found.campaign == campaign.id:
+                seen.setdefault(found.code, found)
+    if not new.phones:
+        for found in ctx.uow.list_contacts(campaign.id):
+            if found.merged_into is None and not found.anonymized:
+                seen.setdefault(found.code, found)
+    for found in seen.values():
+        if found.document is None and not _contact_conflicts(found, new):
+            return found
+    holders = [found for found in seen.values() if not _contact_conflicts(found, new, names=False)]
+    if new.phones and holders:
+        absorbed = {c.merged_into for c in ctx.uow.list_contacts(campaign.id) if c.merged_into}
+        for found in holders:
+            if found.code in absorbed:
+                return found
+    return None
+
+
+def _h_contact(ctx: _Ctx) -> Outcome:
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    fields = {key: ctx.raw(key) for key in _CONTACT_INPUTS if ctx.has(key)}
+    actor = ctx.opt_text("agent")
+    document = fields.get("document")
+    if document is not None:
+        if not isinstance(document, Mapping):
+            raise ctx.fail("document", f"{_show(document)} is not an object {{type, number}}")
+        with ctx.blame("document"):
+            code = ct.code_for(ct.make_document(document.get("type"), document.get("number")))
+        stored = ctx.uow.get_contact(campaign.id, code)
+        if stored is not None:
+            if stored.merged_into is not None or stored.anonymized:
+                why = "merged into " + repr(stored.merged_into) if stored.merged_into else ""
+                return _outcome(ctx, at, detail=f"contact {code!r} exists ({why or 'anonymized'})")
+            conflicts = _contact_conflicts(stored, _contact_candidate(ctx, campaign, fields))
+            if conflicts:
+                raise ctx.fail(
+                    conflicts[0] if len(conflicts) == 1 else "document",
+                    f"contact {code!r} already exists in campaign {campaign.id!r} with other "
+                    f"{', '.join(conflicts)}; expected an identical re-declaration",
+                )
+            return _outcome(ctx, at, detail=f"contact {code!r} already exists")
+    else:
+        existing = _same_undocumented(ctx, campaign, _contact_candidate(ctx, campaign, fields))
+        if existing is not None:
+            return _outcome(ctx, at, detail=f"contact {existing.code!r} already holds it")
+    with ctx.blame(None, **_CONTACT_BLAME):
+        created = ct.create_contact(ctx.store, campaign.id, at=at, actor=actor, **fields)
+    return _outcome(ctx, at, Effect.CONTACT_CREATED, detail=f"contact {created.code!r}")
+
+
+_INTERACTION_FIELDS: Final = (
+    "at",
+    "channel",
+    "direction",
+    "line",
+    "agent",
+    "text",
+    "status",
+    "duration_s",
+)
+
+
+def _same_interaction(a: Interaction, b: Interaction) -> bool:
+    return all(getattr(a, f) == getattr(b, f) for f in _INTERACTION_FIELDS)
+
+
+def _h_interaction(ctx: _Ctx) -> Outcome:
+    at = ctx.time("at")
+    external_id = ctx.opt_text("id")
+    channel_name = ctx.text("channel")
+    channel = next((c for c in Channel if c.value == channel_name), None)
+    if channel is None:
+        raise ctx.fail(
+            "channel",
+            f"{_show(channel_name)} is not a channel; expected one of "
+            + ", ".join(c.value for c in Channel),
+        )
+    direction = ctx.text("direction")
+    if direction not in ("inbound", "outbound"):
+        raise ctx.fail("direction", f"{_show(direction)} is not 'inbound' or 'outbound'")
+    line_id = ctx.opt_text("line")
+    campaign_id = ctx.opt_text("campaign")
+    raw_customer = ctx.text("customer", limit=320)
+    agent = ctx.opt_text("agent")
+    text = ctx.free_text("text")
+    status = ctx.opt_text("status")
+    duration = ctx.integer("duration_s")
+    if external_id is not None:
+        seen = ctx.uow.find_interaction(external_id)
+        if seen is not None:
+            return _outcome(
+                ctx, at, ticket=seen.ticket, detail=f"interaction {external_id!r} is recorded"
+            )
+    # The campaign whose region reads the customer, and its open ticket before routing:
+    # enough to tell an automatic link (M4) made by this interaction.
+    home: Campaign | None = None
+    if campaign_id is not None:
+        home = ctx.uow.get_campaign(campaign_id)
+    elif line_id is not None:
+        line = ctx.uow.get_line(line_id)
+        if line is not None and line.campaign:
+            home = ctx.uow.get_campaign(line.campaign)
+    customer: str | None = None
+    before: Ticket | None = None
+    if home is not None:
+        with ctx.blame("customer"):
+            customer = tk.normalize_customer(channel, raw_customer, home.region)
+        before = ctx.uow.get_open_ticket(home.id, customer)
+        if external_id is None:
+            probe = Interaction(
+                at=at,
+                channel=channel,
+                direction=Direction(direction),
+                customer=customer,
+                line=line_id,
+                agent=agent,
+                text=text,
+                status=status,
+                duration_s=duration,
+            )
+            for ticket in ctx.uow.tickets_for_customer(customer):
+                if any(_same_interaction(i, probe) for i in ctx.uow.interactions(ticket.number)):
+                    return _outcome(
+                        ctx,
+                        at,
+                        ticket=ticket.number,
+                        detail=f"an identical interaction is on ticket {ticket.number}",
+                    )
+    try:
+        result = tk.route_interaction(
+            ctx.store,
+            at=at,
+            channel=channel,
+            direction=direction,
+            customer=raw_customer,
+            line=line_id,
+            campaign=campaign_id,
+            external_id=external_id,
+            agent=agent,
+            text=text,
+            status=status,
+            duration_s=duration,
+        )
+    except BlockedIdentity as exc:
+        return _refused(ctx, at, exc)
+    except CcdomainError as exc:
+        with ctx.blame(
+            None, InvalidPhoneNumber="customer", UnknownLine="line", UnknownCampaign="campaign"
+        ):
+            raise exc from None
+    ticket = result.ticket
+    effects: list[Effect] = []
+    if result.outcome is tk.RouteOutcome.DUPLICATE:
+        return _outcome(ctx, at, ticket=ticket.number, detail="duplicate delivery")
+    if result.outcome is tk.RouteOutcome.OPENED:
+        effects.append(Effect.TICKET_OPENED)
+        if ticket.contact is not None:
+            effects.append(Effect.CONTACT_LINKED)
+    else:
+        effects.append(
+            Effect.INTERACTION_LATE
+            if result.outcome is tk.RouteOutcome.LATE
+            else Effect.INTERACTION_JOINED
+        )
+        if (
+            before is not None
+            and before.number == ticket.number
+            and before.contact is None
+            and ticket.contact is not None
+        ):
+            effects.append(Effect.CONTACT_LINKED)
+    return _outcome(ctx, at, *effects, ticket=ticket.number)
+
+
+def _refused(ctx: _Ctx, at: dt.datetime, exc: BlockedIdentity) -> Outcome:
+    """I3: the refusal the service recorded is kept, unless the same one was recorded before."""
+    refusals = [
+        e for e in ctx.uow.events() if e.kind is EventKind.INTERACTION_REFUSED and e.at == at
+    ]
+    if len(refusals) >= 2 and any(
+        (e.campaign, e.actor, e.data)
+        == (refusals[-1].campaign, refusals[-1].actor, refusals[-1].data)
+        for e in refusals[:-1]
+    ):
+        return _outcome(ctx, at, detail="the refusal is already recorded")
+    return _outcome(ctx, at, Effect.INTERACTION_REFUSED, detail=str(exc))
+
+
+_CLOSED_AS: Final = {
+    "resolve": TicketStatus.RESOLVED,
+    "typify": TicketStatus.TYPIFIED,
+    "cancel": TicketStatus.CANCELLED,
+}
+
+
+def _closing_target(ctx: _Ctx) -> tuple[int | None, Campaign | None, str | None]:
+    """The ticket number, or the campaign and normalized customer, a closing names."""
+    number = ctx.ticket_number()
+    if number is not None:
+        campaign = ctx.campaign() if ctx.has("campaign") else None
+        if campaign is not None:
+            ticket = ctx.uow.get_ticket(number)
+            if ticket is not None and ticket.campaign != campaign.id:
+                raise ctx.fail(
+                    "campaign", f"ticket {number} belongs to campaign {ticket.campaign!r}"
+                )
+        return number, campaign, None
+    if not ctx.has("campaign") and not ctx.has("customer"):
+        raise ctx.fail("ticket", "missing; expected a ticket number, or a campaign and a customer")
+    campaign = ctx.campaign()
+    return None, campaign, ctx.customer(campaign)
+
+
+def _closed_by_same(
+    ctx: _Ctx, tickets: Iterable[Ticket], at: dt.datetime, agent: str, path: tuple[str, ...] | None
+) -> Ticket | None:
+    status = _CLOSED_AS[ctx.type]
+    for ticket in tickets:
+        if (
+            ticket.status is status
+            and ticket.closed_at == at
+            and ticket.closed_by == agent
+            and (
+                path is None
+                or any(t.path == path and t.at == at for t in ctx.uow.typifications(ticket.number))
+            )
+        ):
+            return ticket
+    return None
+
+
+def _h_close(ctx: _Ctx) -> Outcome:
+    at = ctx.time("at")
+    agent = ctx.text("agent")
+    number, campaign, customer = _closing_target(ctx)
+    path: tuple[str, ...] | None = None
+    comment = ""
+    if ctx.type == "typify":
+        labels = ctx.listing("path")
+        if not labels or not all(isinstance(p, str) for p in labels):
+            raise ctx.fail("path", f"{_show(ctx.raw('path'))} is not a list of texts")
+        path = tuple(labels)
+        comment = ctx.free_text("comment") or ""
+    if number is not None:
+        ticket = ctx.uow.get_ticket(number)
+        candidates: list[Ticket] = [] if ticket is None else [ticket]
+    else:
+        assert campaign is not None and customer is not None
+        candidates = list(ctx.uow.tickets_for_customer(customer, campaign.id))
+    done = _closed_by_same(ctx, candidates, at, agent, path)
+    if done is not None:
+        return _outcome(
+            ctx, at, ticket=done.number, detail=f"ticket {done.number} is already closed so"
+        )
+    blame = {"InvalidTypification": "path", "TicketClosed": "ticket", "UnknownTicket": "ticket"}
+    where: dict[str, Any] = (
+        {"number": number}
+        if number is not None
+        else {"campaign": campaign.id if campaign else None, "customer": customer}
+    )
+    with ctx.blame(None, **blame):
+        if ctx.type == "resolve":
+            closed = tk.resolve_ticket(ctx.store, agent=agent, at=at, **where)
+        elif ctx.type == "typify":
+            assert path is not None
+            closed, _ = tk.typify_ticket(
+                ctx.store, agent=agent, at=at, path=path, comment=comment, **where
+            )
+        else:
+            if number is None:
+                found = ctx.uow.get_open_ticket(where["campaign"], where["customer"])
+                if found is None:
+                    raise ctx.fail(
+                        "customer",
+                        f"{customer!r} has no open ticket in campaign {where['campaign']!r}",
+                    )
+                number = found.number
+            closed = tk.cancel_ticket(ctx.store, number, agent, at)
+    return _outcome(ctx, at, Effect.TICKET_CLOSED, ticket=closed.number)
+
+
+def _covering(tickets: Iterable[Ticket], at: dt.datetime) -> Ticket | None:
+    """The ticket that was open at ``at`` (the latest opened when several were)."""
+    found: Ticket | None = None
+    for ticket in tickets:
+        closed_at = ticket.closed_at
+        covers = ticket.opened_at <= at and (closed_at is None or at <= closed_at)
+        if covers and (found is None or ticket.opened_at >= found.opened_at):
+            found = ticket
+    return found
+
+
+def _customer_ticket(ctx: _Ctx, campaign: Campaign, customer: str, at: dt.datetime) -> Ticket:
+    """The customer's ticket open at ``at``, else the open one, else the latest (T19)."""
+    tickets = ctx.uow.tickets_for_customer(customer, campaign.id)
+    chosen = _covering(tickets, at) or ctx.uow.get_open_ticket(campaign.id, customer)
+    if chosen is None and tickets:
+        chosen = tickets[-1]
+    if chosen is None:
+        raise ctx.fail("customer", f"{customer!r} has no ticket in campaign {campaign.id!r}")
+    return chosen
+
+
+def _h_link(ctx: _Ctx) -> Outcome:
+    at = ctx.clock()
+    number, campaign, customer = _closing_target(ctx)
+    agent = ctx.opt_text("agent")
+    if number is None:
+        assert campaign is not None and customer is not None
+        ticket = _customer_ticket(ctx, campaign, customer, at)
+    else:
+        found = ctx.uow.get_ticket(number)
+        assert found is not None  # ticket_number() checked it
+        ticket = found
+    raw_code = ctx.text("contact")
+    with ctx.blame("contact"):
+        code = ct.resolve_contact_code(ctx.uow, ticket.campaign, raw_code)
+    if ticket.contact == code:
+        return _outcome(
+            ctx, at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"
+        )
+    with ctx.blame(None, UnknownContact="contact"):
+        tk.link_ticket_contact(ctx.store, ticket.number, None, code, agent, at)
+    return _outcome(ctx, at, Effect.CONTACT_LINKED, ticket=ticket.number)
+
+
+# --- collections -----------------------------------------------------------------------------
+
+
+def _service(module: str, name: str) -> Callable[..., Any] | None:
+    """A service function that may not exist yet in this version of the library."""
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return found if callable(found) else None
+
+
+def _unsupported(ctx: _Ctx) -> EventRejected:
+    return ctx.fail(None, f"event type {ctx.type!r} is not supported yet")
+
+
+def _product_of(ctx: _Ctx, name: str = "product") -> coll.Product:
+    product_id = ctx.text(name)
+    product = ctx.uow.get_product(product_id)
+    if product is None:
+        raise ctx.fail(name, f"{_show(product_id)} is not a declared product")
+    return product
+
+
+def _campaign_by_id(ctx: _Ctx, campaign_id: str) -> Campaign | None:
+    return ctx.uow.get_campaign(campaign_id)
+
+
+def _h_product(ctx: _Ctx) -> Outcome:
+    declare = _service("ccdomain.collections", "declare_product")
+    if declare is None:
+        raise _unsupported(ctx)
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    product_id = ctx.text("id")
+    code = ctx.contact_code(campaign)
+    currency = ctx.text("currency")
+    debt = ctx.amount("debt", currency)
+    due = ctx.date("due")
+    schedule = []
+    for i, item in enumerate(ctx.listing("installments")):
+        if not isinstance(item, Mapping):
+            raise ctx.fail("installments", f"{_show(item)} is not an object {{amount, date}}")
+        amount = ctx._amount(f"installments[{i}].amount", item.get("amount"), currency)
+        sub = _Ctx(ctx.store, ctx.uow, item, ctx.line, None)
+        day = sub.date("date")
+        schedule.append(coll.ProductInstallment(day, amount))
+    with ctx.blame(None):
+        product = coll.Product(
+            id=product_id,
+            campaign=campaign.id,
+            contact=code,
+            kind=ctx.text("kind"),
+            debt=debt,
+            due=due,
+            installments=tuple(schedule),
+        )
+    stored = ctx.uow.get_product(product_id)
+    if stored is not None:
+        if stored == product:
+            return _outcome(ctx, at, detail=f"product {product_id!r} is declared")
+        raise ctx.fail(
+            "id",
+            f"product {product_id!r} is already declared with other values; "
+            "expected an identical re-declaration",
+        )
+    with ctx.blame(None, UnknownContact="contact", UnknownCampaign="campaign"):
+        declare(ctx.store, product, at=at)
+    return _outcome(ctx, at, Effect.PRODUCT_DECLARED)
+
+
+_PAYMENT_ORDER: Final = {"scheduled": 0, "made": 1, "reversed": 2}
+
+
+def _h_payment(ctx: _Ctx) -> Outcome:
+    record = _service("ccdomain.collections", "record_payment")
+    if record is None:
+        raise _unsupported(ctx)
+    product = _product_of(ctx)
+    campaign = _campaign_by_id(ctx, product.campaign)
+    day = ctx.date("date")
+    at = ctx.clock(on=day, campaign=campaign)
+    payment_id = ctx.text("id")
+    status = ctx.opt_text("status") or "made"
+    if status not in _PAYMENT_ORDER:
+        raise ctx.fail("status", f"{_show(status)} is not 'made', 'scheduled' or 'reversed'")
+    with ctx.blame(None):
+        payment = coll.Payment(
+            payment_id, product.id, ctx.amount("amount", product.currency), day, status
+        )
+    stored = ctx.uow.get_payment(payment_id)
+    if stored is not None:
+        same = attrs.evolve(stored, status=payment.status) == payment
+        if same and _PAYMENT_ORDER[stored.status.value] >= _PAYMENT_ORDER[status]:
+            return _outcome(ctx, at, detail=f"payment {payment_id!r} is recorded")
+        if not same:
+            raise ctx.fail(
+                "id",
+                f"payment {payment_id!r} is already recorded with other values; "
+                "expected an identical one",
+            )
+    with ctx.blame(None, UnknownProduct="product"):
+        record(ctx.store, payment, at=at)
+    return _outcome(ctx, at, Effect.PAYMENT_RECORDED)
+
+
+def _h_reverse_payment(ctx: _Ctx) -> Outcome:
+    reverse = _service("ccdomain.collections", "reverse_payment")
+    if reverse is None:
+        raise _unsupported(ctx)
+    at = ctx.time("at")
+    payment_id = ctx.text("id")
+    stored = ctx.uow.get_payment(payment_id)
+    if stored is None:
+        raise ctx.fail("id", f"{_show(payment_id)} is not a recorded payment")
+    if stored.status is coll.PaymentStatus.REVERSED:
+        return _outcome(ctx, at, detail=f"payment {payment_id!r} is reversed")
+    with ctx.blame("id"):
+        reverse(ctx.store, payment_id, at=at, actor=ctx.opt_text("agent"))
+    return _outcome(ctx, at, Effect.PAYMENT_REVERSED)
+
+
+def _promise_ticket(
+    ctx: _Ctx, campaign: Campaign, at: dt.datetime
+) -> tuple[int | None, str | None]:
+    """The ticket a promise was made in: named, else the customer's ticket at ``at`` (R5)."""
+    number = ctx.ticket_number()
+    customer = ctx.customer(campaign) if ctx.has("customer") else None
+    if number is not None or customer is None:
+        return number, customer
+    return _customer_ticket(ctx, campaign, customer, at).number, customer
+
+
+def _h_promise(ctx: _Ctx) -> Outcome:
+    register = _service("ccdomain.collections", "register_promise")
+    if register is None:
+        raise _unsupported(ctx)
+    product = _product_of(ctx)
+    campaign = ctx.campaign() if ctx.has("campaign") else _campaign_by_id(ctx, product.campaign)
+    if campaign is None:
+        raise ctx.fail("campaign", f"product {product.id!r} names an undeclared campaign")
+    made_on = ctx.date("made_on")
+    at = ctx.clock(on=made_on, campaign=campaign)
+    promise_id = ctx.text("id")
+    agent = ctx.text("agent")
+    installments = []
+    items = ctx.listing("installments")
+    if not items:
+        raise ctx.fail("installments", "missing; expected a list of {amount, date}")
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ctx.fail("installments", f"{_show(item)} is not an object {{amount, date}}")
+        amount = ctx._amount(f"installments[{i}].amount", item.get("amount"), product.currency)
+        sub = _Ctx(ctx.store, ctx.uow, item, ctx.line, None)
+        try:
+            day = sub.date("date")
+        except EventRejected as exc:
+            raise ctx.fail(f"installments[{i}].date", exc.reason) from None
+        installments.append(coll.Installment(amount, day))
+    ticket, customer = _promise_ticket(ctx, campaign, at)
+    with ctx.blame("installments"):
+        promise = coll.Promise(
+            id=promise_id,
+            product=product.id,
+            campaign=campaign.id,
+            agent=agent,
+            made_on=made_on,
+            installments=tuple(installments),
+            ticket=ticket,
+            customer=customer,
+        )
+    stored = ctx.uow.get_promise(promise_id)
+    if stored is not None:
+        plain = attrs.evolve(stored, cancelled_on=None, cancelled_by=None, ticket=ticket)
+        if plain == promise:
+            return _outcome(ctx, at, detail=f"promise {promise_id!r} is registered")
+        raise ctx.fail(
+            "id",
+            f"promise {promise_id!r} is already registered with other values; "
+            "expected an identical one",
+        )
+    with ctx.blame("installments", UnknownProduct="product", UnknownTicket="customer"):
+        register(ctx.store, promise, at=at)
+    return _outcome(ctx, at, Effect.PROMISE_MADE, ticket=ticket)
+
+
+def _h_cancel_promise(ctx: _Ctx) -> Outcome:
+    withdraw = _service("ccdomain.collections", "withdraw_promise")
+    if withdraw is None:
+        raise _unsupported(ctx)
+    at = ctx.time("at")
+    agent = ctx.text("agent")
+    promise_id = ctx.text("id")
+    stored = ctx.uow.get_promise(promise_id)
+    if stored is None:
+        raise ctx.fail("id", f"{_show(promise_id)} is not a registered promise")
+    if stored.cancelled_on is not None:
+        campaign = _campaign_by_id(ctx, stored.campaign)
+        zone = campaign.timezone if campaign is not None else "UTC"
+        if stored.cancelled_by == agent and stored.cancelled_on == coll.local_date(at, zone):
+            return _outcome(ctx, at, detail=f"promise {promise_id!r} is cancelled")
+    with ctx.blame("id"):
+        withdraw(ctx.store, promise_id, agent=agent, at=at)
+    return _outcome(ctx, at, Effect.PROMISE_CANCELLED)
+
+
+# --- merge and identities ----------------------------------------------------------------------
+
+
+def _h_merge(ctx: _Ctx) -> Outcome:
+    plan_merge = _service("ccdomain.matching", "plan_merge")
+    apply_merge = _service("ccdomain.matching", "apply_merge")
+    if plan_merge is None or apply_merge is None:
+        raise _unsupported(ctx)
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    into = ctx.text("into")
+    source = ctx.text("from")
+    target = ctx.uow.get_contact(campaign.id, source)
+    if target is None:
+        raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
+    with ctx.blame("into"):
+        live_into = ct.resolve_contact_code(ctx.uow, campaign.id, into)
+    if target.merged_into is not None:
+        with ctx.blame("from"):
+            live_from = ct.resolve_contact_code(ctx.uow, campaign.id, source)
+        if live_from == live_into:
+            return _outcome(ctx, at, detail=f"contact {source!r} is merged into {live_into!r}")
+    agent = ctx.text("agent")
+    with ctx.blame(None):
+        plan = plan_merge(ctx.uow, campaign.id, live_into, source)
+        apply_merge(ctx.store, plan, agent=agent, at=at)
+    return _outcome(ctx, at, Effect.CONTACTS_MERGED)
+
+
+def _h_identity(ctx: _Ctx) -> Outcome:
+    """Comment, block, unblock, anonymize: come with the identities service (I2-I4)."""
+    raise _unsupported(ctx)
+
+
+@attrs.frozen
+class _Kind:
+    handler: Callable[[_Ctx], Outcome]
+    fields: frozenset[str]
+
+
+def _kind(handler: Callable[[_Ctx], Outcome], *fields: str) -> _Kind:
+    return _Kind(handler, frozenset({"type", *fields}))
+
+
+_CLOSE_FIELDS: Final = ("ticket", "campaign", "customer", "agent", "at")
+
+_EVENT_KINDS: Final[Mapping[str, _Kind]] = {
+    "campaign": _kind(
+        _h_campaign,
+        "id",
+        "name",
+        "region",
+        "timezone",
+        "kind",
+        "typifications",
+        "custom_fields",
+        "grace_days",
+        "horizon_days",
+        "tolerance",
+        "buckets",
+        "agent",
+        "at",
+    ),
+    "line": _kind(_h_line, "id", "channel", "address", "alias", "campaign", "queue", "agent", "at"),
+    "contact": _kind(_h_contact, "campaign", *_CONTACT_INPUTS, "agent", "at"),
+    "interaction": _kind(
+        _h_interaction,
+        "id",
+        "at",
+        "channel",
+        "direction",
+        "line",
+        "campaign",
+        "customer",
+        "agent",
+        "text",
+        "status",
+        "duration_s",
+    ),
+    "resolve": _kind(_h_close, *_CLOSE_FIELDS),
+    "typify": _kind(_h_close, *_CLOSE_FIELDS, "path", "comment"),
+    "cancel": _kind(_h_close, *_CLOSE_FIELDS),
+    "link": _kind(_h_link, "ticket", "campaign", "customer", "contact", "agent", "at"),
+    "product": _kind(
+        _h_product,
+        "id",
+        "campaign",
+        "contact",
+        "kind",
+        "currency",
+        "debt",
+        "due",
+        "installments",
+        "at",
+    ),
+    "payment": _kind(_h_payment, "id", "product", "amount", "date", "status", "at"),
+    "promise": _kind(
+        _h_promise,
+        "id",
+        "product",
+        "agent",
+        "made_on",
+        "campaign",
+        "customer",
+        "ticket",
+        "installments",
+        "at",
+    ),
+    "reverse_payment": _kind(_h_reverse_payment, "id", "at", "agent"),
+    "cancel_promise": _kind(_h_cancel_promise, "id", "agent", "at"),
+    "merge": _kind(_h_merge, "campaign", "into", "from", "agent", "at"),
+    "comment": _kind(_h_identity, "ticket", "agent", "at", "text"),
+    "block": _kind(_h_identity, "campaign", "customer", "agent", "at"),
+    "unblock": _kind(_h_identity, "campaign", "customer", "agent", "at"),
+    "anonymize": _kind(_h_identity, "campaign", "contact", "agent", "at"),
+}
+
+EVENT_TYPES: Final[tuple[str, ...]] = tuple(_EVENT_KINDS)
+"""Every event type of the format (docs/events.md)."""
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+def apply_event(
+    store: Store,
+    event: Mapping[str, Any],
+    *,
+    line_no: int | None = None,
+    default_at: dt.datetime | None = None,
+) -> Outcome:
+    """Apply one event through the library's services, all or nothing (R1-R5).
+
+    Args:
+        store: the store to apply it to.
+        event: the event, a JSON object already parsed (docs/events.md).
+        line_no: its line number, used in error messages.
+        default_at: the time of events without one (R3): :func:`replay` passes the
+            latest event time seen so far.
+
+    Returns:
+        The :class:`Outcome`; ``outcome.already_applied`` when the store already held
+        its effect (R4).
+
+    Raises:
+        EventRejected: (an :class:`~ccdomain.errors.InvalidEvent`) the event is malformed
+            or a rule refused it; its message names the line, the field and the reason.
+            Nothing of the event was applied.
+    """
+    if not isinstance(event, Mapping):
+        raise EventRejected(f"{_show(event)} is not a JSON object", line=line_no)
+    kind_name = event.get("type")
+    if kind_name is None:
+        raise EventRejected(
+            "missing; expected an event type such as 'interaction'", field="type", line=line_no
+        )
+    kind = _EVENT_KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        raise EventRejected(
+            f"{_show(kind_name)} is not an event type; expected one of {', '.join(EVENT_TYPES)}",
+            field="type",
+            line=line_no,
+        )
+    for key in event:
+        if not isinstance(key, str):
+            raise EventRejected(f"{_show(key)} is not a field name", line=line_no)
+        if key not in kind.fields and not key.startswith("_"):
+            raise EventRejected(
+                f"unknown field for a {kind_name!r} event; expected some of "
+                f"{', '.join(sorted(kind.fields - {'type'}))}",
+                field=key,
+                line=line_no,
+            )
+    try:
+        with store.unit_of_work() as uow:
+            outcome = kind.handler(_Ctx(store, uow, event, line_no, default_at))
+            if outcome.effects:
+                uow.commit()
+    except EventRejected:
+        raise
+    except CcdomainError as exc:
+        raise EventRejected(str(exc), line=line_no) from exc
+    return outcome
+
+
+def _parse_line(line: str | bytes, number: int) -> Mapping[str, Any]:
+    if isinstance(line, bytes):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventRejected(
+                f"not UTF-8 text ({exc.reason} at byte {exc.start})", line=number
+            ) from None
+    else:
+        text = line
+    if number == 1:
+        text = text.removeprefix("\ufeff")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise EventRejected(f"not JSON ({exc})", line=number) from None
+    except RecursionError:
+        raise EventRejected("not JSON (nested too deeply)", line=number) from None
+    if not isinstance(data, dict):
+        raise EventRejected(f"{_show(data)} is not a JSON object", line=number)
+    return data
+
+
+class _Tally:
+    """Counts while replaying (a summary is built from it at the end)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.bad: list[BadLine] = []
+        self.last_at: dt.datetime | None = None
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome.already_applied:
+            self.add("already_applied")
+        else:
+            self.add("applied")
+        for effect in outcome.effects:
+            self.add(effect.value)
+        if outcome.timed and (self.last_at is None or outcome.at > self.last_at):
+            self.last_at = outcome.at
+
+
+def replay(
+    store: Store,
+    lines: Iterable[str | bytes],
+    *,
+    keep_going: bool = False,
+    progress: Callable[[int], None] | None = None,
+    batch: int = _BATCH,
+) -> ReplaySummary:
+    """Apply event lines (JSON objects, one a line) to a store and count what happened.
+
+    Blank lines are skipped (they still count for line numbers). Each line is applied
+    all or nothing (R1); lines are committed every ``batch`` lines and at the end.
+
+    Args:
+        store: the store.
+        lines: the lines of the file, text or UTF-8 bytes (``\\n`` endings are fine).
+        keep_going: go on past bad lines and list them all; otherwise stop at the first.
+        progress: called with the number of lines read so far, after every line.
+        batch: lines per transaction (a savepoint per line inside it).
+
+    Returns:
+        The :class:`ReplaySummary`. Bad lines are in ``bad_lines``; without
+        ``keep_going``, ``stopped_at`` is the line the replay stopped at.
+    """
+    tally = _Tally()
+    stopped: int | None = None
+    source = iter(enumerate(lines, start=1))
+    done = False
+    while not done:
+        with store.unit_of_work() as outer:
+            in_batch = 0
+            try:
+                for number, text in source:
+                    if text.strip():
+                        tally.add("lines")
+                        try:
+                            outcome = apply_event(
+                                store,
+                                _parse_line(text, number),
+                                line_no=number,
+                                default_at=tally.last_at,
+                            )
+                        except EventRejected as exc:
+                            tally.bad.append(
+                                BadLine(line=number, field=exc.field, reason=exc.reason)
+                            )
+                            if not keep_going:
+                                stopped = number
+                                done = True
+                                break
+                        else:
+                            tally.record(outcome)
+                    if progress is not None:
+                        progress(number)
+                    in_batch += 1
+                    if in_batch >= batch:
+                        break
+                else:
+                    done = True
+            finally:
+                # Whole lines only: a line that failed half-way was undone by its own
+                # unit of work, so what the batch holds can always be kept.
+                outer.commit()
+    return _summary(store, tally, stopped)
+
+
+def _summary(store: Store, tally: _Tally, stopped: int | None) -> ReplaySummary:
+    counts = tally.counts
+    as_of = None if tally.last_at is None else tally.last_at.date()
+    statuses: dict[str, int] = {}
+    if as_of is not None:
+        for row in promise_rows(store, as_of):
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    return ReplaySummary(
+        lines=counts.get("lines", 0),
+        applied=counts.get("applied", 0),
+        already_applied=counts.get("already_applied", 0),
+        tickets_opened=counts.get(Effect.TICKET_OPENED.value, 0),
+        interactions_joined=counts.get(Effect.INTERACTION_JOINED.value, 0),
+        late=counts.get(Effect.INTERACTION_LATE.value, 0),
+        refused=counts.get(Effect.INTERACTION_REFUSED.value, 0),
+        tickets_closed=counts.get(Effect.TICKET_CLOSED.value, 0),
+        contacts_created=counts.get(Effect.CONTACT_CREATED.value, 0),
+        contacts_linked=counts.get(Effect.CONTACT_LINKED.value, 0),
+        contacts_merged=counts.get(Effect.CONTACTS_MERGED.value, 0),
+        products=counts.get(Effect.PRODUCT_DECLARED.value, 0),
+        payments=counts.get(Effect.PAYMENT_RECORDED.value, 0),
+        promises_made=counts.get(Effect.PROMISE_MADE.value, 0),
+        bad_lines=tuple(tally.bad),
+        stopped_at=stopped,
+        last_at=tally.last_at,
+        as_of=as_of,
+        promises=statuses,
+    )
+
+
+# --- rows for listings and notebooks -------------------------------------------------------------
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return ct.resolve_contact_code(uow, campaign, code)
+    except CcdomainError:
+        return code
+
+
+def ticket_rows(store: Store, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per ticket, by number (the ``ccdomain tickets`` listing, T7).
+
+    Keys: number, campaign, customer (E.164), status, contact (the live contact's
+    code, merge tombstones followed, or None), interactions (count), channels, origin,
+    line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
+    """
+    with store.unit_of_work() as uow:
+        return [
+            {
+                "number": t.number,
+                "campaign": t.campaign,
+                "customer": t.customer,
+                "status": t.status.value,
+                "contact": _live_code(uow, t.campaign, t.contact),
+                "interactions": t.interactions,
+                "channels": [c.value for c in t.channels],
+                "origin": t.origin.value,
+                "line": t.line,
+                "alias": t.alias,
+                "queue": t.queue,
+                "labels": list(t.labels),
+                "assignee": t.assignee,
+                "opened_at": _iso(t.opened_at),
+                "closed_at": _iso(t.closed_at),
+                "closed_by": t.closed_by,
+                "last_action": t.last_action,
+            }
+            for t in uow.list_tickets(campaign)
+        ]
+
+
+def contact_rows(store: Store, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per contact, by (campaign, code) (the ``ccdomain contacts`` listing).
+
+    Keys: campaign, code, first_names, last_names, vip, avatar (K7), phones (E.164),
+    emails, document ({type, number} or None), company (its name), tags, merged_into
+    (set on a merge tombstone, M5), anonymized.
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        names: dict[str, str] = {}
+        for c in uow.list_contacts(campaign):
+            company = None
+            if c.company is not None:
+                if c.company not in names:
+                    found = uow.get_company(c.company)
+                    names[c.company] = found.name if found is not None else c.company
+                company = names[c.company]
+            try:
+                face = ct.contact_avatar(c)
+            except CcdomainError:
+                face = ""
+            rows.append(
+                {
+                    "campaign": c.campaign,
+                    "code": c.code,
+                    "first_names": c.first_names,
+                    "last_names": c.last_names,
+                    "vip": c.vip,
+                    "avatar": face,
+                    "phones": list(c.phones),
+                    "emails": [ch.value for ch in c.channels if ch.kind.value == "email"],
+                    "document": (
+                        None
+                        if c.document is None
+                        else {"type": c.document.type, "number": c.document.number}
+                    ),
+                    "company": company,
+                    "tags": list(c.tags),
+                    "merged_into": c.merged_into,
+                    "anonymized": c.anonymized,
+                }
+            )
+    return rows
+
+
+def _policy(campaign: Campaign | None) -> coll.CollectionsPolicy:
+    policy_for = _service("ccdomain.collections", "policy_for")
+    if campaign is not None and policy_for is not None:
+        found = policy_for(campaign)
+        if isinstance(found, coll.CollectionsPolicy):
+            return found
+    if campaign is None:
+        return coll.CollectionsPolicy()
+    return coll.CollectionsPolicy(
+        grace_days=campaign.grace_days,
+        tolerance=campaign.tolerance,
+        horizon_days=campaign.horizon_days,
+        buckets=campaign.buckets,
+        timezone=campaign.timezone,
+    )
+
+
+def promise_rows(store: Store, as_of: dt.date) -> list[dict[str, Any]]:
+    """One row per promise, by id, with its status on ``as_of`` (C5, C6).
+
+    Keys: id, product, status (pending, kept, broken, cancelled), paid, total and due
+    (what remains to pay) as strings, currency, campaign, contact (live code), agent,
+    made_on, ticket, installments ([{amount, date}]), cancelled_on.
+
+    Raises:
+        RuleViolation: ``as_of`` is not a date.
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        for promise in uow.list_promises():
+            product = uow.get_product(promise.product)
+            campaign = uow.get_campaign(promise.campaign)
+            siblings = uow.promises_for_product(promise.product)
+            payments = uow.payments_for_product(promise.product)
+            status = coll.promise_statuses(siblings, payments, _policy(campaign), as_of)[promise.id]
+            rows.append(
+                {
+                    "id": promise.id,
+                    "product": promise.product,
+                    "status": status.status.value,
+                    "paid": str(status.paid.amount),
+                    "total": str(status.total.amount),
+                    "due": str(status.due.amount),
+                    "currency": promise.currency,
+                    "campaign": promise.campaign,
+                    "contact": (
+                        None
+                        if product is None
+                        else _live_code(uow, product.campaign, product.contact)
+                    ),
+                    "agent": promise.agent,
+                    "made_on": _iso(promise.made_on),
+                    "ticket": promise.ticket,
+                    "installments": [
+                        {"amount": str(i.amount.amount), "date": i.date.isoformat()}
+                        for i in promise.installments
+                    ],
+                    "cancelled_on": _iso(promise.cancelled_on),
+                }
+            )
+    return rows
+
+
+def typification_rows(store: Store, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per typification, in the order recorded (T8, the typifications report).
+
+    Keys: ticket, campaign, at, agent, path (list of labels), comment, customer,
+    channel, line, contact (the ticket's live contact code, or None).
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        for t in uow.typifications():
+            if campaign is not None and t.campaign != campaign:
+                continue
+            ticket = uow.get_ticket(t.ticket)
+            contact = None if ticket is None else ticket.contact
+            rows.append(
+                {
+                    "ticket": t.ticket,
+                    "campaign": t.campaign,
+                    "at": _iso(t.at),
+                    "agent": t.agent,
+                    "path": list(t.path),
+                    "comment": t.comment,
+                    "customer": t.customer,
+                    "channel": None if t.channel is None else t.channel.value,
+                    "line": t.line,
+                    "contact": _live_code(uow, t.campaign, contact),
+                }
+            )
+    return rows

@@ -1,0 +1,273 @@
+"""The ``ccdomain`` command, run as a real process (python -m and the installed script)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccdomain import __version__
+from ccdomain import collections as coll
+from ccdomain.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = Path(sys.executable).parent / "ccdomain"
+HAS_COLLECTIONS = all(
+    hasattr(coll, name)
+    for name in ("declare_product", "record_payment", "register_promise", "withdraw_promise")
+)
+
+EVENTS = [
+    {"type": "campaign", "id": "ventas", "region": "PE", "typifications": [["Contactado"]]},
+    {
+        "type": "line",
+        "id": "wa",
+        "channel": "whatsapp",
+        "address": "+51 1 7001111",
+        "campaign": "ventas",
+    },
+    {
+        "type": "contact",
+        "campaign": "ventas",
+        "first_names": "José",
+        "last_names": "Pérez Soto",
+        "vip": True,
+        "document": {"type": "DNI", "number": "12345678"},
+        "channels": [{"kind": "phone", "value": "987 654 321"}],
+    },
+    {
+        "type": "interaction",
+        "id": "m1",
+        "at": "2026-11-20T09:00:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "987654321",
+        "text": "Hola",
+    },
+    {
+        "type": "typify",
+        "campaign": "ventas",
+        "customer": "987 654 321",
+        "agent": "ana",
+        "at": "2026-11-20T09:10:00-05:00",
+        "path": ["Contactado"],
+        "comment": "listo",
+    },
+    {
+        "type": "interaction",
+        "id": "m2",
+        "at": "2026-11-20T10:00:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "+51 987-654-321",
+        "text": "Otra consulta",
+    },
+]
+
+
+def run(
+    *args: str, stdin: str | None = None, script: bool = False
+) -> subprocess.CompletedProcess[str]:
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "ccdomain"]
+    return subprocess.run(
+        [*command, *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def call(*args: str) -> tuple[int, str, str]:
+    """Run ``main`` in this process (fast); the subprocess tests cover the real command."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def write_events(path: Path, events: list[dict[str, object]], *extra: str) -> Path:
+    text = "\n".join([*(json.dumps(e, ensure_ascii=False) for e in events), *extra]) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cc.sqlite"
+    done = run("replay", str(write_events(tmp_path / "events.jsonl", EVENTS)), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def listing(db: Path, name: str, *more: str) -> list[dict[str, object]]:
+    code, out, err = call(name, "--db", str(db), "--format", "json", *more)
+    assert code == 0, err
+    rows: list[dict[str, object]] = json.loads(out)
+    return rows
+
+
+def test_R1_replay_prints_a_summary(db: Path, tmp_path: Path) -> None:
+    done = run("replay", str(tmp_path / "events.jsonl"), "--db", str(tmp_path / "other.sqlite"))
+    assert done.returncode == 0
+    assert "tickets opened:        2" in done.stdout
+    assert "tickets closed:        1" in done.stdout
+    assert done.stderr == ""  # no progress when stderr is not a terminal
+
+
+def test_listings_json_carry_the_contract_fields(db: Path) -> None:
+    tickets = listing(db, "tickets")
+    assert [(t["number"], t["status"], t["contact"], t["interactions"]) for t in tickets] == [
+        (1, "typified", "12345678", 1),
+        (2, "open", "12345678", 1),
+    ]
+    for key in ("campaign", "customer", "channels", "origin", "line"):
+        assert key in tickets[0]
+    (contact,) = listing(db, "contacts")
+    assert (contact["code"], contact["avatar"], contact["phones"]) == (
+        "12345678",
+        "JP★",
+        ["+51987654321"],
+    )
+    (typification,) = listing(db, "typifications")
+    assert typification["path"] == ["Contactado"] and typification["agent"] == "ana"
+    assert listing(db, "promises", "--as-of", "2026-11-20") == []
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
+def test_listings_csv_have_a_header(db: Path, name: str) -> None:
+    more = ["--as-of", "2026-11-20"] if name == "promises" else []
+    code, out, err = call(name, "--db", str(db), "--format", "csv", *more)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][0] in ("number", "campaign", "ticket", "id")
+    assert all(len(r) == len(rows[0]) for r in rows)
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications"])
+def test_listings_tables_are_aligned(db: Path, name: str) -> None:
+    code, out, err = call(name, "--db", str(db))
+    assert code == 0, err
+    header, rule, *body = out.splitlines()
+    assert body
+    starts = [i for i, ch in enumerate(rule) if ch == "-" and (i == 0 or rule[i - 1] == " ")]
+    assert [i for i in starts if i == 0 or header[i - 1] == " "] == starts
+    for row in body:
+        for start in starts[1:]:
+            assert len(row) <= start or row[start - 2 : start] == "  ", (row, start)
+
+
+def test_R1_bad_line_in_the_middle(tmp_path: Path) -> None:
+    bad = {**EVENTS[5], "at": "2026-13-01"}
+    path = write_events(tmp_path / "bad.jsonl", [*EVENTS[:4], bad, EVENTS[4]])
+    db = tmp_path / "bad.sqlite"
+    done = run("replay", str(path), "--db", str(db))
+    assert done.returncode == 1
+    assert "line 5: field 'at': '2026-13-01' is not an ISO 8601 time with offset" in done.stderr
+    assert "Traceback" not in done.stderr
+    tickets = listing(db, "tickets")
+    assert [(t["status"], t["interactions"]) for t in tickets] == [("open", 1)]
+
+
+def test_R1_keep_going_applies_the_rest_and_lists_every_bad_line(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "bad.jsonl", EVENTS[:4], "{oops", '{"type": "nope"}')
+    path.write_text(
+        path.read_text(encoding="utf-8") + json.dumps(EVENTS[4]) + "\n", encoding="utf-8"
+    )
+    db = tmp_path / "bad.sqlite"
+    done = run("replay", str(path), "--db", str(db), "--keep-going")
+    assert done.returncode == 1
+    assert "line 5: not JSON" in done.stderr
+    assert "line 6: field 'type': 'nope' is not an event type" in done.stderr
+    assert [t["status"] for t in listing(db, "tickets")] == ["typified"]
+
+
+def test_R4_replaying_twice_gives_the_same_listings(db: Path, tmp_path: Path) -> None:
+    before = [listing(db, n) for n in ("tickets", "contacts", "typifications")]
+    done = run("replay", str(tmp_path / "events.jsonl"), "--db", str(db))
+    assert done.returncode == 0
+    assert "already applied:       6" in done.stdout
+    assert [listing(db, n) for n in ("tickets", "contacts", "typifications")] == before
+
+
+def test_replay_reads_stdin(tmp_path: Path) -> None:
+    text = "\n".join(json.dumps(e) for e in EVENTS)
+    db = tmp_path / "stdin.sqlite"
+    done = run("replay", "-", "--db", str(db), stdin=text)
+    assert done.returncode == 0, done.stderr
+    assert len(listing(db, "tickets")) == 2
+
+
+def test_demo_prints_summary_and_listings_with_statuses() -> None:
+    done = run("demo")
+    assert "Traceback" not in done.stderr
+    out = done.stdout
+    for word in ("Tickets", "Contacts", "Promises as of 2026-11-20", "typified", "resolved"):
+        assert word in out
+    assert "late deliveries:       1" in out
+    assert "JP★" in out and "C-000001" in out
+    if HAS_COLLECTIONS:
+        assert done.returncode == 0, done.stderr
+        for status in ("kept", "broken", "pending", "cancelled"):
+            assert status in out.split("Promises as of")[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["replay", "tickets", "contacts", "typifications", "promises", "export", "demo"],
+)
+def test_every_subcommand_has_help(command: str) -> None:
+    code, out, _ = call(command, "--help")
+    assert code == 0
+    assert out.startswith("usage: ccdomain " + command)
+
+
+def test_help_from_the_real_command() -> None:
+    done = run("replay", "--help")
+    assert done.returncode == 0 and "--keep-going" in done.stdout
+
+
+def test_version_and_the_installed_script() -> None:
+    assert run("--version").stdout.strip() == f"ccdomain {__version__}"
+    if not SCRIPT.exists():
+        pytest.skip("no console script next to this interpreter")
+    done = run("--version", script=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"ccdomain {__version__}"
+
+
+def test_installed_script_replays(tmp_path: Path) -> None:
+    if not SCRIPT.exists():
+        pytest.skip("no console script next to this interpreter")
+    path = write_events(tmp_path / "events.jsonl", EVENTS)
+    done = run("replay", str(path), "--db", str(tmp_path / "s.sqlite"), script=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    missing = run("replay", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "x.sqlite"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not a database\n" * 100, encoding="utf-8")
+    not_db = run("contacts", "--db", str(junk))
+    assert not_db.returncode == 2 and "cannot use database" in not_db.stderr
+    for done in (missing, not_db):
+        assert "Traceback" not in done.stderr
+    code, _, err = call("tickets", "--db", str(tmp_path / "absent.sqlite"))
+    assert code == 2 and "does not exist" in err
+    assert call("promises", "--db", str(junk), "--as-of", "20-11-2026")[0] == 2
+    assert call("tickets")[0] == 2
+
+
+def test_export_prints_one_json_document(db: Path) -> None:
+    code, out, err = call(
+        "export", "--db", str(db), "--campaign", "ventas", "--contact", "12345678"
+    )
+    assert code == 0, err
+    document = json.loads(out)
+    assert "12345678" in json.dumps(document)
+    code, _, err = call("export", "--db", str(db), "--campaign", "ventas", "--contact", "999")
+    assert code == 2 and "999" in err
