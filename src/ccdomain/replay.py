@@ -670,28 +670,18 @@ def _h_interaction(ctx: _Ctx) -> Outcome:
     text = ctx.free_text("text")
     status = ctx.opt_text("status")
     duration = ctx.integer("duration_s")
-    if external_id is not None:
-        seen = ctx.uow.find_interaction(external_id)
-        if seen is not None:
-            return _outcome(
-                ctx, at, ticket=seen.ticket, detail=f"interaction {external_id!r} is recorded"
-            )
-    # The campaign whose region reads the customer, and its open ticket before routing:
-    # enough to tell an automatic link (M4) made by this interaction.
-    home: Campaign | None = None
-    if campaign_id is not None:
-        home = ctx.uow.get_campaign(campaign_id)
-    elif line_id is not None:
-        line = ctx.uow.get_line(line_id)
-        if line is not None and line.campaign:
-            home = ctx.uow.get_campaign(line.campaign)
-    customer: str | None = None
-    before: Ticket | None = None
-    if home is not None:
-        with ctx.blame("customer"):
-            customer = tk.normalize_customer(channel, raw_customer, home.region)
-        before = ctx.uow.get_open_ticket(home.id, customer)
-        if external_id is None:
+    if external_id is None:
+        # Without an id, an identical interaction of the customer is a redelivery (R4).
+        home: Campaign | None = None
+        if campaign_id is not None:
+            home = ctx.uow.get_campaign(campaign_id)
+        elif line_id is not None:
+            line = ctx.uow.get_line(line_id)
+            if line is not None and line.campaign:
+                home = ctx.uow.get_campaign(line.campaign)
+        if home is not None:
+            with ctx.blame("customer"):
+                customer = tk.normalize_customer(channel, raw_customer, home.region)
             probe = Interaction(
                 at=at,
                 channel=channel,
@@ -734,27 +724,17 @@ def _h_interaction(ctx: _Ctx) -> Outcome:
         ):
             raise exc from None
     ticket = result.ticket
-    effects: list[Effect] = []
     if result.outcome is tk.RouteOutcome.DUPLICATE:
-        return _outcome(ctx, at, ticket=ticket.number, detail="duplicate delivery")
-    if result.outcome is tk.RouteOutcome.OPENED:
-        effects.append(Effect.TICKET_OPENED)
-        if ticket.contact is not None:
-            effects.append(Effect.CONTACT_LINKED)
-    else:
-        effects.append(
-            Effect.INTERACTION_LATE
-            if result.outcome is tk.RouteOutcome.LATE
-            else Effect.INTERACTION_JOINED
+        return _outcome(
+            ctx, at, ticket=ticket.number, detail=f"interaction {external_id!r} is recorded"
         )
-        if (
-            before is not None
-            and before.number == ticket.number
-            and before.contact is None
-            and ticket.contact is not None
-        ):
-            effects.append(Effect.CONTACT_LINKED)
-    return _outcome(ctx, at, *effects, ticket=ticket.number)
+    if result.outcome is tk.RouteOutcome.OPENED:
+        # M4 links a ticket when it opens (a later message may link it too: not counted).
+        linked = (Effect.CONTACT_LINKED,) if ticket.contact is not None else ()
+        return _outcome(ctx, at, Effect.TICKET_OPENED, *linked, ticket=ticket.number)
+    late = result.outcome is tk.RouteOutcome.LATE
+    effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
+    return _outcome(ctx, at, effect, ticket=ticket.number)
 
 
 def _refused(ctx: _Ctx, at: dt.datetime, exc: BlockedIdentity) -> Outcome:

@@ -1,0 +1,106 @@
+"""Benchmark of ``ccdomain replay`` against bare phone parsing of the same customers.
+
+Run: ``python -P bench/replay.py [N] [--seed S]``  (default 100,000 events)
+
+It writes N synthetic events (bench/make_events.py), times ``ccdomain replay`` into a
+fresh SQLite file as a whole process (start-up, imports, commits: what a user waits
+for), then times a bare ``phonenumbers.parse`` + ``format_number(E164)`` over the
+customer strings of the same file, in this process, and prints events per second and
+the ratio replay / bare parsing. Target: ratio <= 4. Each figure is the best of
+``--runs`` runs (default 1 for the replay, 3 for the parsing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
+
+HERE = Path(__file__).resolve().parent
+TARGET = 4.0
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "ccdomain"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ccdomain"]
+
+
+def _customers(path: Path) -> list[tuple[str, str]]:
+    """(customer string, region) of every event that names a customer."""
+    out = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            event = json.loads(line)
+            if isinstance(event.get("customer"), str):
+                out.append((event["customer"], "PE"))
+    return out
+
+
+def _bare_parse(customers: list[tuple[str, str]]) -> float:
+    e164 = PhoneNumberFormat.E164
+    start = time.perf_counter()
+    for text, region in customers:
+        phonenumbers.format_number(phonenumbers.parse(text, region), e164)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate, replay, parse; print the figures. Exit 1 when the ratio misses the target."""
+    parser = argparse.ArgumentParser(description="Benchmark ccdomain replay.")
+    parser.add_argument("n", type=int, nargs="?", default=100_000, help="events (100,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=1, help="replay runs (best is kept)")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="ccdomain-bench-"))
+    try:
+        events = folder / "events.jsonl"
+        generate = [sys.executable, "-P", str(HERE / "make_events.py"), str(args.n)]
+        with events.open("w", encoding="utf-8") as out:
+            subprocess.run(
+                [*generate, "--seed", str(args.seed)],
+                stdout=out,
+                check=True,
+            )
+        customers = _customers(events)
+        replay_s = float("inf")
+        for run in range(args.runs):
+            db = folder / f"replay-{run}.sqlite"
+            start = time.perf_counter()
+            done = subprocess.run(
+                [*_command(), "replay", str(events), "--db", str(db), "--keep-going"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            replay_s = min(replay_s, time.perf_counter() - start)
+            if done.returncode == 2:
+                sys.stderr.write(done.stdout + done.stderr)
+                return 2
+            if done.returncode == 1:  # every line is valid: only a missing service does this
+                sys.stderr.write(done.stderr[-2000:])
+        summary = done.stdout
+        parse_s = min(_bare_parse(customers) for _ in range(3))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ratio = replay_s / parse_s
+    print(summary.rstrip())
+    print()
+    print(f"events:                {args.n:,} ({len(customers):,} with a customer string)")
+    print(f"replay (process):      {replay_s:.2f} s  {args.n / replay_s:,.0f} events/s")
+    print(f"bare parse + format:   {parse_s:.2f} s  {len(customers) / parse_s:,.0f} numbers/s")
+    print(f"ratio replay / parse:  {ratio:.2f}  (target <= {TARGET:g})")
+    print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
