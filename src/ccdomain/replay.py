@@ -1014,12 +1014,19 @@ def _h_reverse_payment(ctx: _Ctx) -> Outcome:
 def _promise_ticket(
     ctx: _Ctx, campaign: Campaign, at: dt.datetime
 ) -> tuple[int | None, str | None]:
-    """The ticket a promise was made in: named, else the customer's ticket at ``at`` (R5)."""
+    """The ticket a promise was made in: named, else the customer's ticket at ``at`` (R5).
+
+    None when the customer has no ticket in the campaign: the service then decides.
+    """
     number = ctx.ticket_number()
     customer = ctx.customer(campaign) if ctx.has("customer") else None
     if number is not None or customer is None:
         return number, customer
-    return _customer_ticket(ctx, campaign, customer, at).number, customer
+    tickets = ctx.uow.tickets_for_customer(customer, campaign.id)
+    chosen = _covering(tickets, at) or ctx.uow.get_open_ticket(campaign.id, customer)
+    if chosen is None and tickets:
+        chosen = tickets[-1]
+    return (None if chosen is None else chosen.number), customer
 
 
 def _h_promise(ctx: _Ctx) -> Outcome:
