@@ -193,14 +193,14 @@ _EVENTS_PAGE = 1000
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
 
-# Models made of immutable values only: one decoded from a row can be handed out
-# again for the same row text, as the in-memory store hands out what it holds.
-# (Contact and Event hold a dict, so each read decodes its own copy.)
+# Models made of immutable values only, read again and again: one decoded from a
+# row is handed out again for the same row text, as the in-memory store hands out
+# what it holds. (Contact and Event hold a dict, so each read decodes its own copy;
+# interactions and the like are rarely read twice, so they would only crowd it.)
 _SHAREABLE: frozenset[type] = frozenset(
-    {Campaign, Line, Company, Ticket, Interaction, Typification, Comment, Block}
-    | {Product, Payment, Promise}
+    {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
 )
-_DECODED_LIMIT = 20_000
+_DECODED_LIMIT = 50_000
 
 
 def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
@@ -239,7 +239,7 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
 class _Connection:
     """One thread's connection and the state of its transaction."""
 
-    __slots__ = ("active", "db", "generation", "handed", "next_event", "stack")
+    __slots__ = ("active", "db", "generation", "handed", "next_event", "phones", "reads", "stack")
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -251,8 +251,12 @@ class _Connection:
         self.handed: dict[str, int] = {}
         # Increases at each end of transaction, so a savepoint knows it is gone.
         self.generation = 0
-        # The seq of the next event, known while this transaction holds the write lock.
+        # While this transaction holds the write lock nobody else can change the file,
+        # so what it read stays true until it writes it or rolls back: the next event
+        # seq, campaigns, lines and blocks by key, phone lookups.
         self.next_event: int | None = None
+        self.reads: dict[tuple[str, ...], Any] = {}
+        self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
 
     def begin(self) -> None:
         """Start the write transaction and the savepoint a rollback returns to."""
@@ -292,10 +296,16 @@ class _Connection:
             pass
         self._ended()
 
+    def forget(self) -> None:
+        """Drop what this transaction remembers of its reads (after a rollback)."""
+        self.next_event = None
+        self.reads.clear()
+        self.phones.clear()
+
     def _ended(self) -> None:
         self.active = False
         self.handed.clear()
-        self.next_event = None
+        self.forget()
         self.generation += 1
 
 
@@ -385,6 +395,9 @@ class SqliteStore:
                 )
                 db.execute("PRAGMA foreign_keys = ON")
                 db.execute("PRAGMA synchronous = NORMAL")
+                # 32 MiB of page cache (the default is 2 MiB): the indexes of a busy
+                # contact center's day stay in memory.
+                db.execute("PRAGMA cache_size = -32768")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the database {self._path!r}: {exc}") from exc
             conn = _Connection(db)
@@ -496,7 +509,7 @@ class SqliteUnitOfWork:
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
         conn.db.execute(f"ROLLBACK TO {self._savepoint}")
-        conn.next_event = None
+        conn.forget()
         if conn.handed:
             conn.restore_counters()
 
@@ -590,6 +603,7 @@ class SqliteUnitOfWork:
         return self._all("SELECT data FROM companies ORDER BY id", (), Company)
 
     def _put(self, table: str, key: str, data: str) -> None:
+        self._forget((table, key))
         self._db().execute(
             f"INSERT INTO {table} (id, data) VALUES (?, ?) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
@@ -619,9 +633,29 @@ class SqliteUnitOfWork:
             self._decoded.clear()
         self._decoded[key] = obj
 
-    def _get(self, table: str, key: object, cls: type[_R]) -> _R | None:
-        row = self._db().execute(f"SELECT data FROM {table} WHERE id = ?", (key,)).fetchone()
-        return None if row is None else self._load(row[0], cls)
+    def _get(self, table: str, key: str, cls: type[_R]) -> _R | None:
+        db = self._db()
+        conn = self._conn
+        reads = None if conn is None or not conn.active or type(key) is not str else conn.reads
+        if reads is not None and (table, key) in reads:
+            return cast(_R | None, reads[table, key])
+        row = db.execute(f"SELECT data FROM {table} WHERE id = ?", (key,)).fetchone()
+        found = None if row is None else self._load(row[0], cls)
+        if reads is not None:
+            reads[table, key] = found
+        return found
+
+    def _forget_phones(self) -> None:
+        """Drop remembered phone lookups: a contact is about to change."""
+        conn = self._conn
+        if conn is not None:
+            conn.phones.clear()
+
+    def _forget(self, key: tuple[str, ...]) -> None:
+        """Drop a remembered read before the row it read changes."""
+        conn = self._conn
+        if conn is not None:
+            conn.reads.pop(key, None)
 
     def _one(self, sql: str, params: tuple[object, ...], cls: type[_R]) -> _R | None:
         row = self._db().execute(sql, params).fetchone()
@@ -637,6 +671,7 @@ class SqliteUnitOfWork:
         """Insert a new contact; DuplicateContact if its code exists in its campaign (K1)."""
         rows = _phone_rows(contact)
         db = self._db()
+        self._forget_phones()
         try:
             db.execute(
                 "INSERT INTO contacts (campaign, code, data) VALUES (?, ?, ?)",
@@ -658,6 +693,7 @@ class SqliteUnitOfWork:
         rows = _phone_rows(contact)
         key = (contact.campaign, contact.code)
         db = self._db()
+        self._forget_phones()
         cursor = db.execute(
             "UPDATE contacts SET data = ? WHERE campaign = ? AND code = ?",
             (to_json(contact), *key),
@@ -689,6 +725,16 @@ class SqliteUnitOfWork:
         )
 
     def _by_phone_key(self, kind: int, key: str) -> list[Contact]:
+        self._db()  # begins the transaction when due, so ``conn.active`` is current
+        conn = self._conn
+        if conn is not None and conn.active and type(key) is str:
+            found = conn.phones.get((kind, key))
+            if found is None:
+                found = conn.phones[kind, key] = tuple(self._phone_lookup(kind, key))
+            return list(found)
+        return self._phone_lookup(kind, key)
+
+    def _phone_lookup(self, kind: int, key: str) -> list[Contact]:
         return self._all(
             "SELECT c.data FROM phone_index AS p "
             "JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
@@ -1014,6 +1060,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_block(self, block: Block) -> None:
         """Block an identity in a campaign (replacing an existing block)."""
+        self._forget(("blocks", block.campaign, block.customer))
         self._db().execute(
             "INSERT INTO blocks (campaign, customer, data) VALUES (?, ?, ?) "
             "ON CONFLICT (campaign, customer) DO UPDATE SET data = excluded.data",
@@ -1023,6 +1070,7 @@ class SqliteUnitOfWork:
     @_guarded
     def remove_block(self, campaign: str, customer: str) -> None:
         """Unblock an identity (no-op when not blocked)."""
+        self._forget(("blocks", campaign, customer))
         self._db().execute(
             "DELETE FROM blocks WHERE campaign = ? AND customer = ?", (campaign, customer)
         )
@@ -1030,11 +1078,20 @@ class SqliteUnitOfWork:
     @_guarded
     def get_block(self, campaign: str, customer: str) -> Block | None:
         """The block of an identity in a campaign, or None."""
-        return self._one(
-            "SELECT data FROM blocks WHERE campaign = ? AND customer = ?",
-            (campaign, customer),
-            Block,
-        )
+        db = self._db()
+        conn = self._conn
+        plain = type(campaign) is str and type(customer) is str
+        reads = None if conn is None or not conn.active or not plain else conn.reads
+        key = ("blocks", campaign, customer)
+        if reads is not None and key in reads:
+            return cast(Block | None, reads[key])
+        row = db.execute(
+            "SELECT data FROM blocks WHERE campaign = ? AND customer = ?", (campaign, customer)
+        ).fetchone()
+        found = None if row is None else self._load(row[0], Block)
+        if reads is not None:
+            reads[key] = found
+        return found
 
     # -- events --------------------------------------------------------------------------------
 

@@ -790,6 +790,32 @@ class CollectionsRepositoryConformance(StoreCase):
             assert uow.promises_for_product("P-2") == []
             assert [p.id for p in uow.list_promises()] == ["PR-0", "PR-1", "PR-2", "PR-9"]
 
+    def test_C1_collections_round_trip(self) -> None:
+        names = ("products", "payments", "promises")
+        found = [getattr(cst, name, None) for name in names]
+        if any(strategy is None for strategy in found):
+            pytest.skip("ccdomain.testing.strategies has no products/payments/promises yet")
+        products, payments, promises = found
+        assert products is not None and payments is not None and promises is not None
+
+        @_properties
+        @given(product=products(), payment=payments(), promise=promises())
+        def check(product: Product, payment: Payment, promise: Promise) -> None:
+            with self.uow() as uow:
+                uow.put_product(product)
+                uow.put_payment(payment)
+                uow.put_promise(promise)
+                uow.commit()
+            with self.uow() as uow:
+                assert uow.get_product(product.id) == product
+                assert uow.get_payment(payment.id) == payment
+                assert uow.get_promise(promise.id) == promise
+                assert payment in uow.payments_for_product(payment.product)
+                assert promise in uow.promises_for_product(promise.product)
+                assert product in uow.products_for_contact(product.campaign, product.contact)
+
+        check()
+
 
 class IdentityRepositoryConformance(StoreCase):
     """Case comments (I2) and blocked identities (I3)."""
