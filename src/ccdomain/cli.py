@@ -184,7 +184,9 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]
 
 
 def _open_store(path: str, *, create: bool) -> SqliteStore:
-    if not create and not os.path.isfile(path):
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise _UsageError(f"database {path!r} is not a file")
+    if not create and not os.path.exists(path):
         raise _UsageError(f"database {path!r} does not exist (run `ccdomain replay` first)")
     parent = os.path.dirname(os.path.abspath(path))
     if create and not os.path.isdir(parent):
