@@ -241,8 +241,12 @@ def test_M3_lookup_uses_index_lookups_only() -> None:
         spy = _IndexOnly(uow)
         found = find_candidates(spy, "+51987650007", campaign="ventas")  # type: ignore[arg-type]
     assert found[0].contact.code == "C7" and found[0].tier is MatchTier.EXACT
-    # EXACT, NATIONAL, SUFFIX, and one lookup per variant (none for Peru).
-    assert spy.lookups == 3
+    # One suffix lookup serves EXACT, NATIONAL and SUFFIX; Peru has no variants.
+    assert spy.lookups == 1
+    with store.unit_of_work() as uow:
+        spy = _IndexOnly(uow)
+        find_candidates(spy, "+52 55 1234 5678")  # type: ignore[arg-type]
+    assert spy.lookups == 2  # plus one EXACT lookup of the +52 1 variant
 
 
 def test_M3_identity_candidates_match_any_phone_of_the_contact() -> None:

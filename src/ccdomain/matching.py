@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, cast
 
@@ -211,6 +212,43 @@ def _rank(candidates: Iterable[Candidate], campaign: str | None) -> list[Candida
     return sorted(candidates, key=lambda c: _order_key(c, campaign))
 
 
+def _classify(
+    contact: Contact, e164: str, nsn: str, variants: Mapping[str, str]
+) -> Candidate | None:
+    """The best tier any phone of ``contact`` reaches for ``e164``, as a candidate (M3, M6)."""
+    tier: MatchTier | None = None
+    matched, agreeing = "", 0
+    for phone in contact.phones:
+        if phone == e164:
+            return Candidate(
+                contact=contact, tier=MatchTier.EXACT, reason=f"same number {e164}", phone=e164
+            )
+        other = _nsn(phone)
+        if other is None:
+            continue
+        if other == nsn:
+            if tier is not MatchTier.NATIONAL:
+                tier, matched = MatchTier.NATIONAL, phone
+        elif tier is MatchTier.NATIONAL:
+            continue
+        elif phone in variants:
+            if tier is None:
+                tier, matched = MatchTier.VARIANT, phone
+        else:
+            count = _common_suffix(other, nsn)
+            if count >= SUFFIX_DIGITS and count > agreeing:
+                tier, matched, agreeing = MatchTier.SUFFIX, phone, count
+    if tier is MatchTier.NATIONAL:
+        reason = f"same national number {nsn} ({matched} on the contact, {e164} searched)"
+    elif tier is MatchTier.SUFFIX:
+        reason = f"last {agreeing} digits {nsn[-agreeing:]} agree ({matched} vs {e164})"
+    elif tier is MatchTier.VARIANT:
+        reason = f"{matched} is the same line as {e164} ({variants[matched]})"
+    else:
+        return None
+    return Candidate(contact=contact, tier=tier, reason=reason, phone=matched)
+
+
 def _candidates_for(
     uow: ContactRepository,
     e164: str,
@@ -219,67 +257,32 @@ def _candidates_for(
     only_campaign: bool,
     exclude: ContactKey | None = None,
 ) -> dict[ContactKey, Candidate]:
-    """The best candidate per contact for an E.164 number: index lookups only (M3)."""
+    """The best candidate per contact for an E.164 number: index lookups only (M3).
+
+    One lookup finds the EXACT, NATIONAL and SUFFIX candidates together: numbers
+    with the same national number share its last 7 digits (a national number
+    shorter than that is its own suffix key, so the national index serves it).
+    Then one EXACT lookup per national variant, which may differ in the last 7.
+    """
     nsn = national_number(e164)
     variants = dict(phone_variants_with_reason(e164))
     best: dict[ContactKey, Candidate] = {}
-
-    def wanted(contact: Contact) -> ContactKey | None:
+    if len(nsn) >= SUFFIX_DIGITS:
+        near = uow.contacts_by_phone_suffix(nsn[-SUFFIX_DIGITS:])
+    else:
+        near = uow.contacts_by_national_number(nsn)
+    near_and_variants = itertools.chain(
+        near, *(uow.contacts_by_phone(variant) for variant in variants)
+    )
+    for contact in near_and_variants:
         key = (contact.campaign, contact.code)
         if key in best or key == exclude or contact.merged_into is not None:
-            return None
-        if only_campaign and contact.campaign != campaign:
-            return None
-        return key
-
-    for contact in uow.contacts_by_phone(e164):
-        key = wanted(contact)
-        if key is not None:
-            best[key] = Candidate(
-                contact=contact, tier=MatchTier.EXACT, reason=f"same number {e164}", phone=e164
-            )
-
-    for contact in uow.contacts_by_national_number(nsn):
-        key = wanted(contact)
-        if key is None:
             continue
-        for phone in contact.phones:
-            if phone != e164 and _nsn(phone) == nsn:
-                reason = f"same national number {nsn} ({phone} on the contact, {e164} searched)"
-                best[key] = Candidate(
-                    contact=contact, tier=MatchTier.NATIONAL, reason=reason, phone=phone
-                )
-                break
-
-    if len(nsn) >= SUFFIX_DIGITS:
-        for contact in uow.contacts_by_phone_suffix(nsn[-SUFFIX_DIGITS:]):
-            key = wanted(contact)
-            if key is None:
-                continue
-            agreeing, matched = 0, ""
-            for phone in contact.phones:
-                if phone == e164 or phone in variants:
-                    continue
-                other = _nsn(phone)
-                if other is None or other == nsn:
-                    continue
-                count = _common_suffix(other, nsn)
-                if count > agreeing:
-                    agreeing, matched = count, phone
-            if agreeing >= SUFFIX_DIGITS:
-                reason = f"last {agreeing} digits {nsn[-agreeing:]} agree ({matched} vs {e164})"
-                best[key] = Candidate(
-                    contact=contact, tier=MatchTier.SUFFIX, reason=reason, phone=matched
-                )
-
-    for variant, why in variants.items():
-        for contact in uow.contacts_by_phone(variant):
-            key = wanted(contact)
-            if key is not None:
-                reason = f"{variant} is the same line as {e164} ({why})"
-                best[key] = Candidate(
-                    contact=contact, tier=MatchTier.VARIANT, reason=reason, phone=variant
-                )
+        if only_campaign and contact.campaign != campaign:
+            continue
+        candidate = _classify(contact, e164, nsn, variants)
+        if candidate is not None:
+            best[key] = candidate
     return best
 
 
