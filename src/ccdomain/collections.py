@@ -12,6 +12,9 @@ never the wall clock.
 - C4 :func:`check_new_promise`, :func:`cancel_promise`.
 - C5, C6 :func:`promise_status`, :func:`promise_statuses` (shared payment
   pool), :func:`product_summary` (the products tab).
+- Services over a store: :func:`declare_product`, :func:`record_payment`,
+  :func:`reverse_payment`, :func:`register_promise` (C4), :func:`withdraw_promise`,
+  :func:`contact_products` (the products tab of a contact), :func:`policy_for`.
 
 A worked example, a promise partly paid and then broken::
 
@@ -103,7 +106,7 @@ import zoneinfo
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -113,7 +116,17 @@ from ccdomain.errors import (
     InvalidMoney,
     InvalidPromise,
     RuleViolation,
+    UnknownCampaign,
+    UnknownPayment,
+    UnknownProduct,
+    UnknownPromise,
+    UnknownTicket,
 )
+from ccdomain.events import Event, EventKind
+from ccdomain.models import Campaign
+
+if TYPE_CHECKING:
+    from ccdomain.ports import Store, UnitOfWork
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -136,14 +149,21 @@ __all__ = [
     "aging_buckets",
     "cancel_promise",
     "check_new_promise",
+    "contact_products",
     "credit",
     "days_past_due",
+    "declare_product",
     "local_date",
     "money",
     "outstanding_balance",
+    "policy_for",
     "product_summary",
     "promise_status",
     "promise_statuses",
+    "record_payment",
+    "register_promise",
+    "reverse_payment",
+    "withdraw_promise",
 ]
 
 T = TypeVar("T")
@@ -1326,3 +1346,288 @@ def product_summary(
             (p, statuses[p.id]) for p in sorted(mine, key=lambda p: (p.made_on, p.id), reverse=True)
         ),
     )
+
+
+# -- services: the collections store port (C1-C5 through a unit of work) -----------------------
+
+
+def policy_for(campaign: Campaign) -> CollectionsPolicy:
+    """The collections policy a campaign declares (grace, tolerance, horizon, buckets, zone)."""
+    return CollectionsPolicy(
+        grace_days=campaign.grace_days,
+        tolerance=campaign.tolerance,
+        horizon_days=campaign.horizon_days,
+        buckets=campaign.buckets,
+        timezone=campaign.timezone,
+    )
+
+
+def _aware(at: object) -> dt.datetime:
+    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
+        raise RuleViolation(f"time {_show(at)} is not a datetime with a UTC offset")
+    return at
+
+
+def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:
+    campaign = uow.get_campaign(campaign_id)
+    if campaign is None:
+        raise UnknownCampaign(f"no campaign with id {campaign_id!r}; expected a declared campaign")
+    if campaign.kind != "collections":
+        raise RuleViolation(
+            f"campaign {campaign_id!r} is a {campaign.kind!r} campaign; products, payments and "
+            "promises belong to 'collections' campaigns (C7)"
+        )
+    return campaign
+
+
+def _stored_product(uow: UnitOfWork, product_id: object) -> Product:
+    product = uow.get_product(product_id) if isinstance(product_id, str) else None
+    if product is None:
+        raise UnknownProduct(f"no product with id {_show(product_id)}; expected a declared product")
+    return product
+
+
+def declare_product(
+    store: Store, product: Product, *, at: dt.datetime, actor: str | None = None
+) -> Product:
+    """Record a product (loan, card) of a contact of a collections campaign.
+
+    The contact reference is resolved through merge tombstones (M5), so a product
+    declared for a merged contact lands on the contact it was merged into. An
+    identical re-declaration is a no-op; a different product with the same id is
+    refused.
+
+    Raises:
+        UnknownCampaign, UnknownContact: when the campaign or contact is not stored.
+        RuleViolation: the campaign is not a collections one (C7), or the id is taken.
+    """
+    from ccdomain.contacts import resolve_contact_code
+
+    product = _product(product)
+    when = _aware(at)
+    with store.unit_of_work() as uow:
+        _collections_campaign(uow, product.campaign)
+        code = resolve_contact_code(uow, product.campaign, product.contact)
+        product = attrs.evolve(product, contact=code)
+        stored = uow.get_product(product.id)
+        if stored == product:
+            return stored
+        if stored is not None:
+            raise RuleViolation(
+                f"product {product.id!r} is already declared with other values; "
+                "expected a new id or an identical product"
+            )
+        uow.put_product(product)
+        uow.append_event(
+            Event(
+                kind=EventKind.PRODUCT_DECLARED,
+                at=when,
+                actor=actor,
+                campaign=product.campaign,
+                contact=code,
+                data={
+                    "product": product.id,
+                    "debt": str(product.debt.amount),
+                    "currency": product.currency,
+                },
+            )
+        )
+        uow.commit()
+    return product
+
+
+def record_payment(
+    store: Store, payment: Payment, *, at: dt.datetime, actor: str | None = None
+) -> Payment:
+    """Record a payment (made, scheduled or reversed) of a product (C2, C5).
+
+    An identical payment already recorded is a no-op; another with the same id is
+    refused.
+
+    Raises:
+        UnknownProduct: the product is not stored.
+        CurrencyMismatch: the payment is not in the product's currency (C1).
+        RuleViolation: the id is taken by a different payment.
+    """
+    if not isinstance(payment, Payment):
+        raise RuleViolation(f"payment {_show(payment)} is not a Payment")
+    when = _aware(at)
+    with store.unit_of_work() as uow:
+        product = _stored_product(uow, payment.product)
+        if payment.amount.currency != product.currency:
+            raise CurrencyMismatch(
+                f"payment {payment.id!r} is in {payment.amount.currency!r} but product "
+                f"{product.id!r} is in {product.currency!r}"
+            )
+        stored = uow.get_payment(payment.id)
+        if stored == payment:
+            return stored
+        if stored is not None:
+            raise RuleViolation(
+                f"payment {payment.id!r} is already recorded with other values; "
+                "expected a new id or an identical payment"
+            )
+        uow.put_payment(payment)
+        uow.append_event(
+            Event(
+                kind=EventKind.PAYMENT_RECORDED,
+                at=when,
+                actor=actor,
+                campaign=product.campaign,
+                contact=product.contact,
+                data={
+                    "payment": payment.id,
+                    "product": product.id,
+                    "amount": str(payment.amount.amount),
+                    "status": payment.status.value,
+                },
+            )
+        )
+        uow.commit()
+    return payment
+
+
+def reverse_payment(
+    store: Store, payment_id: str, *, at: dt.datetime, actor: str | None = None
+) -> Payment:
+    """Mark a made payment as reversed (a bounced payment): it stops counting (C2, C5).
+
+    Raises:
+        UnknownPayment: no payment with that id.
+        RuleViolation: the payment is not a made one (scheduled or already reversed).
+    """
+    when = _aware(at)
+    with store.unit_of_work() as uow:
+        stored = uow.get_payment(payment_id) if isinstance(payment_id, str) else None
+        if stored is None:
+            raise UnknownPayment(f"no payment with id {_show(payment_id)}")
+        if stored.status is not PaymentStatus.MADE:
+            raise RuleViolation(
+                f"payment {stored.id!r} is {stored.status.value}; only a made payment can be "
+                "reversed"
+            )
+        reversed_ = attrs.evolve(stored, status=PaymentStatus.REVERSED)
+        product = _stored_product(uow, stored.product)
+        uow.put_payment(reversed_)
+        uow.append_event(
+            Event(
+                kind=EventKind.PAYMENT_REVERSED,
+                at=when,
+                actor=actor,
+                campaign=product.campaign,
+                contact=product.contact,
+                data={"payment": stored.id, "product": stored.product},
+            )
+        )
+        uow.commit()
+    return reversed_
+
+
+def register_promise(
+    store: Store, promise: Promise, *, at: dt.datetime, actor: str | None = None
+) -> Promise:
+    """Register a promise to pay after checking every rule of C4.
+
+    ``at`` is when it is keyed in; its calendar day in the campaign's time zone
+    is "today" for :func:`check_new_promise`. The ticket it was made in must be
+    a ticket of the promise's campaign.
+
+    Raises:
+        UnknownProduct, UnknownTicket: the product or ticket is not stored.
+        InvalidPromise, CurrencyMismatch: a C4 rule is broken.
+    """
+    if not isinstance(promise, Promise):
+        raise RuleViolation(f"promise {_show(promise)} is not a Promise")
+    when = _aware(at)
+    with store.unit_of_work() as uow:
+        product = _stored_product(uow, promise.product)
+        campaign = _collections_campaign(uow, product.campaign)
+        if promise.ticket is not None:
+            ticket = uow.get_ticket(promise.ticket)
+            if ticket is None:
+                raise UnknownTicket(f"no ticket with number {promise.ticket!r}")
+            if ticket.campaign != promise.campaign:
+                raise InvalidPromise(
+                    f"promise {promise.id!r} names ticket {ticket.number} of campaign "
+                    f"{ticket.campaign!r}; expected a ticket of {promise.campaign!r}"
+                )
+        if uow.get_promise(promise.id) is not None:
+            raise InvalidPromise(f"promise {promise.id!r} already exists")
+        policy = policy_for(campaign)
+        check_new_promise(
+            promise,
+            product,
+            uow.payments_for_product(product.id),
+            uow.promises_for_product(product.id),
+            policy,
+            local_date(when, policy.timezone),
+        )
+        uow.put_promise(promise)
+        uow.append_event(
+            Event(
+                kind=EventKind.PROMISE_MADE,
+                at=when,
+                actor=actor if actor is not None else promise.agent,
+                campaign=promise.campaign,
+                ticket=promise.ticket,
+                contact=product.contact,
+                data={
+                    "promise": promise.id,
+                    "product": product.id,
+                    "total": str(promise.total.amount),
+                },
+            )
+        )
+        uow.commit()
+    return promise
+
+
+def withdraw_promise(store: Store, promise_id: str, *, agent: str, at: dt.datetime) -> Promise:
+    """Cancel a promise (C4: a promise is never edited; it is cancelled and a new one made).
+
+    Raises:
+        UnknownPromise: no promise with that id.
+        RuleViolation: it is already cancelled.
+    """
+    when = _aware(at)
+    with store.unit_of_work() as uow:
+        stored = uow.get_promise(promise_id) if isinstance(promise_id, str) else None
+        if stored is None:
+            raise UnknownPromise(f"no promise with id {_show(promise_id)}")
+        campaign = uow.get_campaign(stored.campaign)
+        zone = campaign.timezone if campaign is not None else "UTC"
+        cancelled = cancel_promise(stored, agent, local_date(when, zone))
+        uow.put_promise(cancelled)
+        uow.append_event(
+            Event(
+                kind=EventKind.PROMISE_CANCELLED,
+                at=when,
+                actor=agent,
+                campaign=stored.campaign,
+                ticket=stored.ticket,
+                data={"promise": stored.id, "product": stored.product},
+            )
+        )
+        uow.commit()
+    return cancelled
+
+
+def contact_products(store: Store, campaign: str, code: str, on: dt.date) -> list[ProductSummary]:
+    """The products tab of a contact on ``on``: each product's balance, days past due,
+    bucket, payments and promises with their status (seed 000 "Productos")."""
+    from ccdomain.contacts import resolve_contact_code
+
+    with store.unit_of_work() as uow:
+        live = resolve_contact_code(uow, campaign, code)
+        camp = uow.get_campaign(campaign)
+        policy = policy_for(camp) if camp is not None else CollectionsPolicy()
+        return [
+            product_summary(
+                product,
+                uow.payments_for_product(product.id),
+                uow.promises_for_product(product.id),
+                policy,
+                on,
+            )
+            for product in uow.products_for_contact(campaign, live)
+        ]

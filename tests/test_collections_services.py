@@ -1,0 +1,252 @@
+"""Collections services over a store: products, payments, promises (C1-C5, C7, E1, E2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccdomain.collections import (
+    Installment,
+    Payment,
+    Product,
+    Promise,
+    PromiseStatusKind,
+    contact_products,
+    declare_product,
+    money,
+    policy_for,
+    promise_statuses,
+    record_payment,
+    register_promise,
+    reverse_payment,
+    withdraw_promise,
+)
+from ccdomain.contacts import create_contact, declare_campaign, make_campaign
+from ccdomain.errors import (
+    CcdomainError,
+    CurrencyMismatch,
+    InvalidPromise,
+    RuleViolation,
+    UnknownCampaign,
+    UnknownContact,
+    UnknownPayment,
+    UnknownProduct,
+    UnknownPromise,
+    UnknownTicket,
+)
+from ccdomain.memory import MemoryStore
+from ccdomain.models import Channel, Direction
+from ccdomain.ports import Store
+from ccdomain.tickets import route_interaction
+
+LIMA = dt.timezone(dt.timedelta(hours=-5))
+AT = dt.datetime(2026, 11, 2, 10, 0, tzinfo=LIMA)
+
+
+def _store() -> Store:
+    store = MemoryStore()
+    declare_campaign(
+        store,
+        make_campaign("cobranzas", kind="collections", region="PE", grace_days=1, tolerance="0.50"),
+        at=AT,
+    )
+    declare_campaign(store, make_campaign("ventas", kind="sales", region="PE"), at=AT)
+    create_contact(
+        store,
+        "cobranzas",
+        first_names="Jorge",
+        last_names="Chávez",
+        document={"type": "DNI", "number": "41223344"},
+        channels=[{"kind": "phone", "value": "962 444 555"}],
+        at=AT,
+    )
+    return store
+
+
+def _product(**changes: Any) -> Product:
+    fields: dict[str, Any] = {
+        "id": "L-100",
+        "campaign": "cobranzas",
+        "contact": "41223344",
+        "kind": "loan",
+        "debt": money("1200.00", "PEN"),
+        "due": dt.date(2026, 10, 10),
+    }
+    fields.update(changes)
+    return Product(**fields)
+
+
+def _ticket(store: Store) -> int:
+    result = route_interaction(
+        store,
+        at=AT,
+        channel=Channel.CALL,
+        direction=Direction.OUTBOUND,
+        campaign="cobranzas",
+        customer="962444555",
+        agent="rosa",
+        status="answered",
+    )
+    return result.ticket.number
+
+
+def _promise(ticket: int, **changes: Any) -> Promise:
+    fields: dict[str, Any] = {
+        "id": "PP-1",
+        "product": "L-100",
+        "campaign": "cobranzas",
+        "agent": "rosa",
+        "made_on": dt.date(2026, 11, 2),
+        "ticket": ticket,
+        "installments": (Installment(money("300.00", "PEN"), dt.date(2026, 11, 6)),),
+    }
+    fields.update(changes)
+    return Promise(**fields)
+
+
+def _snapshot(store: Store) -> tuple[Any, ...]:
+    with store.unit_of_work() as uow:
+        return (
+            list(uow.list_products()),
+            [uow.payments_for_product(p.id) for p in uow.list_products()],
+            list(uow.list_promises()),
+            list(uow.events()),
+        )
+
+
+def test_C5_promise_registered_then_kept_by_a_payment_after_its_date_within_grace() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    ticket = _ticket(store)
+    register_promise(store, _promise(ticket), at=AT)
+    record_payment(
+        store, Payment("PG-1", "L-100", money("300.00", "PEN"), dt.date(2026, 11, 7)), at=AT
+    )
+    with store.unit_of_work() as uow:
+        campaign = uow.get_campaign("cobranzas")
+        assert campaign is not None
+        promises = uow.promises_for_product("L-100")
+        payments = uow.payments_for_product("L-100")
+    policy = policy_for(campaign)
+    assert policy.grace_days == 1 and policy.tolerance == Decimal("0.50")
+    on_6 = promise_statuses(promises, payments, policy, dt.date(2026, 11, 6))["PP-1"]
+    on_8 = promise_statuses(promises, payments, policy, dt.date(2026, 11, 8))["PP-1"]
+    assert on_6.status is PromiseStatusKind.PENDING
+    assert on_8.status is PromiseStatusKind.KEPT
+
+
+def test_C5_reversed_payment_turns_the_kept_promise_broken() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    register_promise(store, _promise(_ticket(store)), at=AT)
+    record_payment(
+        store, Payment("PG-1", "L-100", money("300.00", "PEN"), dt.date(2026, 11, 5)), at=AT
+    )
+    reverse_payment(store, "PG-1", at=AT + dt.timedelta(days=5), actor="banco")
+    [summary] = contact_products(store, "cobranzas", "41223344", dt.date(2026, 11, 10))
+    assert summary.balance == money("1200.00", "PEN")
+    [(_, status)] = summary.promises
+    assert status.status is PromiseStatusKind.BROKEN
+    with pytest.raises(RuleViolation, match="PG-1"):
+        reverse_payment(store, "PG-1", at=AT)
+
+
+def test_C4_service_refuses_a_second_pending_promise_and_changes_nothing() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    ticket = _ticket(store)
+    register_promise(store, _promise(ticket), at=AT)
+    before = _snapshot(store)
+    with pytest.raises(InvalidPromise, match="PP-1"):
+        register_promise(store, _promise(ticket, id="PP-2"), at=AT)
+    assert _snapshot(store) == before
+
+
+def test_C4_withdrawn_promise_lets_a_new_one_be_made() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    ticket = _ticket(store)
+    register_promise(store, _promise(ticket), at=AT)
+    cancelled = withdraw_promise(store, "PP-1", agent="rosa", at=AT)
+    assert cancelled.cancelled_on == dt.date(2026, 11, 2)
+    register_promise(store, _promise(ticket, id="PP-2"), at=AT)
+    with pytest.raises(RuleViolation, match="already cancelled"):
+        withdraw_promise(store, "PP-1", agent="rosa", at=AT)
+    with pytest.raises(UnknownPromise, match="PP-9"):
+        withdraw_promise(store, "PP-9", agent="rosa", at=AT)
+
+
+def test_C4_promise_total_above_the_balance_and_past_the_horizon_refused() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    ticket = _ticket(store)
+    before = _snapshot(store)
+    too_much = (Installment(money("1200.01", "PEN"), dt.date(2026, 11, 6)),)
+    with pytest.raises(InvalidPromise, match=r"1200\.01"):
+        register_promise(store, _promise(ticket, installments=too_much), at=AT)
+    too_late = (Installment(money("10", "PEN"), dt.date(2026, 12, 3)),)
+    with pytest.raises(InvalidPromise, match="horizon"):
+        register_promise(store, _promise(ticket, installments=too_late), at=AT)
+    with pytest.raises(UnknownTicket, match="999"):
+        register_promise(store, _promise(999), at=AT)
+    assert _snapshot(store) == before
+
+
+def test_C7_products_belong_to_collections_campaigns_only() -> None:
+    store = _store()
+    with pytest.raises(RuleViolation, match="'ventas'"):
+        declare_product(store, _product(campaign="ventas"), at=AT)
+    with pytest.raises(UnknownCampaign, match="nope"):
+        declare_product(store, _product(campaign="nope"), at=AT)
+    with pytest.raises(UnknownContact, match="99999999"):
+        declare_product(store, _product(contact="99999999"), at=AT)
+
+
+def test_C1_payment_in_another_currency_refused_and_ids_are_idempotent() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    declare_product(store, _product(), at=AT)  # identical re-declaration: no-op
+    with pytest.raises(RuleViolation, match="L-100"):
+        declare_product(store, _product(debt=money("1.00", "PEN")), at=AT)
+    with pytest.raises(CurrencyMismatch, match="USD"):
+        record_payment(
+            store, Payment("PG-1", "L-100", money("1", "USD"), dt.date(2026, 11, 2)), at=AT
+        )
+    payment = Payment("PG-1", "L-100", money("10", "PEN"), dt.date(2026, 11, 2))
+    record_payment(store, payment, at=AT)
+    before = _snapshot(store)
+    record_payment(store, payment, at=AT)
+    assert _snapshot(store) == before
+    with pytest.raises(UnknownProduct, match="L-404"):
+        record_payment(
+            store, Payment("PG-2", "L-404", money("1", "PEN"), dt.date(2026, 11, 2)), at=AT
+        )
+    with pytest.raises(UnknownPayment, match="PG-404"):
+        reverse_payment(store, "PG-404", at=AT)
+
+
+_junk = st.one_of(st.none(), st.integers(), st.text(max_size=20), st.floats(), st.binary())
+
+
+@settings(max_examples=60, deadline=None)
+@given(product=_junk, payment=_junk, promise=_junk, at=_junk)
+def test_E1_E2_collections_services_take_junk_and_change_nothing(
+    product: Any, payment: Any, promise: Any, at: Any
+) -> None:
+    store = _store()
+    before = _snapshot(store)
+    for call in (
+        lambda: declare_product(store, product, at=at),
+        lambda: record_payment(store, payment, at=at),
+        lambda: reverse_payment(store, payment, at=at),
+        lambda: register_promise(store, promise, at=at),
+        lambda: withdraw_promise(store, promise, agent=product, at=at),
+    ):
+        with pytest.raises(CcdomainError):
+            call()
+    assert _snapshot(store) == before
