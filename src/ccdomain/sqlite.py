@@ -540,7 +540,8 @@ class SqliteUnitOfWork:
             return self._store._connection().db
         if not conn.active:  # the outermost unit committed or rolled back: go on in a new one
             conn.begin()
-            self._generation = conn.generation
+            if self._savepoint is None:
+                self._generation = conn.generation
         return conn.db
 
     def _next(self, db: sqlite3.Connection, name: str) -> int:

@@ -1070,6 +1070,37 @@ class UnitOfWorkConformance(StoreCase):
         with self.uow() as uow:
             assert uow.contacts_by_phone(OTHER_PHONE) == []
 
+    def test_E2_a_unit_reads_its_own_writes_and_forgets_them_on_rollback(self) -> None:
+        block = Block(campaign="ventas", customer=PHONE, at=AT)
+        with self.uow() as uow:
+            assert uow.get_campaign("ventas") is None
+            assert uow.get_line("wa") is None
+            assert uow.get_block("ventas", PHONE) is None
+            assert uow.contacts_by_phone(PHONE) == []
+            with self.uow() as nested:
+                nested.put_campaign(Campaign(id="ventas"))
+                nested.put_line(Line(id="wa", channel=Channel.WHATSAPP, address="+5117001111"))
+                nested.put_block(block)
+                nested.add_contact(_contact("ventas", "A", PHONE))
+                assert uow.get_campaign("ventas") == Campaign(id="ventas")
+                assert uow.get_line("wa") is not None
+                assert uow.get_block("ventas", PHONE) == block
+                assert _codes(uow.contacts_by_phone(PHONE)) == [("ventas", "A")]
+                nested.update_contact(_contact("ventas", "A", PHONE, first_names="Ana"))
+                assert [c.first_names for c in uow.contacts_by_phone(PHONE)] == ["Ana"]
+            assert uow.get_campaign("ventas") is None
+            assert uow.get_line("wa") is None
+            assert uow.get_block("ventas", PHONE) is None
+            assert uow.contacts_by_phone(PHONE) == []
+            uow.put_block(block)
+            uow.remove_block("ventas", PHONE)
+            assert uow.get_block("ventas", PHONE) is None
+            uow.put_campaign(Campaign(id="ventas", name="Ventas"))
+            assert uow.get_campaign("ventas") == Campaign(id="ventas", name="Ventas")
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.get_campaign("ventas") == Campaign(id="ventas", name="Ventas")
+
     def test_E2_units_of_work_of_other_threads_see_only_committed_work(self) -> None:
         seen: list[bool] = []
 
