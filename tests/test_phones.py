@@ -248,6 +248,29 @@ def test_M1_normalization_is_idempotent_on_example_numbers(shape: tuple[str, str
     _assert_idempotent(*shape)
 
 
+def _parsed_if_valid(text: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) or number.extension:
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    raw=st.one_of(typed_numbers(), st.text("0123456789 -.()+", max_size=20)),
+    region=st.sampled_from(REGIONS),
+)
+def test_M1_dropping_separators_never_changes_a_valid_parse(raw: str, region: str) -> None:
+    # normalize_phone drops " -.()" before parsing (a speed-up); phonenumbers must read
+    # the same valid number, or no valid number, either way.
+    assume(not raw.strip("0123456789 -.()+"))
+    cleaned = "".join(c for c in raw if c not in " -.()")
+    assert _parsed_if_valid(raw, region) == _parsed_if_valid(cleaned, region)
+
+
 _JUNK = st.one_of(
     st.text(),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=80),
