@@ -67,6 +67,8 @@ class _State:
         self.by_national: dict[str, tuple[ContactKey, ...]] = {}
         self.by_suffix: dict[str, tuple[ContactKey, ...]] = {}
         self.counters: dict[str, int] = {}
+        self.ticket_counter = 0
+        self.comment_counter = 0
         self.tickets: dict[int, Ticket] = {}
         self.open_tickets: dict[tuple[str, str], int] = {}
         self.tickets_by_customer: dict[str, tuple[int, ...]] = {}
@@ -328,8 +330,9 @@ class MemoryUnitOfWork:
         number = self._s.open_tickets.get((campaign, customer))
         if number is not None:
             return self._s.tickets[number], False
-        self._set(self._s.counters, "", self._s.counters.get("", 0) + 1)
-        ticket = opener(self._s.counters[""])
+        # Not undo-logged: a rolled-back opening burns its number, never reused (T5).
+        self._s.ticket_counter += 1
+        ticket = opener(self._s.ticket_counter)
         if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
             raise RuleViolation(
                 f"the opener returned ticket {ticket.number} for "
@@ -495,8 +498,8 @@ class MemoryUnitOfWork:
 
     def add_comment(self, comment: Comment) -> Comment:
         """Record a comment, returning it with its seq set."""
-        seq = self._s.counters.get("#comments", 0) + 1
-        self._set(self._s.counters, "#comments", seq)
+        self._s.comment_counter += 1
+        seq = self._s.comment_counter
         stored = attrs.evolve(comment, seq=seq)
         self._set(
             self._s.comments, comment.ticket, (*self._s.comments.get(comment.ticket, ()), stored)

@@ -952,6 +952,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_product(self, product: Product) -> None:
         """Insert or replace a product by id."""
+        self._forget(("products", product.id))
         self._db().execute(
             "INSERT INTO products (id, campaign, contact, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET campaign = excluded.campaign, "
@@ -985,6 +986,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_payment(self, payment: Payment) -> None:
         """Insert or replace a payment by id."""
+        self._forget(("payments", payment.id))
         self._db().execute(
             "INSERT INTO payments (id, product, date, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET product = excluded.product, "
@@ -1007,6 +1009,7 @@ class SqliteUnitOfWork:
     @_guarded
     def put_promise(self, promise: Promise) -> None:
         """Insert or replace a promise by id."""
+        self._forget(("promises", promise.id))
         self._db().execute(
             "INSERT INTO promises (id, product, made_on, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET product = excluded.product, "

@@ -22,6 +22,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ccdomain.collections import (
+    MINOR_UNITS,
+    Installment,
+    Money,
+    Payment,
+    PaymentStatus,
+    Product,
+    ProductInstallment,
+    Promise,
+    money,
+)
 from ccdomain.documents import Document
 from ccdomain.events import Event, EventKind
 from ccdomain.models import (
@@ -61,7 +72,11 @@ __all__ = [
     "events",
     "interactions",
     "lines",
+    "money_amounts",
     "names",
+    "payments",
+    "products",
+    "promises",
     "tickets",
     "typifications",
 ]
@@ -309,7 +324,96 @@ def events() -> st.SearchStrategy[Event]:
     )
 
 
+def money_amounts(
+    currency: str | None = None, *, positive: bool = True
+) -> st.SearchStrategy[Money]:
+    """Money at its currency's minor unit (C1), positive by default."""
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Money:
+        code = currency or draw(st.sampled_from(["PEN", "USD", "CLP", "COP", "MXN", "EUR"]))
+        places = MINOR_UNITS[code]
+        cents = draw(st.integers(1 if positive else -(10**9), 10**9))
+        return money(Decimal(cents).scaleb(-places), code)
+
+    return build()
+
+
+def products() -> st.SearchStrategy[Product]:
+    """Products of collections campaigns, some with an installment schedule."""
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Product:
+        debt = draw(money_amounts())
+        due = draw(_dates)
+        schedule: tuple[ProductInstallment, ...] = ()
+        if draw(st.booleans()):
+            first = money(debt.amount / 2, debt.currency)
+            rest = debt - first
+            if first.amount > 0 and rest.amount > 0:
+                schedule = (
+                    ProductInstallment(due - dt.timedelta(days=30), first),
+                    ProductInstallment(due, rest),
+                )
+        return Product(
+            id=draw(_ids),
+            campaign=draw(_ids),
+            contact=draw(_ids),
+            kind=draw(st.sampled_from(["loan", "card"])),
+            debt=debt,
+            due=due,
+            installments=schedule,
+        )
+
+    return build()
+
+
+def payments() -> st.SearchStrategy[Payment]:
+    """Payments made, scheduled or reversed."""
+    return st.builds(
+        Payment,
+        id=_ids,
+        product=_ids,
+        amount=money_amounts(),
+        date=_dates,
+        status=st.sampled_from(list(PaymentStatus)),
+    )
+
+
+def promises() -> st.SearchStrategy[Promise]:
+    """Promises with one to three installments, some cancelled."""
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Promise:
+        currency = draw(st.sampled_from(["PEN", "CLP"]))
+        made_on = draw(_dates)
+        count = draw(st.integers(1, 3))
+        installments = tuple(
+            Installment(draw(money_amounts(currency)), made_on + dt.timedelta(days=i * 7))
+            for i in range(count)
+        )
+        cancelled = draw(st.booleans())
+        return Promise(
+            id=draw(_ids),
+            product=draw(_ids),
+            campaign=draw(_ids),
+            agent=draw(_ids),
+            made_on=made_on,
+            installments=installments,
+            ticket=draw(st.none() | st.integers(1, 10_000)),
+            customer=draw(st.none() | e164_phones),
+            cancelled_on=made_on + dt.timedelta(days=1) if cancelled else None,
+            cancelled_by=draw(_ids) if cancelled else None,
+        )
+
+    return build()
+
+
 MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
+    Money: money_amounts(),
+    Product: products(),
+    Payment: payments(),
+    Promise: promises(),
     Document: documents(),
     ContactChannel: contact_channels(),
     Address: addresses(),
@@ -324,4 +428,4 @@ MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     Block: blocks(),
     Event: events(),
 }
-"""A strategy for each model class (the collections models are added below)."""
+"""A strategy for each model class."""
