@@ -65,8 +65,9 @@ Where DESIGN is silent, these rules hold (candidates for ``docs/rules.md``):
    outstanding balance counts payments dated up to ``made_on``; other promises'
    statuses are taken on ``made_on``); ``today`` only refuses a ``made_on`` in
    the future, so a promise keyed in late is judged as on the day it was made.
-   It also requires a ticket, the product's campaign, a new id, a promise that
-   is not already cancelled, and the product's currency.
+   It also requires the product's campaign, a new id, a promise that is not
+   already cancelled, and the product's currency. The ticket is not required
+   (decision 16 below, C22 in docs/rules.md).
 9. A covered installment takes no more money; the next payment goes to the
    next uncovered one (C5 "oldest uncovered"). An installment needs at least one
    allocation to be covered, even when the tolerance exceeds its amount.
@@ -92,6 +93,10 @@ Where DESIGN is silent, these rules hold (candidates for ``docs/rules.md``):
     cancelled promise). A promise's installments are kept sorted by date;
     ``Allocation.installment_index`` indexes that sorted tuple.
 15. :func:`product_summary` lists payments and promises newest first.
+16. A promise names the ticket it was made in when there is one. One keyed in
+    with only its customer (an imported log) gets the customer's open, else
+    latest, ticket in the campaign (:func:`register_promise`), or no ticket
+    when the customer has none there: the promise still counts (C22).
 """
 
 from __future__ import annotations
@@ -1222,8 +1227,6 @@ def check_new_promise(
         )
     if promise.cancelled_on is not None:
         raise InvalidPromise(f"{name} is already cancelled; a new promise cannot be cancelled")
-    if promise.ticket is None:
-        raise InvalidPromise(f"{name} names no ticket; a promise is made in a ticket")
     if promise.currency != product.currency:
         raise CurrencyMismatch(
             f"{name} is in {promise.currency!r} but product {product.id!r} "
@@ -1523,6 +1526,19 @@ def reverse_payment(
     return reversed_
 
 
+def _ticket_of(uow: UnitOfWork, promise: Promise) -> int | None:
+    """The ticket a promise naming only its customer was made in (C22).
+
+    The customer's open ticket in the campaign, else their latest one, else none:
+    a promise keyed in from outside a conversation is kept without a ticket.
+    """
+    customer = promise.customer or ""
+    tickets = uow.tickets_for_customer(customer, promise.campaign)
+    open_ = [t for t in tickets if t.is_open]
+    chosen = open_[-1] if open_ else (tickets[-1] if tickets else None)
+    return None if chosen is None else chosen.number
+
+
 def register_promise(
     store: Store, promise: Promise, *, at: dt.datetime, actor: str | None = None
 ) -> Promise:
@@ -1530,7 +1546,8 @@ def register_promise(
 
     ``at`` is when it is keyed in; its calendar day in the campaign's time zone
     is "today" for :func:`check_new_promise`. The ticket it was made in must be
-    a ticket of the promise's campaign.
+    a ticket of the promise's campaign; a promise that names only its customer
+    gets the customer's open (else latest) ticket there, or none (C22).
 
     Raises:
         UnknownProduct, UnknownTicket: the product or ticket is not stored.
@@ -1542,6 +1559,8 @@ def register_promise(
     with store.unit_of_work() as uow:
         product = _stored_product(uow, promise.product)
         campaign = _collections_campaign(uow, product.campaign)
+        if promise.ticket is None and promise.customer is not None:
+            promise = attrs.evolve(promise, ticket=_ticket_of(uow, promise))
         if promise.ticket is not None:
             ticket = uow.get_ticket(promise.ticket)
             if ticket is None:
