@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccdomain import collections as coll
 from ccdomain import matching
 from ccdomain.errors import CcdomainError, InvalidEvent
 from ccdomain.events import EventKind
@@ -32,13 +31,6 @@ from ccdomain.sqlite import SqliteStore
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
 DEMO = ROOT / "src" / "ccdomain" / "data" / "demo.jsonl"
-HAS_COLLECTIONS = all(
-    hasattr(coll, name)
-    for name in ("declare_product", "record_payment", "register_promise", "withdraw_promise")
-)
-needs_collections = pytest.mark.skipif(
-    not HAS_COLLECTIONS, reason="collections services not in this version"
-)
 
 CAMPAIGN = {
     "type": "campaign",
@@ -169,7 +161,8 @@ def test_R2_money_must_be_a_string() -> None:
     }
     with pytest.raises(EventRejected) as caught:
         apply_event(store, product)
-    assert caught.value.field == "debt" or "not supported yet" in caught.value.reason
+    assert caught.value.field == "debt"
+    assert caught.value.reason == "1500.0 is not an amount as a string such as '100.00'"
 
 
 def test_R2_service_errors_name_the_field() -> None:
@@ -450,7 +443,6 @@ PAYMENT = {
 }
 
 
-@needs_collections
 def test_C5_promise_kept_then_broken_when_its_payment_bounces() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
     day = dt.date(2026, 11, 9)
@@ -464,7 +456,6 @@ def test_C5_promise_kept_then_broken_when_its_payment_bounces() -> None:
     assert promise_rows(store, day)[0]["status"] == "broken"
 
 
-@needs_collections
 def test_R4_collections_events_with_ids_are_idempotent() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
     for event in (PRODUCT, PROMISE, PAYMENT):
@@ -475,7 +466,6 @@ def test_R4_collections_events_with_ids_are_idempotent() -> None:
         apply_event(store, {**PAYMENT, "amount": "10.00"})
 
 
-@needs_collections
 def test_C4_cancel_promise_event() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE)
     cancel = {
@@ -488,6 +478,28 @@ def test_C4_cancel_promise_event() -> None:
     assert apply_event(store, cancel).already_applied
     assert apply_event(store, PROMISE).already_applied
     assert promise_rows(store, dt.date(2026, 11, 9))[0]["status"] == "cancelled"
+
+
+def test_R7_promise_of_a_customer_without_ticket_is_stored_without_one() -> None:
+    store = store_with(COBRANZAS, JORGE, PRODUCT)
+    assert apply_event(store, PROMISE).effects == (Effect.PROMISE_MADE,)
+    assert apply_event(store, PROMISE).already_applied
+    (row,) = promise_rows(store, dt.date(2026, 11, 3))
+    assert (row["ticket"], row["status"], row["contact"]) == (None, "pending", "41223344")
+
+
+def test_C4_promise_over_the_balance_is_refused_naming_installments() -> None:
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL)
+    too_much = {**PROMISE, "installments": [{"amount": "5000.00", "date": "2026-11-06"}]}
+    with pytest.raises(EventRejected, match="exceeds the outstanding balance") as caught:
+        apply_event(store, too_much)
+    assert caught.value.field == "installments"
+    assert promise_rows(store, dt.date(2026, 11, 3)) == []
+
+
+def test_R7_promise_goes_to_the_ticket_open_at_its_time() -> None:
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE)
+    assert promise_rows(store, dt.date(2026, 11, 3))[0]["ticket"] == 1
 
 
 # --- R3 times ---------------------------------------------------------------------------------
@@ -591,9 +603,7 @@ def test_R4_replaying_the_demo_twice_leaves_the_store_as_one_replay_did() -> Non
     assert listings(store) == once
     assert second.applied == 0
     assert second.already_applied == first.applied + first.already_applied
-    assert [b.line for b in second.bad_lines] == [b.line for b in first.bad_lines]
-    if HAS_COLLECTIONS:
-        assert first.bad_lines == ()
+    assert first.bad_lines == second.bad_lines == ()
 
 
 def test_demo_exercises_the_seed_003_story() -> None:
@@ -611,14 +621,14 @@ def test_demo_exercises_the_seed_003_story() -> None:
     ]
     ambiguous = next(t for t in ticket_rows(store) if t["customer"] == "+51944333222")
     assert ambiguous["contact"] == "10293847"  # linked by hand, not guessed
-    if HAS_COLLECTIONS:
-        statuses = {r["id"]: r["status"] for r in promise_rows(store, dt.date(2026, 11, 20))}
-        assert statuses == {
-            "PR-1001": "kept",
-            "PR-1002": "broken",
-            "PR-1003": "cancelled",
-            "PR-1004": "pending",
-        }
+    statuses = {r["id"]: r["status"] for r in promise_rows(store, dt.date(2026, 11, 20))}
+    assert statuses == {
+        "PR-1001": "kept",
+        "PR-1002": "broken",
+        "PR-1003": "cancelled",
+        "PR-1004": "pending",
+    }
+    assert summary.promises == {"kept": 1, "broken": 1, "cancelled": 1, "pending": 1}
 
 
 # --- the public contract ----------------------------------------------------------------------
@@ -636,8 +646,6 @@ def test_contract_sample_matches_expected(tmp_path: Path) -> None:
     for w in want["contacts"]:
         (found,) = [c for c in contacts if (c["campaign"], c["code"]) == (w["campaign"], w["code"])]
         assert {k: found[k] for k in w} == w
-    if not HAS_COLLECTIONS:
-        pytest.skip("collections services not in this version: promises not checked")
     assert summary.bad_lines == ()
     for day, statuses in want["promises"].items():
         rows = {p["id"]: p["status"] for p in promise_rows(store, dt.date.fromisoformat(day))}
