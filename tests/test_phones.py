@@ -439,3 +439,13 @@ def test_M3_variants_are_symmetric_and_distinct(e164: str) -> None:
         assert phones._E164.fullmatch(variant)
         assert country_code(variant) == country_code(e164)
         assert e164 in phone_variants(variant)
+
+
+def test_M6_short_digit_strings_are_not_read_as_foreign_numbers() -> None:
+    # Ten digits typed in Peru are a mistyped national number, not Switzerland's +41.
+    with pytest.raises(InvalidPhoneNumber, match="'4155552671'"):
+        normalize_phone("4155552671", "PE")
+    # Eleven digits or more, or the region's own code, are read with a "+".
+    assert normalize_phone("14155552671", "PE") == "+14155552671"
+    assert normalize_phone("51987654321", "PE") == "+51987654321"
+    assert normalize_phone("5215512345678", "PE") == "+525512345678"
