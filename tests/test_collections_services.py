@@ -1,4 +1,4 @@
-"""Collections services over a store: products, payments, promises (C1-C5, C7, E1, E2)."""
+"""Collections services over a store: products, payments, promises (C1-C5, C22, C23, E1, E2)."""
 
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def test_C4_promise_total_above_the_balance_and_past_the_horizon_refused() -> No
     assert _snapshot(store) == before
 
 
-def test_C7_products_belong_to_collections_campaigns_only() -> None:
+def test_C23_products_belong_to_collections_campaigns_only() -> None:
     store = _store()
     with pytest.raises(RuleViolation, match="'ventas'"):
         declare_product(store, _product(campaign="ventas"), at=AT)
@@ -250,3 +250,18 @@ def test_E1_E2_collections_services_take_junk_and_change_nothing(
         with pytest.raises(CcdomainError):
             call()
     assert _snapshot(store) == before
+
+
+def test_C22_promise_naming_only_its_customer_takes_their_ticket_or_none() -> None:
+    store = _store()
+    declare_product(store, _product(), at=AT)
+    lone = register_promise(store, _promise(0, ticket=None, customer="+51962444555"), at=AT)
+    assert lone.ticket is None
+    withdraw_promise(store, "PP-1", agent="rosa", at=AT)
+    ticket = _ticket(store)
+    made = register_promise(
+        store, _promise(0, id="PP-2", ticket=None, customer="+51962444555"), at=AT
+    )
+    assert made.ticket == ticket
+    with store.unit_of_work() as uow:
+        assert uow.get_promise("PP-2") == made

@@ -1378,7 +1378,7 @@ def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:
     if campaign.kind != "collections":
         raise RuleViolation(
             f"campaign {campaign_id!r} is a {campaign.kind!r} campaign; products, payments and "
-            "promises belong to 'collections' campaigns (C7)"
+            "promises belong to 'collections' campaigns (C23)"
         )
     return campaign
 
@@ -1402,7 +1402,7 @@ def declare_product(
 
     Raises:
         UnknownCampaign, UnknownContact: when the campaign or contact is not stored.
-        RuleViolation: the campaign is not a collections one (C7), or the id is taken.
+        RuleViolation: the campaign is not a collections one (C23), or the id is taken.
     """
     from ccdomain.contacts import resolve_contact_code
 
