@@ -95,7 +95,7 @@ def _ticket(store: Store) -> int:
     return result.ticket.number
 
 
-def _promise(ticket: int, **changes: Any) -> Promise:
+def _promise(ticket: int | None, **changes: Any) -> Promise:
     fields: dict[str, Any] = {
         "id": "PP-1",
         "product": "L-100",
@@ -255,13 +255,11 @@ def test_E1_E2_collections_services_take_junk_and_change_nothing(
 def test_C22_promise_naming_only_its_customer_takes_their_ticket_or_none() -> None:
     store = _store()
     declare_product(store, _product(), at=AT)
-    lone = register_promise(store, _promise(0, ticket=None, customer="+51962444555"), at=AT)
+    lone = register_promise(store, _promise(None, customer="+51962444555"), at=AT)
     assert lone.ticket is None
     withdraw_promise(store, "PP-1", agent="rosa", at=AT)
     ticket = _ticket(store)
-    made = register_promise(
-        store, _promise(0, id="PP-2", ticket=None, customer="+51962444555"), at=AT
-    )
+    made = register_promise(store, _promise(None, id="PP-2", customer="+51962444555"), at=AT)
     assert made.ticket == ticket
     with store.unit_of_work() as uow:
         assert uow.get_promise("PP-2") == made
