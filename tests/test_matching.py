@@ -52,7 +52,7 @@ from ccdomain.models import (
 )
 from ccdomain.phones import national_number, normalize_phone, phone_variants
 from ccdomain.ports import Store
-from ccdomain.tickets import resolve_ticket, route_interaction
+from ccdomain.tickets import rebuild_tickets, resolve_ticket, route_interaction
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 
@@ -706,6 +706,18 @@ def test_M5_apply_merge_unions_and_repoints_everything() -> None:
         merges = [e for e in uow.events() if e.kind is EventKind.CONTACTS_MERGED]
     assert [(e.contact, e.data["from"], e.actor) for e in merges] == [("A", "B", "sup1")]
     assert "José" not in str(merges[0].data)  # field names, never values
+
+
+def test_M5_merge_events_rebuild_the_ticket_links() -> None:
+    store = store_with(person("A", "+51987654321"), person("B", "+51912345678"))
+    kw: dict[str, Any] = {"at": AT, "channel": "sms", "direction": "outbound"}
+    route_interaction(store, customer="987654321", campaign="ventas", **kw)
+    route_interaction(store, customer="912345678", campaign="ventas", **kw)
+    apply_merge(store, plan_merge(store, "ventas", "A", "B"), agent="sup1", at=AT)
+    with store.unit_of_work() as uow:
+        tickets = list(uow.list_tickets())
+        assert [t.contact for t in tickets] == ["A", "A"]
+        assert rebuild_tickets(uow.events()) == tickets  # T11: the log alone tells the links
 
 
 def test_M5_late_interactions_for_B_land_on_A() -> None:

@@ -31,8 +31,11 @@ Choices made where DESIGN is silent (ids proposed for docs/rules.md):
   other campaigns are shown apart (:attr:`LinkDecision.elsewhere`), never linked.
   Linking a merged code links the contact it was merged into.
 - M9 A merge plan is stale, and :func:`apply_merge` refuses it, when anything it
-  lists changed since it was made: either contact, the tickets or products to
-  repoint, or the pairs of open tickets. Re-plan and inspect again.
+  lists changed since it was made: either contact, the tickets, products,
+  payments or promises it lists, or the pairs of open tickets. Re-plan and
+  inspect again. Each relinked ticket gets a CONTACT_LINKED event (``how:
+  merge``) besides the CONTACTS_MERGED one, so the ticket report rebuilt from
+  the events alone (T11) shows the new links.
 - M10 Merging refuses an anonymized contact on either side (I4: its placeholders
   would be mixed into a live contact). The tombstone keeps only its campaign,
   code, last activity and ``merged_into``: every personal value lives on in A, so
@@ -42,6 +45,10 @@ Choices made where DESIGN is silent (ids proposed for docs/rules.md):
   case-insensitively per kind, tags and addresses case- and accent-insensitively
   with whitespace collapsed (the primary flag aside); A's spelling and label are
   kept. Custom values merge like fields: the non-blank wins, A's when both are set.
+- M12 Creating a contact from a ticket is refused when the ticket is already
+  linked (link it by hand instead). The customer's address becomes a channel of
+  the kind the ticket started on (a call or SMS: phone; WhatsApp: WhatsApp; email,
+  Messenger, Instagram alike); a web chat visitor id becomes no channel.
 """
 
 from __future__ import annotations
