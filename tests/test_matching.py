@@ -912,5 +912,5 @@ def test_M5_applied_merge_loses_no_channel_address_tag_or_reference(
             )
 
 
-def test_M5_matching_module_keeps_the_normalize_phone_contract() -> None:
+def test_M1_matching_reexports_normalize_phone() -> None:
     assert matching.normalize_phone("987 654 321", "PE") == "+51987654321"
