@@ -441,7 +441,7 @@ def test_M3_variants_are_symmetric_and_distinct(e164: str) -> None:
         assert e164 in phone_variants(variant)
 
 
-def test_M6_short_digit_strings_are_not_read_as_foreign_numbers() -> None:
+def test_M13_short_digit_strings_are_not_read_as_foreign_numbers() -> None:
     # Ten digits typed in Peru are a mistyped national number, not Switzerland's +41.
     with pytest.raises(InvalidPhoneNumber, match="'4155552671'"):
         normalize_phone("4155552671", "PE")

@@ -223,7 +223,7 @@ def _repair(text: str, region: str) -> str | None:
         # "00" is the international prefix in most of the world, but not in every region
         # (Brazil dials 00 + carrier code, the US 011).
         candidates.append("+" + digits[2:])
-    # A country calling code typed without its "+" (M6): only for 11 digits or more, or
+    # A country calling code typed without its "+" (M13): only for 11 digits or more, or
     # when the digits start with the region's own code. A shorter string is far more
     # often a mistyped national number than a foreign one: "4155552671" typed in PE
     # would otherwise become a Swiss number.

@@ -69,7 +69,7 @@ from collections.abc import Callable, Iterable, Sequence
 import attrs
 import phonenumbers
 
-from ccdomain.contacts import check_template_precondition
+from ccdomain.contacts import check_template_precondition, resolve_contact_code
 from ccdomain.errors import (
     BlockedIdentity,
     CcdomainError,
@@ -80,7 +80,6 @@ from ccdomain.errors import (
     RuleViolation,
     TicketClosed,
     UnknownCampaign,
-    UnknownContact,
     UnknownLine,
     UnknownTicket,
 )
@@ -1383,24 +1382,9 @@ def assign_ticket(
 
 def _live_contact(uow: UnitOfWork, campaign: str, code: str) -> Contact:
     """The contact with that code, following merge tombstones to the survivor (M5)."""
-    contact = uow.get_contact(campaign, code)
-    if contact is None:
-        raise UnknownContact(
-            f"contact {_show(code)} does not exist in campaign {campaign!r}; "
-            "expected a contact of the ticket's campaign"
-        )
-    seen = {code}
-    while contact.merged_into is not None:
-        target = contact.merged_into
-        nxt = uow.get_contact(campaign, target)
-        if nxt is None or target in seen:
-            raise UnknownContact(
-                f"contact {_show(code)} was merged into {target!r}, which cannot be found "
-                f"in campaign {campaign!r}"
-            )
-        seen.add(target)
-        contact = nxt
-    return contact
+    live = uow.get_contact(campaign, resolve_contact_code(uow, campaign, code))
+    assert live is not None  # resolve_contact_code only returns stored codes
+    return live
 
 
 def link_ticket_contact(
