@@ -70,8 +70,8 @@ Rules of the replay (ids proposed for docs/rules.md):
   "event type 'X' is not supported yet": never silently skipped.
 - R7 A promise names the ticket it was made in: ``ticket``, else the customer's
   ticket of the campaign open at the event time, else the open one, else the
-  latest. A customer with no ticket at all in the campaign still gets the promise,
-  checked by every other rule of C4 and stored without a ticket.
+  latest; a customer with no ticket in the campaign still gets the promise,
+  without a ticket (C22).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ from ccdomain import contacts as ct
 from ccdomain import matching
 from ccdomain import tickets as tk
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
-from ccdomain.events import Event, EventKind
+from ccdomain.events import EventKind
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Campaign,
@@ -1005,7 +1005,7 @@ def _promise_ticket(
 ) -> tuple[int | None, str | None]:
     """The ticket a promise was made in: named, else the customer's ticket at ``at`` (R5).
 
-    None when the customer has no ticket in the campaign: the service then decides.
+    None when the customer has no ticket in the campaign (C22: kept without one).
     """
     number = ctx.ticket_number()
     customer = ctx.customer(campaign) if ctx.has("customer") else None
@@ -1064,53 +1064,8 @@ def _h_promise(ctx: _Ctx) -> Outcome:
             "expected an identical one",
         )
     with ctx.blame("installments", UnknownProduct="product", UnknownTicket="customer"):
-        if ticket is None:
-            _register_outside_ticket(ctx, promise, product, at)
-        else:
-            coll.register_promise(ctx.store, promise, at=at)
+        coll.register_promise(ctx.store, promise, at=at)
     return _outcome(ctx, at, Effect.PROMISE_MADE, ticket=ticket)
-
-
-def _register_outside_ticket(
-    ctx: _Ctx, promise: coll.Promise, product: coll.Product, at: dt.datetime
-) -> None:
-    """R7: a promise whose customer has no ticket in the campaign, recorded without one.
-
-    C4 wants the ticket a promise was made in, and ``register_promise`` refuses a
-    promise without one; an event file may still hold a promise keyed in for a
-    customer with no ticket in the campaign (the public contract sample does). Every
-    other C4 rule is checked as ``register_promise`` checks it; the promise is then
-    stored without a ticket. To move into ``register_promise`` when it accepts that.
-    """
-    campaign = ctx.uow.get_campaign(product.campaign)
-    if campaign is None or campaign.kind != "collections":
-        raise ctx.fail("product", f"product {product.id!r} is not in a collections campaign")
-    policy = coll.policy_for(campaign)
-    stand_in = attrs.evolve(promise, ticket=1)  # the check only needs *a* ticket
-    coll.check_new_promise(
-        stand_in,
-        product,
-        ctx.uow.payments_for_product(product.id),
-        ctx.uow.promises_for_product(product.id),
-        policy,
-        coll.local_date(at, policy.timezone),
-    )
-    ctx.uow.put_promise(promise)
-    ctx.uow.append_event(
-        Event(
-            kind=EventKind.PROMISE_MADE,
-            at=at,
-            actor=promise.agent,
-            campaign=promise.campaign,
-            contact=product.contact,
-            data={
-                "promise": promise.id,
-                "product": product.id,
-                "total": str(promise.total.amount),
-                "ticket": "none",
-            },
-        )
-    )
 
 
 def _h_cancel_promise(ctx: _Ctx) -> Outcome:
