@@ -480,7 +480,7 @@ def test_C4_cancel_promise_event() -> None:
     assert promise_rows(store, dt.date(2026, 11, 9))[0]["status"] == "cancelled"
 
 
-def test_R7_promise_of_a_customer_without_ticket_is_stored_without_one() -> None:
+def test_R7_C22_promise_of_a_customer_without_ticket_is_stored_without_one() -> None:
     store = store_with(COBRANZAS, JORGE, PRODUCT)
     assert apply_event(store, PROMISE).effects == (Effect.PROMISE_MADE,)
     assert apply_event(store, PROMISE).already_applied
