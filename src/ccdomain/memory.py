@@ -114,6 +114,22 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release; present for the Store protocol."""
 
+    def purge(self) -> None:
+        """Nothing lingers in memory once a unit of work ends; present for Purgeable (I4)."""
+
+
+def _check_one_for_one(what: str, ticket: int, count: int, items: Sequence[Any]) -> None:
+    """A one-for-one replacement (I4) keeps the count, and every item names the ticket."""
+    if len(items) != count:
+        raise RuleViolation(
+            f"ticket {ticket} holds {count} {what}; expected as many replacements, got {len(items)}"
+        )
+    for item in items:
+        if item.ticket != ticket:
+            raise RuleViolation(
+                f"{what} of ticket {ticket} cannot be replaced by one of ticket {item.ticket!r}"
+            )
+
 
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore` (see :mod:`ccdomain.ports`)."""
@@ -190,6 +206,11 @@ class MemoryUnitOfWork:
     def _append(self, items: list[Any], value: Any) -> None:
         items.append(value)
         self._undo.append(items.pop)
+
+    def _set_item(self, items: list[Any], index: int, value: Any) -> None:
+        old = items[index]
+        items[index] = value
+        self._undo.append(lambda: items.__setitem__(index, old))
 
     def _index_add(self, index: dict[Any, tuple[Any, ...]], key: Any, value: Any) -> None:
         current = index.get(key, ())
@@ -309,6 +330,27 @@ class MemoryUnitOfWork:
         self._set(self._s.counters, campaign, number)
         return number
 
+    def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
+        """Replace the contact (campaign, code) by ``contact``, which may carry a new code."""
+        old = self._s.contacts.get((campaign, code))
+        if old is None:
+            raise UnknownContact(f"no contact with code {code!r} in campaign {campaign!r}")
+        if contact.campaign != campaign:
+            raise RuleViolation(
+                f"contact {code!r} belongs to campaign {campaign!r}; "
+                f"it cannot move to {contact.campaign!r}"
+            )
+        new_key = (campaign, contact.code)
+        if contact.code != code and new_key in self._s.contacts:
+            raise DuplicateContact(
+                f"a contact with code {contact.code!r} already exists in campaign "
+                f"{campaign!r}; expected a code not used in that campaign"
+            )
+        self._index_contact(old, add=False)
+        self._delete(self._s.contacts, (campaign, code))
+        self._set(self._s.contacts, new_key, contact)
+        self._index_contact(contact, add=True)
+
     # -- tickets -------------------------------------------------------------------------------
 
     def _ticket_indexes(self, ticket: Ticket, add: bool) -> None:
@@ -365,6 +407,29 @@ class MemoryUnitOfWork:
             )
         if ticket.is_open and not old.is_open:
             raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        self._ticket_indexes(old, add=False)
+        self._set(self._s.tickets, ticket.number, ticket)
+        self._ticket_indexes(ticket, add=True)
+
+    def rewrite_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number, its customer included (I4)."""
+        old = self._s.tickets.get(ticket.number)
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if old.campaign != ticket.campaign:
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to campaign {old.campaign!r}; "
+                "its campaign cannot change"
+            )
+        if ticket.is_open and not old.is_open:
+            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        open_key = (ticket.campaign, ticket.customer)
+        holder = self._s.open_tickets.get(open_key)
+        if ticket.is_open and holder is not None and holder != ticket.number:
+            raise RuleViolation(
+                f"customer {ticket.customer!r} already has open ticket {holder} in campaign "
+                f"{ticket.campaign!r} (T2)"
+            )
         self._ticket_indexes(old, add=False)
         self._set(self._s.tickets, ticket.number, ticket)
         self._ticket_indexes(ticket, add=True)
@@ -426,6 +491,37 @@ class MemoryUnitOfWork:
         if ticket is None:
             return list(self._s.typifications)
         return [self._s.typifications[i] for i in self._s.typifications_by_ticket.get(ticket, ())]
+
+    def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
+        """Replace the interactions of a ticket one for one, in place (I4)."""
+        current = self._s.interactions.get(ticket, [])
+        new = list(interactions)
+        _check_one_for_one("interactions", ticket, len(current), new)
+        taken = {i.external_id for i in current if i.external_id is not None}
+        for item in new:
+            known = (
+                None if item.external_id is None else self._s.by_external_id.get(item.external_id)
+            )
+            if known is not None and item.external_id not in taken:
+                raise RuleViolation(
+                    f"interaction {item.external_id!r} is already recorded on ticket "
+                    f"{known.ticket}; expected a new external id"
+                )
+        for item in current:
+            if item.external_id is not None:
+                self._delete(self._s.by_external_id, item.external_id)
+        for item in new:
+            if item.external_id is not None:
+                self._set(self._s.by_external_id, item.external_id, item)
+        self._set(self._s.interactions, ticket, new)
+
+    def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
+        """Replace the typification records of a ticket one for one, in place (I4)."""
+        places = self._s.typifications_by_ticket.get(ticket, ())
+        new = list(typifications)
+        _check_one_for_one("typifications", ticket, len(places), new)
+        for index, record in zip(places, new, strict=True):
+            self._set_item(self._s.typifications, index, record)
 
     # -- collections ---------------------------------------------------------------------------
 
@@ -526,6 +622,20 @@ class MemoryUnitOfWork:
         """The block of an identity in a campaign, or None."""
         return self._s.blocks.get((campaign, customer))
 
+    def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:
+        """Replace the comments of a ticket one for one, keeping their seq (I4)."""
+        current = self._s.comments.get(ticket, ())
+        new = tuple(comments)
+        _check_one_for_one("comments", ticket, len(current), new)
+        for old, item in zip(current, new, strict=True):
+            if item.seq != old.seq:
+                raise RuleViolation(
+                    f"comment {item.seq!r} of ticket {ticket} is not comment {old.seq!r}; "
+                    "expected the comments in their order with their seq"
+                )
+        if new:
+            self._set(self._s.comments, ticket, new)
+
     # -- events --------------------------------------------------------------------------------
 
     def append_event(self, event: Event) -> Event:
@@ -537,3 +647,16 @@ class MemoryUnitOfWork:
     def events(self, after: int = 0) -> Iterator[Event]:
         """Events with seq > after, in order."""
         return iter(list(itertools.islice(self._s.events, max(after, 0), None)))
+
+    def replace_event(self, event: Event) -> None:
+        """Replace the recorded event with the same seq (I4)."""
+        seq = event.seq
+        if not isinstance(seq, int) or not 1 <= seq <= len(self._s.events):
+            raise RuleViolation(f"event seq {seq!r} is not recorded; expected a recorded event")
+        old = self._s.events[seq - 1]
+        if old.kind != event.kind:
+            raise RuleViolation(
+                f"event {seq} is a {old.kind.value} event, not {event.kind.value}; "
+                "a replaced event keeps its kind"
+            )
+        self._set_item(self._s.events, seq - 1, event)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from ccdomain.collections import Payment, Product, Promise
 from ccdomain.events import Event
@@ -48,6 +48,7 @@ __all__ = [
     "ContactRepository",
     "EventLog",
     "IdentityRepository",
+    "Purgeable",
     "Store",
     "TicketRepository",
     "UnitOfWork",
@@ -114,6 +115,16 @@ class ContactRepository(Protocol):
     def next_contact_number(self, campaign: str) -> int:
         """A number never returned before for this campaign (for generated codes)."""
 
+    def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
+        """Replace the contact (campaign, code) by ``contact``, which may carry a new code.
+
+        For anonymization (I4): the old code is gone afterwards and the phones are
+        reindexed. Tickets and products naming the old code are not changed: move
+        them with ``rewrite_ticket`` and ``put_product``. Raises UnknownContact when
+        there is no such contact, DuplicateContact when the new code is another
+        contact's, RuleViolation when ``contact`` is of another campaign.
+        """
+
 
 class TicketRepository(Protocol):
     """Tickets with atomic get-or-open (T2) and numbering (T5), interactions, typifications."""
@@ -167,6 +178,29 @@ class TicketRepository(Protocol):
 
     def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
         """Typifications of a ticket, or all, in the order recorded."""
+
+    def rewrite_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number, its customer address included.
+
+        For anonymization (I4) only; every other change goes through ``update_ticket``.
+        The campaign cannot change and a closed ticket never reopens (RuleViolation);
+        UnknownTicket when there is none.
+        """
+
+    def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
+        """Replace the interactions of a ticket one for one, in place (I4).
+
+        ``interactions`` has as many items as the ticket holds, in the same order;
+        each names the ticket. RuleViolation otherwise, or when an external id is
+        another ticket's interaction's (T9).
+        """
+
+    def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
+        """Replace the typification records of a ticket one for one, in place (I4).
+
+        Their place in the order of all records is kept. RuleViolation when the
+        count differs or a record names another ticket.
+        """
 
 
 class CollectionsRepository(Protocol):
@@ -227,6 +261,13 @@ class IdentityRepository(Protocol):
     def get_block(self, campaign: str, customer: str) -> Block | None:
         """The block of an identity in a campaign, or None."""
 
+    def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:
+        """Replace the comments of a ticket one for one, keeping their ``seq`` (I4).
+
+        Not an edit (I2 forbids those): anonymization only. RuleViolation when the
+        count or a ``seq`` differs, or a comment names another ticket.
+        """
+
 
 class EventLog(Protocol):
     """The append-only event log (T11)."""
@@ -236,6 +277,13 @@ class EventLog(Protocol):
 
     def events(self, after: int = 0) -> Iterator[Event]:
         """Events with seq > ``after``, in order."""
+
+    def replace_event(self, event: Event) -> None:
+        """Replace the recorded event with the same ``seq`` (I4 scrubs personal values).
+
+        The log is otherwise append-only; anonymization is the one rewrite.
+        RuleViolation when the seq is missing or not recorded, or the kind differs.
+        """
 
 
 class UnitOfWork(
@@ -272,6 +320,25 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the resources held by the store."""
+
+
+@runtime_checkable
+class Purgeable(Protocol):
+    """A store that can physically erase what it no longer holds (I4).
+
+    Deleted and overwritten values can linger in a database's files (free pages,
+    journal frames) until they are reused. After anonymizing, the services call
+    ``purge`` on a store that has it, so no original value can be read back from
+    its files either.
+    """
+
+    def purge(self) -> None:
+        """Erase freed and superseded data from the storage files (done after the
+        current unit of work commits when one is active).
+
+        Raises:
+            StoreError: the files could not be purged (e.g. a long reader held them).
+        """
 
 
 class ChannelPort(Protocol):

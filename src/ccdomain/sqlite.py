@@ -339,6 +339,8 @@ class SqliteStore:
         self._closed = False
         # Decoded models by (class, row text), so unchanged rows are not decoded again.
         self._decoded: dict[tuple[type, str], Any] = {}
+        # Set by purge() inside a unit of work: the outermost one purges after its commit.
+        self._purge_pending = False
         self._schema_version = self._migrate()
 
     def __repr__(self) -> str:
@@ -366,6 +368,37 @@ class SqliteStore:
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.db.close()
+
+    def purge(self) -> None:
+        """Erase freed and superseded data from the database files (I4, ``Purgeable``).
+
+        ``VACUUM`` rewrites the file without its free pages, then a ``TRUNCATE``
+        checkpoint empties the write-ahead log, so values deleted or overwritten
+        (by an anonymization) cannot be read back from the file's bytes. Called
+        inside a unit of work, it runs when the outermost one commits.
+
+        Raises:
+            StoreError: the database is closed, or a reader in another connection kept
+                the log from being emptied (call it again later).
+        """
+        conn = self._connection()
+        if conn.stack or conn.active:
+            self._purge_pending = True
+            return
+        self._run_purge(conn)
+
+    def _run_purge(self, conn: _Connection) -> None:
+        self._purge_pending = False
+        try:
+            conn.db.execute("VACUUM")
+            busy, _, _ = conn.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"purging {self._path!r} failed: {exc}") from exc
+        if busy:
+            raise StoreError(
+                f"purging {self._path!r} did not finish: another connection was reading; "
+                "the changes are committed, call purge() again"
+            )
 
     def integrity_check(self) -> str:
         """The result of ``PRAGMA integrity_check``: ``'ok'`` for a sound database."""
@@ -506,6 +539,13 @@ class SqliteUnitOfWork:
             elif self in conn.stack:
                 conn.stack.remove(self)
             self._conn = None
+        if (
+            self._savepoint is None
+            and self._committed
+            and exc is None
+            and self._store._purge_pending
+        ):
+            self._store._run_purge(conn)
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
         conn.db.execute(f"ROLLBACK TO {self._savepoint}")
@@ -764,6 +804,35 @@ class SqliteUnitOfWork:
         """A number never returned before for this campaign (a rollback does not reuse it)."""
         return self._next(self._db(), f"contact:{campaign}")
 
+    @_guarded
+    def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
+        """Replace the contact (campaign, code) by ``contact``, which may carry a new code (I4)."""
+        if contact.campaign != campaign:
+            raise RuleViolation(
+                f"contact {code!r} belongs to campaign {campaign!r}; "
+                f"it cannot move to {contact.campaign!r}"
+            )
+        rows = _phone_rows(contact)
+        db = self._db()
+        self._forget_phones()
+        db.execute("DELETE FROM phone_index WHERE campaign = ? AND code = ?", (campaign, code))
+        try:
+            cursor = db.execute(
+                "UPDATE contacts SET code = ?, data = ? WHERE campaign = ? AND code = ?",
+                (contact.code, to_json(contact), campaign, code),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateContact(
+                f"a contact with code {contact.code!r} already exists in campaign "
+                f"{campaign!r}; expected a code not used in that campaign"
+            ) from exc
+        if cursor.rowcount == 0:
+            raise UnknownContact(f"no contact with code {code!r} in campaign {campaign!r}")
+        if rows:
+            db.executemany(
+                "INSERT INTO phone_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)", rows
+            )
+
     # -- tickets -------------------------------------------------------------------------------
 
     @_guarded
@@ -849,6 +918,39 @@ class SqliteUnitOfWork:
                 "its campaign and customer cannot change"
             )
         raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+
+    @_guarded
+    def rewrite_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number, its customer included (I4)."""
+        db = self._db()
+        old = db.execute(
+            "SELECT campaign, status FROM tickets WHERE number = ?", (ticket.number,)
+        ).fetchone()
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if old[0] != ticket.campaign:
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to campaign {old[0]!r}; its campaign cannot change"
+            )
+        if ticket.is_open and old[1] != _OPEN:
+            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        try:
+            db.execute(
+                "UPDATE tickets SET customer = ?, status = ?, contact = ?, data = ? "
+                "WHERE number = ?",
+                (
+                    ticket.customer,
+                    ticket.status.value,
+                    ticket.contact,
+                    self._dump(ticket),
+                    ticket.number,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise RuleViolation(
+                f"customer {ticket.customer!r} already has an open ticket in campaign "
+                f"{ticket.campaign!r} (T2)"
+            ) from exc
 
     @_guarded
     def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
@@ -945,6 +1047,56 @@ class SqliteUnitOfWork:
             return self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
         return self._all(
             "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq", (ticket,), Typification
+        )
+
+    def _seqs(self, table: str, ticket: int, what: str, items: Sequence[Any]) -> list[int]:
+        """The row seqs of a ticket's records, checked for a one-for-one replacement (I4)."""
+        seqs = [
+            int(seq)
+            for (seq,) in self._db().execute(
+                f"SELECT seq FROM {table} WHERE ticket = ? ORDER BY seq", (ticket,)
+            )
+        ]
+        if len(items) != len(seqs):
+            raise RuleViolation(
+                f"ticket {ticket} holds {len(seqs)} {what}; expected as many replacements, "
+                f"got {len(items)}"
+            )
+        for item in items:
+            if item.ticket != ticket:
+                raise RuleViolation(
+                    f"{what} of ticket {ticket} cannot be replaced by one of ticket {item.ticket!r}"
+                )
+        return seqs
+
+    @_guarded
+    def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
+        """Replace the interactions of a ticket one for one, in place (I4)."""
+        new = list(interactions)
+        seqs = self._seqs("interactions", ticket, "interactions", new)
+        db = self._db()
+        # Ids first cleared, so ids moving between rows of the ticket never collide.
+        db.execute("UPDATE interactions SET external_id = NULL WHERE ticket = ?", (ticket,))
+        for seq, item in zip(seqs, new, strict=True):
+            try:
+                db.execute(
+                    "UPDATE interactions SET external_id = ?, data = ? WHERE seq = ?",
+                    (item.external_id, to_json(item), seq),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise RuleViolation(
+                    f"interaction {item.external_id!r} is already recorded on another ticket; "
+                    "expected a new external id"
+                ) from exc
+
+    @_guarded
+    def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
+        """Replace the typification records of a ticket one for one, in place (I4)."""
+        new = list(typifications)
+        seqs = self._seqs("typifications", ticket, "typifications", new)
+        self._db().executemany(
+            "UPDATE typifications SET data = ? WHERE seq = ?",
+            [(to_json(item), seq) for seq, item in zip(seqs, new, strict=True)],
         )
 
     # -- collections ---------------------------------------------------------------------------
@@ -1097,6 +1249,21 @@ class SqliteUnitOfWork:
             reads[key] = found
         return found
 
+    @_guarded
+    def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:
+        """Replace the comments of a ticket one for one, keeping their seq (I4)."""
+        new = list(comments)
+        seqs = self._seqs("comments", ticket, "comments", new)
+        for seq, item in zip(seqs, new, strict=True):
+            if item.seq != seq:
+                raise RuleViolation(
+                    f"comment {item.seq!r} of ticket {ticket} is not comment {seq!r}; "
+                    "expected the comments in their order with their seq"
+                )
+        self._db().executemany(
+            "UPDATE comments SET data = ? WHERE seq = ?", [(to_json(c), c.seq) for c in new]
+        )
+
     # -- events --------------------------------------------------------------------------------
 
     @_guarded
@@ -1120,6 +1287,25 @@ class SqliteUnitOfWork:
         db = self._db()
         ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
         return self._event_pages(after, int(last))
+
+    @_guarded
+    def replace_event(self, event: Event) -> None:
+        """Replace the recorded event with the same seq (I4)."""
+        seq = event.seq
+        row = (
+            self._db().execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()
+            if isinstance(seq, int) and not isinstance(seq, bool)
+            else None
+        )
+        if row is None:
+            raise RuleViolation(f"event seq {seq!r} is not recorded; expected a recorded event")
+        old = self._load(row[0], Event)
+        if old.kind != event.kind:
+            raise RuleViolation(
+                f"event {seq} is a {old.kind.value} event, not {event.kind.value}; "
+                "a replaced event keeps its kind"
+            )
+        self._db().execute("UPDATE events SET data = ? WHERE seq = ?", (to_json(event), seq))
 
     def _event_pages(self, after: int, last: int) -> Iterator[Event]:
         while after < last:

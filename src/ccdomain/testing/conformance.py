@@ -74,7 +74,7 @@ from ccdomain.models import (
     TicketStatus,
     Typification,
 )
-from ccdomain.ports import Store, UnitOfWork
+from ccdomain.ports import Purgeable, Store, UnitOfWork
 from ccdomain.testing import strategies as cst
 
 __all__ = [
@@ -347,6 +347,35 @@ class ContactRepositoryConformance(StoreCase):
                 ("ventas", "T"),
             ]
 
+    def test_I4_rename_contact_moves_code_and_phone_index(self) -> None:
+        with self.uow() as uow:
+            uow.add_contact(_contact("ventas", "12345678", PHONE, first_names="José"))
+            uow.add_contact(_contact("ventas", "C-2", OTHER_PHONE))
+            uow.commit()
+        with self.uow() as uow:
+            with pytest.raises(DuplicateContact, match="C-2"):
+                uow.rename_contact("ventas", "12345678", _contact("ventas", "C-2"))
+            with pytest.raises(UnknownContact, match="C-9"):
+                uow.rename_contact("ventas", "C-9", _contact("ventas", "ANON-1"))
+            with pytest.raises(RuleViolation, match="soporte"):
+                uow.rename_contact("ventas", "12345678", _contact("soporte", "ANON-1"))
+            uow.rename_contact("ventas", "12345678", _contact("ventas", "ANON-1", anonymized=True))
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.get_contact("ventas", "12345678") is None
+            assert uow.get_contact("ventas", "ANON-1") == _contact(
+                "ventas", "ANON-1", anonymized=True
+            )
+            assert uow.contacts_by_phone(PHONE) == []
+            assert uow.contacts_by_phone_suffix("7654321") == []
+            assert _codes(uow.list_contacts("ventas")) == [("ventas", "ANON-1"), ("ventas", "C-2")]
+            # Renaming to the same code is a plain replacement, phones reindexed.
+            uow.rename_contact("ventas", "C-2", _contact("ventas", "C-2", PHONE))
+            uow.commit()
+        with self.uow() as uow:
+            assert _codes(uow.contacts_by_phone(PHONE)) == [("ventas", "C-2")]
+            assert uow.contacts_by_phone(OTHER_PHONE) == []
+
     def test_K2_next_contact_number_increases_per_campaign(self) -> None:
         with self.uow() as uow:
             first = [uow.next_contact_number("ventas") for _ in range(3)]
@@ -542,6 +571,96 @@ class TicketRepositoryConformance(StoreCase):
             assert uow.get_ticket(ticket.number) == labelled
             assert uow.get_open_ticket("ventas", PHONE) == labelled
             assert uow.get_ticket(999999) is None
+
+    def test_I4_rewrite_ticket_changes_customer_and_contact_not_campaign(self) -> None:
+        ticket = self.open_ticket(customer=PHONE)
+        other = self.open_ticket(customer=OTHER_PHONE)
+        with self.uow() as uow:
+            with pytest.raises(RuleViolation, match="campaign"):
+                uow.rewrite_ticket(attrs.evolve(ticket, campaign="soporte"))
+            with pytest.raises(UnknownTicket):
+                uow.rewrite_ticket(attrs.evolve(ticket, number=999))
+            with pytest.raises(RuleViolation, match="T2"):  # another open ticket's key
+                uow.rewrite_ticket(attrs.evolve(ticket, customer=OTHER_PHONE))
+            closed = attrs.evolve(
+                ticket,
+                customer="anon-1",
+                contact="ANON-1",
+                status=TicketStatus.RESOLVED,
+                closed_at=AT,
+            )
+            uow.rewrite_ticket(closed)
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.get_ticket(ticket.number) == closed
+            assert uow.tickets_for_customer(PHONE) == []
+            assert uow.tickets_for_customer("anon-1", "ventas") == [closed]
+            assert uow.tickets_for_contact("ventas", "ANON-1") == [closed]
+            assert uow.get_open_ticket("ventas", PHONE) is None
+            with pytest.raises(RuleViolation, match="reopen"):
+                uow.rewrite_ticket(attrs.evolve(closed, status=TicketStatus.OPEN))
+            # An open ticket moved to a new customer is that customer's open ticket.
+            uow.rewrite_ticket(attrs.evolve(other, customer="anon-2"))
+            uow.commit()
+        with self.uow() as uow:
+            assert _numbers([uow.get_open_ticket("ventas", "anon-2")]) == [other.number]
+            assert uow.get_open_ticket("ventas", OTHER_PHONE) is None
+            reopened, opened = uow.get_or_open_ticket(
+                "ventas", OTHER_PHONE, _opener("ventas", OTHER_PHONE)
+            )
+            assert opened and reopened.number > other.number
+
+    def test_I4_replace_interactions_and_typifications_one_for_one(self) -> None:
+        first = self.open_ticket(customer=PHONE)
+        second = self.open_ticket(customer=OTHER_PHONE)
+        record = Typification(
+            ticket=first.number, campaign="ventas", at=AT, path=("A",), customer=PHONE
+        )
+        with self.uow() as uow:
+            uow.add_interaction(_interaction(first.number, "m1", "hola"))
+            uow.add_interaction(_interaction(second.number, "m2", "otro"))
+            uow.add_interaction(_interaction(first.number, None, "chau"))
+            uow.add_typification(record)
+            uow.add_typification(attrs.evolve(record, ticket=second.number, path=("B",)))
+            uow.add_typification(attrs.evolve(record, comment="llamar"))
+            uow.commit()
+        scrubbed = [
+            attrs.evolve(_interaction(first.number, "m1", "[x]"), customer="anon-1"),
+            attrs.evolve(_interaction(first.number, None, "[x]"), customer="anon-1"),
+        ]
+        with self.uow() as uow:
+            with pytest.raises(RuleViolation, match="2 interactions"):
+                uow.replace_interactions(first.number, scrubbed[:1])
+            with pytest.raises(RuleViolation, match=str(second.number)):
+                uow.replace_interactions(
+                    first.number, [scrubbed[0], attrs.evolve(scrubbed[1], ticket=second.number)]
+                )
+            with pytest.raises(RuleViolation, match="m2"):  # another ticket's external id
+                uow.replace_interactions(
+                    first.number, [scrubbed[0], attrs.evolve(scrubbed[1], external_id="m2")]
+                )
+            with pytest.raises(RuleViolation, match="1 typifications"):
+                uow.replace_typifications(second.number, [])
+            uow.replace_interactions(first.number, scrubbed)
+            uow.replace_typifications(
+                first.number,
+                [
+                    attrs.evolve(t, customer="anon-1", comment="")
+                    for t in uow.typifications(first.number)
+                ],
+            )
+            uow.commit()
+        with self.uow() as uow:
+            assert list(uow.interactions(first.number)) == scrubbed
+            assert uow.find_interaction("m1") == scrubbed[0]
+            assert [i.text for i in uow.interactions(second.number)] == ["otro"]
+            assert [(t.ticket, t.customer, t.path, t.comment) for t in uow.typifications()] == [
+                (first.number, "anon-1", ("A",), ""),
+                (second.number, PHONE, ("B",), ""),
+                (first.number, "anon-1", ("A",), ""),
+            ]
+            with pytest.raises(RuleViolation):  # T9 still holds after a replacement
+                uow.add_interaction(_interaction(second.number, "m1"))
 
     def test_T4_campaigns_are_independent(self) -> None:
         a = self.open_ticket("ventas", PHONE)
@@ -867,6 +986,26 @@ class IdentityRepositoryConformance(StoreCase):
             assert uow.get_block("ventas", PHONE) is None
             assert uow.get_block("soporte", PHONE) is not None
 
+    def test_I4_replace_comments_keeps_seq_and_count(self) -> None:
+        with self.uow() as uow:
+            a1 = uow.add_comment(Comment(ticket=1, at=AT, agent="ana", text="José llamó"))
+            b1 = uow.add_comment(Comment(ticket=2, at=AT, agent="ana", text="otro"))
+            a2 = uow.add_comment(Comment(ticket=1, at=AT, agent="luis", text="dos"))
+            uow.commit()
+        blank = [attrs.evolve(a1, text="[x]"), attrs.evolve(a2, text="[x]")]
+        with self.uow() as uow:
+            with pytest.raises(RuleViolation, match="2 comments"):
+                uow.replace_comments(1, blank[:1])
+            with pytest.raises(RuleViolation, match="seq"):
+                uow.replace_comments(1, [blank[1], blank[0]])
+            uow.replace_comments(1, blank)
+            uow.replace_comments(3, [])  # nothing held, nothing given: fine
+            uow.commit()
+        with self.uow() as uow:
+            assert list(uow.comments(1)) == blank
+            assert list(uow.comments(2)) == [b1]
+            assert uow.comments(3) == []
+
     @_properties
     @given(comment=cst.comments(), block=cst.blocks())
     def test_I2_I3_comment_and_block_round_trip(self, comment: Comment, block: Block) -> None:
@@ -915,6 +1054,45 @@ class EventLogConformance(StoreCase):
         with self.uow() as uow:
             assert list(uow.events()) == recorded
             assert list(uow.events(after=recorded[1200].seq or 0)) == recorded[1201:]
+
+    def test_I4_replace_event_keeps_seq_and_kind(self) -> None:
+        with self.uow() as uow:
+            first = uow.append_event(
+                Event(
+                    kind=EventKind.INTERACTION_ADDED,
+                    at=AT,
+                    data={"text": "José", "customer": PHONE},
+                )
+            )
+            second = uow.append_event(Event(kind=EventKind.TICKET_RESOLVED, at=AT, ticket=1))
+            uow.commit()
+        assert first.seq is not None
+        scrubbed = attrs.evolve(first, data={"text": "[x]", "customer": "anon-1"}, contact="ANON")
+        with self.uow() as uow:
+            with pytest.raises(RuleViolation, match="keeps its kind"):
+                uow.replace_event(attrs.evolve(scrubbed, kind=EventKind.TICKET_RESOLVED))
+            with pytest.raises(RuleViolation, match="999"):
+                uow.replace_event(attrs.evolve(scrubbed, seq=999))
+            with pytest.raises(RuleViolation, match="None"):
+                uow.replace_event(attrs.evolve(scrubbed, seq=None))
+            uow.replace_event(scrubbed)
+            uow.commit()
+        with self.uow() as uow:
+            assert list(uow.events()) == [scrubbed, second]
+            later = uow.append_event(Event(kind=EventKind.COMMENT_ADDED, at=AT))
+            uow.commit()
+        assert later.seq is not None and second.seq is not None and later.seq > second.seq
+
+    def test_I4_a_purgeable_store_purges_inside_and_outside_a_unit_of_work(self) -> None:
+        if not isinstance(self.store, Purgeable):
+            pytest.skip("the store does not offer purge()")
+        with self.uow() as uow:
+            uow.append_event(Event(kind=EventKind.TICKET_RESOLVED, at=AT, ticket=1))
+            self.store.purge()  # deferred until the unit of work ends
+            uow.commit()
+        self.store.purge()
+        with self.uow() as uow:
+            assert [e.ticket for e in uow.events()] == [1]
 
     @_properties
     @given(event=cst.events())
