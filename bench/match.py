@@ -16,19 +16,13 @@ Figures printed (no assertion; targets in parentheses):
 
 from __future__ import annotations
 
-import sys
-
-# Run as a script, this directory comes first on sys.path, where bench/collections.py
-# would shadow the standard library's collections module: drop it before other imports.
-if sys.path and sys.path[0] and __file__.startswith(sys.path[0]):
-    del sys.path[0]
-
 import argparse
 import gc
 import importlib.util
 import random
 import resource
 import statistics
+import sys
 import time
 import tracemalloc
 from pathlib import Path

@@ -11,22 +11,14 @@ machine the ratios drift: rerun when others are benchmarking.
 
 from __future__ import annotations
 
-import os
-import sys
+import random
+import time
 
-# Run as a script, this folder comes first on sys.path, and bench/collections.py would
-# shadow the standard library's ``collections``: drop the folder before other imports.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
 
-import random  # noqa: E402
-import time  # noqa: E402
-
-import phonenumbers  # noqa: E402
-from phonenumbers import PhoneNumberFormat  # noqa: E402
-
-from ccdomain import phones  # noqa: E402
-from ccdomain.errors import InvalidPhoneNumber  # noqa: E402
+from ccdomain import phones
+from ccdomain.errors import InvalidPhoneNumber
 
 SEED = 20240601
 DISTINCT = 100_000

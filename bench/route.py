@@ -14,25 +14,18 @@ string's first parse (40,000 here: two spellings per customer).
 
 from __future__ import annotations
 
-import sys
+import argparse
+import cProfile
+import gc
+import pstats
+import time
 
-# Running "python bench/route.py" puts bench/ first on sys.path, where sibling scripts
-# (bench/collections.py) would shadow the standard library: look there last.
-_BENCH_DIR = sys.path.pop(0)
-sys.path.append(_BENCH_DIR)
+import phonenumbers
+from workload import load_workload, make_workload, run_workload
 
-import argparse  # noqa: E402
-import cProfile  # noqa: E402
-import gc  # noqa: E402
-import pstats  # noqa: E402
-import time  # noqa: E402
-
-import phonenumbers  # noqa: E402
-from workload import load_workload, make_workload, run_workload  # noqa: E402
-
-from ccdomain import phones  # noqa: E402
-from ccdomain.memory import MemoryStore  # noqa: E402
-from ccdomain.tickets import rebuild_tickets  # noqa: E402
+from ccdomain import phones
+from ccdomain.memory import MemoryStore
+from ccdomain.tickets import rebuild_tickets
 
 
 def bare_parse(raws: tuple[str, ...], region: str = "PE") -> float:

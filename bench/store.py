@@ -19,29 +19,22 @@ stores are compared: same tickets and same outcomes.
 
 from __future__ import annotations
 
-import sys
+import argparse
+import cProfile
+import gc
+import os
+import pstats
+import tempfile
+import time
+from pathlib import Path
 
-# Running "python bench/store.py" puts bench/ first on sys.path, where sibling scripts
-# (bench/collections.py) would shadow the standard library: look there last.
-_BENCH_DIR = sys.path.pop(0)
-sys.path.append(_BENCH_DIR)
+import attrs
+from workload import Workload, load_workload, make_workload, run_workload
 
-import argparse  # noqa: E402
-import cProfile  # noqa: E402
-import gc  # noqa: E402
-import os  # noqa: E402
-import pstats  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import attrs  # noqa: E402
-from workload import Workload, load_workload, make_workload, run_workload  # noqa: E402
-
-from ccdomain import phones  # noqa: E402
-from ccdomain.memory import MemoryStore  # noqa: E402
-from ccdomain.ports import Store  # noqa: E402
-from ccdomain.sqlite import SqliteStore  # noqa: E402
+from ccdomain import phones
+from ccdomain.memory import MemoryStore
+from ccdomain.ports import Store
+from ccdomain.sqlite import SqliteStore
 
 
 def run_batched(

@@ -1,6 +1,6 @@
 """Benchmark of promise_statuses (C5, C6): promises evaluated per second at two sizes.
 
-Run: ``python bench/collections.py`` (or ``python bench/collections.py 10000 100000``
+Run: ``python bench/promise_status.py`` (or ``python bench/promise_status.py 10000 100000``
 for other numbers of promises; there are three payments per promise).
 
 Evaluates 100,000 promises against 300,000 payments, then 1,000,000 against
@@ -18,23 +18,16 @@ made after the first is decided), about three payments per promise (80% made,
 
 from __future__ import annotations
 
-import os
+import datetime as dt
+import gc
+import random
+import resource
 import sys
+import time
+from collections import Counter
+from decimal import Decimal
 
-# Run as a script, this folder comes first on sys.path and this file would shadow the
-# standard library's ``collections``: drop the folder before importing anything else.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import datetime as dt  # noqa: E402
-import gc  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from ccdomain.collections import (  # noqa: E402
+from ccdomain.collections import (
     CollectionsPolicy,
     Installment,
     Money,
