@@ -316,43 +316,11 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     return run
 
 
-def _export_document(store: SqliteStore, campaign: str, code: str) -> Any:
-    """The I5 document: the identities service's when present, else what the store holds."""
-    try:
-        identities = importlib.import_module("ccdomain.identities")
-    except ImportError:
-        identities = None
-    export = getattr(identities, "export_contact", None)
-    if callable(export):
-        return export(store, campaign, code)
-    from ccdomain.contacts import resolve_contact_code
-    from ccdomain.serialization import unstructure
+def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
+    """The I5 document of a contact, as the identities service writes it."""
+    from ccdomain.identities import export_json
 
-    with store.unit_of_work() as uow:
-        live = resolve_contact_code(uow, campaign, code)
-        contact = uow.get_contact(campaign, live)
-        tickets = uow.tickets_for_contact(campaign, live)
-        products = uow.products_for_contact(campaign, live)
-        return {
-            "contact": unstructure(contact),
-            "tickets": [
-                {
-                    "ticket": unstructure(t),
-                    "interactions": unstructure(list(uow.interactions(t.number))),
-                    "typifications": unstructure(list(uow.typifications(t.number))),
-                    "comments": unstructure(list(uow.comments(t.number))),
-                }
-                for t in tickets
-            ],
-            "products": [
-                {
-                    "product": unstructure(p),
-                    "payments": unstructure(list(uow.payments_for_product(p.id))),
-                    "promises": unstructure(list(uow.promises_for_product(p.id))),
-                }
-                for p in products
-            ],
-        }
+    return export_json(store, campaign, code)
 
 
 def _cmd_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -363,8 +331,7 @@ def _cmd_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
         raise _UsageError(str(exc)) from None
     finally:
         store.close()
-    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
-    stdout.write(text.rstrip("\n") + "\n")
+    stdout.write(document.rstrip("\n") + "\n")
     return 0
 
 
