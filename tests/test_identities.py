@@ -848,7 +848,7 @@ def test_I4_the_sqlite_file_and_every_listing_hold_no_original_value(
     assert (promise["status"], promise["paid"], promise["total"]) == ("kept", "300.00", "300.00")
 
 
-def test_I4_anonymizing_twice_or_with_an_open_case_is_refused(store: Store) -> None:
+def test_I4_anonymizing_twice_is_refused(store: Store) -> None:
     world = _anonymizable(store)
     anonymous = anonymize_contact(
         store, campaign=CAMPAIGN, code=world["code"], agent="dpo", at=_at(60)
@@ -862,24 +862,32 @@ def test_I4_anonymizing_twice_or_with_an_open_case_is_refused(store: Store) -> N
         update_profile(store, CAMPAIGN, anonymous.code, at=_at(61), first_names="Juan")
     with pytest.raises(RuleViolation, match="anonymized"):
         add_comment(store, ticket=world["ticket"], agent="ana", at=_at(61), text="x")
-    assert _snapshot(store) == before
-    # An open case is refused: close or cancel it first.
-    other = create_contact(
-        store,
-        CAMPAIGN,
-        first_names="Rosa",
-        channels=[{"kind": "phone", "value": "912000111"}],
-        at=_at(62),
-    )
-    opened = route_interaction(
-        store, at=_at(63), channel="sms", direction="inbound", line="wa-main", customer="912000111"
-    )
-    before = _snapshot(store)
-    with pytest.raises(RuleViolation, match=rf"open cases \[{opened.ticket.number}\]"):
-        anonymize_contact(store, campaign=CAMPAIGN, code=other.code, agent="dpo", at=_at(64))
     with pytest.raises(RuleViolation, match="agent"):
-        anonymize_contact(store, campaign=CAMPAIGN, code=other.code, agent="", at=_at(64))
+        anonymize_contact(store, campaign=CAMPAIGN, code=anonymous.code, agent="", at=_at(61))
     assert _snapshot(store) == before
+
+
+def test_I11_an_open_case_stays_open_under_its_anonymous_address(store: Store) -> None:
+    _declare(store)
+    code = _jose(store)
+    number = _case(store)  # left open
+    anonymous = anonymize_contact(store, campaign=CAMPAIGN, code=code, agent="dpo", at=_at(10))
+    with store.unit_of_work() as uow:
+        ticket = uow.get_ticket(number)
+        assert ticket is not None and ticket.is_open and ticket.contact == anonymous.code
+        assert uow.get_open_ticket(CAMPAIGN, ticket.customer) == ticket
+        assert uow.get_open_ticket(CAMPAIGN, PHONE) is None
+        assert rebuild_tickets(list(uow.events())) == list(uow.list_tickets())
+    later = route_interaction(
+        store,
+        at=_at(11),
+        channel="whatsapp",
+        direction="inbound",
+        line="wa-main",
+        customer="987654321",
+        text="hola de nuevo",
+    )
+    assert later.ticket.number != number and later.ticket.contact is None
 
 
 def test_I4_merge_tombstones_and_unlinked_cases_of_its_addresses_are_anonymized(

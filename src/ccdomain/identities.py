@@ -61,8 +61,9 @@ Choices made where DESIGN is silent (ids proposed for docs/rules.md):
   ``home_phone`` replaces the phone channels with that label, the new one labelled
   ``mobile`` or ``home``; an empty value or ``None`` removes it. An anonymized
   contact's profile cannot be edited.
-- I11 Anonymization is refused while the contact has an open case (close or
-  cancel it first) and for an anonymized contact (anonymizing twice). Names,
+- I11 Anonymizing an anonymized contact (anonymizing twice) is refused. An open
+  case stays open under its new anonymous address: the customer's next message
+  from the real address opens a new, unlinked ticket (T3 is untouched). Names,
   document, company reference, gender, tags, notes, channels, addresses and
   custom values are emptied; VIP and last activity stay. The code becomes
   ``ANON-`` and 16 hex digits of a SHA-256 over everything held about the contact
@@ -156,6 +157,7 @@ __all__ = [
     "export_contact",
     "export_json",
     "identities_tab",
+    "identity_address",
     "merge_identities",
     "messages_tab",
     "profile_tab",
@@ -450,8 +452,20 @@ def _contact(uow: UnitOfWork, campaign: Campaign, code: object) -> Contact:
     return contact
 
 
-def _identity_address(raw: object, region: str, channel: object = None) -> str:
-    """A customer address as tickets hold it (I7): E.164, a lower-case email, an id."""
+def identity_address(raw: object, region: str, channel: object = None) -> str:
+    """An identity (customer address) as tickets and blocks hold it (I7).
+
+    With ``channel``, read as routing reads that channel's customers; otherwise a
+    phone-looking value becomes E.164 (in ``region``), a value with ``@`` a
+    lower-case email, anything else a stripped id.
+
+    >>> identity_address("987-654-321", "PE"), identity_address(" Ana@Mail.COM", "PE")
+    ('+51987654321', 'ana@mail.com')
+
+    Raises:
+        InvalidPhoneNumber: a phone-looking value that is not a valid number.
+        InvalidChannel, RuleViolation: a bad channel or value.
+    """
     if channel is not None:
         return normalize_customer(_channel(channel), raw, region)
     text = _name(raw, "customer", limit=_ADDRESS_LIMIT)
@@ -1098,7 +1112,7 @@ def block_identity(
     when = _aware(at)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
-        address = _identity_address(customer, found.region, channel)
+        address = identity_address(customer, found.region, channel)
         existing = uow.get_block(found.id, address)
         if existing is not None:
             return existing
@@ -1129,7 +1143,7 @@ def unblock_identity(
     when = _aware(at)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
-        address = _identity_address(customer, found.region, channel)
+        address = identity_address(customer, found.region, channel)
         existing = uow.get_block(found.id, address)
         if existing is None:
             return None
@@ -1306,7 +1320,7 @@ def anonymize_contact(
 
     Raises:
         UnknownCampaign, UnknownContact: no such campaign or contact.
-        RuleViolation: the contact is already anonymized, has an open case, or bad input.
+        RuleViolation: the contact is already anonymized, or bad input.
         StoreError: the store could not purge its files (the anonymization is committed).
     """
     who = _name(agent, "agent")
@@ -1320,12 +1334,6 @@ def anonymize_contact(
             )
         document = _export(uow, contact)
         tickets = [case.ticket for case in document.cases]
-        still_open = [t.number for t in tickets if t.is_open]
-        if still_open:
-            raise RuleViolation(
-                f"contact {_show(code)} has open cases {still_open}: close or cancel them "
-                "before anonymizing (I4)"
-            )
         seed = _opaque(to_json(document), when.isoformat())
         new_code = _new_code(uow, found.id, seed, "contact")
         codes = {contact.code: new_code}

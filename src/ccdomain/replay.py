@@ -89,6 +89,7 @@ import attrs
 
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
+from ccdomain import identities as ids
 from ccdomain import matching
 from ccdomain import tickets as tk
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
@@ -899,10 +900,6 @@ def _h_link(ctx: _Ctx) -> Outcome:
 # --- collections -----------------------------------------------------------------------------
 
 
-def _unsupported(ctx: _Ctx) -> EventRejected:
-    return ctx.fail(None, f"event type {ctx.type!r} is not supported yet")
-
-
 def _product_of(ctx: _Ctx, name: str = "product") -> coll.Product:
     product_id = ctx.text(name)
     product = ctx.uow.get_product(product_id)
@@ -1110,9 +1107,77 @@ def _h_merge(ctx: _Ctx) -> Outcome:
     return _outcome(ctx, at, Effect.CONTACTS_MERGED)
 
 
-def _h_identity(ctx: _Ctx) -> Outcome:
-    """Comment, block, unblock, anonymize: come with the identities service (I2-I4)."""
-    raise _unsupported(ctx)
+def _h_comment(ctx: _Ctx) -> Outcome:
+    """I2: a case comment, through :func:`ccdomain.identities.add_comment`."""
+    at = ctx.clock()
+    number = ctx.ticket_number()
+    if number is None:
+        raise ctx.fail("ticket", "missing; expected the number of the ticket to comment on")
+    agent = ctx.text("agent")
+    text = ctx.free_text("text")
+    if text is None:
+        raise ctx.fail("text", "missing; expected the comment's text")
+    if any((c.at, c.agent, c.text) == (at, agent, text) for c in ctx.uow.comments(number)):
+        return _outcome(ctx, at, ticket=number, detail="the comment is already recorded")
+    # Cancelling removes a comment (I2), anonymizing replaces its text (I4): its event,
+    # which holds the length and never the text, still says it was made.
+    length = str(len(text))
+    for event in ctx.uow.events():
+        if (
+            event.kind is EventKind.COMMENT_ADDED
+            and (event.ticket, event.at, event.actor) == (number, at, agent)
+            and event.data.get("length") == length
+        ):
+            return _outcome(ctx, at, ticket=number, detail="the comment was made before")
+    with ctx.blame("text", TicketClosed="ticket", UnknownTicket="ticket"):
+        ids.add_comment(ctx.store, ticket=number, agent=agent, at=at, text=text)
+    return _outcome(ctx, at, Effect.COMMENT_ADDED, ticket=number)
+
+
+def _h_block(ctx: _Ctx) -> Outcome:
+    """I3: block or unblock an identity in a campaign (an identical repeat is a no-op, I7)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    agent = ctx.text("agent")
+    raw = ctx.text("customer", limit=320)
+    with ctx.blame("customer"):
+        address = ids.identity_address(raw, campaign.region)
+    blocked = ctx.uow.get_block(campaign.id, address) is not None
+    if ctx.type == "block":
+        if blocked:
+            return _outcome(ctx, at, detail=f"{address!r} is already blocked")
+        ids.block_identity(ctx.store, campaign=campaign.id, customer=address, agent=agent, at=at)
+        return _outcome(ctx, at, Effect.IDENTITY_BLOCKED)
+    if not blocked:
+        return _outcome(ctx, at, detail=f"{address!r} is not blocked")
+    ids.unblock_identity(ctx.store, campaign=campaign.id, customer=address, agent=agent, at=at)
+    return _outcome(ctx, at, Effect.IDENTITY_UNBLOCKED)
+
+
+def _h_anonymize(ctx: _Ctx) -> Outcome:
+    """I4: anonymize a contact (already anonymized: a no-op)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    agent = ctx.text("agent")
+    code = ctx.text("contact")
+    contact = ctx.uow.get_contact(campaign.id, code)
+    if contact is None:
+        # The code is gone when this very event anonymized it in an earlier replay.
+        for event in ctx.uow.events():
+            if event.kind is EventKind.CONTACT_ANONYMIZED and (
+                event.campaign,
+                event.at,
+                event.actor,
+            ) == (campaign.id, at, agent):
+                return _outcome(ctx, at, detail="the contact is already anonymized")
+        raise ctx.fail("contact", f"no contact with code {code!r} in campaign {campaign.id!r}")
+    if contact.anonymized:
+        return _outcome(ctx, at, detail=f"contact {code!r} is already anonymized")
+    with ctx.blame("contact"):
+        anonymous = ids.anonymize_contact(
+            ctx.store, campaign=campaign.id, code=code, agent=agent, at=at
+        )
+    return _outcome(ctx, at, Effect.CONTACT_ANONYMIZED, detail=f"now {anonymous.code}")
 
 
 @attrs.frozen
@@ -1192,10 +1257,10 @@ _EVENT_KINDS: Final[Mapping[str, _Kind]] = {
     "reverse_payment": _kind(_h_reverse_payment, "id", "at", "agent"),
     "cancel_promise": _kind(_h_cancel_promise, "id", "agent", "at"),
     "merge": _kind(_h_merge, "campaign", "into", "from", "agent", "at"),
-    "comment": _kind(_h_identity, "ticket", "agent", "at", "text"),
-    "block": _kind(_h_identity, "campaign", "customer", "agent", "at"),
-    "unblock": _kind(_h_identity, "campaign", "customer", "agent", "at"),
-    "anonymize": _kind(_h_identity, "campaign", "contact", "agent", "at"),
+    "comment": _kind(_h_comment, "ticket", "agent", "at", "text"),
+    "block": _kind(_h_block, "campaign", "customer", "agent", "at"),
+    "unblock": _kind(_h_block, "campaign", "customer", "agent", "at"),
+    "anonymize": _kind(_h_anonymize, "campaign", "contact", "agent", "at"),
 }
 
 EVENT_TYPES: Final[tuple[str, ...]] = tuple(_EVENT_KINDS)
