@@ -374,8 +374,34 @@ def test_M5_merge_across_campaigns_is_refused() -> None:
     assert caught.value.field == "from"
 
 
+CONTRACT_TYPES = (
+    "campaign",
+    "line",
+    "contact",
+    "interaction",
+    "resolve",
+    "typify",
+    "link",
+    "product",
+    "payment",
+    "promise",
+    "reverse_payment",
+    "cancel_promise",
+    "comment",
+    "cancel",
+    "merge",
+    "block",
+    "unblock",
+    "anonymize",
+)
+
+
+def test_R6_every_contract_event_type_has_a_handler() -> None:
+    assert set(CONTRACT_TYPES) <= set(EVENT_TYPES)
+
+
 @pytest.mark.parametrize("kind", ["comment", "block", "unblock", "anonymize"])
-def test_R6_identity_events_without_a_service_are_bad_lines_not_skipped(kind: str) -> None:
+def test_R6_identity_events_are_applied_through_their_services(kind: str) -> None:
     store = store_with(CAMPAIGN, LINE, JOSE, message(1, "2026-11-20T09:00:00-05:00"))
     event: dict[str, Any] = {"type": kind, "agent": "sup1", "at": "2026-11-20T10:00:00-05:00"}
     if kind == "comment":
@@ -385,10 +411,8 @@ def test_R6_identity_events_without_a_service_are_bad_lines_not_skipped(kind: st
     else:
         event |= {"campaign": "ventas", "customer": "987654321"}
     summary = replay(store, lines(event))
-    if summary.bad_lines:
-        assert summary.bad_lines[0].reason == f"event type {kind!r} is not supported yet"
-    else:
-        assert summary.applied == 1
+    assert summary.bad_lines == ()
+    assert summary.applied + summary.already_applied == 1
 
 
 # --- collections -----------------------------------------------------------------------------
