@@ -37,6 +37,14 @@ from ccdomain.contacts import (
 from ccdomain.documents import Document, make_document
 from ccdomain.errors import CcdomainError
 from ccdomain.events import Event, EventKind
+from ccdomain.identities import (
+    add_comment,
+    anonymize_contact,
+    block_identity,
+    contact_summary,
+    export_contact,
+    unblock_identity,
+)
 from ccdomain.matching import (
     Candidate,
     MatchTier,
@@ -113,12 +121,17 @@ __all__ = [
     "TypificationTree",
     "UnitOfWork",
     "__version__",
+    "add_comment",
+    "anonymize_contact",
     "apply_merge",
     "avatar",
+    "block_identity",
+    "contact_summary",
     "create_contact",
     "days_past_due",
     "declare_campaign",
     "declare_line",
+    "export_contact",
     "find_candidates",
     "make_campaign",
     "make_document",
@@ -133,5 +146,6 @@ __all__ = [
     "route_interaction",
     "search_contacts",
     "typify_ticket",
+    "unblock_identity",
     "update_contact",
 ]
