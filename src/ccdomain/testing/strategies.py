@@ -66,6 +66,7 @@ __all__ = [
     "companies",
     "contact_channels",
     "contacts",
+    "custom_field_defs",
     "custom_values",
     "documents",
     "e164_phones",
@@ -178,15 +179,21 @@ def contacts(campaign: str | None = None) -> st.SearchStrategy[Contact]:
     return build()
 
 
-def campaigns() -> st.SearchStrategy[Campaign]:
-    """Campaigns with custom field templates and typification trees."""
-    fields = st.builds(
+def custom_field_defs() -> st.SearchStrategy[CustomFieldDef]:
+    """Fields of a campaign's contact template (K9)."""
+    return st.builds(
         CustomFieldDef,
         name=_ids,
         type=st.sampled_from(list(FieldType)),
         required=st.booleans(),
         choices=st.lists(_ids, max_size=3, unique=True).map(tuple),
+        label=_text,
     )
+
+
+def campaigns() -> st.SearchStrategy[Campaign]:
+    """Campaigns with custom field templates and typification trees."""
+    fields = custom_field_defs()
     paths = st.lists(st.lists(_words, min_size=1, max_size=4).map(tuple), max_size=5)
     return st.builds(
         Campaign,
@@ -411,6 +418,9 @@ def promises() -> st.SearchStrategy[Promise]:
 
 MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     Money: money_amounts(),
+    CustomFieldDef: custom_field_defs(),
+    Installment: st.builds(Installment, amount=money_amounts(), date=_dates),
+    ProductInstallment: st.builds(ProductInstallment, due=_dates, amount=money_amounts()),
     Product: products(),
     Payment: payments(),
     Promise: promises(),
