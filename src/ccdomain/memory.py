@@ -7,7 +7,14 @@ how to take each back; rolling back replays the log backwards to the mark the
 unit of work (or savepoint) started at.
 
 All stored values are immutable models, so reads hand out the stored objects
-themselves and nobody can change the store behind its back.
+themselves and nobody can change the store behind its back. The phone indexes
+hold the contacts themselves (not their keys), so a lookup is one probe (M3).
+
+Routing runs through here once per interaction, so the write path is kept lean:
+the undo log holds plain ``(container, key, old value)`` records rather than
+closures, index tuples of ticket numbers are kept sorted as they are written (reads
+need no sort), and an update that changes neither a ticket's contact nor its
+status rewrites no index.
 """
 
 from __future__ import annotations
@@ -39,7 +46,17 @@ from ccdomain.phones import national_number, phone_suffix
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 _MISSING: Any = object()
+# The key of an undo record that takes back a list append.
+_APPEND: Any = object()
 ContactKey = tuple[str, str]
+# (container, key, old value): rolling back sets ``container[key] = old`` again, deletes
+# the key when ``old`` is _MISSING, or pops the list when ``key`` is _APPEND.
+UndoRecord = tuple[Any, Any, Any]
+
+_EVENT_FIELDS = ("kind", "at", "actor", "campaign", "ticket", "contact", "data", "seq")
+# append_event copies an Event with its constructor (twice as fast as attrs.evolve);
+# should Event ever gain a field, the check fails and it falls back to evolve.
+_EVENT_COPY_OK = tuple(a.name for a in attrs.fields(Event)) == _EVENT_FIELDS
 
 
 def _phone_keys(contact: Contact) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -63,14 +80,16 @@ class _State:
         self.lines: dict[str, Line] = {}
         self.companies: dict[str, Company] = {}
         self.contacts: dict[ContactKey, Contact] = {}
-        self.by_phone: dict[str, tuple[ContactKey, ...]] = {}
-        self.by_national: dict[str, tuple[ContactKey, ...]] = {}
-        self.by_suffix: dict[str, tuple[ContactKey, ...]] = {}
+        # Phone indexes hold the live contacts themselves, in the order indexed.
+        self.by_phone: dict[str, tuple[Contact, ...]] = {}
+        self.by_national: dict[str, tuple[Contact, ...]] = {}
+        self.by_suffix: dict[str, tuple[Contact, ...]] = {}
         self.counters: dict[str, int] = {}
         self.ticket_counter = 0
         self.comment_counter = 0
         self.tickets: dict[int, Ticket] = {}
         self.open_tickets: dict[tuple[str, str], int] = {}
+        # Ticket numbers, kept in increasing order by _index_insort.
         self.tickets_by_customer: dict[str, tuple[int, ...]] = {}
         self.tickets_by_contact: dict[ContactKey, tuple[int, ...]] = {}
         self.interactions: dict[int, list[Interaction]] = {}
@@ -105,7 +124,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.RLock()
-        self._local = threading.local()
+        # The outermost unit of work in progress. Only the thread holding the lock can
+        # see it set: it is cleared before the lock is released for the last time.
+        self._active: MemoryUnitOfWork | None = None
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work; a savepoint of the active one when nested in this thread."""
@@ -140,17 +161,18 @@ class MemoryUnitOfWork:
         self._mark = 0
         self._outer = False
         self._committed = False
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[UndoRecord] = []
 
     # -- transaction -------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        self._store._lock.acquire()
-        local = self._store._local
-        active: MemoryUnitOfWork | None = getattr(local, "active", None)
+        store = self._store
+        store._lock.acquire()
+        # With the lock held, an active unit can only be this thread's own outer unit.
+        active = store._active
         if active is None:
             self._outer = True
-            local.active = self
+            store._active = self
         else:
             self._undo = active._undo
         self._mark = len(self._undo)
@@ -168,7 +190,7 @@ class MemoryUnitOfWork:
                 self.rollback()
         finally:
             if self._outer:
-                self._store._local.active = None
+                self._store._active = None
                 self._undo.clear()
             self._store._lock.release()
 
@@ -181,41 +203,47 @@ class MemoryUnitOfWork:
 
     def rollback(self) -> None:
         """Undo every change made since this unit of work started."""
-        while len(self._undo) > self._mark:
-            self._undo.pop()()
+        undo = self._undo
+        mark = self._mark
+        while len(undo) > mark:
+            container, key, old = undo.pop()
+            if key is _APPEND:
+                container.pop()
+            elif old is _MISSING:
+                container.pop(key, None)
+            else:
+                container[key] = old
 
     # -- undo-logged primitives ----------------------------------------------------------------
 
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
-        old = mapping.get(key, _MISSING)
+        self._undo.append((mapping, key, mapping.get(key, _MISSING)))
         mapping[key] = value
-
-        def undo() -> None:
-            if old is _MISSING:
-                mapping.pop(key, None)
-            else:
-                mapping[key] = old
-
-        self._undo.append(undo)
 
     def _delete(self, mapping: dict[Any, Any], key: Any) -> None:
         if key in mapping:
-            old = mapping.pop(key)
-            self._undo.append(lambda: mapping.__setitem__(key, old))
+            self._undo.append((mapping, key, mapping.pop(key)))
 
     def _append(self, items: list[Any], value: Any) -> None:
         items.append(value)
-        self._undo.append(items.pop)
+        self._undo.append((items, _APPEND, None))
 
     def _set_item(self, items: list[Any], index: int, value: Any) -> None:
-        old = items[index]
+        self._undo.append((items, index, items[index]))
         items[index] = value
-        self._undo.append(lambda: items.__setitem__(index, old))
 
     def _index_add(self, index: dict[Any, tuple[Any, ...]], key: Any, value: Any) -> None:
         current = index.get(key, ())
         if value not in current:
             self._set(index, key, (*current, value))
+
+    def _index_insort(self, index: dict[Any, tuple[int, ...]], key: Any, value: int) -> None:
+        """Add a number to an index tuple kept in increasing order."""
+        current = index.get(key, ())
+        if not current or current[-1] < value:
+            self._set(index, key, (*current, value))
+        elif value not in current:
+            self._set(index, key, tuple(sorted((*current, value))))
 
     def _index_remove(self, index: dict[Any, tuple[Any, ...]], key: Any, value: Any) -> None:
         current = index.get(key, ())
@@ -267,15 +295,27 @@ class MemoryUnitOfWork:
     # -- contacts --------------------------------------------------------------------------------
 
     def _index_contact(self, contact: Contact, add: bool) -> None:
-        key = (contact.campaign, contact.code)
-        change = self._index_add if add else self._index_remove
+        """Add a live contact to the phone indexes, or take it (by campaign and code) out."""
         phones, nationals, suffixes = _phone_keys(contact)
-        for p in phones:
-            change(self._s.by_phone, p, key)
-        for n in nationals:
-            change(self._s.by_national, n, key)
-        for x in suffixes:
-            change(self._s.by_suffix, x, key)
+        s = self._s
+        for index, keys in (
+            (s.by_phone, phones),
+            (s.by_national, nationals),
+            (s.by_suffix, suffixes),
+        ):
+            for key in keys:
+                current = index.get(key, ())
+                if add:
+                    self._set(index, key, (*current, contact))
+                    continue
+                campaign, code = contact.campaign, contact.code
+                rest = tuple(c for c in current if c.code != code or c.campaign != campaign)
+                if len(rest) == len(current):
+                    continue
+                if rest:
+                    self._set(index, key, rest)
+                else:
+                    self._delete(index, key)
 
     def add_contact(self, contact: Contact) -> None:
         """Insert a new contact; DuplicateContact if its code exists in its campaign."""
@@ -309,20 +349,17 @@ class MemoryUnitOfWork:
         keys = sorted(k for k in self._s.contacts if campaign is None or k[0] == campaign)
         return [self._s.contacts[k] for k in keys]
 
-    def _contacts_at(self, keys: tuple[ContactKey, ...]) -> list[Contact]:
-        return [self._s.contacts[k] for k in keys]
-
     def contacts_by_phone(self, e164: str) -> Sequence[Contact]:
         """Live contacts with this exact E.164 phone (index lookup)."""
-        return self._contacts_at(self._s.by_phone.get(e164, ()))
+        return list(self._s.by_phone.get(e164, ()))
 
     def contacts_by_national_number(self, national: str) -> Sequence[Contact]:
         """Live contacts with a phone of this national significant number (index lookup)."""
-        return self._contacts_at(self._s.by_national.get(national, ()))
+        return list(self._s.by_national.get(national, ()))
 
     def contacts_by_phone_suffix(self, suffix: str) -> Sequence[Contact]:
         """Live contacts with a phone ending in these 7 digits (index lookup)."""
-        return self._contacts_at(self._s.by_suffix.get(suffix, ()))
+        return list(self._s.by_suffix.get(suffix, ()))
 
     def next_contact_number(self, campaign: str) -> int:
         """A number never returned before for this campaign."""
@@ -354,7 +391,7 @@ class MemoryUnitOfWork:
     # -- tickets -------------------------------------------------------------------------------
 
     def _ticket_indexes(self, ticket: Ticket, add: bool) -> None:
-        change = self._index_add if add else self._index_remove
+        change = self._index_insort if add else self._index_remove
         change(self._s.tickets_by_customer, ticket.customer, ticket.number)
         if ticket.contact is not None:
             change(self._s.tickets_by_contact, (ticket.campaign, ticket.contact), ticket.number)
@@ -369,21 +406,22 @@ class MemoryUnitOfWork:
         self, campaign: str, customer: str, opener: Callable[[int], Ticket]
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one numbered by the store."""
-        number = self._s.open_tickets.get((campaign, customer))
+        s = self._s
+        number = s.open_tickets.get((campaign, customer))
         if number is not None:
-            return self._s.tickets[number], False
+            return s.tickets[number], False
         # Not undo-logged: a rolled-back opening burns its number, never reused (T5).
-        self._s.ticket_counter += 1
-        ticket = opener(self._s.ticket_counter)
-        if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
+        s.ticket_counter += 1
+        ticket = opener(s.ticket_counter)
+        if ticket.campaign != campaign or ticket.customer != customer or not ticket.is_open:
             raise RuleViolation(
                 f"the opener returned ticket {ticket.number} for "
                 f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
                 f"({campaign!r}, {customer!r})"
             )
-        self._set(self._s.tickets, ticket.number, ticket)
+        self._set(s.tickets, ticket.number, ticket)
         self._ticket_indexes(ticket, add=True)
-        self._set(self._s.interactions, ticket.number, [])
+        self._set(s.interactions, ticket.number, [])
         return ticket, True
 
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
@@ -407,6 +445,11 @@ class MemoryUnitOfWork:
             )
         if ticket.is_open and not old.is_open:
             raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        if ticket.contact == old.contact and ticket.status == old.status:
+            # Same customer, contact and status: every index already holds it (routing's
+            # usual update, once per joined interaction).
+            self._set(self._s.tickets, ticket.number, ticket)
+            return
         self._ticket_indexes(old, add=False)
         self._set(self._s.tickets, ticket.number, ticket)
         self._ticket_indexes(ticket, add=True)
@@ -444,9 +487,13 @@ class MemoryUnitOfWork:
 
     def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
         """Tickets of a customer address, by number."""
-        numbers = sorted(self._s.tickets_by_customer.get(customer, ()))
-        tickets = [self._s.tickets[n] for n in numbers]
-        return [t for t in tickets if campaign is None or t.campaign == campaign]
+        numbers = self._s.tickets_by_customer.get(customer)
+        if not numbers:
+            return []
+        tickets = self._s.tickets
+        if campaign is None:
+            return [tickets[n] for n in numbers]
+        return [t for n in numbers if (t := tickets[n]).campaign == campaign]
 
     def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
         """Open tickets of a customer address across campaigns, by number."""
@@ -454,8 +501,8 @@ class MemoryUnitOfWork:
 
     def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
         """Tickets linked to that contact, by number."""
-        numbers = sorted(self._s.tickets_by_contact.get((campaign, code), ()))
-        return [self._s.tickets[n] for n in numbers]
+        tickets = self._s.tickets
+        return [tickets[n] for n in self._s.tickets_by_contact.get((campaign, code), ())]
 
     def add_interaction(self, interaction: Interaction) -> None:
         """Append a routed interaction to its ticket (O(1))."""
@@ -640,8 +687,23 @@ class MemoryUnitOfWork:
 
     def append_event(self, event: Event) -> Event:
         """Record an event with the next sequence number."""
-        stored = attrs.evolve(event, seq=len(self._s.events) + 1)
-        self._append(self._s.events, stored)
+        events = self._s.events
+        seq = len(events) + 1
+        if _EVENT_COPY_OK and type(event) is Event:
+            stored = Event(
+                kind=event.kind,
+                at=event.at,
+                actor=event.actor,
+                campaign=event.campaign,
+                ticket=event.ticket,
+                contact=event.contact,
+                data=event.data,
+                seq=seq,
+            )
+        else:
+            stored = attrs.evolve(event, seq=seq)
+        events.append(stored)
+        self._undo.append((events, _APPEND, None))
         return stored
 
     def events(self, after: int = 0) -> Iterator[Event]:
