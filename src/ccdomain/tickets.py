@@ -65,6 +65,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
 import phonenumbers
@@ -281,7 +282,8 @@ def _name(value: object, what: str, max_len: int = _MAX_NAME) -> str:
     """A stripped, non-empty, single-line string of at most ``max_len`` characters."""
     if isinstance(value, str):
         text = value.strip()
-        if text and len(text) <= max_len and _CONTROL.search(text) is None:
+        # isprintable() is False for every C0/C1 control, and 4x cheaper than the regex.
+        if text and len(text) <= max_len and (text.isprintable() or _CONTROL.search(text) is None):
             return text
     raise RuleViolation(
         f"{what} {_show(value)} is not valid: expected a non-empty string of at most "
@@ -298,7 +300,7 @@ def _text(value: object, what: str, max_len: int, *, empty_ok: bool = False) -> 
     if (
         isinstance(value, str)
         and len(value) <= max_len
-        and _TEXT_CONTROL.search(value) is None
+        and (value.isprintable() or _TEXT_CONTROL.search(value) is None)
         and (empty_ok or value.strip())
     ):
         return value
@@ -538,6 +540,16 @@ def last_action(ticket: Ticket) -> str:
     return ticket.last_action
 
 
+@functools.lru_cache(maxsize=1024)
+def _channels_with(channels: tuple[Channel, ...], channel: Channel) -> tuple[Channel, ...]:
+    """``channels`` followed by ``channel``: one shared tuple per distinct sequence.
+
+    Tickets hold few distinct channel sequences; sharing them saves an object per
+    ticket (and the garbage collector's time to scan it).
+    """
+    return (*channels, channel)
+
+
 def _with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
     """The ticket after recording ``interaction`` on it (T7, T15).
 
@@ -548,7 +560,9 @@ def _with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
     channel = interaction.channel
     channels = ticket.channels
     if channel not in channels:
-        channels = (*channels, channel)
+        channels = (
+            _channels_with(channels, channel) if type(channel) is Channel else (*channels, channel)
+        )
     last_at = ticket.last_activity_at
     if last_at is None or interaction.at >= last_at:
         agent = interaction.agent
@@ -813,9 +827,11 @@ def rebuild_typifications(events: Iterable[Event]) -> list[Typification]:
 # --- routing (T1-T6, T9, T10, M4, I3) ------------------------------------------------------
 
 
-@attrs.frozen
-class _Target:
-    """Where an interaction goes: its campaign, its normalized customer, its line."""
+class _Target(NamedTuple):
+    """Where an interaction goes: its campaign, its normalized customer, its line.
+
+    A named tuple rather than an attrs class: routing builds one per interaction.
+    """
 
     campaign: Campaign
     customer: str
@@ -1016,13 +1032,14 @@ def route_interaction(
     at = _aware(at)
     channel = _channel(channel)
     direction = _direction(direction)
-    line_id = _opt_name(line, "line")
-    campaign_id = _opt_name(campaign, "campaign")
-    external_id = _opt_name(external_id, "external_id")
-    agent = _opt_name(agent, "agent")
+    # _opt_name spelled out: this runs once per routed interaction.
+    line_id = None if line is None else _name(line, "line")
+    campaign_id = None if campaign is None else _name(campaign, "campaign")
+    external_id = None if external_id is None else _name(external_id, "external_id")
+    agent = None if agent is None else _name(agent, "agent")
     text = None if text is None else _text(text, "text", _MAX_TEXT, empty_ok=True)
-    status = _opt_name(status, "status")
-    duration_s = _duration(duration_s)
+    status = None if status is None else _name(status, "status")
+    duration_s = None if duration_s is None else _duration(duration_s)
     queue = None if queue is None else _name(queue, "queue")
     with store.unit_of_work() as uow:
         if external_id is not None:
@@ -1057,42 +1074,74 @@ def route_interaction(
             uow.commit()
             blocked = _blocked_error(target)
         else:
-            draft = functools.partial(
-                Interaction,
+            result = _record(
+                uow,
+                target,
                 at=at,
                 channel=channel,
                 direction=direction,
-                customer=target.customer,
                 external_id=external_id,
-                line=None if target.line is None else target.line.id,
-                campaign=target.campaign.id,
                 agent=agent,
                 text=text,
                 status=status,
                 duration_s=duration_s,
+                queue=queue,
             )
-            result = _record(uow, target, draft, at, direction, agent, queue)
             uow.commit()
             return result
     raise blocked
 
 
+def _opened_ticket(
+    number: int, target: _Target, interaction: Interaction, queue: str | None
+) -> Ticket:
+    """A new ticket with its first interaction applied (T7, T15): one construction.
+
+    Equals ``_with_interaction`` of the bare ticket (a test checks it).
+    """
+    line = target.line
+    channel = interaction.channel
+    agent = interaction.agent
+    return Ticket(
+        number=number,
+        campaign=target.campaign.id,
+        customer=target.customer,
+        origin=interaction.direction,
+        opened_at=interaction.at,
+        queue=queue if queue is not None else ("" if line is None else line.queue),
+        line=None if line is None else line.id,
+        alias="" if line is None else line.alias,
+        channels=_channels_with((), channel) if type(channel) is Channel else (channel,),
+        last_agent=agent,
+        last_activity_at=interaction.at,
+        last_channel=channel,
+        last_action=describe_interaction(interaction),
+        interactions=1,
+    )
+
+
 def _record(
     uow: UnitOfWork,
     target: _Target,
-    draft: Callable[..., Interaction],
+    *,
     at: dt.datetime,
+    channel: Channel,
     direction: Direction,
+    external_id: str | None,
     agent: str | None,
+    text: str | None,
+    status: str | None,
+    duration_s: int | None,
     queue: str | None,
 ) -> RouteResult:
     """T1/T3/T10: put a checked interaction on its ticket, opening one when needed.
 
-    ``draft(ticket=number)`` builds the interaction once its ticket is known. This is
-    the hot path of routing: one store write per change, no copies of listings.
+    This is the hot path of routing: the interaction and the ticket are each built
+    once, one store write per change, no copies of listings.
     """
     campaign_id = target.campaign.id
     customer = target.customer
+    line_id = None if target.line is None else target.line.id
     ticket = uow.get_open_ticket(campaign_id, customer)
     outcome = _JOINED
     if ticket is None or at < ticket.opened_at:
@@ -1101,24 +1150,25 @@ def _record(
             ticket, outcome = late, _LATE
     recorded: Interaction | None = None
     if ticket is None:
-        line = target.line
-        ticket_queue = queue if queue is not None else ("" if line is None else line.queue)
 
         def opener(number: int) -> Ticket:
             nonlocal recorded
-            recorded = draft(ticket=number)
-            bare = Ticket(
-                number=number,
-                campaign=campaign_id,
+            recorded = Interaction(
+                at=at,
+                channel=channel,
+                direction=direction,
                 customer=customer,
-                origin=direction,
-                opened_at=at,
-                queue=ticket_queue,
-                line=None if line is None else line.id,
-                alias="" if line is None else line.alias,
+                external_id=external_id,
+                line=line_id,
+                campaign=campaign_id,
+                agent=agent,
+                text=text,
+                status=status,
+                duration_s=duration_s,
+                ticket=number,
             )
             # Stored with its first interaction applied: no second write.
-            return _with_interaction(bare, recorded)
+            return _opened_ticket(number, target, recorded, queue)
 
         ticket, opened = uow.get_or_open_ticket(campaign_id, customer, opener)
         if opened:
@@ -1127,7 +1177,20 @@ def _record(
     if outcome is _OPENED and recorded is not None:
         updated, changed = ticket, False
     else:
-        recorded = draft(ticket=ticket.number)
+        recorded = Interaction(
+            at=at,
+            channel=channel,
+            direction=direction,
+            customer=customer,
+            external_id=external_id,
+            line=line_id,
+            campaign=campaign_id,
+            agent=agent,
+            text=text,
+            status=status,
+            duration_s=duration_s,
+            ticket=ticket.number,
+        )
         updated, changed = _with_interaction(ticket, recorded), True
     uow.add_interaction(recorded)
     uow.append_event(_interaction_event(recorded, outcome))
