@@ -50,3 +50,17 @@ def test_E1_junk_json_raises_invalid_data(cls: type) -> None:
 def test_E1_non_json_text_names_the_value() -> None:
     with pytest.raises(InvalidData, match="'not json'"):
         from_json("not json", Contact)
+
+
+class _HostileRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_E1_messages_survive_a_value_whose_repr_fails() -> None:
+    from ccdomain.errors import show
+    from ccdomain.matching import normalize_phone
+
+    assert show(_HostileRepr()) == "<_HostileRepr object>"
+    with pytest.raises(CcdomainError, match="_HostileRepr"):
+        normalize_phone(_HostileRepr(), "PE")

@@ -127,6 +127,12 @@ from ccdomain.errors import (
     UnknownPromise,
     UnknownTicket,
 )
+from ccdomain.errors import (
+    require_aware as _aware,
+)
+from ccdomain.errors import (
+    show as _show,
+)
 from ccdomain.events import Event, EventKind
 from ccdomain.models import Campaign
 
@@ -208,15 +214,6 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _show(value: object) -> str:
-    """``repr`` of a value for an error message, cut to about 60 characters."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _text(value: object, what: str, error: type[CcdomainError]) -> str:
@@ -1363,12 +1360,6 @@ def policy_for(campaign: Campaign) -> CollectionsPolicy:
         buckets=campaign.buckets,
         timezone=campaign.timezone,
     )
-
-
-def _aware(at: object) -> dt.datetime:
-    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
-        raise RuleViolation(f"time {_show(at)} is not a datetime with a UTC offset")
-    return at
 
 
 def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:

@@ -78,6 +78,12 @@ from ccdomain.errors import (
     UnknownCampaign,
     UnknownContact,
 )
+from ccdomain.errors import (
+    require_aware as _aware,
+)
+from ccdomain.errors import (
+    show as _show,
+)
 from ccdomain.events import Event, EventKind
 from ccdomain.models import (
     DEFAULT_BUCKET_LIMITS,
@@ -234,15 +240,6 @@ _CONTACT_FIELDS: Final = frozenset(
 # --- small checks ---------------------------------------------------------------------------
 
 
-def _show(value: object) -> str:
-    """``repr(value)`` cut to about 60 characters, for error messages."""
-    try:
-        shown = repr(value)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        shown = f"<{type(value).__name__} object>"
-    return shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
-
-
 def _bad_char(text: str, multiline: bool) -> str | None:
     """The first control (or surrogate) character of ``text``, or None."""
     for char in text:
@@ -306,13 +303,6 @@ def _region(value: object, field: str = "region") -> str:
         f"{field} {_show(value)} is not a known region: expected an ISO 3166 alpha-2 code "
         "such as 'PE', 'CL' or 'MX'"
     )
-
-
-def _aware(at: object) -> dt.datetime:
-    """Check an event time: a datetime with a UTC offset."""
-    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
-        raise RuleViolation(f"at {_show(at)} is not valid: expected a datetime with a UTC offset")
-    return at
 
 
 def _actor(actor: object) -> str | None:

@@ -48,6 +48,7 @@ from stdnum.pe import ruc as pe_ruc
 from stdnum.util import clean as stdnum_clean
 
 from ccdomain.errors import InvalidDocument
+from ccdomain.errors import show as _show
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -61,7 +62,6 @@ __all__ = [
 
 # Longer input is refused before any parsing: no real document comes near it.
 _MAX_INPUT_LENGTH = 100
-_SHOWN_LENGTH = 60
 
 # What stdnum (or our own validators) may raise on a bad number. ValidationError
 # is a ValueError; the others come out of stdnum on odd input it did not expect.
@@ -71,17 +71,6 @@ _SEPARATORS = str.maketrans("", "", ".-")
 _DIGITS_8 = re.compile(r"[0-9]{8}")
 _CE_NUMBER = re.compile(r"[A-Z0-9]{9,12}")
 _PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{6,12}")
-
-
-def _show(value: object) -> str:
-    """Return ``repr(value)`` cut to a readable length for an error message."""
-    try:
-        shown = repr(value)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        shown = f"<{type(value).__name__} object>"
-    if len(shown) > _SHOWN_LENGTH:
-        shown = shown[: _SHOWN_LENGTH - 3] + "..."
-    return shown
 
 
 def _clean(number: str) -> str:

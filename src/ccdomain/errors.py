@@ -13,6 +13,8 @@ Each class has a default message used when it is raised without arguments.
 
 from __future__ import annotations
 
+import datetime as dt
+
 __all__ = [
     "BlockedIdentity",
     "CcdomainError",
@@ -39,6 +41,8 @@ __all__ = [
     "UnknownProduct",
     "UnknownPromise",
     "UnknownTicket",
+    "require_aware",
+    "show",
 ]
 
 
@@ -198,3 +202,30 @@ class InvalidData(CcdomainError):
     """Serialized data (JSON) that does not read back as the expected model."""
 
     default_message = "the data does not describe the expected model"
+
+
+def show(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages (E1).
+
+    A value whose ``__repr__`` fails is shown by its type, so the real error is
+    never hidden behind another one.
+
+        >>> show("x" * 100)[-5:]
+        'xx...'
+    """
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def require_aware(value: object, what: str = "at") -> dt.datetime:
+    """``value`` when it is a datetime with a UTC offset (event times always carry one).
+
+    Raises:
+        RuleViolation: naming ``what`` and the value otherwise.
+    """
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return value
+    raise RuleViolation(f"{what} {show(value)} is not valid: expected a datetime with a UTC offset")

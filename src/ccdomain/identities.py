@@ -111,6 +111,12 @@ from ccdomain.errors import (
     UnknownContact,
     UnknownTicket,
 )
+from ccdomain.errors import (
+    require_aware as _aware,
+)
+from ccdomain.errors import (
+    show as _show,
+)
 from ccdomain.events import Event, EventKind
 from ccdomain.matching import Candidate, apply_merge, find_candidates, identity_candidates
 from ccdomain.matching import plan_merge as _plan_merge
@@ -172,7 +178,6 @@ ANONYMIZED_TEXT: Final = "[anonymized]"
 EXPORT_FORMAT: Final = "ccdomain.contact-export/1"
 """The ``format`` of a :class:`ContactExport` (I5)."""
 
-_SHOWN: Final = 60
 _ID_LIMIT: Final = 200
 _ADDRESS_LIMIT: Final = 320
 _COMMENT_LIMIT: Final = 10_000
@@ -344,15 +349,6 @@ class ContactExport:
 # --- input checks ----------------------------------------------------------------------------
 
 
-def _show(value: object) -> str:
-    """``repr(value)`` cut to about 60 characters, for error messages."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-
-
 def _name(
     value: object, what: str, *, limit: int = _ID_LIMIT, error: type[CcdomainError] = RuleViolation
 ) -> str:
@@ -364,14 +360,6 @@ def _name(
     raise error(
         f"{what} {_show(value)} is not valid: expected a non-empty text of at most {limit} "
         "characters without control characters"
-    )
-
-
-def _aware(value: object, what: str = "at") -> dt.datetime:
-    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return value
-    raise RuleViolation(
-        f"{what} {_show(value)} is not valid: expected a datetime with a UTC offset"
     )
 
 

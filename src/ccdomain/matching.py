@@ -69,6 +69,12 @@ from ccdomain.errors import (
     UnknownContact,
     UnknownTicket,
 )
+from ccdomain.errors import (
+    require_aware as _aware,
+)
+from ccdomain.errors import (
+    show as _show,
+)
 from ccdomain.events import Event, EventKind
 from ccdomain.models import (
     Address,
@@ -123,12 +129,6 @@ _PHONE_KINDS: Final = frozenset({ChannelKind.PHONE, ChannelKind.WHATSAPP})
 _MERGED_TEXT_FIELDS: Final = ("first_names", "last_names", "company", "gender", "notes")
 
 ContactKey = tuple[str, str]
-
-
-def _show(value: object) -> str:
-    """The repr of a value for an error message, truncated to about 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- M3 candidates --------------------------------------------------------------------------
@@ -805,12 +805,6 @@ def plan_merge(
             return _plan(uow, campaign, a_code, b_code, source_campaign)
     _check_repository(uow_or_store, "store or unit of work")
     return _plan(cast(UnitOfWork, uow_or_store), campaign, a_code, b_code, source_campaign)
-
-
-def _aware(at: object) -> dt.datetime:
-    if not isinstance(at, dt.datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise RuleViolation(f"time {_show(at)} is not valid: expected a datetime with a UTC offset")
-    return at
 
 
 def _agent(agent: object) -> str:

@@ -67,6 +67,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber
 
 from ccdomain.errors import InvalidPhoneNumber
+from ccdomain.errors import show as _show
 
 __all__ = [
     "country_code",
@@ -101,12 +102,6 @@ _NUMBER_TYPES = (
 )
 # Before Brazil prepended the ninth digit (2012-2016), mobile numbers began with 6-9.
 _BR_LEGACY_MOBILE_FIRST = frozenset("6789")
-
-
-def _show(value: object) -> str:
-    """The repr of a value for an error message, truncated to about 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _invalid(raw: str, region: str) -> str:

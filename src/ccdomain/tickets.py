@@ -84,6 +84,12 @@ from ccdomain.errors import (
     UnknownLine,
     UnknownTicket,
 )
+from ccdomain.errors import (
+    require_aware as _aware,
+)
+from ccdomain.errors import (
+    show as _show,
+)
 from ccdomain.events import Event, EventKind
 from ccdomain.matching import auto_link_contact
 from ccdomain.models import (
@@ -272,12 +278,6 @@ class TicketListItem:
 # --- input checks ------------------------------------------------------------------------
 
 
-def _show(value: object) -> str:
-    """The repr of a value for an error message, truncated to about 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _name(value: object, what: str, max_len: int = _MAX_NAME) -> str:
     """A stripped, non-empty, single-line string of at most ``max_len`` characters."""
     if isinstance(value, str):
@@ -307,15 +307,6 @@ def _text(value: object, what: str, max_len: int, *, empty_ok: bool = False) -> 
     raise RuleViolation(
         f"{what} {_show(value)} is not valid: expected a string of at most {max_len} "
         "characters without control characters" + ("" if empty_ok else ", not blank")
-    )
-
-
-def _aware(value: object, what: str = "at") -> dt.datetime:
-    """An aware datetime (event time is compared across time zones)."""
-    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return value
-    raise RuleViolation(
-        f"{what} {_show(value)} is not valid: expected a datetime with a time zone offset"
     )
 
 
