@@ -11,8 +11,9 @@ How the rules of the store contract are kept:
 * E2 - a unit of work is a transaction: the outermost one runs
   ``BEGIN IMMEDIATE`` (it takes the database's write lock at once, so units of
   work of other threads and processes wait for it), a nested one is a
-  ``SAVEPOINT``. Leaving without ``commit()`` rolls back only what that unit of
-  work did.
+  ``SAVEPOINT``, taken before its first write (a unit that only reads costs no
+  statement; units nested in one another with no write in between share one).
+  Leaving without ``commit()`` rolls back only what that unit of work did.
 * T2 - a partial unique index on ``tickets(campaign, customer) WHERE status =
   'open'`` makes two open tickets of one (campaign, customer) impossible, and
   get-or-open runs inside the unit of work's write transaction, so it is atomic
@@ -33,6 +34,16 @@ The database runs in WAL mode with ``synchronous=NORMAL``: a committed unit of
 work survives a crash of the process; a power loss may lose the last few
 commits but never corrupts the file.
 
+Speed (the routing hot path): each connection remembers what it read by key
+(campaigns, lines, blocks, products..., phone lookups, ticket lookups) and the
+next event number, across transactions as long as ``PRAGMA data_version`` says
+no other connection committed in between; a rollback forgets it all. A ticket
+written in a transaction hides the lookups it changes until the commit, so a
+lookup after a write is read again. Counters are raised once per transaction and
+written back at its end. Tickets, interactions and events are written to JSON
+without cattrs (same text as ``to_json``), and a ticket change that keeps its
+status and contact rewrites the row's text only, touching no index.
+
 Example:
     >>> import tempfile, pathlib
     >>> from ccdomain.models import Campaign
@@ -51,11 +62,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from json.encoder import encode_basestring as _quote
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
 
@@ -201,6 +214,8 @@ _SHAREABLE: frozenset[type] = frozenset(
     {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
 )
 _DECODED_LIMIT = 50_000
+# Remembered reads per connection (by key, phone lookups), each, kept across transactions.
+_READS_LIMIT = 100_000
 
 
 def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
@@ -236,38 +251,211 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
     return rows
 
 
+# -- JSON of the hottest models ----------------------------------------------------------------
+#
+# Routing writes a ticket, an interaction and two events per message: these write the
+# very text ``to_json`` writes (same keys, order and escapes; checked by property tests),
+# a few times faster than going through cattrs. Anything unusual in a value (a bool where
+# an int is expected, a key that is not a string...) goes through ``to_json`` instead.
+
+
+class _Unusual(Exception):
+    """A value the fast JSON writers leave to ``to_json``."""
+
+
+def _int(value: object) -> str:
+    if type(value) is not int:
+        raise _Unusual
+    return str(value)
+
+
+def _opt_int(value: object) -> str:
+    return "null" if value is None else _int(value)
+
+
+def _opt_str(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _opt_time(value: dt.datetime | None) -> str:
+    return "null" if value is None else _quote(value.isoformat())
+
+
+def _ticket_json(t: Ticket) -> str:
+    last_channel = t.last_channel
+    return (
+        f'{{"number":{_int(t.number)},"campaign":{_quote(t.campaign)},'
+        f'"customer":{_quote(t.customer)},"origin":{_quote(t.origin)},'
+        f'"opened_at":{_quote(t.opened_at.isoformat())},"status":{_quote(t.status)},'
+        f'"queue":{_quote(t.queue)},"line":{_opt_str(t.line)},"alias":{_quote(t.alias)},'
+        f'"contact":{_opt_str(t.contact)},"channels":[{",".join(map(_quote, t.channels))}],'
+        f'"labels":[{",".join(map(_quote, t.labels))}],"assignee":{_opt_str(t.assignee)},'
+        f'"last_agent":{_opt_str(t.last_agent)},'
+        f'"last_activity_at":{_opt_time(t.last_activity_at)},'
+        f'"last_channel":{"null" if last_channel is None else _quote(last_channel)},'
+        f'"last_action":{_quote(t.last_action)},"interactions":{_int(t.interactions)},'
+        f'"closed_at":{_opt_time(t.closed_at)},"closed_by":{_opt_str(t.closed_by)}}}'
+    )
+
+
+def _interaction_json(i: Interaction) -> str:
+    return (
+        f'{{"at":{_quote(i.at.isoformat())},"channel":{_quote(i.channel)},'
+        f'"direction":{_quote(i.direction)},"customer":{_quote(i.customer)},'
+        f'"external_id":{_opt_str(i.external_id)},"line":{_opt_str(i.line)},'
+        f'"campaign":{_opt_str(i.campaign)},"agent":{_opt_str(i.agent)},'
+        f'"text":{_opt_str(i.text)},"status":{_opt_str(i.status)},'
+        f'"duration_s":{_opt_int(i.duration_s)},"ticket":{_opt_int(i.ticket)}}}'
+    )
+
+
+def _event_json(e: Event) -> str:
+    data = e.data
+    if type(data) is not dict:
+        raise _Unusual
+    pairs = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in data.items()])
+    return (
+        f'{{"kind":{_quote(e.kind)},"at":{_quote(e.at.isoformat())},'
+        f'"actor":{_opt_str(e.actor)},"campaign":{_opt_str(e.campaign)},'
+        f'"ticket":{_opt_int(e.ticket)},"contact":{_opt_str(e.contact)},'
+        f'"data":{{{pairs}}},"seq":{_opt_int(e.seq)}}}'
+    )
+
+
+_FAST_JSON: dict[type, Callable[[Any], str]] = {
+    Ticket: _ticket_json,
+    Interaction: _interaction_json,
+    Event: _event_json,
+}
+
+
+def _json(obj: Any) -> str:
+    """``to_json(obj)``, written directly for tickets, interactions and events."""
+    fast = _FAST_JSON.get(type(obj))
+    if fast is not None:
+        try:
+            return fast(obj)
+        except (_Unusual, TypeError, AttributeError):
+            pass
+    return to_json(obj)
+
+
+# -- remembered ticket lookups ------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+def _plain(params: tuple[Any, ...]) -> bool:
+    """Whether lookup parameters are plain str/int values, fit to key a remembered lookup."""
+    for p in params:
+        kind = type(p)
+        if kind is not str and kind is not int:
+            return False
+    return True
+
+
+def _by_number(tickets: tuple[Ticket, ...], ticket: Ticket, keep: bool) -> tuple[Ticket, ...]:
+    """``tickets`` (by number) with ``ticket`` in its place, or without it unless ``keep``."""
+    number = ticket.number
+    if tickets and tickets[-1].number == number:  # the customer's latest ticket changed
+        return (*tickets[:-1], ticket) if keep else tickets[:-1]
+    if keep and (not tickets or tickets[-1].number < number):  # a new one
+        return (*tickets, ticket)
+    others = [t for t in tickets if t.number != number]
+    if keep:
+        others.append(ticket)
+        others.sort(key=lambda t: t.number)
+    return tuple(others)
+
+
 class _Connection:
     """One thread's connection and the state of its transaction."""
 
-    __slots__ = ("active", "db", "generation", "handed", "next_event", "phones", "reads", "stack")
+    __slots__ = (
+        "active",
+        "blocks_empty",
+        "db",
+        "generation",
+        "handed",
+        "next_event",
+        "phones",
+        "reads",
+        "stack",
+        "tickets",
+        "tickets_after",
+        "unmarked",
+        "version",
+    )
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         # Units of work entered in this thread, outermost first.
         self.stack: list[SqliteUnitOfWork] = []
+        # Units of work from this index of ``stack`` on have no savepoint yet: one is
+        # taken only before their first write (see ``mark``).
+        self.unmarked = 0
         # True while this connection holds a transaction begun by a unit of work.
         self.active = False
         # Counter values handed out in the current transaction (kept on rollback: T5).
+        # After its first number a counter is counted here and written at commit.
         self.handed: dict[str, int] = {}
         # Increases at each end of transaction, so a savepoint knows it is gone.
         self.generation = 0
-        # While this transaction holds the write lock nobody else can change the file,
-        # so what it read stays true until it writes it or rolls back: the next event
-        # seq, campaigns, lines and blocks by key, phone lookups.
+        # What this connection read (and wrote) stays true while nobody else changes
+        # the file: inside a transaction it holds the write lock, and between two of
+        # them ``PRAGMA data_version`` tells whether another connection committed. So
+        # the next event seq, campaigns, lines, blocks... by key and phone lookups are
+        # remembered across transactions and forgotten on a rollback or a foreign commit.
+        self.version: int | None = None
         self.next_event: int | None = None
         self.reads: dict[tuple[str, ...], Any] = {}
         self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
+        # Whether the blocks table is empty (None: not known).
+        self.blocks_empty: bool | None = None
+        # Ticket lookups by key (see ``SqliteUnitOfWork._ticket_lookup``). A ticket
+        # written in the transaction hides the lookups it changes until the commit, when
+        # they come back with the write applied (``tickets_after``): inside a transaction
+        # a lookup after a write is always read again.
+        self.tickets: dict[tuple[Any, ...], Any] = {}
+        self.tickets_after: dict[tuple[Any, ...], Any] = {}
 
     def begin(self) -> None:
         """Start the write transaction and the savepoint a rollback returns to."""
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("SAVEPOINT uow_start")
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
         self.active = True
+        ((version,),) = db.execute("PRAGMA data_version").fetchall()
+        if version != self.version:
+            self.forget()
+            self.version = version
+        db.execute("SAVEPOINT uow_start")
+
+    def mark(self) -> None:
+        """Take the savepoint of the units of work that had not written yet (before a write).
+
+        Units without a savepoint are the top of the stack and have seen no write since
+        they began, so one savepoint marks the start of all of them; the lowest of them
+        owns it (releases it) and the others roll back to it.
+        """
+        stack = self.stack
+        start = self.unmarked
+        self.unmarked = len(stack)
+        name = None
+        for depth in range(start, len(stack)):
+            unit = stack[depth]
+            if unit._nested and unit._generation == self.generation:
+                if name is None:  # named after its owner's depth: unique among open ones
+                    name = f"uow_{depth}"
+                    self.db.execute(f"SAVEPOINT {name}")
+                    unit._owner = True
+                unit._savepoint = name
 
     def commit(self) -> None:
         """Make the transaction's changes durable."""
+        if self.handed:
+            self.restore_counters()
         self.db.execute("COMMIT")
-        self._ended()
+        self._ended(keep=True)
 
     def rollback(self) -> None:
         """Undo the transaction, except the counters it took numbers from (T5)."""
@@ -277,7 +465,7 @@ class _Connection:
             self.db.execute("COMMIT")
         else:
             self.db.execute("ROLLBACK")
-        self._ended()
+        self._ended(keep=False)
 
     def restore_counters(self) -> None:
         """Raise every counter again to the highest value handed out in this transaction."""
@@ -294,18 +482,33 @@ class _Connection:
                 self.db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-        self._ended()
+        self._ended(keep=False)
 
     def forget(self) -> None:
-        """Drop what this transaction remembers of its reads (after a rollback)."""
+        """Drop what this connection remembers of its reads (after a rollback)."""
         self.next_event = None
         self.reads.clear()
         self.phones.clear()
+        self.blocks_empty = None
+        self.tickets.clear()
+        self.tickets_after.clear()
 
-    def _ended(self) -> None:
+    def _ended(self, *, keep: bool) -> None:
         self.active = False
         self.handed.clear()
-        self.forget()
+        if keep:
+            # What a committed transaction read and wrote is what the file holds.
+            if len(self.reads) > _READS_LIMIT:
+                self.reads.clear()
+            if len(self.phones) > _READS_LIMIT:
+                self.phones.clear()
+            self.tickets.update(self.tickets_after)
+            self.tickets_after.clear()
+            if len(self.tickets) > _READS_LIMIT:
+                self.tickets.clear()
+        else:
+            self.forget()
+            self.version = None
         self.generation += 1
 
 
@@ -479,7 +682,11 @@ class SqliteUnitOfWork:
         self._store = store
         self._decoded = store._decoded
         self._conn: _Connection | None = None
+        # A nested unit is a savepoint of the outer one, taken before its first write
+        # (``_Connection.mark``): a unit that only reads costs no statement.
+        self._nested = False
         self._savepoint: str | None = None
+        self._owner = False
         self._generation = 0
         self._committed = False
 
@@ -491,19 +698,22 @@ class SqliteUnitOfWork:
             if conn.stack:
                 if not conn.active:
                     conn.begin()
-                self._savepoint = f"uow_{len(conn.stack)}"
-                conn.db.execute(f"SAVEPOINT {self._savepoint}")
+                self._nested = True
             else:
                 if conn.db.in_transaction:  # left over by a failure: start clean
                     conn.reset()
-                self._savepoint = None
+                self._nested = False
                 conn.begin()
         except sqlite3.Error as exc:
             if not conn.stack:
                 conn.reset()
             raise _failure("unit_of_work", exc) from exc
+        self._savepoint = None
+        self._owner = False
         self._generation = conn.generation
         self._committed = False
+        if not self._nested:
+            conn.unmarked = 0
         conn.stack.append(self)
         self._conn = conn
         return self
@@ -518,7 +728,7 @@ class SqliteUnitOfWork:
         if conn is None:
             return
         try:
-            if self._savepoint is None:
+            if not self._nested:
                 if conn.active:
                     if self._committed:
                         conn.commit()
@@ -527,9 +737,10 @@ class SqliteUnitOfWork:
             elif conn.generation == self._generation:
                 if not self._committed:
                     self._rollback_savepoint(conn)
-                conn.db.execute(f"RELEASE {self._savepoint}")
+                if self._owner:
+                    conn.db.execute(f"RELEASE {self._savepoint}")
         except sqlite3.Error as error:
-            if self._savepoint is None:
+            if not self._nested:
                 conn.reset()
             if exc is None:
                 raise _failure("commit" if self._committed else "rollback", error) from error
@@ -538,16 +749,14 @@ class SqliteUnitOfWork:
                 conn.stack.pop()
             elif self in conn.stack:
                 conn.stack.remove(self)
+            conn.unmarked = min(conn.unmarked, len(conn.stack))
             self._conn = None
-        if (
-            self._savepoint is None
-            and self._committed
-            and exc is None
-            and self._store._purge_pending
-        ):
+        if not self._nested and self._committed and exc is None and self._store._purge_pending:
             self._store._run_purge(conn)
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
+        if self._savepoint is None:  # nothing written since this unit began
+            return
         conn.db.execute(f"ROLLBACK TO {self._savepoint}")
         conn.forget()
         if conn.handed:
@@ -558,7 +767,7 @@ class SqliteUnitOfWork:
         """Keep the changes (the outermost commit makes them durable)."""
         conn = self._conn
         self._committed = True
-        if conn is not None and self._savepoint is None and conn.active:
+        if conn is not None and not self._nested and conn.active:
             conn.commit()
 
     @_guarded
@@ -567,32 +776,57 @@ class SqliteUnitOfWork:
         conn = self._conn
         if conn is None:
             return
-        if self._savepoint is None:
+        if not self._nested:
             if conn.active:
                 conn.rollback()
         elif conn.generation == self._generation:
             self._rollback_savepoint(conn)
 
     def _db(self) -> sqlite3.Connection:
-        """The connection to run statements on, inside this unit's transaction."""
+        """The connection to run reads on, inside this unit's transaction."""
         conn = self._conn
         if conn is None:
             return self._store._connection().db
         if not conn.active:  # the outermost unit committed or rolled back: go on in a new one
             conn.begin()
-            if self._savepoint is None:
+            if not self._nested:
                 self._generation = conn.generation
         return conn.db
 
-    def _next(self, db: sqlite3.Connection, name: str) -> int:
-        """The next value of a counter; remembered so a rollback does not reuse it."""
-        ((value,),) = db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            (name,),
-        ).fetchall()
+    def _wdb(self) -> sqlite3.Connection:
+        """The connection to run a write on: the savepoints of the active units are taken."""
+        db = self._db()
         conn = self._conn
-        if conn is not None and conn.active:
+        if conn is None:
+            # Its own transaction: what the connection remembers may no longer hold.
+            self._store._connection().forget()
+        elif conn.unmarked < len(conn.stack):
+            conn.mark()
+        return db
+
+    def _next(self, name: str) -> int:
+        """The next value of a counter; remembered so a rollback does not reuse it.
+
+        Inside a transaction the counter row is read and raised once; the following
+        numbers are counted in memory and the row is raised to the last one at commit
+        (or rollback): nobody else can read it while this transaction holds the lock.
+        """
+        conn = self._conn
+        active = conn is not None and conn.active
+        if active and conn is not None and name in conn.handed:
+            value = conn.handed[name] + 1
+            conn.handed[name] = value
+            return value
+        ((value,),) = (
+            self._wdb()
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                (name,),
+            )
+            .fetchall()
+        )
+        if active and conn is not None:
             conn.handed[name] = value
         return int(value)
 
@@ -645,7 +879,7 @@ class SqliteUnitOfWork:
 
     def _put(self, table: str, key: str, data: str) -> None:
         self._forget((table, key))
-        self._db().execute(
+        self._wdb().execute(
             f"INSERT INTO {table} (id, data) VALUES (?, ?) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
             (key, data),
@@ -664,7 +898,7 @@ class SqliteUnitOfWork:
 
     def _dump(self, obj: Any) -> str:
         """The JSON of a model about to be written, remembered for the next read of it."""
-        text = to_json(obj)
+        text = _json(obj)
         if type(obj) in _SHAREABLE:
             self._remember((type(obj), text), obj)
         return text
@@ -711,7 +945,7 @@ class SqliteUnitOfWork:
     def add_contact(self, contact: Contact) -> None:
         """Insert a new contact; DuplicateContact if its code exists in its campaign (K1)."""
         rows = _phone_rows(contact)
-        db = self._db()
+        db = self._wdb()
         self._forget_phones()
         try:
             db.execute(
@@ -733,7 +967,7 @@ class SqliteUnitOfWork:
         """Replace the stored contact with the same (campaign, code), reindexing phones."""
         rows = _phone_rows(contact)
         key = (contact.campaign, contact.code)
-        db = self._db()
+        db = self._wdb()
         self._forget_phones()
         cursor = db.execute(
             "UPDATE contacts SET data = ? WHERE campaign = ? AND code = ?",
@@ -802,7 +1036,7 @@ class SqliteUnitOfWork:
     @_guarded
     def next_contact_number(self, campaign: str) -> int:
         """A number never returned before for this campaign (a rollback does not reuse it)."""
-        return self._next(self._db(), f"contact:{campaign}")
+        return self._next(f"contact:{campaign}")
 
     @_guarded
     def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
@@ -813,7 +1047,7 @@ class SqliteUnitOfWork:
                 f"it cannot move to {contact.campaign!r}"
             )
         rows = _phone_rows(contact)
-        db = self._db()
+        db = self._wdb()
         self._forget_phones()
         db.execute("DELETE FROM phone_index WHERE campaign = ? AND code = ?", (campaign, code))
         try:
@@ -840,14 +1074,11 @@ class SqliteUnitOfWork:
         self, campaign: str, customer: str, opener: Callable[[int], Ticket]
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one numbered by the store (T2, T5)."""
+        found = self._open_ticket(campaign, customer)
+        if found is not None:
+            return found, False
         db = self._db()
-        row = db.execute(
-            "SELECT data FROM tickets WHERE campaign = ? AND customer = ? AND status = 'open'",
-            (campaign, customer),
-        ).fetchone()
-        if row is not None:
-            return self._load(row[0], Ticket), False
-        ticket = opener(self._next(db, _TICKET_COUNTER))
+        ticket = opener(self._next(_TICKET_COUNTER))
         if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
             raise RuleViolation(
                 f"the opener returned ticket {ticket.number} for "
@@ -855,7 +1086,7 @@ class SqliteUnitOfWork:
                 f"({campaign!r}, {customer!r})"
             )
         try:
-            db.execute(
+            self._wdb().execute(
                 "INSERT INTO tickets (number, campaign, customer, status, contact, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
@@ -871,41 +1102,119 @@ class SqliteUnitOfWork:
             raise RuleViolation(
                 f"ticket number {ticket.number!r} is already used; expected a fresh number"
             ) from exc
+        self._ticket_written(ticket)
         return ticket, True
 
     @_guarded
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of (campaign, customer), or None."""
-        return self._one(
-            "SELECT data FROM tickets WHERE campaign = ? AND customer = ? AND status = 'open'",
-            (campaign, customer),
-            Ticket,
+        return self._open_ticket(campaign, customer)
+
+    def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        return cast(
+            Ticket | None,
+            self._ticket_lookup(
+                ("open", campaign, customer),
+                "SELECT data FROM tickets WHERE campaign = ? AND customer = ? AND status = 'open'",
+                (campaign, customer),
+                one=True,
+            ),
         )
 
     @_guarded
     def get_ticket(self, number: int) -> Ticket | None:
         """The ticket with that number, or None."""
-        return self._one("SELECT data FROM tickets WHERE number = ?", (number,), Ticket)
+        return cast(
+            Ticket | None,
+            self._ticket_lookup(
+                ("number", number),
+                "SELECT data FROM tickets WHERE number = ?",
+                (number,),
+                one=True,
+            ),
+        )
+
+    def _ticket_lookup(
+        self, key: tuple[Any, ...], sql: str, params: tuple[Any, ...], *, one: bool
+    ) -> Ticket | list[Ticket] | None:
+        """A ticket lookup, remembered by ``key`` while the connection holds the file."""
+        self._db()  # begins the transaction when due, so ``conn.active`` is current
+        conn = self._conn
+        cache = None
+        if conn is not None and conn.active and _plain(params):
+            cache = conn.tickets
+            found = cache.get(key, _MISSING)
+            if found is not _MISSING:
+                return cast(Ticket | None, found) if one else list(found)
+        if one:
+            ticket = self._one(sql, params, Ticket)
+            if cache is not None:
+                cache[key] = ticket
+            return ticket
+        tickets = self._all(sql, params, Ticket)
+        if cache is not None:
+            cache[key] = tuple(tickets)
+        return tickets
+
+    def _ticket_written(self, ticket: Ticket) -> None:
+        """Hide the lookups a written ticket changes, and keep them updated for the commit."""
+        conn = self._conn
+        if conn is None or not conn.active:
+            return
+        number, campaign, customer = ticket.number, ticket.campaign, ticket.customer
+        shown, after = conn.tickets, conn.tickets_after
+        if type(campaign) is not str or type(customer) is not str or type(number) is not int:
+            shown.clear()
+            after.clear()
+            return
+        is_open = ticket.is_open
+        key: tuple[Any, ...] = ("open", campaign, customer)
+        old = shown.pop(key, _MISSING)
+        if old is _MISSING:
+            old = after.get(key, _MISSING)
+        if is_open:
+            after[key] = ticket  # T2: the only open ticket of its (campaign, customer)
+        elif old is not _MISSING and old is not None and old.number == number:
+            after[key] = None
+        elif old is not _MISSING:
+            after[key] = old
+        key = ("number", number)
+        shown.pop(key, None)
+        after[key] = ticket
+        for key, keep in (
+            (("customer", customer), True),
+            (("customer", customer, campaign), True),
+            (("open customer", customer), is_open),
+        ):
+            old = shown.pop(key, _MISSING)
+            if old is _MISSING:
+                old = after.get(key, _MISSING)
+                if old is _MISSING:
+                    continue
+            after[key] = _by_number(old, ticket, keep)
 
     @_guarded
     def update_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
-        db = self._db()
-        # One statement on the hot path; the reason is looked up only when it refuses.
+        db = self._wdb()
+        data = self._dump(ticket)
+        key = (ticket.number, ticket.campaign, ticket.customer)
+        # Most changes (a message joining) keep the status and the contact: then only the
+        # row's text is rewritten and no index is touched. (Same status, so T3 holds.)
         changed = db.execute(
-            "UPDATE tickets SET status = ?, contact = ?, data = ? "
-            "WHERE number = ? AND campaign = ? AND customer = ? AND (status = 'open' OR ?)",
-            (
-                ticket.status.value,
-                ticket.contact,
-                self._dump(ticket),
-                ticket.number,
-                ticket.campaign,
-                ticket.customer,
-                not ticket.is_open,
-            ),
+            "UPDATE tickets SET data = ? WHERE number = ? AND campaign = ? AND customer = ? "
+            "AND status = ? AND contact IS ?",
+            (data, *key, ticket.status.value, ticket.contact),
         ).rowcount
+        if changed != 1:
+            # The reason is looked up only when this refuses.
+            changed = db.execute(
+                "UPDATE tickets SET status = ?, contact = ?, data = ? "
+                "WHERE number = ? AND campaign = ? AND customer = ? AND (status = 'open' OR ?)",
+                (ticket.status.value, ticket.contact, data, *key, not ticket.is_open),
+            ).rowcount
         if changed == 1:
+            self._ticket_written(ticket)
             return
         old = db.execute(
             "SELECT campaign, customer FROM tickets WHERE number = ?", (ticket.number,)
@@ -922,7 +1231,11 @@ class SqliteUnitOfWork:
     @_guarded
     def rewrite_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number, its customer included (I4)."""
-        db = self._db()
+        db = self._wdb()
+        conn = self._conn
+        if conn is not None:  # its customer may change: every remembered lookup may be off
+            conn.tickets.clear()
+            conn.tickets_after.clear()
         old = db.execute(
             "SELECT campaign, status FROM tickets WHERE number = ?", (ticket.number,)
         ).fetchone()
@@ -965,22 +1278,32 @@ class SqliteUnitOfWork:
     def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
         """Tickets of a customer address (in one campaign or all), by number."""
         if campaign is None:
-            return self._all(
-                "SELECT data FROM tickets WHERE customer = ? ORDER BY number", (customer,), Ticket
+            found = self._ticket_lookup(
+                ("customer", customer),
+                "SELECT data FROM tickets WHERE customer = ? ORDER BY number",
+                (customer,),
+                one=False,
             )
-        return self._all(
-            "SELECT data FROM tickets WHERE customer = ? AND campaign = ? ORDER BY number",
-            (customer, campaign),
-            Ticket,
-        )
+        else:
+            found = self._ticket_lookup(
+                ("customer", customer, campaign),
+                "SELECT data FROM tickets WHERE customer = ? AND campaign = ? ORDER BY number",
+                (customer, campaign),
+                one=False,
+            )
+        return cast(list[Ticket], found)
 
     @_guarded
     def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
         """Open tickets of a customer address across campaigns, by number."""
-        return self._all(
-            "SELECT data FROM tickets WHERE customer = ? AND status = 'open' ORDER BY number",
-            (customer,),
-            Ticket,
+        return cast(
+            list[Ticket],
+            self._ticket_lookup(
+                ("open customer", customer),
+                "SELECT data FROM tickets WHERE customer = ? AND status = 'open' ORDER BY number",
+                (customer,),
+                one=False,
+            ),
         )
 
     @_guarded
@@ -999,7 +1322,7 @@ class SqliteUnitOfWork:
             raise UnknownTicket(
                 f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
             )
-        db = self._db()
+        db = self._wdb()
         try:
             db.execute(
                 "INSERT INTO interactions (ticket, external_id, data) VALUES (?, ?, ?)",
@@ -1035,7 +1358,7 @@ class SqliteUnitOfWork:
     @_guarded
     def add_typification(self, typification: Typification) -> None:
         """Record a typification (T8)."""
-        self._db().execute(
+        self._wdb().execute(
             "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
             (typification.ticket, self._dump(typification)),
         )
@@ -1074,14 +1397,14 @@ class SqliteUnitOfWork:
         """Replace the interactions of a ticket one for one, in place (I4)."""
         new = list(interactions)
         seqs = self._seqs("interactions", ticket, "interactions", new)
-        db = self._db()
+        db = self._wdb()
         # Ids first cleared, so ids moving between rows of the ticket never collide.
         db.execute("UPDATE interactions SET external_id = NULL WHERE ticket = ?", (ticket,))
         for seq, item in zip(seqs, new, strict=True):
             try:
                 db.execute(
                     "UPDATE interactions SET external_id = ?, data = ? WHERE seq = ?",
-                    (item.external_id, to_json(item), seq),
+                    (item.external_id, _json(item), seq),
                 )
             except sqlite3.IntegrityError as exc:
                 raise RuleViolation(
@@ -1094,7 +1417,7 @@ class SqliteUnitOfWork:
         """Replace the typification records of a ticket one for one, in place (I4)."""
         new = list(typifications)
         seqs = self._seqs("typifications", ticket, "typifications", new)
-        self._db().executemany(
+        self._wdb().executemany(
             "UPDATE typifications SET data = ? WHERE seq = ?",
             [(to_json(item), seq) for seq, item in zip(seqs, new, strict=True)],
         )
@@ -1105,7 +1428,7 @@ class SqliteUnitOfWork:
     def put_product(self, product: Product) -> None:
         """Insert or replace a product by id."""
         self._forget(("products", product.id))
-        self._db().execute(
+        self._wdb().execute(
             "INSERT INTO products (id, campaign, contact, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET campaign = excluded.campaign, "
             "contact = excluded.contact, data = excluded.data",
@@ -1139,7 +1462,7 @@ class SqliteUnitOfWork:
     def put_payment(self, payment: Payment) -> None:
         """Insert or replace a payment by id."""
         self._forget(("payments", payment.id))
-        self._db().execute(
+        self._wdb().execute(
             "INSERT INTO payments (id, product, date, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET product = excluded.product, "
             "date = excluded.date, data = excluded.data",
@@ -1162,7 +1485,7 @@ class SqliteUnitOfWork:
     def put_promise(self, promise: Promise) -> None:
         """Insert or replace a promise by id."""
         self._forget(("promises", promise.id))
-        self._db().execute(
+        self._wdb().execute(
             "INSERT INTO promises (id, product, made_on, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET product = excluded.product, "
             "made_on = excluded.made_on, data = excluded.data",
@@ -1193,8 +1516,8 @@ class SqliteUnitOfWork:
     @_guarded
     def add_comment(self, comment: Comment) -> Comment:
         """Record a comment, returning it with its seq set (never reused, even after delete)."""
-        db = self._db()
-        stored = attrs.evolve(comment, seq=self._next(db, _COMMENT_COUNTER))
+        stored = attrs.evolve(comment, seq=self._next(_COMMENT_COUNTER))
+        db = self._wdb()
         db.execute(
             "INSERT INTO comments (seq, ticket, data) VALUES (?, ?, ?)",
             (stored.seq, stored.ticket, to_json(stored)),
@@ -1211,25 +1534,29 @@ class SqliteUnitOfWork:
     @_guarded
     def delete_comments(self, ticket: int) -> None:
         """Remove the comments of a ticket."""
-        self._db().execute("DELETE FROM comments WHERE ticket = ?", (ticket,))
+        self._wdb().execute("DELETE FROM comments WHERE ticket = ?", (ticket,))
 
     @_guarded
     def put_block(self, block: Block) -> None:
         """Block an identity in a campaign (replacing an existing block)."""
         self._forget(("blocks", block.campaign, block.customer))
-        self._db().execute(
+        self._wdb().execute(
             "INSERT INTO blocks (campaign, customer, data) VALUES (?, ?, ?) "
             "ON CONFLICT (campaign, customer) DO UPDATE SET data = excluded.data",
             (block.campaign, block.customer, to_json(block)),
         )
+        if self._conn is not None:
+            self._conn.blocks_empty = False
 
     @_guarded
     def remove_block(self, campaign: str, customer: str) -> None:
         """Unblock an identity (no-op when not blocked)."""
         self._forget(("blocks", campaign, customer))
-        self._db().execute(
+        self._wdb().execute(
             "DELETE FROM blocks WHERE campaign = ? AND customer = ?", (campaign, customer)
         )
+        if self._conn is not None:
+            self._conn.blocks_empty = None
 
     @_guarded
     def get_block(self, campaign: str, customer: str) -> Block | None:
@@ -1238,6 +1565,15 @@ class SqliteUnitOfWork:
         conn = self._conn
         plain = type(campaign) is str and type(customer) is str
         reads = None if conn is None or not conn.active or not plain else conn.reads
+        if reads is not None and conn is not None:
+            # Most stores block nobody: one look at the table answers every lookup.
+            if conn.blocks_empty is None:
+                ((last,),) = db.execute("SELECT max(campaign) FROM blocks").fetchall()
+                conn.blocks_empty = last is None
+                if conn.blocks_empty:
+                    return None
+            elif conn.blocks_empty:
+                return None
         key = ("blocks", campaign, customer)
         if reads is not None and key in reads:
             return cast(Block | None, reads[key])
@@ -1260,7 +1596,7 @@ class SqliteUnitOfWork:
                     f"comment {item.seq!r} of ticket {ticket} is not comment {seq!r}; "
                     "expected the comments in their order with their seq"
                 )
-        self._db().executemany(
+        self._wdb().executemany(
             "UPDATE comments SET data = ? WHERE seq = ?", [(to_json(c), c.seq) for c in new]
         )
 
@@ -1269,14 +1605,14 @@ class SqliteUnitOfWork:
     @_guarded
     def append_event(self, event: Event) -> Event:
         """Record an event with the next sequence number (T11)."""
-        db = self._db()
+        db = self._wdb()
         conn = self._conn
         seq = None if conn is None else conn.next_event
         if seq is None:
             ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
             seq = int(last) + 1
         stored = attrs.evolve(event, seq=seq)
-        db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, to_json(stored)))
+        db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, _json(stored)))
         if conn is not None and conn.active:
             conn.next_event = seq + 1
         return stored
@@ -1305,7 +1641,7 @@ class SqliteUnitOfWork:
                 f"event {seq} is a {old.kind.value} event, not {event.kind.value}; "
                 "a replaced event keeps its kind"
             )
-        self._db().execute("UPDATE events SET data = ? WHERE seq = ?", (to_json(event), seq))
+        self._wdb().execute("UPDATE events SET data = ? WHERE seq = ?", (_json(event), seq))
 
     def _event_pages(self, after: int, last: int) -> Iterator[Event]:
         while after < last:
