@@ -127,7 +127,7 @@ _SHOWN: Final = 60
 _ID_LIMIT: Final = 200
 _TIME_LIMIT: Final = 64
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_BATCH: Final = 500
+_BATCH: Final = 2000
 
 
 def _show(value: object) -> str:
