@@ -40,9 +40,11 @@ next event number, across transactions as long as ``PRAGMA data_version`` says
 no other connection committed in between; a rollback forgets it all. A ticket
 written in a transaction hides the lookups it changes until the commit, so a
 lookup after a write is read again. Counters are raised once per transaction and
-written back at its end. Tickets, interactions and events are written to JSON
-without cattrs (same text as ``to_json``), and a ticket change that keeps its
-status and contact rewrites the row's text only, touching no index.
+written back at its end; appended events are written together at the commit (a
+unit's own reads see them; a rolled-back savepoint drops those appended since).
+Tickets, interactions and events are written to JSON without cattrs (same text as
+``to_json``), and a ticket change that keeps its status and contact rewrites the
+row's text only, touching no index.
 
 Example:
     >>> import tempfile, pathlib
@@ -377,6 +379,7 @@ class _Connection:
         "db",
         "generation",
         "handed",
+        "new_events",
         "next_event",
         "phones",
         "reads",
@@ -408,6 +411,10 @@ class _Connection:
         # remembered across transactions and forgotten on a rollback or a foreign commit.
         self.version: int | None = None
         self.next_event: int | None = None
+        # Events appended in this transaction and not written yet, as (seq, JSON): they
+        # are written together, at the commit or once no savepoint is open (a savepoint
+        # rolled back drops those appended since it was taken).
+        self.new_events: list[tuple[int, str]] = []
         self.reads: dict[tuple[str, ...], Any] = {}
         self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
         # Whether the blocks table is empty (None: not known).
@@ -449,9 +456,33 @@ class _Connection:
                     self.db.execute(f"SAVEPOINT {name}")
                     unit._owner = True
                 unit._savepoint = name
+                unit._events_mark = len(self.new_events)
+
+    def savepoint_open(self) -> bool:
+        """Whether a unit of work of this transaction holds a savepoint."""
+        generation = self.generation
+        return any(u._savepoint is not None and u._generation == generation for u in self.stack)
+
+    def write_events(self) -> None:
+        """Write the events appended and not written yet.
+
+        Under an open savepoint, events appended before it are now written after it:
+        its unit keeps a copy, to append them again should it roll back.
+        """
+        rows = self.new_events
+        if not rows:
+            return
+        generation = self.generation
+        for unit in self.stack:
+            if unit._savepoint is not None and unit._generation == generation:
+                unit._events_before.extend(rows[: unit._events_mark])
+                unit._events_mark = 0
+        self.db.executemany("INSERT INTO events (seq, data) VALUES (?, ?)", rows)
+        self.new_events = []
 
     def commit(self) -> None:
         """Make the transaction's changes durable."""
+        self.write_events()
         if self.handed:
             self.restore_counters()
         self.db.execute("COMMIT")
@@ -459,6 +490,7 @@ class _Connection:
 
     def rollback(self) -> None:
         """Undo the transaction, except the counters it took numbers from (T5)."""
+        self.new_events.clear()
         if self.handed:
             self.db.execute("ROLLBACK TO uow_start")
             self.restore_counters()
@@ -477,6 +509,7 @@ class _Connection:
 
     def reset(self) -> None:
         """Leave no transaction behind after a failure (best effort)."""
+        self.new_events.clear()
         try:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
@@ -486,7 +519,7 @@ class _Connection:
 
     def forget(self) -> None:
         """Drop what this connection remembers of its reads (after a rollback)."""
-        self.next_event = None
+        self.next_event = self.new_events[-1][0] + 1 if self.new_events else None
         self.reads.clear()
         self.phones.clear()
         self.blocks_empty = None
@@ -687,6 +720,8 @@ class SqliteUnitOfWork:
         self._nested = False
         self._savepoint: str | None = None
         self._owner = False
+        self._events_mark = 0
+        self._events_before: list[tuple[int, str]] = []
         self._generation = 0
         self._committed = False
 
@@ -710,6 +745,8 @@ class SqliteUnitOfWork:
             raise _failure("unit_of_work", exc) from exc
         self._savepoint = None
         self._owner = False
+        self._events_mark = 0
+        self._events_before = []
         self._generation = conn.generation
         self._committed = False
         if not self._nested:
@@ -751,13 +788,28 @@ class SqliteUnitOfWork:
                 conn.stack.remove(self)
             conn.unmarked = min(conn.unmarked, len(conn.stack))
             self._conn = None
+        if (
+            len(conn.new_events) >= _EVENTS_PAGE
+            and conn.active
+            and exc is None
+            and not conn.savepoint_open()
+        ):
+            try:
+                conn.write_events()
+            except sqlite3.Error as error:
+                raise _failure("append_event", error) from error
         if not self._nested and self._committed and exc is None and self._store._purge_pending:
             self._store._run_purge(conn)
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
         if self._savepoint is None:  # nothing written since this unit began
             return
+        del conn.new_events[self._events_mark :]
         conn.db.execute(f"ROLLBACK TO {self._savepoint}")
+        if self._events_before:  # appended before the savepoint, written after it
+            conn.new_events[:0] = self._events_before
+            self._events_mark = len(self._events_before)
+            self._events_before = []
         conn.forget()
         if conn.handed:
             conn.restore_counters()
@@ -799,7 +851,9 @@ class SqliteUnitOfWork:
         conn = self._conn
         if conn is None:
             # Its own transaction: what the connection remembers may no longer hold.
-            self._store._connection().forget()
+            thread = self._store._connection()
+            thread.write_events()
+            thread.forget()
         elif conn.unmarked < len(conn.stack):
             conn.mark()
         return db
@@ -1612,24 +1666,32 @@ class SqliteUnitOfWork:
             ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
             seq = int(last) + 1
         stored = attrs.evolve(event, seq=seq)
-        db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, _json(stored)))
         if conn is not None and conn.active:
+            conn.new_events.append((seq, _json(stored)))  # written at the commit
             conn.next_event = seq + 1
+        else:
+            db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, _json(stored)))
         return stored
 
     @_guarded
     def events(self, after: int = 0) -> Iterator[Event]:
         """Events with seq > after, in order (those recorded when called), read in pages."""
         db = self._db()
+        conn = self._conn
         ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        return self._event_pages(after, int(last))
+        new = [] if conn is None or not conn.active else list(conn.new_events)
+        return self._event_pages(after, int(last), new)
 
     @_guarded
     def replace_event(self, event: Event) -> None:
         """Replace the recorded event with the same seq (I4)."""
         seq = event.seq
+        db = self._wdb()
+        conn = self._conn
+        if conn is not None and conn.active:
+            conn.write_events()
         row = (
-            self._db().execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()
+            db.execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()
             if isinstance(seq, int) and not isinstance(seq, bool)
             else None
         )
@@ -1641,9 +1703,10 @@ class SqliteUnitOfWork:
                 f"event {seq} is a {old.kind.value} event, not {event.kind.value}; "
                 "a replaced event keeps its kind"
             )
-        self._wdb().execute("UPDATE events SET data = ? WHERE seq = ?", (_json(event), seq))
+        db.execute("UPDATE events SET data = ? WHERE seq = ?", (_json(event), seq))
 
-    def _event_pages(self, after: int, last: int) -> Iterator[Event]:
+    def _event_pages(self, after: int, last: int, new: list[tuple[int, str]]) -> Iterator[Event]:
+        first = after
         while after < last:
             try:
                 rows = (
@@ -1658,10 +1721,13 @@ class SqliteUnitOfWork:
             except sqlite3.Error as exc:
                 raise _failure("events", exc) from exc
             if not rows:
-                return
+                break
             for seq, data in rows:
                 yield self._load(data, Event)
                 after = seq
+        for seq, data in new:  # appended in this transaction, after every written one
+            if seq > first:
+                yield self._load(data, Event)
 
 
 if TYPE_CHECKING:
