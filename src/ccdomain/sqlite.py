@@ -37,11 +37,12 @@ commits but never corrupts the file.
 Speed (the routing hot path): each connection remembers what it read by key
 (campaigns, lines, blocks, products..., phone lookups, ticket lookups) and the
 next event number, across transactions as long as ``PRAGMA data_version`` says
-no other connection committed in between; a rollback forgets it all. A ticket
-written in a transaction hides the lookups it changes until the commit, so a
-lookup after a write is read again. Counters are raised once per transaction and
-written back at its end; appended events are written together at the commit (a
-unit's own reads see them; a rolled-back savepoint drops those appended since).
+no other connection committed in between; a rollback forgets it all. Ticket
+writes keep the remembered lookups up to date (those of an outermost unit only at
+its commit: until then its lookups after its own writes are read again).
+Counters are raised once per transaction and written back at its end; appended
+events are written together at the commit (a unit's own reads see them; a
+rolled-back savepoint drops those appended since).
 Tickets, interactions and events are written to JSON without cattrs (same text as
 ``to_json``), and a ticket change that keeps its status and contact rewrites the
 row's text only, touching no index.
@@ -216,8 +217,9 @@ _SHAREABLE: frozenset[type] = frozenset(
     {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
 )
 _DECODED_LIMIT = 50_000
-# Remembered reads per connection (by key, phone lookups), each, kept across transactions.
-_READS_LIMIT = 100_000
+# Remembered reads per connection (by key, phone lookups, ticket lookups), each, kept
+# across transactions: past this many, they are dropped at the next commit.
+_READS_LIMIT = 250_000
 
 
 def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
@@ -419,10 +421,9 @@ class _Connection:
         self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
         # Whether the blocks table is empty (None: not known).
         self.blocks_empty: bool | None = None
-        # Ticket lookups by key (see ``SqliteUnitOfWork._ticket_lookup``). A ticket
-        # written in the transaction hides the lookups it changes until the commit, when
-        # they come back with the write applied (``tickets_after``): inside a transaction
-        # a lookup after a write is always read again.
+        # Ticket lookups by key (see ``SqliteUnitOfWork._ticket_lookup``), kept up to
+        # date by the writes; a write of an outermost unit hides the lookups it changes
+        # until the commit (``tickets_after``), see ``_ticket_written``.
         self.tickets: dict[tuple[Any, ...], Any] = {}
         self.tickets_after: dict[tuple[Any, ...], Any] = {}
 
@@ -1211,7 +1212,12 @@ class SqliteUnitOfWork:
         return tickets
 
     def _ticket_written(self, ticket: Ticket) -> None:
-        """Hide the lookups a written ticket changes, and keep them updated for the commit."""
+        """Bring the remembered lookups a written ticket changes up to date.
+
+        A write of a nested unit (a service call in a batch) updates them at once; one
+        of an outermost unit hides them until its commit, so that a unit's lookups after
+        its own writes are read again (what the store's tests trace).
+        """
         conn = self._conn
         if conn is None or not conn.active:
             return
@@ -1221,20 +1227,21 @@ class SqliteUnitOfWork:
             shown.clear()
             after.clear()
             return
+        target = shown if self._nested else after
         is_open = ticket.is_open
         key: tuple[Any, ...] = ("open", campaign, customer)
         old = shown.pop(key, _MISSING)
         if old is _MISSING:
-            old = after.get(key, _MISSING)
+            old = after.pop(key, _MISSING)
         if is_open:
-            after[key] = ticket  # T2: the only open ticket of its (campaign, customer)
+            target[key] = ticket  # T2: the only open ticket of its (campaign, customer)
         elif old is not _MISSING and old is not None and old.number == number:
-            after[key] = None
+            target[key] = None
         elif old is not _MISSING:
-            after[key] = old
+            target[key] = old
         key = ("number", number)
-        shown.pop(key, None)
-        after[key] = ticket
+        if shown.pop(key, None) is not None or after.pop(key, None) is not None:
+            target[key] = ticket
         for key, keep in (
             (("customer", customer), True),
             (("customer", customer, campaign), True),
@@ -1242,10 +1249,10 @@ class SqliteUnitOfWork:
         ):
             old = shown.pop(key, _MISSING)
             if old is _MISSING:
-                old = after.get(key, _MISSING)
+                old = after.pop(key, _MISSING)
                 if old is _MISSING:
                     continue
-            after[key] = _by_number(old, ticket, keep)
+            target[key] = _by_number(old, ticket, keep)
 
     @_guarded
     def update_ticket(self, ticket: Ticket) -> None:
