@@ -358,6 +358,27 @@ def _plain(params: tuple[Any, ...]) -> bool:
     return True
 
 
+def _derived(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    """A ticket lookup answered from the remembered tickets of its customer, or _MISSING.
+
+    (Done in nested units only: an outermost unit's lookups stay one statement each,
+    as the store's tests trace them.)
+    """
+    kind, customer = key[0], key[2] if key[0] == "open" else key[1]
+    every = cache.get(("customer", customer), _MISSING)
+    if every is _MISSING or kind == "number":
+        return _MISSING
+    if kind == "open":
+        campaign = key[1]
+        return next((t for t in every if t.campaign == campaign and t.is_open), None)
+    if kind == "open customer":
+        return tuple(t for t in every if t.is_open)
+    if len(key) == 3:  # ("customer", customer, campaign)
+        campaign = key[2]
+        return tuple(t for t in every if t.campaign == campaign)
+    return _MISSING
+
+
 def _by_number(tickets: tuple[Ticket, ...], ticket: Ticket, keep: bool) -> tuple[Ticket, ...]:
     """``tickets`` (by number) with ``ticket`` in its place, or without it unless ``keep``."""
     number = ticket.number
@@ -1199,6 +1220,10 @@ class SqliteUnitOfWork:
         if conn is not None and conn.active and _plain(params):
             cache = conn.tickets
             found = cache.get(key, _MISSING)
+            if found is _MISSING and self._nested:
+                found = _derived(cache, key)
+                if found is not _MISSING:
+                    cache[key] = found
             if found is not _MISSING:
                 return cast(Ticket | None, found) if one else list(found)
         if one:
