@@ -93,6 +93,7 @@ from ccdomain import identities as ids
 from ccdomain import matching
 from ccdomain import tickets as tk
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
+from ccdomain.errors import show as _show
 from ccdomain.events import EventKind
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
@@ -123,17 +124,10 @@ __all__ = [
 ]
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_SHOWN: Final = 60
 _ID_LIMIT: Final = 200
 _TIME_LIMIT: Final = 64
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BATCH: Final = 2000
-
-
-def _show(value: object) -> str:
-    """``repr`` of a value, cut to about 60 characters."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
 def _where(line: int | None, field: str | None) -> str:

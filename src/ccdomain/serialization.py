@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from cattrs.errors import BaseValidationError
 from cattrs.preconf.json import make_converter
 
-from ccdomain.errors import InvalidData
+from ccdomain.errors import InvalidData, show
 from ccdomain.models import CustomValue
 
 __all__ = ["from_json", "structure", "to_json", "unstructure"]
@@ -92,7 +92,7 @@ def structure(data: Any, cls: type[T]) -> T:
         raise
     except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidData(
-            f"{_short(data)} does not describe a {getattr(cls, '__name__', cls)}: {exc}"
+            f"{show(data, 80)} does not describe a {getattr(cls, '__name__', cls)}: {exc}"
         ) from exc
 
 
@@ -110,10 +110,5 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     try:
         data = json.loads(text)
     except (ValueError, TypeError) as exc:
-        raise InvalidData(f"{_short(text)} is not JSON: {exc}") from exc
+        raise InvalidData(f"{show(text, 80)} is not JSON: {exc}") from exc
     return structure(data, cls)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
