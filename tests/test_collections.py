@@ -860,3 +860,30 @@ def test_E1_collections_junk_raises_only_ccdomain_errors(a: Any, b: Any, c: Any)
             call()
         except CcdomainError as exc:
             assert exc.message
+
+
+def test_C5_promise_statuses_pauses_the_collector_and_restores_its_state() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    class Watching(list[Payment]):
+        def __iter__(self) -> Any:
+            seen.append(gc.isenabled())
+            return super().__iter__()
+
+    promise = make_promise(("100.00", day(5)), id="PR-A")
+    payments = Watching([pay("PAY-1", "100.00", day(2))])
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            statuses = promise_statuses([promise], payments, POLICY, day(10))
+            assert statuses["PR-A"].describe() == "kept, 100.00 of 100.00 paid"
+            assert gc.isenabled() is enabled
+            with pytest.raises(RuleViolation):
+                promise_statuses([promise, promise], payments, POLICY, day(10))
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+    assert seen == [False, False]

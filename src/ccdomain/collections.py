@@ -115,6 +115,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ccdomain._gc import collector_paused
 from ccdomain.errors import (
     CcdomainError,
     CurrencyMismatch,
@@ -1112,7 +1113,21 @@ def promise_statuses(
     Raises:
         CurrencyMismatch: when a payment or promise of a product is in another currency.
         RuleViolation: on malformed arguments or an id given twice.
+
+    The cyclic garbage collector is paused while it runs: the statuses hold no
+    reference cycles, and the collector's passes over millions of new objects took half
+    the time of a large evaluation.
     """
+    with collector_paused():
+        return _promise_statuses(promises, payments, policy, as_of)
+
+
+def _promise_statuses(
+    promises: Iterable[Promise],
+    payments: Iterable[Payment],
+    policy: CollectionsPolicy,
+    as_of: dt.date,
+) -> dict[str, PromiseStatus]:
     policy = _policy(policy)
     day = _date(as_of, "as_of", RuleViolation)
     by_product: dict[str, list[Promise]] = {}
