@@ -128,7 +128,9 @@ def lookup_scale(
         gc.collect()
         rss_after = _rss_bytes()
         gc.freeze()
-        sample = rng.sample(phones[:size], min(queries, size))
+        # Fresh string objects, as a webhook's JSON gives them: the store's own strings
+        # would compare by identity and sit wherever the build put them.
+        sample = ["".join(list(p)) for p in rng.sample(phones[:size], min(queries, size))]
         results[size] = min(median_lookup_us(store, sample) for _ in range(max(repeat, 1)))
         hot[size] = min(
             median_lookup_us(store, sample[:HOT], rounds=50) for _ in range(max(repeat, 1))
