@@ -194,6 +194,40 @@ def test_M3_ties_same_campaign_then_vip_then_recent_activity() -> None:
     assert codes(candidates(store, "987654321"))[:2] == ["S-VIP", "V-VIP"]
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_M14_most_recent_activity_comes_from_the_contacts_tickets(kind: str, tmp_path: Any) -> None:
+    from ccdomain.sqlite import SqliteStore
+
+    twins = (person("V-A", "+51987654321"), person("V-B", "+51987654321"))
+    store: Store = store_with(*twins) if kind == "memory" else SqliteStore(tmp_path / "s.db")
+    if kind == "sqlite":
+        with store.unit_of_work() as uow:
+            uow.put_campaign(Campaign(id="ventas", region="PE"))
+            for twin in twins:
+                uow.add_contact(twin)
+            uow.commit()
+    # Nothing known: (campaign, code) decides.
+    assert codes(candidates(store, "987654321", campaign="ventas")) == ["V-A", "V-B"]
+    kw: dict[str, Any] = {"channel": "call", "direction": Direction.OUTBOUND, "agent": "ana"}
+    first = route_interaction(store, at=AT, customer="987654321", campaign="ventas", **kw)
+    assert first.ticket.contact is None  # two EXACT candidates: ambiguous (M4)
+    number = first.ticket.number
+    link_ticket_to_contact(store, number=number, contact_code="V-B", agent="ana", at=AT)
+    found = candidates(store, "987654321", campaign="ventas")
+    assert codes(found) == ["V-B", "V-A"]
+    assert [c.activity for c in found] == [AT, None]
+    # A later interaction on V-B's ticket moves its activity; a host-set later
+    # last_activity on V-A wins over it.
+    later = AT + dt.timedelta(hours=2)
+    route_interaction(store, at=later, customer="987654321", campaign="ventas", **kw)
+    with store.unit_of_work() as uow:
+        assert matching.contact_activity(uow, twins[1]) == later
+        uow.update_contact(attrs.evolve(twins[0], last_activity=later + dt.timedelta(days=1)))
+        uow.commit()
+    assert codes(candidates(store, "987654321", campaign="ventas")) == ["V-A", "V-B"]
+    store.close()
+
+
 def test_M3_tombstones_never_match_and_only_campaign_filters() -> None:
     store = store_with(
         person("LIVE", "+51987654321"),

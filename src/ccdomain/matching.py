@@ -105,6 +105,7 @@ __all__ = [
     "MergePlan",
     "apply_merge",
     "auto_link_contact",
+    "contact_activity",
     "country_code",
     "create_contact_from_ticket",
     "decide_link",
@@ -159,13 +160,16 @@ _TIER_ORDER: Final = tuple(MatchTier)
 class Candidate:
     """A contact that may own a phone, with the tier and the reason it matched (M3).
 
-    ``phone`` is the contact's phone that matched (E.164).
+    ``phone`` is the contact's phone that matched (E.164). ``activity`` is the
+    contact's most recent activity, the third tie-break of M3: the later of its
+    ``last_activity`` and the last activity of its tickets (M14).
     """
 
     contact: Contact
     tier: MatchTier
     reason: str
     phone: str
+    activity: dt.datetime | None = None
 
 
 def _nsn(e164: str) -> str | None:
@@ -186,9 +190,28 @@ def _common_suffix(a: str, b: str) -> int:
     return count
 
 
-def _activity_key(contact: Contact) -> tuple[int, float]:
-    """Most recent activity first, never active last."""
-    return _when_key(contact.last_activity)
+def contact_activity(uow: object, contact: Contact) -> dt.datetime | None:
+    """A contact's most recent activity (M14): the later of its ``last_activity`` and the
+    last activity (else the opening) of each ticket linked to it.
+
+    Routing writes tickets, never contacts, so the tickets are where a contact's
+    activity shows; a host that sets ``last_activity`` itself is heard too. ``uow``
+    without ``tickets_for_contact`` (a bare contact repository) gives ``last_activity``.
+
+    >>> import datetime as dt
+    >>> from ccdomain.memory import MemoryStore
+    >>> from ccdomain.models import Contact
+    >>> seen = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    >>> contact_activity(MemoryStore(), Contact(campaign="c", code="1", last_activity=seen))
+    datetime.datetime(2026, 11, 2, 9, 30, tzinfo=datetime.timezone.utc)
+    """
+    latest = contact.last_activity
+    tickets_for_contact = getattr(uow, "tickets_for_contact", None)
+    if tickets_for_contact is None:
+        return latest
+    for ticket in tickets_for_contact(contact.campaign, contact.code):
+        latest = _latest(latest, ticket.last_activity_at or ticket.opened_at)
+    return latest
 
 
 def _when_key(at: object) -> tuple[int, float]:
@@ -208,7 +231,7 @@ def _order_key(
         candidate.tier.rank,
         0 if campaign is None or contact.campaign == campaign else 1,
         0 if contact.vip else 1,
-        _activity_key(contact),
+        _when_key(candidate.activity),
         contact.campaign,
         contact.code,
     )
@@ -220,7 +243,7 @@ def _rank(candidates: Iterable[Candidate], campaign: str | None) -> list[Candida
 
 
 def _classify(
-    contact: Contact, e164: str, nsn: str, variants: Mapping[str, str]
+    uow: object, contact: Contact, e164: str, nsn: str, variants: Mapping[str, str]
 ) -> Candidate | None:
     """The best tier any phone of ``contact`` reaches for ``e164``, as a candidate (M3, M6)."""
     tier: MatchTier | None = None
@@ -228,7 +251,11 @@ def _classify(
     for phone in contact.phones:
         if phone == e164:
             return Candidate(
-                contact=contact, tier=MatchTier.EXACT, reason=f"same number {e164}", phone=e164
+                contact=contact,
+                tier=MatchTier.EXACT,
+                reason=f"same number {e164}",
+                phone=e164,
+                activity=contact_activity(uow, contact),
             )
         other = _nsn(phone)
         if other is None:
@@ -253,7 +280,13 @@ def _classify(
         reason = f"{matched} is the same line as {e164} ({variants[matched]})"
     else:
         return None
-    return Candidate(contact=contact, tier=tier, reason=reason, phone=matched)
+    return Candidate(
+        contact=contact,
+        tier=tier,
+        reason=reason,
+        phone=matched,
+        activity=contact_activity(uow, contact),
+    )
 
 
 def _candidates_for(
@@ -287,7 +320,7 @@ def _candidates_for(
             continue
         if only_campaign and contact.campaign != campaign:
             continue
-        candidate = _classify(contact, e164, nsn, variants)
+        candidate = _classify(uow, contact, e164, nsn, variants)
         if candidate is not None:
             best[key] = candidate
     return best
