@@ -618,6 +618,27 @@ def test_R1_progress_is_called_with_the_line_count() -> None:
     assert seen == [1, 2]
 
 
+def test_R1_the_collector_is_paused_per_batch_and_restored() -> None:
+    import gc
+
+    states: list[bool] = []
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            states.clear()
+            summary = replay(
+                MemoryStore(),
+                [*lines(CAMPAIGN, LINE), "{not json"],
+                progress=lambda _: states.append(gc.isenabled()),
+            )
+            assert summary.stopped_at == 3
+            assert states == [False, False]  # the bad line stops before its progress call
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
 def test_R4_replaying_the_demo_twice_leaves_the_store_as_one_replay_did() -> None:
     text = DEMO.read_text(encoding="utf-8").splitlines()
     store = MemoryStore()

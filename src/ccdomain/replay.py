@@ -92,6 +92,7 @@ from ccdomain import contacts as ct
 from ccdomain import identities as ids
 from ccdomain import matching
 from ccdomain import tickets as tk
+from ccdomain._gc import collector_paused
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
 from ccdomain.errors import show as _show
 from ccdomain.events import EventKind
@@ -1388,7 +1389,8 @@ def replay(
         lines: the lines of the file, text or UTF-8 bytes (``\\n`` endings are fine).
         keep_going: go on past bad lines and list them all; otherwise stop at the first.
         progress: called with the number of lines read so far, after every line.
-        batch: lines per transaction (a savepoint per line inside it).
+        batch: lines per transaction (a savepoint per line inside it). The cyclic
+            garbage collector is paused during each batch and restored after it.
 
     Returns:
         The :class:`ReplaySummary`. Bad lines are in ``bad_lines``; without
@@ -1399,7 +1401,9 @@ def replay(
     source = iter(enumerate(lines, start=1))
     done = False
     while not done:
-        with store.unit_of_work() as outer:
+        # The collector is paused batch by batch (ccdomain._gc): the store keeps every
+        # ticket, interaction and event, and its passes over them were pure cost.
+        with collector_paused(), store.unit_of_work() as outer:
             in_batch = 0
             try:
                 for number, text in source:
