@@ -639,6 +639,34 @@ def test_R1_the_collector_is_paused_per_batch_and_restored() -> None:
         (gc.enable if was_enabled else gc.disable)()
 
 
+def test_R4_refusals_read_the_event_log_once_per_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccdomain.memory import MemoryUnitOfWork
+
+    read = 0
+    events = MemoryUnitOfWork.events
+
+    def counting(self: MemoryUnitOfWork, after: int = 0) -> Any:
+        nonlocal read
+        found = list(events(self, after))
+        read += len(found)
+        return iter(found)
+
+    monkeypatch.setattr(MemoryUnitOfWork, "events", counting)
+    block = {"type": "block", "campaign": "ventas", "customer": "987654321", "agent": "sup"}
+    spam = [message(n, f"2026-11-20T10:{n // 60:02d}:{n % 60:02d}-05:00") for n in range(300)]
+    text = lines(CAMPAIGN, LINE, {**block, "at": "2026-11-20T09:00:00-05:00"}, *spam)
+    store = MemoryStore()
+    first = replay(store, text)
+    assert first.refused == 300 and first.bad_lines == ()
+    logged = sum(1 for _ in store.unit_of_work().events())
+    assert read <= 2 * logged  # the whole log once, not once per refusal
+    read = 0
+    again = replay(store, text)  # R4: the same refusals are not recorded twice
+    assert again.refused == 0 and again.already_applied == len(text)
+    assert sum(1 for _ in store.unit_of_work().events()) == logged
+    assert read <= 3 * logged
+
+
 def test_R4_replaying_the_demo_twice_leaves_the_store_as_one_replay_did() -> None:
     text = DEMO.read_text(encoding="utf-8").splitlines()
     store = MemoryStore()

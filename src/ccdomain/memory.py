@@ -19,7 +19,6 @@ status rewrites no index.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -729,7 +728,7 @@ class MemoryUnitOfWork:
 
     def events(self, after: int = 0) -> Iterator[Event]:
         """Events with seq > after, in order."""
-        return iter(list(itertools.islice(self._s.events, max(after, 0), None)))
+        return iter(self._s.events[max(after, 0) :])
 
     def replace_event(self, event: Event) -> None:
         """Replace the recorded event with the same seq (I4)."""

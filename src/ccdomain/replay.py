@@ -95,7 +95,7 @@ from ccdomain import tickets as tk
 from ccdomain._gc import collector_paused
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
 from ccdomain.errors import show as _show
-from ccdomain.events import EventKind
+from ccdomain.events import Event, EventKind
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Campaign,
@@ -284,12 +284,14 @@ class _Ctx:
         data: Mapping[str, Any],
         line: int | None,
         default_at: dt.datetime | None,
+        refusals: _Refusals | None = None,
     ) -> None:
         self.store = store
         self.uow = uow
         self.data = data
         self.line = line
         self.default_at = default_at
+        self.refusals = refusals
         self.type = str(data.get("type"))
 
     def fail(self, field: str | None, reason: str) -> EventRejected:
@@ -740,16 +742,47 @@ def _h_interaction(ctx: _Ctx) -> Outcome:
     return _outcome(ctx, at, effect, ticket=ticket.number)
 
 
+def _refusal_key(event: Event) -> tuple[Any, ...]:
+    return (event.at, event.campaign, event.actor, tuple(sorted(event.data.items())))
+
+
+class _Refusals:
+    """The refusals a replay has seen in the event log, read once (I3, R4).
+
+    Without it every refused interaction read the whole log to tell whether the same
+    refusal was recorded before: quadratic in a log with many messages from a blocked
+    number. Events are read from the last one seen; the one a line undoes (a refusal
+    already recorded) is forgotten, so its number, given again, is read again.
+    """
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[Any, ...]] = set()
+        self.seen = 0
+
+    def forget(self) -> None:
+        """Read the whole log again at the next refusal (events were rewritten)."""
+        self.keys.clear()
+        self.seen = 0
+
+    def recorded_before(self, uow: UnitOfWork) -> bool:
+        """Whether the refusal just recorded (the log's last) repeats an earlier one."""
+        new = [e for e in uow.events(self.seen) if e.kind is EventKind.INTERACTION_REFUSED]
+        for event in new[:-1]:
+            self.keys.add(_refusal_key(event))
+        last = new[-1]
+        key = _refusal_key(last)
+        if key in self.keys:
+            self.seen = (last.seq or 1) - 1
+            return True
+        self.keys.add(key)
+        self.seen = last.seq or 0
+        return False
+
+
 def _refused(ctx: _Ctx, at: dt.datetime, exc: BlockedIdentity) -> Outcome:
     """I3: the refusal the service recorded is kept, unless the same one was recorded before."""
-    refusals = [
-        e for e in ctx.uow.events() if e.kind is EventKind.INTERACTION_REFUSED and e.at == at
-    ]
-    if len(refusals) >= 2 and any(
-        (e.campaign, e.actor, e.data)
-        == (refusals[-1].campaign, refusals[-1].actor, refusals[-1].data)
-        for e in refusals[:-1]
-    ):
+    memo = ctx.refusals if ctx.refusals is not None else _Refusals()
+    if memo.recorded_before(ctx.uow):
         return _outcome(ctx, at, detail="the refusal is already recorded")
     return _outcome(ctx, at, Effect.INTERACTION_REFUSED, detail=str(exc))
 
@@ -1172,6 +1205,8 @@ def _h_anonymize(ctx: _Ctx) -> Outcome:
         anonymous = ids.anonymize_contact(
             ctx.store, campaign=campaign.id, code=code, agent=agent, at=at
         )
+    if ctx.refusals is not None:
+        ctx.refusals.forget()  # the recorded refusals' data changed (I4)
     return _outcome(ctx, at, Effect.CONTACT_ANONYMIZED, detail=f"now {anonymous.code}")
 
 
@@ -1290,6 +1325,17 @@ def apply_event(
             or a rule refused it; its message names the line, the field and the reason.
             Nothing of the event was applied.
     """
+    return _apply(store, event, line_no=line_no, default_at=default_at, refusals=None)
+
+
+def _apply(
+    store: Store,
+    event: Mapping[str, Any],
+    *,
+    line_no: int | None,
+    default_at: dt.datetime | None,
+    refusals: _Refusals | None,
+) -> Outcome:
     if not isinstance(event, Mapping):
         raise EventRejected(f"{_show(event)} is not a JSON object", line=line_no)
     kind_name = event.get("type")
@@ -1316,7 +1362,7 @@ def apply_event(
             )
     try:
         with store.unit_of_work() as uow:
-            outcome = kind.handler(_Ctx(store, uow, event, line_no, default_at))
+            outcome = kind.handler(_Ctx(store, uow, event, line_no, default_at, refusals))
             if outcome.effects:
                 uow.commit()
     except EventRejected:
@@ -1397,6 +1443,7 @@ def replay(
         ``keep_going``, ``stopped_at`` is the line the replay stopped at.
     """
     tally = _Tally()
+    refusals = _Refusals()
     stopped: int | None = None
     source = iter(enumerate(lines, start=1))
     done = False
@@ -1410,11 +1457,12 @@ def replay(
                     if text.strip():
                         tally.add("lines")
                         try:
-                            outcome = apply_event(
+                            outcome = _apply(
                                 store,
                                 _parse_line(text, number),
                                 line_no=number,
                                 default_at=tally.last_at,
+                                refusals=refusals,
                             )
                         except EventRejected as exc:
                             tally.bad.append(
