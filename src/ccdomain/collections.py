@@ -111,7 +111,7 @@ import zoneinfo
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -1006,7 +1006,7 @@ def _serve_pool(
     payments: list[Payment],
     policy: CollectionsPolicy,
     as_of: dt.date,
-    results: dict[str, PromiseStatus],
+    results: dict[str, PromiseStatus | None],
 ) -> None:
     """Evaluate the promises of one product, oldest first, against its made payments."""
     made = sorted((p for p in payments if p.status is PaymentStatus.MADE), key=_payment_key)
@@ -1130,48 +1130,50 @@ def _promise_statuses(
 ) -> dict[str, PromiseStatus]:
     policy = _policy(policy)
     day = _date(as_of, "as_of", RuleViolation)
-    by_product: dict[str, list[Promise]] = {}
-    named: set[str] = set()
+    # One table per key kind, each probed once per item: with millions of items every
+    # probe is a cache miss (bench/promise_status.py). ``results`` holds the promise ids
+    # in the order given (None until evaluated) and finds ids given twice.
+    results: dict[str, PromiseStatus | None] = {}
+    groups: dict[str, tuple[list[Promise], list[Payment]]] = {}
     for promise in _items(promises, "promises", Promise, RuleViolation):
-        if promise.id in named:
+        if promise.id in results:
             raise RuleViolation(f"promise id {promise.id!r} is given twice")
-        named.add(promise.id)
-        by_product.setdefault(promise.product, []).append(promise)
+        results[promise.id] = None
+        group = groups.get(promise.product)
+        if group is None:
+            groups[promise.product] = ([promise], [])
+        else:
+            group[0].append(promise)
     if isinstance(payments, str | bytes | Mapping) or not isinstance(payments, Iterable):
         raise RuleViolation(f"payments {_show(payments)} is not a collection of Payment")
     seen: set[str] = set()
-    pools: dict[str, list[Payment]] = {}
     for payment in payments:
         if type(payment) is not Payment and not isinstance(payment, Payment):
             raise RuleViolation(f"payments holds {_show(payment)}; expected a Payment")
         if payment.id in seen:
             raise RuleViolation(f"payment id {payment.id!r} is given twice")
         seen.add(payment.id)
-        if payment.product in by_product:
-            pool = pools.get(payment.product)
-            if pool is None:
-                pools[payment.product] = [payment]
-            else:
-                pool.append(payment)
-    results: dict[str, PromiseStatus] = {}
+        group = groups.get(payment.product)
+        if group is not None:
+            group[1].append(payment)
+    del seen
     with localcontext(_CONTEXT):
-        for product, group in by_product.items():
-            currency = group[0].currency
-            for promise in group:
+        for product, (group_promises, pool) in groups.items():
+            currency = group_promises[0].currency
+            for promise in group_promises:
                 if promise.currency != currency:
                     raise CurrencyMismatch(
                         f"promises of product {product!r} mix currencies {currency!r} "
                         f"and {promise.currency!r}"
                     )
-            pool = pools.get(product, [])
             for payment in pool:
                 if payment.amount.currency != currency:
                     raise CurrencyMismatch(
                         f"payment {payment.id!r} is in {payment.amount.currency!r} but the "
                         f"promises of product {product!r} are in {currency!r}"
                     )
-            _serve_pool(group, pool, policy, day, results)
-    return results
+            _serve_pool(group_promises, pool, policy, day, results)
+    return cast(dict[str, PromiseStatus], results)
 
 
 def promise_status(
