@@ -37,3 +37,13 @@ def test_every_test_the_rules_page_cites_exists() -> None:
     cited = set(re.findall(r"::(test_\w+)`", RULES))
     assert cited, "docs/rules.md cites tests"
     assert cited <= _defined_tests(), sorted(cited - _defined_tests())
+
+
+def test_the_rules_page_cites_the_tests_as_the_suite_names_them() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rules_page", ROOT / "tools" / "rules_page.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.render(RULES) == RULES, "run: python tools/rules_page.py"
