@@ -226,6 +226,9 @@ def test_M14_most_recent_activity_comes_from_the_contacts_tickets(kind: str, tmp
         uow.commit()
     assert codes(candidates(store, "987654321", campaign="ventas")) == ["V-A", "V-B"]
     store.close()
+    # A lone candidate is not ranked against anyone: no ticket is read for it.
+    (alone,) = candidates(store_with(person("S", "+51911222333")), "911222333")
+    assert alone.activity is None
 
 
 def test_M3_tombstones_never_match_and_only_campaign_filters() -> None:

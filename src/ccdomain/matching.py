@@ -162,7 +162,9 @@ class Candidate:
 
     ``phone`` is the contact's phone that matched (E.164). ``activity`` is the
     contact's most recent activity, the third tie-break of M3: the later of its
-    ``last_activity`` and the last activity of its tickets (M14).
+    ``last_activity`` and the last activity of its tickets (M14). It is looked up
+    only when there are candidates to rank against each other; a lone candidate
+    has ``None`` (its contact's ``last_activity`` stands in).
     """
 
     contact: Contact
@@ -231,19 +233,28 @@ def _order_key(
         candidate.tier.rank,
         0 if campaign is None or contact.campaign == campaign else 1,
         0 if contact.vip else 1,
-        _when_key(candidate.activity),
+        _when_key(contact.last_activity if candidate.activity is None else candidate.activity),
         contact.campaign,
         contact.code,
     )
 
 
-def _rank(candidates: Iterable[Candidate], campaign: str | None) -> list[Candidate]:
-    """Candidates ranked by tier, then same campaign, VIP, recent activity, (campaign, code)."""
-    return sorted(candidates, key=lambda c: _order_key(c, campaign))
+def _rank(
+    candidates: Iterable[Candidate], campaign: str | None, uow: object = None
+) -> list[Candidate]:
+    """Candidates ranked by tier, then same campaign, VIP, recent activity, (campaign, code).
+
+    With ``uow``, several candidates get their contact's activity looked up first (M14);
+    a lone one needs no ranking, so routing's auto-link reads no tickets for it.
+    """
+    items = list(candidates)
+    if uow is not None and len(items) > 1:
+        items = [attrs.evolve(c, activity=contact_activity(uow, c.contact)) for c in items]
+    return sorted(items, key=lambda c: _order_key(c, campaign))
 
 
 def _classify(
-    uow: object, contact: Contact, e164: str, nsn: str, variants: Mapping[str, str]
+    contact: Contact, e164: str, nsn: str, variants: Mapping[str, str]
 ) -> Candidate | None:
     """The best tier any phone of ``contact`` reaches for ``e164``, as a candidate (M3, M6)."""
     tier: MatchTier | None = None
@@ -251,11 +262,7 @@ def _classify(
     for phone in contact.phones:
         if phone == e164:
             return Candidate(
-                contact=contact,
-                tier=MatchTier.EXACT,
-                reason=f"same number {e164}",
-                phone=e164,
-                activity=contact_activity(uow, contact),
+                contact=contact, tier=MatchTier.EXACT, reason=f"same number {e164}", phone=e164
             )
         other = _nsn(phone)
         if other is None:
@@ -280,13 +287,7 @@ def _classify(
         reason = f"{matched} is the same line as {e164} ({variants[matched]})"
     else:
         return None
-    return Candidate(
-        contact=contact,
-        tier=tier,
-        reason=reason,
-        phone=matched,
-        activity=contact_activity(uow, contact),
-    )
+    return Candidate(contact=contact, tier=tier, reason=reason, phone=matched)
 
 
 def _candidates_for(
@@ -320,7 +321,7 @@ def _candidates_for(
             continue
         if only_campaign and contact.campaign != campaign:
             continue
-        candidate = _classify(uow, contact, e164, nsn, variants)
+        candidate = _classify(contact, e164, nsn, variants)
         if candidate is not None:
             best[key] = candidate
     return best
@@ -395,7 +396,7 @@ def find_candidates(
         raise RuleViolation("only_campaign=True needs a campaign: expected a campaign id")
     e164 = normalize_phone(phone, _region_for(repo, wanted_campaign, region))
     best = _candidates_for(repo, e164, campaign=wanted_campaign, only_campaign=only_campaign)
-    return _rank(best.values(), wanted_campaign)
+    return _rank(best.values(), wanted_campaign, repo)
 
 
 def identity_candidates(
@@ -424,7 +425,7 @@ def identity_candidates(
             current = best.get(other)
             if current is None or candidate.tier.rank < current.tier.rank:
                 best[other] = candidate
-    return _rank(best.values(), contact.campaign)
+    return _rank(best.values(), contact.campaign, repo)
 
 
 # --- M4 linking -------------------------------------------------------------------------------
