@@ -317,6 +317,40 @@ def test_K5_phones_are_added_edited_and_deleted() -> None:
         add_phone(contact, "a@b.pe", "PE", kind="email")
 
 
+_CHANNEL_VALUES = ("+51987654321", "+51912345678", "+5215512345678", "ana@acme.pe")
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(ChannelKind)), st.sampled_from(_CHANNEL_VALUES)),
+        max_size=5,
+    ),
+    st.lists(
+        st.tuples(st.sampled_from(list(ChannelKind)), st.sampled_from(_CHANNEL_VALUES)),
+        max_size=5,
+    ),
+)
+def test_K5_phones_are_the_phone_channels_even_once_computed(
+    first: list[tuple[ChannelKind, str]], second: list[tuple[ChannelKind, str]]
+) -> None:
+    """``Contact.phones`` is cached per contact: a changed copy computes its own."""
+
+    def channels(pairs: list[tuple[ChannelKind, str]]) -> tuple[ContactChannel, ...]:
+        return tuple(ContactChannel(kind=kind, value=value) for kind, value in pairs)
+
+    def expected(pairs: list[tuple[ChannelKind, str]]) -> tuple[str, ...]:
+        kinds = (ChannelKind.PHONE, ChannelKind.WHATSAPP)
+        return tuple(dict.fromkeys(value for kind, value in pairs if kind in kinds))
+
+    contact = Contact(campaign="ventas", code="C-1", channels=channels(first))
+    assert contact.phones == expected(first)
+    changed = attrs.evolve(contact, channels=channels(second))
+    assert changed.phones == expected(second)
+    assert contact.phones == expected(first)
+    assert changed == Contact(campaign="ventas", code="C-1", channels=channels(second))
+
+
 def test_K5_phone_services_record_events_and_deleting_the_last_is_allowed() -> None:
     store = new_store()
     contact = jose(store)

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, cast
 
@@ -248,7 +247,9 @@ def _rank(
     a lone one needs no ranking, so routing's auto-link reads no tickets for it.
     """
     items = list(candidates)
-    if uow is not None and len(items) > 1:
+    if len(items) < 2:
+        return items
+    if uow is not None:
         items = [attrs.evolve(c, activity=contact_activity(uow, c.contact)) for c in items]
     return sorted(items, key=lambda c: _order_key(c, campaign))
 
@@ -297,33 +298,39 @@ def _candidates_for(
     campaign: str | None,
     only_campaign: bool,
     exclude: ContactKey | None = None,
-) -> dict[ContactKey, Candidate]:
+) -> list[Candidate]:
     """The best candidate per contact for an E.164 number: index lookups only (M3).
 
     One lookup finds the EXACT, NATIONAL and SUFFIX candidates together: numbers
     with the same national number share its last 7 digits (a national number
     shorter than that is its own suffix key, so the national index serves it).
     Then one EXACT lookup per national variant, which may differ in the last 7.
+    A contact found once needs no (campaign, code) key: most lookups find one, and
+    not reading its code saves a memory access in a large store.
     """
     nsn = national_number(e164)
     variants = dict(phone_variants_with_reason(e164))
-    best: dict[ContactKey, Candidate] = {}
     if len(nsn) >= SUFFIX_DIGITS:
-        near = uow.contacts_by_phone_suffix(nsn[-SUFFIX_DIGITS:])
+        found = list(uow.contacts_by_phone_suffix(nsn[-SUFFIX_DIGITS:]))
     else:
-        near = uow.contacts_by_national_number(nsn)
-    near_and_variants = itertools.chain(
-        near, *(uow.contacts_by_phone(variant) for variant in variants)
-    )
-    for contact in near_and_variants:
-        key = (contact.campaign, contact.code)
-        if key in best or key == exclude or contact.merged_into is not None:
+        found = list(uow.contacts_by_national_number(nsn))
+    for variant in variants:
+        found.extend(uow.contacts_by_phone(variant))
+    seen: set[ContactKey] | None = set() if len(found) > 1 or exclude is not None else None
+    best: list[Candidate] = []
+    for contact in found:
+        if contact.merged_into is not None:
             continue
         if only_campaign and contact.campaign != campaign:
             continue
+        if seen is not None:
+            key = (contact.campaign, contact.code)
+            if key in seen or key == exclude:
+                continue
+            seen.add(key)
         candidate = _classify(contact, e164, nsn, variants)
         if candidate is not None:
-            best[key] = candidate
+            best.append(candidate)
     return best
 
 
@@ -395,8 +402,8 @@ def find_candidates(
     if only_campaign and wanted_campaign is None:
         raise RuleViolation("only_campaign=True needs a campaign: expected a campaign id")
     e164 = normalize_phone(phone, _region_for(repo, wanted_campaign, region))
-    best = _candidates_for(repo, e164, campaign=wanted_campaign, only_campaign=only_campaign)
-    return _rank(best.values(), wanted_campaign, repo)
+    found = _candidates_for(repo, e164, campaign=wanted_campaign, only_campaign=only_campaign)
+    return _rank(found, wanted_campaign, repo)
 
 
 def identity_candidates(
@@ -421,7 +428,8 @@ def identity_candidates(
         found = _candidates_for(
             repo, phone, campaign=contact.campaign, only_campaign=only_campaign, exclude=key
         )
-        for other, candidate in found.items():
+        for candidate in found:
+            other = (candidate.contact.campaign, candidate.contact.code)
             current = best.get(other)
             if current is None or candidate.tier.rank < current.tier.rank:
                 best[other] = candidate
