@@ -667,6 +667,122 @@ def test_R4_refusals_read_the_event_log_once_per_replay(monkeypatch: pytest.Monk
     assert read <= 3 * logged
 
 
+def test_R4_contacts_without_document_or_phone_are_found_without_listing_the_campaign(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccdomain.memory import MemoryUnitOfWork
+
+    listed = 0
+    list_contacts = MemoryUnitOfWork.list_contacts
+
+    def counting(self: MemoryUnitOfWork, campaign: str | None = None) -> Any:
+        nonlocal listed
+        listed += 1
+        return list_contacts(self, campaign)
+
+    monkeypatch.setattr(MemoryUnitOfWork, "list_contacts", counting)
+    people = [
+        {
+            "type": "contact",
+            "campaign": "ventas",
+            "first_names": f"Ana {n}",
+            "channels": [{"kind": "email", "value": f"ana{n}@acme.pe"}],
+        }
+        for n in range(200)
+    ]
+    named = [
+        {"type": "contact", "campaign": "ventas", "last_names": f"Quispe {n}"} for n in range(50)
+    ]
+    text = lines(CAMPAIGN, *people, *named)
+    store = MemoryStore()
+    assert replay(store, text).contacts_created == 250
+    assert listed <= 1  # the index is built once, not a scan per contact
+    listed = 0
+    again = replay(store, text)
+    assert again.contacts_created == 0 and again.already_applied == len(text)
+    assert listed <= 1
+    assert len(contact_rows(store)) == 250
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_R4_a_replay_knows_a_contact_merged_earlier_in_the_same_file(
+    kind: str, tmp_path: Path
+) -> None:
+    pepe = {
+        "type": "contact",
+        "campaign": "ventas",
+        "first_names": "Pepe",
+        "channels": [{"kind": "whatsapp", "value": "912345678"}],
+    }
+    # An e-mail-only contact, given twice: the replay's contact index reads Pepe before
+    # the merge, which names the contact kept (the tombstone is in its data).
+    email = {"kind": "email", "value": "a@b.pe"}
+    ana = {"type": "contact", "campaign": "ventas", "channels": [email]}
+    merge = {"type": "merge", "campaign": "ventas", "into": "12345678", "from": "C-000002"}
+    store: Any = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "cc.sqlite")
+    text = lines(CAMPAIGN, ana, JOSE, pepe, ana, {**merge, "agent": "sup1"}, pepe)
+    summary = replay(store, text)
+    assert summary.bad_lines == () and summary.already_applied == 2
+    assert [r["code"] for r in contact_rows(store)] == ["12345678", "C-000001", "C-000002"]
+
+
+_POOL_CONTACTS = (
+    {"first_names": "Ana", "channels": [{"kind": "email", "value": "ana@acme.pe"}]},
+    {"channels": [{"kind": "email", "value": "ana@acme.pe"}]},
+    {"first_names": "Ana", "last_names": "Ruiz"},
+    {"last_names": "Ruiz"},
+    {"first_names": "Luis", "channels": [{"kind": "phone", "value": "987654321"}]},
+    {"channels": [{"kind": "whatsapp", "value": "912345678"}]},
+    {
+        "first_names": "Ana",
+        "document": {"type": "DNI", "number": "12345678"},
+        "channels": [{"kind": "email", "value": "ana@acme.pe"}],
+    },
+    {
+        "first_names": "Luis",
+        "document": {"type": "DNI", "number": "87654321"},
+        "channels": [{"kind": "phone", "value": "912345678"}],
+    },
+    {"tags": ["moroso"]},
+)
+_POOL_CODES = ("12345678", "87654321", "C-000001", "C-000002", "C-000003", "C-000004")
+_POOL_EVENTS = st.one_of(
+    st.sampled_from(_POOL_CONTACTS).map(lambda c: {"type": "contact", "campaign": "ventas", **c}),
+    st.tuples(st.sampled_from(_POOL_CODES), st.sampled_from(_POOL_CODES)).map(
+        lambda pair: {
+            "type": "merge",
+            "campaign": "ventas",
+            "into": pair[0],
+            "from": pair[1],
+            "agent": "sup",
+        }
+    ),
+    st.sampled_from(_POOL_CODES).map(
+        lambda code: {"type": "anonymize", "campaign": "ventas", "contact": code, "agent": "dpo"}
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_POOL_EVENTS, max_size=14))
+def test_R4_replay_finds_the_same_existing_contacts_as_event_by_event(
+    events: list[dict[str, Any]],
+) -> None:
+    """The replay's contact index answers as the scan of ``apply_event`` does."""
+    text = lines(CAMPAIGN, *events, *events)  # twice: the second pass is all R4
+    indexed = MemoryStore()
+    summary = replay(indexed, text, keep_going=True)
+    scanned = MemoryStore()
+    bad: list[int] = []
+    for number, line in enumerate(text, start=1):
+        try:
+            apply_event(scanned, json.loads(line), line_no=number)
+        except InvalidEvent:
+            bad.append(number)
+    assert [b.line for b in summary.bad_lines] == bad
+    assert contact_rows(indexed) == contact_rows(scanned)
+
+
 def test_R4_replaying_the_demo_twice_leaves_the_store_as_one_replay_did() -> None:
     text = DEMO.read_text(encoding="utf-8").splitlines()
     store = MemoryStore()
