@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ccdomain._folding
 import ccdomain.contacts
 from ccdomain.contacts import (
     Address,
@@ -43,6 +44,7 @@ from ccdomain.contacts import (
     delete_phone,
     edit_contact_phone,
     edit_phone,
+    find_company,
     find_or_create_company,
     fold,
     generated_code,
@@ -144,6 +146,7 @@ def jose(store: MemoryStore, **extra: Any) -> Contact:
 def test_doctests() -> None:
     """The examples in the module's docstrings run."""
     assert doctest.testmod(ccdomain.contacts).failed == 0
+    assert doctest.testmod(ccdomain._folding).failed == 0
 
 
 # --- K1 / K2 ----------------------------------------------------------------------------------
@@ -658,6 +661,48 @@ def test_K16_companies_are_found_by_tax_id_or_name() -> None:
     assert make_company("Otra SRL", phone="017001234").phone == "+5117001234"
 
 
+def test_K16_find_company_looks_up_by_id_or_name_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccdomain.memory import MemoryUnitOfWork
+
+    store = new_store()
+    acme = find_or_create_company(store, "ACME SAC", ("RUC", "20512333797"), at=AT)
+    otra = find_or_create_company(store, "Otra SRL", at=AT)
+    before = snapshot(store)
+    listed = 0
+    list_companies = MemoryUnitOfWork.list_companies
+
+    def counting(self: MemoryUnitOfWork) -> Any:
+        nonlocal listed
+        listed += 1
+        return list_companies(self)
+
+    monkeypatch.setattr(MemoryUnitOfWork, "list_companies", counting)
+    with store.unit_of_work() as uow:
+        assert find_company(uow, "20512333797") == acme
+        assert find_company(uow, " Acme   sac ") == acme  # a tax-id company, by name
+        assert find_company(uow, "OTRA srl") == otra
+        assert find_company(uow, "Nueva SAC") is None
+        assert find_company(uow, None) is None
+        assert find_company(uow, 42) is None
+    assert listed == 0  # the store's name index, not a scan of every company
+
+    class Scanned:
+        """A repository without CompanyNameIndex: the services scan, same answers."""
+
+        def __init__(self, uow: Any) -> None:
+            self.get_company = uow.get_company
+            self.list_companies = uow.list_companies
+
+    with store.unit_of_work() as uow:
+        plain: Any = Scanned(uow)
+        assert find_company(plain, " Acme   sac ") == acme
+        assert find_company(plain, "Nueva SAC") is None
+    assert listed == 2
+    assert snapshot(store) == before
+
+
 def test_campaign_declaration_is_idempotent_and_conflicts_refused() -> None:
     store = new_store()
     before = snapshot(store)
@@ -942,6 +987,8 @@ PURE_RULES = [
     lambda x: make_company("ACME", x),
     lambda x: make_company("ACME", address=x),
     lambda x: make_company("ACME", phone=x),
+    lambda x: find_company(MemoryStore().unit_of_work(), x),
+    lambda x: find_company(x, "ACME"),
 ]
 
 

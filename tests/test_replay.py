@@ -726,6 +726,39 @@ def test_R4_a_replay_knows_a_contact_merged_earlier_in_the_same_file(
     assert [r["code"] for r in contact_rows(store)] == ["12345678", "C-000001", "C-000002"]
 
 
+def test_K16_R4_contacts_naming_companies_never_list_every_company(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccdomain.memory import MemoryUnitOfWork
+
+    listed = 0
+    list_companies = MemoryUnitOfWork.list_companies
+
+    def counting(self: MemoryUnitOfWork) -> Any:
+        nonlocal listed
+        listed += 1
+        return list_companies(self)
+
+    monkeypatch.setattr(MemoryUnitOfWork, "list_companies", counting)
+    people = [
+        {
+            "type": "contact",
+            "campaign": "ventas",
+            "first_names": f"Ana {n}",
+            "company": f"Empresa {n % 40} SAC",
+            "channels": [{"kind": "email", "value": f"ana{n}@acme.pe"}],
+        }
+        for n in range(120)
+    ]
+    store = MemoryStore()
+    assert replay(store, lines(CAMPAIGN, *people)).contacts_created == 120
+    again = replay(store, lines(CAMPAIGN, *people, {**people[0], "company": "empresa  0 sac"}))
+    assert again.contacts_created == 0 and again.already_applied == 122
+    assert listed == 0
+    rows = contact_rows(store)
+    assert len({r["company"] for r in rows}) == 40
+
+
 _POOL_CONTACTS = (
     {"first_names": "Ana", "channels": [{"kind": "email", "value": "ana@acme.pe"}]},
     {"channels": [{"kind": "email", "value": "ana@acme.pe"}]},

@@ -20,12 +20,14 @@ from ccdomain.errors import StoreError
 from ccdomain.models import (
     Campaign,
     ChannelKind,
+    Company,
     Contact,
     ContactChannel,
     Direction,
     Ticket,
     TicketStatus,
 )
+from ccdomain.serialization import to_json
 from ccdomain.sqlite import MIGRATIONS, SqliteStore
 from ccdomain.testing.conformance import StoreConformance
 
@@ -49,10 +51,10 @@ def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == len(MIGRATIONS) == 1
+    assert store.schema_version == len(MIGRATIONS) == 2
     assert store.integrity_check() == "ok"
     db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    assert db.execute("PRAGMA user_version").fetchone() == (2,)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
     with store.unit_of_work() as uow:
@@ -80,11 +82,34 @@ def test_migrations_apply_in_order_on_open(tmp_path: Path, monkeypatch: pytest.M
     later = (*MIGRATIONS, ("CREATE TABLE later (x TEXT)",), ("INSERT INTO later VALUES ('2')",))
     monkeypatch.setattr(ccdomain.sqlite, "MIGRATIONS", later)
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == 3
+    assert store.schema_version == 4
     db = sqlite3.connect(tmp_path / "a.db")
     assert db.execute("SELECT x FROM later").fetchall() == [("2",)]
-    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("PRAGMA user_version").fetchone() == (4,)
     db.close()
+    store.close()
+
+
+def test_K16_migration_2_keys_the_companies_of_a_version_1_database(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        db.execute(statement)
+    for company in (
+        Company(id="20131312955", name="  Acme  PERÚ SAC", tax_id=None),
+        Company(id="N:zeta", name="Zeta"),
+    ):
+        db.execute("INSERT INTO companies VALUES (?, ?)", (company.id, to_json(company)))
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    assert store.schema_version == 2
+    with store.unit_of_work() as uow:
+        found = uow.company_by_name_key("acme peru sac")
+        assert found is not None and found.id == "20131312955"
+        assert uow.company_by_name_key("zeta") == uow.get_company("N:zeta")
+        assert uow.company_by_name_key("acme") is None
     store.close()
 
 

@@ -63,6 +63,8 @@ import attrs
 import phonenumbers
 from dateutil import parser as date_parser
 
+from ccdomain._folding import fold
+from ccdomain._folding import name_key as _name_key
 from ccdomain.collections import CollectionsPolicy, aging_buckets
 from ccdomain.documents import Document, document_code, make_document
 from ccdomain.errors import (
@@ -100,7 +102,7 @@ from ccdomain.models import (
     Line,
 )
 from ccdomain.phones import normalize_phone
-from ccdomain.ports import ContactRepository, Store, UnitOfWork
+from ccdomain.ports import CompanyNameIndex, ContactRepository, Store, UnitOfWork
 
 __all__ = [
     "CHANNEL_KIND_ORDER",
@@ -138,6 +140,7 @@ __all__ = [
     "delete_phone",
     "edit_contact_phone",
     "edit_phone",
+    "find_company",
     "find_or_create_company",
     "fold",
     "generated_code",
@@ -332,29 +335,6 @@ def _mapping_fields(
             )
         fields[key] = item
     return fields
-
-
-# --- K10 folding (used by several rules below) ------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Return a case- and accent-insensitive key of ``text`` (K10).
-
-    >>> fold("José PÉREZ")
-    'jose perez'
-
-    Raises:
-        RuleViolation: ``text`` is not a string.
-    """
-    if not isinstance(text, str):
-        raise RuleViolation(f"{_show(text)} cannot be folded: expected a text")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _name_key(name: str) -> str:
-    """A folded name with whitespace collapsed: the key companies are found by."""
-    return " ".join(fold(name).split())
 
 
 # --- campaigns and lines ----------------------------------------------------------------------
@@ -1450,6 +1430,8 @@ def _company_by_name(uow: ContactRepository, name: str) -> Company | None:
     found = uow.get_company("N:" + key)
     if found is not None:
         return found
+    if isinstance(uow, CompanyNameIndex):
+        return uow.company_by_name_key(key)
     return next((c for c in uow.list_companies() if _name_key(c.name) == key), None)
 
 
@@ -1493,6 +1475,28 @@ def _company_ref(value: object) -> str | None:
     if value is None:
         return None
     return _text(value, "company", required=True)
+
+
+def find_company(uow: ContactRepository, ref: object) -> Company | None:
+    """The stored company a contact's ``company`` reference names, without creating one.
+
+    The same lookup :func:`create_contact` makes (K16): the company with that id, else
+    the one with that name (folded, whitespace collapsed). None when no company
+    matches, or ``ref`` is not a valid reference (creating the contact would say why).
+
+    Raises:
+        RuleViolation: ``uow`` is not a unit of work.
+    """
+    if not callable(getattr(uow, "get_company", None)):
+        raise RuleViolation(f"{_show(uow)} is not a unit of work: expected a ccdomain unit of work")
+    try:
+        text = _company_ref(ref)
+        if text is None:
+            return None
+        found = uow.get_company(text)
+        return found if found is not None else _company_by_name(uow, make_company(text).name)
+    except CcdomainError:
+        return None
 
 
 def _resolve_company(uow: ContactRepository, ref: str) -> str:

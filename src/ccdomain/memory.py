@@ -26,6 +26,7 @@ from typing import Any, Self
 
 import attrs
 
+from ccdomain._folding import name_key
 from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact, UnknownTicket
 from ccdomain.events import Event
@@ -92,6 +93,8 @@ class _State:
         self.campaigns: dict[str, Campaign] = {}
         self.lines: dict[str, Line] = {}
         self.companies: dict[str, Company] = {}
+        # Company ids by name key (K16), each tuple in increasing id order.
+        self.companies_by_name: dict[str, tuple[str, ...]] = {}
         self.contacts: dict[ContactKey, Contact] = {}
         # Phone indexes hold the live contacts themselves, in the order indexed: the
         # contact alone when it is the only one under its key (most are), else a tuple.
@@ -296,7 +299,20 @@ class MemoryUnitOfWork:
 
     def put_company(self, company: Company) -> None:
         """Insert or replace a company by id."""
-        self._set(self._s.companies, company.id, company)
+        s = self._s
+        key = name_key(company.name)
+        old = s.companies.get(company.id)
+        if old is not None and name_key(old.name) != key:
+            self._index_remove(s.companies_by_name, name_key(old.name), company.id)
+        ids = s.companies_by_name.get(key, ())
+        if company.id not in ids:
+            self._set(s.companies_by_name, key, tuple(sorted((*ids, company.id))))
+        self._set(s.companies, company.id, company)
+
+    def company_by_name_key(self, key: str) -> Company | None:
+        """The company whose name key is ``key``, the smallest id first (CompanyNameIndex)."""
+        ids = self._s.companies_by_name.get(key)
+        return self._s.companies[ids[0]] if ids else None
 
     def get_company(self, company_id: str) -> Company | None:
         """The company with that id, or None."""

@@ -45,6 +45,7 @@ from ccdomain.models import (
 __all__ = [
     "ChannelPort",
     "CollectionsRepository",
+    "CompanyNameIndex",
     "ContactRepository",
     "EventLog",
     "IdentityRepository",
@@ -339,6 +340,22 @@ class Purgeable(Protocol):
         Raises:
             StoreError: the files could not be purged (e.g. a long reader held them).
         """
+
+
+@runtime_checkable
+class CompanyNameIndex(Protocol):
+    """A unit of work that finds companies by name without listing them all (K16).
+
+    Optional. Naming a company that is not stored yet makes the services look for a
+    company with the same name among those with a tax id (whose ids are not derived
+    from the name); without this method that is a scan of every company, once per
+    new company, which makes loading many companies quadratic. Both stores have it;
+    the conformance suite checks it when a host's unit of work does.
+    """
+
+    def company_by_name_key(self, key: str) -> Company | None:
+        """The company whose name key (``ccdomain._folding.name_key``: folded,
+        whitespace collapsed) is ``key``, the smallest id when several are; or None."""
 
 
 class ChannelPort(Protocol):

@@ -576,9 +576,9 @@ def _contact_candidate(ctx: _Ctx, campaign: Campaign, fields: dict[str, Any]) ->
     scratch = MemoryStore()
     with scratch.unit_of_work() as uow:
         uow.put_campaign(campaign)
-        if fields.get("company") is not None:
-            for company in ctx.uow.list_companies():
-                uow.put_company(company)
+        company = ct.find_company(ctx.uow, fields.get("company"))
+        if company is not None:  # the one company the new contact would name
+            uow.put_company(company)
         uow.commit()
     with ctx.blame(None, **_CONTACT_BLAME):
         return ct.create_contact(scratch, campaign.id, at=_EPOCH, **fields)

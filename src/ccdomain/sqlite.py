@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
 
 import attrs
 
+from ccdomain._folding import name_key
 from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
     DuplicateContact,
@@ -199,8 +200,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE TABLE events (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)",
     ),
+    # 2: companies by name key (K16, CompanyNameIndex); existing companies are keyed by
+    # ccdomain_company_name_key, a function registered while migrating.
+    (
+        "CREATE TABLE company_names (id TEXT PRIMARY KEY REFERENCES companies (id), "
+        "key TEXT NOT NULL)",
+        "CREATE INDEX company_names_by_key ON company_names (key, id)",
+        "INSERT INTO company_names (id, key) "
+        "SELECT id, ccdomain_company_name_key(data) FROM companies",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
+
+
+def _company_name_key(data: str) -> str:
+    """The name key of a stored company's JSON (migration 2 keys existing companies)."""
+    return name_key(from_json(data, Company).name)
+
 
 _TICKET_COUNTER = "ticket"
 _COMMENT_COUNTER = "comment"
@@ -722,6 +738,9 @@ class SqliteStore:
                         f"the database {self._path!r} has schema version {version}; "
                         f"this ccdomain knows versions up to {len(MIGRATIONS)}"
                     )
+                db.create_function(
+                    "ccdomain_company_name_key", 1, _company_name_key, deterministic=True
+                )
                 for number in range(version + 1, len(MIGRATIONS) + 1):
                     for statement in MIGRATIONS[number - 1]:
                         db.execute(statement)
@@ -953,7 +972,23 @@ class SqliteUnitOfWork:
     @_guarded
     def put_company(self, company: Company) -> None:
         """Insert or replace a company by id."""
+        key = name_key(company.name)
         self._put("companies", company.id, self._dump(company))
+        self._wdb().execute(
+            "INSERT INTO company_names (id, key) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET key = excluded.key",
+            (company.id, key),
+        )
+
+    @_guarded
+    def company_by_name_key(self, key: str) -> Company | None:
+        """The company whose name key is ``key``, the smallest id first (CompanyNameIndex)."""
+        return self._one(
+            "SELECT c.data FROM company_names n JOIN companies c ON c.id = n.id "
+            "WHERE n.key = ? ORDER BY n.id LIMIT 1",
+            (key,),
+            Company,
+        )
 
     @_guarded
     def get_company(self, company_id: str) -> Company | None:

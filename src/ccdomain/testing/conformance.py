@@ -48,7 +48,9 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ccdomain._folding import name_key
 from ccdomain.collections import Installment, Payment, PaymentStatus, Product, Promise, money
 from ccdomain.errors import (
     CcdomainError,
@@ -74,7 +76,7 @@ from ccdomain.models import (
     TicketStatus,
     Typification,
 )
-from ccdomain.ports import Purgeable, Store, UnitOfWork
+from ccdomain.ports import CompanyNameIndex, Purgeable, Store, UnitOfWork
 from ccdomain.testing import strategies as cst
 
 __all__ = [
@@ -219,6 +221,37 @@ class ContactRepositoryConformance(StoreCase):
             assert uow.get_company("acme") == Company(id="acme", name="ACME SAC", phone=PHONE)
             assert uow.get_company("nope") is None
             assert [c.id for c in uow.list_companies()] == ["84", "acme"]
+
+    @_properties
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["20131312955", "N:acme", "b", "a"]),
+                st.sampled_from(["ACME", "  acme ", "Ácme", "Zeta SAC", "zeta  sac"]),
+                st.booleans(),
+            ),
+            max_size=8,
+        )
+    )
+    def test_K16_companies_by_name_key_when_the_store_indexes_them(
+        self, writes: list[tuple[str, str, bool]]
+    ) -> None:
+        """Optional (``CompanyNameIndex``): the answer a scan of every company gives."""
+        with self.uow() as uow:
+            if not isinstance(uow, CompanyNameIndex):
+                return
+            for company_id, name, keep in writes:
+                with self.uow() as nested:  # a rolled-back write leaves no key behind
+                    nested.put_company(Company(id=company_id, name=name))
+                    if keep:
+                        nested.commit()
+            uow.commit()
+        with self.uow() as uow:
+            assert isinstance(uow, CompanyNameIndex)
+            companies = uow.list_companies()
+            for key in ("acme", "zeta sac", "nope"):
+                expected = next((c for c in companies if name_key(c.name) == key), None)
+                assert uow.company_by_name_key(key) == expected
 
     def test_K1_contacts_add_get_list_by_campaign_and_code(self) -> None:
         with self.uow() as uow:
