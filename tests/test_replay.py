@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -757,6 +758,127 @@ def test_K16_R4_contacts_naming_companies_never_list_every_company(
     assert listed == 0
     rows = contact_rows(store)
     assert len({r["company"] for r in rows}) == 40
+
+
+def test_R4_id_less_interactions_read_each_customers_tickets_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccdomain.memory import MemoryUnitOfWork
+
+    read = 0
+    interactions = MemoryUnitOfWork.interactions
+
+    def counting(self: MemoryUnitOfWork, number: int) -> Any:
+        nonlocal read
+        found = interactions(self, number)
+        read += len(found)
+        return found
+
+    monkeypatch.setattr(MemoryUnitOfWork, "interactions", counting)
+    chat = [
+        {
+            k: v
+            for k, v in message(n, f"2026-11-20T10:{n // 60:02d}:{n % 60:02d}-05:00").items()
+            if k != "id"
+        }
+        for n in range(300)
+    ]
+    text = lines(CAMPAIGN, LINE, *chat, chat[7])  # the last line is a redelivery
+    store = MemoryStore()
+    first = replay(store, text)
+    assert first.interactions_joined == 299 and first.already_applied == 1
+    assert read <= 300  # the ticket once, not once per message
+    read = 0
+    again = replay(store, text)
+    assert again.already_applied == len(text) and again.interactions_joined == 0
+    assert read <= 300
+    assert ticket_rows(store)[0]["interactions"] == 300
+
+
+def test_R4_an_undone_line_leaves_no_interaction_in_the_replays_memory() -> None:
+    from ccdomain.replay import _Redeliveries
+
+    store = store_with(CAMPAIGN, LINE)
+    event = {k: v for k, v in message(1, "2026-11-20T09:00:00-05:00").items() if k != "id"}
+    outcome = apply_event(store, event)
+    memory = _Redeliveries()
+    with store.unit_of_work() as uow:
+        (ticket,) = uow.tickets_for_customer("+51987654321")
+        (recorded,) = uow.interactions(ticket.number)
+        later = attrs.evolve(recorded, text="otro")
+        assert memory.ticket_holding(uow, recorded) == outcome.ticket
+        assert memory.ticket_holding(uow, later) is None
+        memory.recorded(later, ticket.number)
+        memory.settle(kept=False)  # the line that recorded it was rolled back
+        assert memory.ticket_holding(uow, later) is None
+        memory.recorded(later, ticket.number)
+        memory.settle(kept=True)
+        assert memory.ticket_holding(uow, later) == ticket.number
+
+
+def test_R4_I4_after_an_anonymization_a_message_is_compared_with_what_is_left() -> None:
+    hola = {k: v for k, v in message(1, "2026-11-20T09:00:00-05:00").items() if k != "id"}
+    forget = {"type": "anonymize", "campaign": "ventas", "contact": "12345678", "agent": "dpo"}
+    text = lines(
+        CAMPAIGN, LINE, JOSE, hola, hola, {**forget, "at": "2026-11-20T11:00:00-05:00"}, hola
+    )
+    indexed = MemoryStore()
+    summary = replay(indexed, text)
+    scanned = store_with(*(json.loads(line) for line in text[:-1]))
+    last = apply_event(scanned, json.loads(text[-1]))
+    assert summary.bad_lines == () and summary.already_applied == 1  # the first repeat only
+    assert not last.already_applied  # the anonymized ticket no longer holds the number
+    assert ticket_rows(indexed) == ticket_rows(scanned)
+
+
+_CHAT_EVENTS = st.builds(
+    lambda n, minute, customer, with_id, text: {
+        "type": "interaction",
+        **({"id": f"m{n}"} if with_id else {}),
+        "at": f"2026-11-20T10:{minute:02d}:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": customer,
+        "text": text,
+    },
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.sampled_from(["987654321", "912345678", "+51 987 654 321"]),
+    st.booleans(),
+    st.sampled_from(["hola", "gracias"]),
+)
+_CLOSINGS = st.sampled_from(["987654321", "912345678"]).map(
+    lambda customer: {
+        "type": "resolve",
+        "campaign": "ventas",
+        "customer": customer,
+        "agent": "ana",
+        "at": "2026-11-20T10:02:30-05:00",
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_CHAT_EVENTS, _CHAT_EVENTS, _CLOSINGS), max_size=14))
+def test_R4_replay_finds_the_same_redeliveries_as_event_by_event(
+    events: list[dict[str, Any]],
+) -> None:
+    """The replay's memory of interactions answers as reading the tickets each time."""
+    text = lines(CAMPAIGN, LINE, *events, *events)
+    indexed = MemoryStore()
+    summary = replay(indexed, text, keep_going=True)
+    scanned = MemoryStore()
+    bad: list[int] = []
+    already = 0
+    for number, line in enumerate(text, start=1):
+        try:
+            already += apply_event(scanned, json.loads(line), line_no=number).already_applied
+        except InvalidEvent:
+            bad.append(number)
+    assert [b.line for b in summary.bad_lines] == bad
+    assert summary.already_applied == already
+    assert ticket_rows(indexed) == ticket_rows(scanned)
 
 
 _POOL_CONTACTS = (
