@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +80,7 @@ from ccdomain.errors import (
     UnknownContact,
 )
 from ccdomain.events import EventKind
-from ccdomain.memory import MemoryStore
+from ccdomain.memory import MemoryStore, MemoryUnitOfWork
 from ccdomain.models import Channel
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
@@ -662,23 +663,13 @@ def test_K16_companies_are_found_by_tax_id_or_name() -> None:
 
 
 def test_K16_find_company_looks_up_by_id_or_name_and_creates_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+    count_calls: Callable[..., Any],
 ) -> None:
-    from ccdomain.memory import MemoryUnitOfWork
-
     store = new_store()
     acme = find_or_create_company(store, "ACME SAC", ("RUC", "20512333797"), at=AT)
     otra = find_or_create_company(store, "Otra SRL", at=AT)
     before = snapshot(store)
-    listed = 0
-    list_companies = MemoryUnitOfWork.list_companies
-
-    def counting(self: MemoryUnitOfWork) -> Any:
-        nonlocal listed
-        listed += 1
-        return list_companies(self)
-
-    monkeypatch.setattr(MemoryUnitOfWork, "list_companies", counting)
+    listed = count_calls(MemoryUnitOfWork, "list_companies")
     with store.unit_of_work() as uow:
         assert find_company(uow, "20512333797") == acme
         assert find_company(uow, " Acme   sac ") == acme  # a tax-id company, by name
@@ -686,7 +677,7 @@ def test_K16_find_company_looks_up_by_id_or_name_and_creates_nothing(
         assert find_company(uow, "Nueva SAC") is None
         assert find_company(uow, None) is None
         assert find_company(uow, 42) is None
-    assert listed == 0  # the store's name index, not a scan of every company
+    assert listed.count == 0  # the store's name index, not a scan of every company
 
     class Scanned:
         """A repository without CompanyNameIndex: the services scan, same answers."""
@@ -699,7 +690,7 @@ def test_K16_find_company_looks_up_by_id_or_name_and_creates_nothing(
         plain: Any = Scanned(uow)
         assert find_company(plain, " Acme   sac ") == acme
         assert find_company(plain, "Nueva SAC") is None
-    assert listed == 2
+    assert listed.count == 2
     assert snapshot(store) == before
 
 

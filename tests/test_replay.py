@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from ccdomain import matching
 from ccdomain.errors import CcdomainError, InvalidEvent
 from ccdomain.events import EventKind
-from ccdomain.memory import MemoryStore
+from ccdomain.memory import MemoryStore, MemoryUnitOfWork
 from ccdomain.replay import (
     EVENT_TYPES,
     Effect,
@@ -640,19 +641,8 @@ def test_R1_the_collector_is_paused_per_batch_and_restored() -> None:
         (gc.enable if was_enabled else gc.disable)()
 
 
-def test_R4_refusals_read_the_event_log_once_per_replay(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ccdomain.memory import MemoryUnitOfWork
-
-    read = 0
-    events = MemoryUnitOfWork.events
-
-    def counting(self: MemoryUnitOfWork, after: int = 0) -> Any:
-        nonlocal read
-        found = list(events(self, after))
-        read += len(found)
-        return iter(found)
-
-    monkeypatch.setattr(MemoryUnitOfWork, "events", counting)
+def test_R4_refusals_read_the_event_log_once_per_replay(count_calls: Callable[..., Any]) -> None:
+    read = count_calls(MemoryUnitOfWork, "events", items=True)
     block = {"type": "block", "campaign": "ventas", "customer": "987654321", "agent": "sup"}
     spam = [message(n, f"2026-11-20T10:{n // 60:02d}:{n % 60:02d}-05:00") for n in range(300)]
     text = lines(CAMPAIGN, LINE, {**block, "at": "2026-11-20T09:00:00-05:00"}, *spam)
@@ -660,28 +650,18 @@ def test_R4_refusals_read_the_event_log_once_per_replay(monkeypatch: pytest.Monk
     first = replay(store, text)
     assert first.refused == 300 and first.bad_lines == ()
     logged = sum(1 for _ in store.unit_of_work().events())
-    assert read <= 2 * logged  # the whole log once, not once per refusal
-    read = 0
+    assert read.count <= 2 * logged  # the whole log once, not once per refusal
+    read.count = 0
     again = replay(store, text)  # R4: the same refusals are not recorded twice
     assert again.refused == 0 and again.already_applied == len(text)
     assert sum(1 for _ in store.unit_of_work().events()) == logged
-    assert read <= 3 * logged
+    assert read.count <= 3 * logged
 
 
 def test_R4_contacts_without_document_or_phone_are_found_without_listing_the_campaign(
-    monkeypatch: pytest.MonkeyPatch,
+    count_calls: Callable[..., Any],
 ) -> None:
-    from ccdomain.memory import MemoryUnitOfWork
-
-    listed = 0
-    list_contacts = MemoryUnitOfWork.list_contacts
-
-    def counting(self: MemoryUnitOfWork, campaign: str | None = None) -> Any:
-        nonlocal listed
-        listed += 1
-        return list_contacts(self, campaign)
-
-    monkeypatch.setattr(MemoryUnitOfWork, "list_contacts", counting)
+    listed = count_calls(MemoryUnitOfWork, "list_contacts")
     people = [
         {
             "type": "contact",
@@ -697,11 +677,11 @@ def test_R4_contacts_without_document_or_phone_are_found_without_listing_the_cam
     text = lines(CAMPAIGN, *people, *named)
     store = MemoryStore()
     assert replay(store, text).contacts_created == 250
-    assert listed <= 1  # the index is built once, not a scan per contact
-    listed = 0
+    assert listed.count <= 1  # the index is built once, not a scan per contact
+    listed.count = 0
     again = replay(store, text)
     assert again.contacts_created == 0 and again.already_applied == len(text)
-    assert listed <= 1
+    assert listed.count <= 1
     assert len(contact_rows(store)) == 250
 
 
@@ -728,19 +708,9 @@ def test_R4_a_replay_knows_a_contact_merged_earlier_in_the_same_file(
 
 
 def test_K16_R4_contacts_naming_companies_never_list_every_company(
-    monkeypatch: pytest.MonkeyPatch,
+    count_calls: Callable[..., Any],
 ) -> None:
-    from ccdomain.memory import MemoryUnitOfWork
-
-    listed = 0
-    list_companies = MemoryUnitOfWork.list_companies
-
-    def counting(self: MemoryUnitOfWork) -> Any:
-        nonlocal listed
-        listed += 1
-        return list_companies(self)
-
-    monkeypatch.setattr(MemoryUnitOfWork, "list_companies", counting)
+    listed = count_calls(MemoryUnitOfWork, "list_companies")
     people = [
         {
             "type": "contact",
@@ -755,26 +725,15 @@ def test_K16_R4_contacts_naming_companies_never_list_every_company(
     assert replay(store, lines(CAMPAIGN, *people)).contacts_created == 120
     again = replay(store, lines(CAMPAIGN, *people, {**people[0], "company": "empresa  0 sac"}))
     assert again.contacts_created == 0 and again.already_applied == 122
-    assert listed == 0
+    assert listed.count == 0
     rows = contact_rows(store)
     assert len({r["company"] for r in rows}) == 40
 
 
 def test_R4_id_less_interactions_read_each_customers_tickets_once(
-    monkeypatch: pytest.MonkeyPatch,
+    count_calls: Callable[..., Any],
 ) -> None:
-    from ccdomain.memory import MemoryUnitOfWork
-
-    read = 0
-    interactions = MemoryUnitOfWork.interactions
-
-    def counting(self: MemoryUnitOfWork, number: int) -> Any:
-        nonlocal read
-        found = interactions(self, number)
-        read += len(found)
-        return found
-
-    monkeypatch.setattr(MemoryUnitOfWork, "interactions", counting)
+    read = count_calls(MemoryUnitOfWork, "interactions", items=True)
     chat = [
         {
             k: v
@@ -787,11 +746,11 @@ def test_R4_id_less_interactions_read_each_customers_tickets_once(
     store = MemoryStore()
     first = replay(store, text)
     assert first.interactions_joined == 299 and first.already_applied == 1
-    assert read <= 300  # the ticket once, not once per message
-    read = 0
+    assert read.count <= 300  # the ticket once, not once per message
+    read.count = 0
     again = replay(store, text)
     assert again.already_applied == len(text) and again.interactions_joined == 0
-    assert read <= 300
+    assert read.count <= 300
     assert ticket_rows(store)[0]["interactions"] == 300
 
 
