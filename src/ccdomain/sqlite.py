@@ -29,7 +29,8 @@ How the rules of the store contract are kept:
 
 Each thread uses its own connection, opened on first use. Opening the store
 creates or migrates the schema: its version is ``PRAGMA user_version`` and
-:data:`MIGRATIONS` are applied in order (migration 1 is the initial schema).
+:data:`MIGRATIONS` are applied in order (migration 1 is the initial schema, 2 adds
+the company name index).
 The database runs in WAL mode with ``synchronous=NORMAL``: a committed unit of
 work survives a crash of the process; a power loss may lose the last few
 commits but never corrupts the file.
