@@ -63,8 +63,7 @@ import attrs
 import phonenumbers
 from dateutil import parser as date_parser
 
-from ccdomain._folding import fold
-from ccdomain._folding import name_key as _name_key
+from ccdomain._folding import fold, name_key
 from ccdomain.collections import CollectionsPolicy, aging_buckets
 from ccdomain.documents import Document, document_code, make_document
 from ccdomain.errors import (
@@ -151,6 +150,7 @@ __all__ = [
     "make_custom_field",
     "make_document",
     "make_line",
+    "name_key",
     "normalize_channel",
     "personal_data_view",
     "remove_address",
@@ -1417,7 +1417,7 @@ def make_company(
     company_name = _text(name, "company name", required=True)
     document = _document_from(tax_id)
     return Company(
-        id=document_code(document) if document else "N:" + _name_key(company_name),
+        id=document_code(document) if document else "N:" + name_key(company_name),
         name=company_name,
         tax_id=document,
         address=None if address is None else _address_from(address),
@@ -1426,13 +1426,13 @@ def make_company(
 
 
 def _company_by_name(uow: ContactRepository, name: str) -> Company | None:
-    key = _name_key(name)
+    key = name_key(name)
     found = uow.get_company("N:" + key)
     if found is not None:
         return found
     if isinstance(uow, CompanyNameIndex):
-        return uow.company_by_name_key(key)
-    return next((c for c in uow.list_companies() if _name_key(c.name) == key), None)
+        return uow.company_byname_key(key)
+    return next((c for c in uow.list_companies() if name_key(c.name) == key), None)
 
 
 def _find_or_create(uow: ContactRepository, company: Company) -> Company:

@@ -354,7 +354,7 @@ class CompanyNameIndex(Protocol):
     """
 
     def company_by_name_key(self, key: str) -> Company | None:
-        """The company whose name key (``ccdomain._folding.name_key``: folded,
+        """The company whose name key (:func:`ccdomain.contacts.name_key`: folded,
         whitespace collapsed) is ``key``, the smallest id when several are; or None."""
 
 

@@ -50,8 +50,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccdomain._folding import name_key
 from ccdomain.collections import Installment, Payment, PaymentStatus, Product, Promise, money
+from ccdomain.contacts import name_key
 from ccdomain.errors import (
     CcdomainError,
     DuplicateContact,
