@@ -1431,7 +1431,7 @@ def _company_by_name(uow: ContactRepository, name: str) -> Company | None:
     if found is not None:
         return found
     if isinstance(uow, CompanyNameIndex):
-        return uow.company_byname_key(key)
+        return uow.company_by_name_key(key)
     return next((c for c in uow.list_companies() if name_key(c.name) == key), None)
 
 
