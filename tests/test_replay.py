@@ -1091,6 +1091,128 @@ _FILE_EVENTS = st.one_of(
 )
 
 
+_DEBTOR = {
+    "type": "contact",
+    "campaign": "cobranzas",
+    "first_names": "Jorge",
+    "document": {"type": "DNI", "number": "41223344"},
+    "channels": [{"kind": "phone", "value": "962444555"}],
+}
+_PRODUCT = {
+    "type": "product",
+    "id": "P-1",
+    "campaign": "cobranzas",
+    "contact": "41223344",
+    "kind": "loan",
+    "currency": "PEN",
+    "debt": "1500.00",
+    "due": "2026-10-01",
+}
+_DAYS = st.integers(1, 20).map(lambda d: f"2026-11-{d:02d}")
+_AMOUNTS = st.sampled_from(["50.00", "100.00", "100.50", "700.00"])
+_MONEY_EVENTS = st.one_of(
+    st.builds(
+        lambda n, amount, day, status: {
+            "type": "payment",
+            "id": f"PAY-{n}",
+            "product": "P-1",
+            "amount": amount,
+            "date": day,
+            "status": status,
+        },
+        st.integers(1, 4),
+        _AMOUNTS,
+        _DAYS,
+        st.sampled_from(["made", "made", "scheduled"]),
+    ),
+    st.builds(
+        lambda n, made_on, amounts: {
+            "type": "promise",
+            "id": f"PR-{n}",
+            "product": "P-1",
+            "agent": "ana",
+            "made_on": made_on,
+            "campaign": "cobranzas",
+            "customer": "962444555",
+            "installments": [
+                {"amount": a, "date": f"2026-11-{min(int(made_on[-2:]) + 2 * i + 1, 28):02d}"}
+                for i, a in enumerate(amounts)
+            ],
+        },
+        st.integers(1, 3),
+        _DAYS,
+        st.lists(_AMOUNTS, min_size=1, max_size=2),
+    ),
+    st.builds(
+        lambda n, day: {
+            "type": "reverse_payment",
+            "id": f"PAY-{n}",
+            "at": f"{day}T09:00:00-05:00",
+        },
+        st.integers(1, 4),
+        _DAYS,
+    ),
+    st.builds(
+        lambda n, day: {
+            "type": "cancel_promise",
+            "id": f"PR-{n}",
+            "agent": "ana",
+            "at": f"{day}T09:00:00-05:00",
+        },
+        st.integers(1, 3),
+        _DAYS,
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_MONEY_EVENTS, max_size=14))
+def test_C5_R4_random_collections_files_agree_on_both_stores_and_replay_once(
+    events: list[dict[str, Any]],
+) -> None:
+    import tempfile
+
+    text = lines(COBRANZAS, _DEBTOR, _PRODUCT, *events)
+    memory = MemoryStore()
+    in_memory = replay(memory, text, keep_going=True)
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = SqliteStore(Path(folder) / "cc.sqlite")
+        try:
+            on_disk = replay(sqlite, text, keep_going=True)
+            assert listings(sqlite) == listings(memory)
+            assert on_disk == in_memory
+        finally:
+            sqlite.close()
+    if not in_memory.bad_lines:
+        again = replay(memory, text, keep_going=True)
+        assert again.applied == 0 and again.bad_lines == (), again
+
+
+_ANONYMIZE = st.sampled_from(_POOL_CODES).map(
+    lambda code: {"type": "anonymize", "campaign": "ventas", "contact": code, "agent": "dpo"}
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_FILE_EVENTS, _ANONYMIZE), max_size=16))
+def test_I4_a_random_file_with_anonymizations_gives_the_same_listings_on_both_stores(
+    events: list[dict[str, Any]],
+) -> None:
+    import tempfile
+
+    text = lines(CAMPAIGN, LINE, *events)
+    memory = MemoryStore()
+    in_memory = replay(memory, text, keep_going=True)
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = SqliteStore(Path(folder) / "cc.sqlite")
+        try:
+            on_disk = replay(sqlite, text, keep_going=True)
+            assert listings(sqlite) == listings(memory)
+            assert on_disk == in_memory
+        finally:
+            sqlite.close()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_FILE_EVENTS, max_size=16))
 def test_R4_a_random_file_replayed_twice_and_on_both_stores_gives_the_same_listings(
