@@ -1091,23 +1091,6 @@ _FILE_EVENTS = st.one_of(
 )
 
 
-_DEBTOR = {
-    "type": "contact",
-    "campaign": "cobranzas",
-    "first_names": "Jorge",
-    "document": {"type": "DNI", "number": "41223344"},
-    "channels": [{"kind": "phone", "value": "962444555"}],
-}
-_PRODUCT = {
-    "type": "product",
-    "id": "P-1",
-    "campaign": "cobranzas",
-    "contact": "41223344",
-    "kind": "loan",
-    "currency": "PEN",
-    "debt": "1500.00",
-    "due": "2026-10-01",
-}
 _DAYS = st.integers(1, 20).map(lambda d: f"2026-11-{d:02d}")
 _AMOUNTS = st.sampled_from(["50.00", "100.00", "100.50", "700.00"])
 _MONEY_EVENTS = st.one_of(
@@ -1172,7 +1155,7 @@ def test_C5_R4_random_collections_files_agree_on_both_stores_and_replay_once(
 ) -> None:
     import tempfile
 
-    text = lines(COBRANZAS, _DEBTOR, _PRODUCT, *events)
+    text = lines(COBRANZAS, JORGE, PRODUCT, *events)
     memory = MemoryStore()
     in_memory = replay(memory, text, keep_going=True)
     with tempfile.TemporaryDirectory() as folder:

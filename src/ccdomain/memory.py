@@ -302,8 +302,9 @@ class MemoryUnitOfWork:
         s = self._s
         key = name_key(company.name)
         old = s.companies.get(company.id)
-        if old is not None and name_key(old.name) != key:
-            self._index_remove(s.companies_by_name, name_key(old.name), company.id)
+        old_key = None if old is None else name_key(old.name)
+        if old_key is not None and old_key != key:
+            self._index_remove(s.companies_by_name, old_key, company.id)
         ids = s.companies_by_name.get(key, ())
         if company.id not in ids:
             self._set(s.companies_by_name, key, tuple(sorted((*ids, company.id))))

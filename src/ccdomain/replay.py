@@ -601,8 +601,9 @@ def _same_undocumented(ctx: _Ctx, campaign: Campaign, new: Contact) -> Contact |
     holders = [found for found in seen.values() if not _contact_conflicts(found, new, names=False)]
     if new.phones and holders:
         if keys is not None and keys.catch_up(ctx.uow):
-            codes = [found.code for found in holders]
-            absorbed = {code for code in codes if keys.is_merge_target(ctx.uow, campaign.id, code)}
+            absorbed = {
+                f.code for f in holders if keys.is_merge_target(ctx.uow, campaign.id, f.code)
+            }
         else:
             absorbed = {c.merged_into for c in ctx.uow.list_contacts(campaign.id) if c.merged_into}
         for found in holders:
@@ -782,17 +783,20 @@ class _Redeliveries:
         return keys.get(_interaction_key(probe))
 
     def recorded(self, interaction: Interaction, ticket: int) -> None:
-        """Note an interaction the current line recorded on ``ticket``."""
-        self.pending.append((interaction, ticket))
+        """Note an interaction the current line recorded on ``ticket``.
+
+        Only for a customer already read: another is read whole when first needed.
+        """
+        if interaction.customer in self.customers:
+            self.pending.append((interaction, ticket))
 
     def settle(self, kept: bool) -> None:
         """The current line is over: keep what it recorded, or drop it if it was undone."""
         if kept:
             for interaction, ticket in self.pending:
-                keys = self.customers.get(interaction.customer)
-                if keys is not None:  # else read with the rest when first needed
-                    key = _interaction_key(interaction)
-                    keys[key] = min(keys.get(key, ticket), ticket)  # tickets come by number
+                keys = self.customers[interaction.customer]
+                key = _interaction_key(interaction)
+                keys[key] = min(keys.get(key, ticket), ticket)  # tickets come by number
         self.pending.clear()
 
 
