@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ccdomain import cli
+from ccdomain.events import InteractionRefused
 from ccdomain.identities import ANONYMIZED_TEXT, ContactExport
 from ccdomain.serialization import from_json
 
@@ -165,7 +166,8 @@ def test_I2_I3_identity_events_replay_through_the_services(
     assert [c.text for c in typified.comments] == ["derivado a finanzas"]
     assert document.blocks == ()  # unblocked at the end
     [refusal] = document.refused
-    assert refusal.data["text"] == "¿Por qué no me responden?"
+    assert isinstance(refusal.payload, InteractionRefused)
+    assert refusal.payload.text == "¿Por qué no me responden?"
     # R4: a second replay changes no case, block or refusal. (The block and unblock
     # lines are applied again, so the interaction between them is refused again,
     # as the first time, and that refusal is not recorded twice.)

@@ -79,7 +79,7 @@ from ccdomain.errors import (
     UnknownCampaign,
     UnknownContact,
 )
-from ccdomain.events import EventKind
+from ccdomain.events import ContactCreated, EventKind
 from ccdomain.memory import MemoryStore, MemoryUnitOfWork
 from ccdomain.models import Channel
 
@@ -879,8 +879,9 @@ def test_E1_events_carry_time_actor_and_no_personal_values() -> None:
         "ventas",
         "12345678",
     )
-    assert "José" not in repr(event.data)
-    assert "first_names" in event.data["fields"]
+    assert "José" not in repr(event.payload)
+    assert isinstance(event.payload, ContactCreated)
+    assert "first_names" in event.payload.fields
     with pytest.raises(RuleViolation):
         create_contact(store, "ventas", at=dt.datetime(2026, 1, 1))  # naive time
     assert contact.custom == {"plan": "A"}

@@ -44,7 +44,16 @@ from ccdomain.errors import (
     UnknownContact,
     UnknownTicket,
 )
-from ccdomain.events import EventKind
+from ccdomain.events import (
+    CommentAdded,
+    ContactAnonymized,
+    ContactUpdated,
+    Event,
+    EventKind,
+    InteractionRefused,
+    Personal,
+    personal_values,
+)
 from ccdomain.identities import (
     ANONYMIZED_TEXT,
     ActivityKind,
@@ -259,6 +268,12 @@ def _events(store: Store, kind: EventKind) -> list[Any]:
         return [e for e in uow.events() if e.kind is kind]
 
 
+def _refused(event: Event) -> tuple[Direction, str]:
+    """The direction and customer of a refusal event (I3)."""
+    assert isinstance(event.payload, InteractionRefused)
+    return event.payload.direction, event.payload.customer
+
+
 # --- I1 summary ---------------------------------------------------------------------------------
 
 
@@ -387,7 +402,8 @@ def test_I10_update_profile_goes_through_the_validated_service(store: Store) -> 
     assert profile.tags == ("vip-potencial",)
     assert updated.code == code
     [event] = _events(store, EventKind.CONTACT_UPDATED)
-    assert event.data == {"fields": "channels,first_names,tags"} and event.actor == "ana"
+    assert event.payload == ContactUpdated(fields=("channels", "first_names", "tags"))
+    assert event.actor == "ana"
     # Bad values are refused by the same service, naming the value; nothing is written.
     before = _snapshot(store)
     with pytest.raises(InvalidPhoneNumber, match="98765"):
@@ -465,7 +481,7 @@ def test_I2_comment_recorded_with_an_event_that_holds_no_text(store: Store) -> N
     assert comment.seq is not None and comment.agent == "ana"
     [event] = _events(store, EventKind.COMMENT_ADDED)
     assert event.ticket == world["ticket"] and event.contact == world["code"]
-    assert event.data == {"seq": str(comment.seq), "length": str(len(comment.text))}
+    assert event.payload == CommentAdded(comment_seq=comment.seq, length=len(comment.text))
 
 
 def test_I2_comments_can_be_neither_edited_nor_deleted(store: Store) -> None:
@@ -576,9 +592,9 @@ def test_I3_blocked_identity_is_refused_both_ways_and_recorded(store: Store) -> 
     after = _snapshot(store)
     assert after[:-1] == before[:-1]  # no ticket, interaction, ... only the refusals
     refusals = _events(store, EventKind.INTERACTION_REFUSED)
-    assert [(e.data["direction"], e.data["customer"]) for e in refusals] == [
-        ("inbound", PHONE),
-        ("outbound", PHONE),
+    assert [_refused(e) for e in refusals] == [
+        (Direction.INBOUND, PHONE),
+        (Direction.OUTBOUND, PHONE),
     ]
     summary = contact_summary(store, CAMPAIGN, world["code"], page_size=50)
     kinds = [i.kind for i in summary.items[:3]]
@@ -589,7 +605,7 @@ def test_I3_blocked_identity_is_refused_both_ways_and_recorded(store: Store) -> 
     ]
     document = export_contact(store, CAMPAIGN, world["code"])
     assert document.blocks == (block,)
-    assert [e.data["direction"] for e in document.refused] == ["inbound", "outbound"]
+    assert [_refused(e)[0] for e in document.refused] == [Direction.INBOUND, Direction.OUTBOUND]
 
 
 def test_I3_unblock_restores_normal_routing(store: Store) -> None:
@@ -769,7 +785,8 @@ def test_I4_anonymize_replaces_every_personal_value_and_keeps_the_reports(store:
         assert rebuild_typifications(events) == list(uow.typifications())
     [event] = _events(store, EventKind.CONTACT_ANONYMIZED)
     assert event.contact == anonymous.code and event.actor == "dpo"
-    assert event.data["tickets"] == "1" and event.data["interactions"] == "3"
+    assert isinstance(event.payload, ContactAnonymized)
+    assert (event.payload.tickets, event.payload.interactions) == (1, 3)
     # The old code is gone, the views work on the new one.
     with pytest.raises(UnknownContact, match=DNI):
         contact_summary(store, CAMPAIGN, DNI)
@@ -1054,6 +1071,11 @@ def test_I4_channel_kinds_of_the_contact_are_all_scrubbed_from_blocks(store: Sto
     with store.unit_of_work() as uow:
         assert uow.get_block(CAMPAIGN, "jose.perez@example.com") is None
         assert uow.get_block(CAMPAIGN, HOME) is None
-        customers = {e.data.get("customer") for e in uow.events()}
+        customers = {
+            value
+            for e in uow.events()
+            for kind, value in personal_values(e.payload)
+            if kind is Personal.ADDRESS
+        }
     assert "jose.perez@example.com" not in customers and HOME not in customers
     assert len([c for c in customers if c is not None and c.startswith("anon-")]) == 3

@@ -51,10 +51,10 @@ def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == len(MIGRATIONS) == 2
+    assert store.schema_version == len(MIGRATIONS) == 3
     assert store.integrity_check() == "ok"
     db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
     with store.unit_of_work() as uow:
@@ -82,10 +82,10 @@ def test_migrations_apply_in_order_on_open(tmp_path: Path, monkeypatch: pytest.M
     later = (*MIGRATIONS, ("CREATE TABLE later (x TEXT)",), ("INSERT INTO later VALUES ('2')",))
     monkeypatch.setattr(ccdomain.sqlite, "MIGRATIONS", later)
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == 4
+    assert store.schema_version == 5
     db = sqlite3.connect(tmp_path / "a.db")
     assert db.execute("SELECT x FROM later").fetchall() == [("2",)]
-    assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert db.execute("PRAGMA user_version").fetchone() == (5,)
     db.close()
     store.close()
 
@@ -104,7 +104,7 @@ def test_K16_migration_2_keys_the_companies_of_a_version_1_database(tmp_path: Pa
     db.commit()
     db.close()
     store = SqliteStore(path)
-    assert store.schema_version == 2
+    assert store.schema_version == len(MIGRATIONS)
     with store.unit_of_work() as uow:
         found = uow.company_by_name_key("acme peru sac")
         assert found is not None and found.id == "20131312955"

@@ -27,7 +27,13 @@ from ccdomain.errors import (
     UnknownLine,
     UnknownTicket,
 )
-from ccdomain.events import EventKind
+from ccdomain.events import (
+    ContactLinked,
+    EventKind,
+    InteractionRefused,
+    LinkHow,
+    TicketCancelled,
+)
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Block,
@@ -799,7 +805,7 @@ def test_I2_cancel_removes_the_case_comments(store: MemoryStore) -> None:
     with store.unit_of_work() as uow:
         assert list(uow.comments(number)) == []
     cancelled = [e for e in events_of(store) if e.kind is EventKind.TICKET_CANCELLED]
-    assert cancelled[0].data["comments_removed"] == "1"
+    assert cancelled[0].payload == TicketCancelled(comments_removed=1)
 
 
 def block(store: MemoryStore, campaign: str = "ventas") -> None:
@@ -815,8 +821,9 @@ def test_I3_blocked_identity_refused_and_recorded(store: MemoryStore) -> None:
     assert tickets_of(store) == []
     refused = [e for e in events_of(store) if e.kind is EventKind.INTERACTION_REFUSED]
     assert len(refused) == 1
-    assert refused[0].campaign == "ventas" and refused[0].data["customer"] == PHONE
-    assert refused[0].data["external_id"] == "wamid.9"
+    payload = refused[0].payload
+    assert isinstance(payload, InteractionRefused) and refused[0].campaign == "ventas"
+    assert (payload.customer, payload.external_id, payload.text) == (PHONE, "wamid.9", "hola")
     # Other campaigns are not blocked.
     assert outbound(store, "soporte", 2).outcome is RouteOutcome.OPENED
 
@@ -949,9 +956,9 @@ def test_M4_ticket_links_the_single_exact_contact_of_its_campaign(store: MemoryS
     # Two exact candidates in cobranzas: ambiguous, stays unlinked.
     assert outbound(store, "cobranzas", 2).ticket.contact is None
     linked = [e for e in events_of(store) if e.kind is EventKind.CONTACT_LINKED]
-    assert [(e.ticket, e.contact, e.data["how"]) for e in linked] == [
-        (ventas.ticket.number, "12345678", "auto"),
-        (ventas.ticket.number + 1, "S-1", "auto"),
+    assert [(e.ticket, e.contact, e.payload) for e in linked] == [
+        (ventas.ticket.number, "12345678", ContactLinked(how=LinkHow.AUTO, customer=PHONE)),
+        (ventas.ticket.number + 1, "S-1", ContactLinked(how=LinkHow.AUTO, customer=PHONE)),
     ]
 
 

@@ -134,7 +134,15 @@ from ccdomain.errors import (
 from ccdomain.errors import (
     show as _show,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    Event,
+    EventKind,
+    PaymentRecorded,
+    PaymentReversed,
+    ProductDeclared,
+    PromiseCancelled,
+    PromiseMade,
+)
 from ccdomain.models import Campaign
 
 if TYPE_CHECKING:
@@ -1436,11 +1444,9 @@ def declare_product(
                 actor=actor,
                 campaign=product.campaign,
                 contact=code,
-                data={
-                    "product": product.id,
-                    "debt": str(product.debt.amount),
-                    "currency": product.currency,
-                },
+                payload=ProductDeclared(
+                    product=product.id, debt=product.debt.amount, currency=product.currency
+                ),
             )
         )
         uow.commit()
@@ -1486,12 +1492,12 @@ def record_payment(
                 actor=actor,
                 campaign=product.campaign,
                 contact=product.contact,
-                data={
-                    "payment": payment.id,
-                    "product": product.id,
-                    "amount": str(payment.amount.amount),
-                    "status": payment.status.value,
-                },
+                payload=PaymentRecorded(
+                    payment=payment.id,
+                    product=product.id,
+                    amount=payment.amount.amount,
+                    status=payment.status.value,
+                ),
             )
         )
         uow.commit()
@@ -1527,7 +1533,7 @@ def reverse_payment(
                 actor=actor,
                 campaign=product.campaign,
                 contact=product.contact,
-                data={"payment": stored.id, "product": stored.product},
+                payload=PaymentReversed(payment=stored.id, product=stored.product),
             )
         )
         uow.commit()
@@ -1598,11 +1604,9 @@ def register_promise(
                 campaign=promise.campaign,
                 ticket=promise.ticket,
                 contact=product.contact,
-                data={
-                    "promise": promise.id,
-                    "product": product.id,
-                    "total": str(promise.total.amount),
-                },
+                payload=PromiseMade(
+                    promise=promise.id, product=product.id, total=promise.total.amount
+                ),
             )
         )
         uow.commit()
@@ -1632,7 +1636,7 @@ def withdraw_promise(store: Store, promise_id: str, *, agent: str, at: dt.dateti
                 actor=agent,
                 campaign=stored.campaign,
                 ticket=stored.ticket,
-                data={"promise": stored.id, "product": stored.product},
+                payload=PromiseCancelled(promise=stored.id, product=stored.product),
             )
         )
         uow.commit()

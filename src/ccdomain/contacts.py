@@ -85,7 +85,14 @@ from ccdomain.errors import (
 from ccdomain.errors import (
     show as _show,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    CampaignDeclared,
+    ContactCreated,
+    ContactUpdated,
+    Event,
+    EventKind,
+    LineDeclared,
+)
 from ccdomain.models import (
     DEFAULT_BUCKET_LIMITS,
     Address,
@@ -625,7 +632,7 @@ def declare_campaign(
                 at=when,
                 actor=who,
                 campaign=checked.id,
-                data={"kind": checked.kind, "region": checked.region},
+                payload=CampaignDeclared(kind=checked.kind, region=checked.region),
             )
         )
         uow.commit()
@@ -671,7 +678,7 @@ def declare_line(store: Store, line: Line, *, at: dt.datetime, actor: str | None
                 at=when,
                 actor=who,
                 campaign=checked.campaign,
-                data={"line": checked.id, "channel": checked.channel.value},
+                payload=LineDeclared(line=checked.id, channel=checked.channel),
             )
         )
         uow.commit()
@@ -1707,13 +1714,16 @@ def _event(
     kind: EventKind, contact: Contact, at: dt.datetime, actor: str | None, fields: Iterable[str]
 ) -> Event:
     # Only field names, never values: the log must hold no personal data (I4).
+    names = tuple(sorted(fields))
     return Event(
         kind=kind,
         at=at,
         actor=actor,
         campaign=contact.campaign,
         contact=contact.code,
-        data={"fields": ",".join(sorted(fields))},
+        payload=ContactCreated(fields=names)
+        if kind is EventKind.CONTACT_CREATED
+        else ContactUpdated(fields=names),
     )
 
 

@@ -94,7 +94,7 @@ import enum
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Final, NoReturn, cast
 
 import attrs
@@ -117,7 +117,24 @@ from ccdomain.errors import (
 from ccdomain.errors import (
     show as _show,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    CommentAdded,
+    ContactAnonymized,
+    Event,
+    EventKind,
+    IdentityBlocked,
+    IdentityUnblocked,
+    InteractionRefused,
+    Payload,
+    PaymentRecorded,
+    PaymentReversed,
+    Personal,
+    ProductDeclared,
+    PromiseCancelled,
+    PromiseMade,
+    personal_values,
+    scrub,
+)
 from ccdomain.matching import Candidate, apply_merge, find_candidates, identity_candidates
 from ccdomain.matching import plan_merge as _plan_merge
 from ccdomain.models import (
@@ -188,10 +205,8 @@ _PHONE_LIKE: Final = re.compile(r"[0-9+().\-\s]+")
 _PHONE_KINDS: Final = frozenset({ChannelKind.PHONE, ChannelKind.WHATSAPP})
 _MOBILE_LABELS: Final = frozenset({"mobile", "movil", "celular", "cel"})
 _HOME_LABELS: Final = frozenset({"home", "casa", "fijo", "domicilio"})
-_FREE_TEXT_KEYS: Final = frozenset({"text", "comment"})
 _UNSET: Final = cast(object, attrs.NOTHING)
 _CHANNELS: Final[Mapping[str, Channel]] = {c.value: c for c in Channel}
-_DIRECTIONS: Final[Mapping[str, Direction]] = {d.value: d for d in Direction}
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -586,43 +601,42 @@ def _event_items(
     promise_at: dict[str, dt.datetime] = {}
     items: list[ActivityItem] = []
     for event in uow.events():
-        kind = event.kind
-        if kind is EventKind.PROMISE_MADE:
-            promise_id = event.data.get("promise")
-            if promise_id is not None and promise_id in promises:
-                promise_at.setdefault(promise_id, event.at)
-            continue
-        if event.campaign != contact.campaign or event.data.get("customer") not in own:
-            continue
-        customer = event.data.get("customer", "")
-        if kind is EventKind.INTERACTION_REFUSED:
-            channel = _CHANNELS.get(event.data.get("channel", ""))
-            direction = _DIRECTIONS.get(event.data.get("direction", ""))
-            what = " ".join(x.value for x in (direction, channel) if x is not None)
-            items.append(
-                ActivityItem(
-                    at=event.at,
-                    kind=ActivityKind.INTERACTION_REFUSED,
-                    ticket=None,
-                    text=f"{what or 'interaction'} of {customer} refused: the identity is blocked",
-                    agent=event.actor,
-                    channel=channel,
-                    direction=direction,
+        payload = event.payload
+        match payload:
+            case PromiseMade():
+                if payload.promise in promises:
+                    promise_at.setdefault(payload.promise, event.at)
+            case InteractionRefused() if (
+                event.campaign == contact.campaign and payload.customer in own
+            ):
+                channel, direction = payload.channel, payload.direction
+                items.append(
+                    ActivityItem(
+                        at=event.at,
+                        kind=ActivityKind.INTERACTION_REFUSED,
+                        ticket=None,
+                        text=f"{direction.value} {channel.value} of {payload.customer} refused: "
+                        "the identity is blocked",
+                        agent=event.actor,
+                        channel=channel,
+                        direction=direction,
+                    )
                 )
-            )
-        elif kind in (EventKind.IDENTITY_BLOCKED, EventKind.IDENTITY_UNBLOCKED):
-            blocked = kind is EventKind.IDENTITY_BLOCKED
-            items.append(
-                ActivityItem(
-                    at=event.at,
-                    kind=ActivityKind.IDENTITY_BLOCKED
-                    if blocked
-                    else ActivityKind.IDENTITY_UNBLOCKED,
-                    ticket=None,
-                    text=f"{customer} {'blocked' if blocked else 'unblocked'}",
-                    agent=event.actor,
+            case IdentityBlocked() | IdentityUnblocked() if (
+                event.campaign == contact.campaign and payload.customer in own
+            ):
+                blocked = type(payload) is IdentityBlocked
+                items.append(
+                    ActivityItem(
+                        at=event.at,
+                        kind=ActivityKind.IDENTITY_BLOCKED
+                        if blocked
+                        else ActivityKind.IDENTITY_UNBLOCKED,
+                        ticket=None,
+                        text=f"{payload.customer} {'blocked' if blocked else 'unblocked'}",
+                        agent=event.actor,
+                    )
                 )
-            )
     for promise in promises.values():
         at = promise_at.get(promise.id) or dt.datetime.combine(
             promise.made_on, dt.time(0), tzinfo=dt.UTC
@@ -1019,7 +1033,7 @@ def add_comment(store: Store, *, ticket: int, agent: str, at: dt.datetime, text:
                 campaign=found.campaign,
                 ticket=number,
                 contact=found.contact,
-                data={"seq": str(stored.seq), "length": str(len(body))},
+                payload=CommentAdded(comment_seq=stored.seq, length=len(body)),
             )
         )
         uow.commit()
@@ -1065,9 +1079,12 @@ def delete_comment(
 
 
 def _identity_event(kind: EventKind, block: Block, agent: str, at: dt.datetime) -> Event:
-    return Event(
-        kind=kind, at=at, actor=agent, campaign=block.campaign, data={"customer": block.customer}
+    payload = (
+        IdentityBlocked(customer=block.customer)
+        if kind is EventKind.IDENTITY_BLOCKED
+        else IdentityUnblocked(customer=block.customer)
     )
+    return Event(kind=kind, at=at, actor=agent, campaign=block.campaign, payload=payload)
 
 
 def block_identity(
@@ -1144,6 +1161,22 @@ def unblock_identity(
 # --- I5 export ----------------------------------------------------------------------------------
 
 
+def _product_of(payload: Payload) -> str | None:
+    """The product a collections event is about; None for other events."""
+    if isinstance(payload, ProductDeclared | PaymentRecorded | PaymentReversed):
+        return payload.product
+    if isinstance(payload, PromiseMade | PromiseCancelled):
+        return payload.product
+    return None
+
+
+def _names_an_address(payload: Payload, addresses: Collection[str]) -> bool:
+    """Whether a payload names one of these customer addresses."""
+    return any(
+        kind is Personal.ADDRESS and value in addresses for kind, value in personal_values(payload)
+    )
+
+
 def _export(uow: UnitOfWork, contact: Contact) -> ContactExport:
     campaign = contact.campaign
     tickets = _held_tickets(uow, contact)
@@ -1178,14 +1211,15 @@ def _export(uow: UnitOfWork, contact: Contact) -> ContactExport:
     refused: list[Event] = []
     events: list[Event] = []
     for event in uow.events():
-        if event.kind is EventKind.INTERACTION_REFUSED:
-            if event.campaign == campaign and event.data.get("customer") in addresses:
+        payload = event.payload
+        if type(payload) is InteractionRefused:
+            if event.campaign == campaign and payload.customer in addresses:
                 refused.append(event)
         elif (
             event.contact in codes
             or event.ticket in numbers
-            or event.data.get("product") in product_ids
-            or (event.campaign == campaign and event.data.get("customer") in addresses)
+            or _product_of(payload) in product_ids
+            or (event.campaign == campaign and _names_an_address(payload, addresses))
         ):
             events.append(event)
     company = None if contact.company is None else uow.get_company(contact.company)
@@ -1257,30 +1291,35 @@ def _scrub_event(
     codes: Mapping[str, str],
     addresses: Mapping[str, str],
 ) -> Event:
-    """The event with the contact's personal values replaced (I4), or the event itself."""
-    values = event.data.values()
+    """The event with the contact's personal values replaced (I4), or the event itself.
+
+    The payload's personal fields are replaced field by field (``events.scrub``).
+    """
     related = (
         event.ticket in numbers
         or event.contact in codes
-        or (event.campaign == campaign and any(v in addresses or v in codes for v in values))
+        or (
+            event.campaign == campaign
+            and any(v in addresses or v in codes for _, v in personal_values(event.payload))
+        )
     )
     if not related:
         return event
-    data = {}
-    for key, value in event.data.items():
+
+    def replace(kind: Personal, value: str) -> str:
         if value in addresses:
-            value = addresses[value]
-        elif value in codes:
-            value = codes[value]
-        elif key in _FREE_TEXT_KEYS and value:
-            value = ANONYMIZED_TEXT
-        data[key] = value
+            return addresses[value]
+        if value in codes:
+            return codes[value]
+        return ANONYMIZED_TEXT if kind is Personal.TEXT and value else value
+
+    payload = scrub(event.payload, replace)
     contact = event.contact
     if contact is not None:
         contact = codes.get(contact, contact)
-    if data == event.data and contact == event.contact:
+    if payload is event.payload and contact == event.contact:
         return event
-    return attrs.evolve(event, contact=contact, data=data)
+    return attrs.evolve(event, contact=contact, payload=payload)
 
 
 def _new_code(uow: UnitOfWork, campaign: str, seed: str, *parts: str) -> str:
@@ -1341,7 +1380,9 @@ def anonymize_contact(
         for block in document.blocks:
             originals.setdefault(block.customer, None)
         for event in document.refused:
-            originals.setdefault(event.data.get("customer", ""), None)
+            for kind, value in personal_values(event.payload):
+                if kind is Personal.ADDRESS:
+                    originals.setdefault(value, None)
         originals.pop("", None)
         addresses = {value: f"anon-{seed[:12]}-{i}" for i, value in enumerate(originals, start=1)}
 
@@ -1431,12 +1472,12 @@ def anonymize_contact(
                 actor=who,
                 campaign=found.id,
                 contact=new_code,
-                data={
-                    **{k: str(v) for k, v in counts.items()},
-                    "products": str(len(document.products)),
-                    "blocks_removed": str(len(document.blocks)),
-                    "events_rewritten": str(rewritten),
-                },
+                payload=ContactAnonymized(
+                    **counts,
+                    products=len(document.products),
+                    blocks_removed=len(document.blocks),
+                    events_rewritten=rewritten,
+                ),
             )
         )
         anonymized = uow.get_contact(found.id, new_code)

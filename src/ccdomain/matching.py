@@ -74,7 +74,7 @@ from ccdomain.errors import (
 from ccdomain.errors import (
     show as _show,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import ContactLinked, ContactsMerged, Event, EventKind, LinkHow
 from ccdomain.models import (
     Address,
     Channel,
@@ -897,13 +897,13 @@ def apply_merge(store: Store, plan: MergePlan, *, agent: str, at: dt.datetime) -
                 actor=who,
                 campaign=a.campaign,
                 contact=a.code,
-                data={
-                    "into": a.code,
-                    "from": b.code,
-                    "tickets": ",".join(map(str, plan.moves.tickets)),
-                    "products": ",".join(plan.moves.products),
-                    "conflicts": ",".join(c.field for c in plan.conflicts),
-                },
+                payload=ContactsMerged(
+                    into=a.code,
+                    merged_from=b.code,
+                    tickets=plan.moves.tickets,
+                    products=plan.moves.products,
+                    conflicts=tuple(c.field for c in plan.conflicts),
+                ),
             )
         )
         uow.commit()
@@ -921,7 +921,7 @@ def _link_event(
         campaign=ticket.campaign,
         ticket=ticket.number,
         contact=code,
-        data={"how": "merge", "customer": ticket.customer, "from": merged_from},
+        payload=ContactLinked(how=LinkHow.MERGE, customer=ticket.customer, merged_from=merged_from),
     )
 
 

@@ -53,7 +53,7 @@ ContactKey = tuple[str, str]
 # the key when ``old`` is _MISSING, or pops the list when ``key`` is _APPEND.
 UndoRecord = tuple[Any, Any, Any]
 
-_EVENT_FIELDS = ("kind", "at", "actor", "campaign", "ticket", "contact", "data", "seq")
+_EVENT_FIELDS = ("kind", "at", "actor", "campaign", "ticket", "contact", "payload", "seq")
 # append_event copies an Event with its constructor (twice as fast as attrs.evolve);
 # should Event ever gain a field, the check fails and it falls back to evolve.
 _EVENT_COPY_OK = tuple(a.name for a in attrs.fields(Event)) == _EVENT_FIELDS
@@ -734,7 +734,7 @@ class MemoryUnitOfWork:
                 campaign=event.campaign,
                 ticket=event.ticket,
                 contact=event.contact,
-                data=event.data,
+                payload=event.payload,
                 seq=seq,
             )
         else:

@@ -34,6 +34,7 @@ __all__ = [
     "FieldType",
     "Interaction",
     "Line",
+    "RouteOutcome",
     "Ticket",
     "TicketStatus",
     "Typification",
@@ -247,6 +248,19 @@ class Interaction:
     status: str | None = None
     duration_s: int | None = None
     ticket: int | None = None
+
+
+class RouteOutcome(enum.StrEnum):
+    """What routing did with an interaction (recorded in its ``INTERACTION_ADDED`` event)."""
+
+    OPENED = "opened"
+    """A new ticket was opened for it (T1, T3, T5)."""
+    JOINED = "joined"
+    """It joined the open ticket of its campaign and customer (T1)."""
+    DUPLICATE = "duplicate"
+    """Its external id was already recorded; nothing changed (T9)."""
+    LATE = "late"
+    """It happened while a now-closed ticket was open and was recorded there (T10)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -65,9 +65,9 @@ Rules of the replay (ids proposed for docs/rules.md):
 - R5 Customer strings in resolve, typify, link and promise events are read in the
   campaign's region; contact codes in link, product and merge events follow
   merge tombstones to the live contact.
-- R6 Event types whose service is not in this version (comment, block, unblock,
-  anonymize until the identities service lands) are bad lines with the reason
-  "event type 'X' is not supported yet": never silently skipped.
+- R6 Every event type of the contract is applied through the library's services
+  (:data:`LINE_EVENTS` lists the event kinds each may record); an unknown type is
+  a bad line, never skipped.
 - R7 A promise names the ticket it was made in: ``ticket``, else the customer's
   ticket of the campaign open at the event time, else the open one, else the
   latest; a customer with no ticket in the campaign still gets the promise,
@@ -95,7 +95,7 @@ from ccdomain import tickets as tk
 from ccdomain._gc import collector_paused
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
 from ccdomain.errors import show as _show
-from ccdomain.events import Event, EventKind
+from ccdomain.events import CommentAdded, ContactsMerged, Event, EventKind
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Campaign,
@@ -111,6 +111,7 @@ from ccdomain.ports import Store, UnitOfWork
 
 __all__ = [
     "EVENT_TYPES",
+    "LINE_EVENTS",
     "BadLine",
     "Effect",
     "EventRejected",
@@ -169,27 +170,35 @@ class BadLine:
 
 
 class Effect(enum.StrEnum):
-    """What applying an event changed in the store."""
+    """What applying an event line changed in the store.
 
-    CAMPAIGN_DECLARED = "campaign_declared"
-    LINE_DECLARED = "line_declared"
-    CONTACT_CREATED = "contact_created"
-    TICKET_OPENED = "ticket_opened"
+    An effect named as an :class:`~ccdomain.events.EventKind` is that event
+    recorded, and has its value. The other three say more than the event:
+    ``interaction_joined`` and ``interaction_late`` are an ``interaction_added``
+    on an open ticket or on a closed one (T1, T10); ``ticket_closed`` is a
+    ``ticket_resolved``, ``ticket_typified`` or ``ticket_cancelled``.
+    :data:`LINE_EVENTS` lists the event kinds each line type may record.
+    """
+
+    CAMPAIGN_DECLARED = EventKind.CAMPAIGN_DECLARED.value
+    LINE_DECLARED = EventKind.LINE_DECLARED.value
+    CONTACT_CREATED = EventKind.CONTACT_CREATED.value
+    TICKET_OPENED = EventKind.TICKET_OPENED.value
     INTERACTION_JOINED = "interaction_joined"
     INTERACTION_LATE = "interaction_late"
-    INTERACTION_REFUSED = "interaction_refused"
+    INTERACTION_REFUSED = EventKind.INTERACTION_REFUSED.value
     TICKET_CLOSED = "ticket_closed"
-    CONTACT_LINKED = "contact_linked"
-    CONTACTS_MERGED = "contacts_merged"
-    PRODUCT_DECLARED = "product_declared"
-    PAYMENT_RECORDED = "payment_recorded"
-    PAYMENT_REVERSED = "payment_reversed"
-    PROMISE_MADE = "promise_made"
-    PROMISE_CANCELLED = "promise_cancelled"
-    COMMENT_ADDED = "comment_added"
-    IDENTITY_BLOCKED = "identity_blocked"
-    IDENTITY_UNBLOCKED = "identity_unblocked"
-    CONTACT_ANONYMIZED = "contact_anonymized"
+    CONTACT_LINKED = EventKind.CONTACT_LINKED.value
+    CONTACTS_MERGED = EventKind.CONTACTS_MERGED.value
+    PRODUCT_DECLARED = EventKind.PRODUCT_DECLARED.value
+    PAYMENT_RECORDED = EventKind.PAYMENT_RECORDED.value
+    PAYMENT_REVERSED = EventKind.PAYMENT_REVERSED.value
+    PROMISE_MADE = EventKind.PROMISE_MADE.value
+    PROMISE_CANCELLED = EventKind.PROMISE_CANCELLED.value
+    COMMENT_ADDED = EventKind.COMMENT_ADDED.value
+    IDENTITY_BLOCKED = EventKind.IDENTITY_BLOCKED.value
+    IDENTITY_UNBLOCKED = EventKind.IDENTITY_UNBLOCKED.value
+    CONTACT_ANONYMIZED = EventKind.CONTACT_ANONYMIZED.value
 
 
 @attrs.frozen(kw_only=True)
@@ -660,8 +669,13 @@ class _ContactKeys:
                 return False
             if event.campaign is not None:
                 # A merge names the contact kept; the tombstone is its "from".
-                named = (event.contact, event.data.get("from"))
-                for code in named if event.kind is EventKind.CONTACTS_MERGED else named[:1]:
+                payload = event.payload
+                named = (
+                    (event.contact, payload.merged_from)
+                    if type(payload) is ContactsMerged
+                    else (event.contact,)
+                )
+                for code in named:
                     changed = uow.get_contact(event.campaign, code) if code else None
                     if changed is not None:
                         self._add(changed)
@@ -914,7 +928,7 @@ def _h_interaction(ctx: _Ctx) -> Outcome:
 
 
 def _refusal_key(event: Event) -> tuple[Any, ...]:
-    return (event.at, event.campaign, event.actor, tuple(sorted(event.data.items())))
+    return (event.at, event.campaign, event.actor, event.payload)
 
 
 class _Refusals:
@@ -1325,12 +1339,13 @@ def _h_comment(ctx: _Ctx) -> Outcome:
         return _outcome(ctx, at, ticket=number, detail="the comment is already recorded")
     # Cancelling removes a comment (I2), anonymizing replaces its text (I4): its event,
     # which holds the length and never the text, still says it was made.
-    length = str(len(text))
+    length = len(text)
     for event in ctx.uow.events():
+        payload = event.payload
         if (
-            event.kind is EventKind.COMMENT_ADDED
+            type(payload) is CommentAdded
             and (event.ticket, event.at, event.actor) == (number, at, agent)
-            and event.data.get("length") == length
+            and payload.length == length
         ):
             return _outcome(ctx, at, ticket=number, detail="the comment was made before")
     with ctx.blame("text", TicketClosed="ticket", UnknownTicket="ticket"):
@@ -1471,6 +1486,35 @@ _EVENT_KINDS: Final[Mapping[str, _Kind]] = {
 
 EVENT_TYPES: Final[tuple[str, ...]] = tuple(_EVENT_KINDS)
 """Every event type of the format (docs/events.md)."""
+
+_K = EventKind
+LINE_EVENTS: Final[Mapping[str, frozenset[EventKind]]] = {
+    "campaign": frozenset({_K.CAMPAIGN_DECLARED}),
+    "line": frozenset({_K.LINE_DECLARED}),
+    "contact": frozenset({_K.CONTACT_CREATED}),
+    "interaction": frozenset(
+        {_K.TICKET_OPENED, _K.INTERACTION_ADDED, _K.CONTACT_LINKED, _K.INTERACTION_REFUSED}
+    ),
+    "resolve": frozenset({_K.TICKET_RESOLVED}),
+    "typify": frozenset({_K.TICKET_TYPIFIED}),
+    "cancel": frozenset({_K.TICKET_CANCELLED}),
+    "link": frozenset({_K.CONTACT_LINKED}),
+    "product": frozenset({_K.PRODUCT_DECLARED}),
+    "payment": frozenset({_K.PAYMENT_RECORDED}),
+    "promise": frozenset({_K.PROMISE_MADE}),
+    "reverse_payment": frozenset({_K.PAYMENT_REVERSED}),
+    "cancel_promise": frozenset({_K.PROMISE_CANCELLED}),
+    "merge": frozenset({_K.CONTACTS_MERGED, _K.CONTACT_LINKED}),
+    "comment": frozenset({_K.COMMENT_ADDED}),
+    "block": frozenset({_K.IDENTITY_BLOCKED}),
+    "unblock": frozenset({_K.IDENTITY_UNBLOCKED}),
+    "anonymize": frozenset({_K.CONTACT_ANONYMIZED}),
+}
+"""The event kinds each line type (a command of the format) may record (docs/events.md).
+
+A line is a command; what the services record for it are events. An ``anonymize``
+line also rewrites the personal values of earlier events in place (I4).
+"""
 
 
 # --- applying ------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@
 Datetimes are ISO 8601 with their offset, dates ``YYYY-MM-DD``, Decimals
 strings (exact), enums their value. Custom field values keep their type:
 text and choices are JSON strings, booleans JSON booleans, numbers
-``{"number": "12.50"}`` and dates ``{"date": "2026-11-20"}``.
+``{"number": "12.50"}`` and dates ``{"date": "2026-11-20"}``. An
+:class:`~ccdomain.events.Event` (inside an export, say) is written and read by the
+event codec, :mod:`ccdomain.event_codec`, which writes its payload through this
+converter: so ``to_json(event)`` is the text a store keeps.
 
     >>> import datetime as dt
     >>> from ccdomain.models import Contact
@@ -25,6 +28,7 @@ from cattrs.errors import BaseValidationError
 from cattrs.preconf.json import make_converter
 
 from ccdomain.errors import InvalidData, show
+from ccdomain.events import Event
 from ccdomain.models import CustomValue
 
 __all__ = ["from_json", "structure", "to_json", "unstructure"]
@@ -68,7 +72,21 @@ def _structure_custom(value: Any, _: Any) -> CustomValue:
     )
 
 
+def _unstructure_event(event: Event) -> Any:
+    from ccdomain.event_codec import event_to_dict  # it imports this module
+
+    return event_to_dict(event)
+
+
+def _structure_event(value: Any, _: Any) -> Event:
+    from ccdomain.event_codec import event_from_dict  # it imports this module
+
+    return event_from_dict(value)
+
+
 _converter.register_unstructure_hook(Decimal, str)
+_converter.register_unstructure_hook(Event, _unstructure_event)
+_converter.register_structure_hook(Event, _structure_event)
 _converter.register_structure_hook(Decimal, _structure_decimal)
 # Predicate hooks, registered last, win over the JSON preset's union passthrough.
 _converter.register_unstructure_hook_func(lambda t: t == CustomValue, _unstructure_custom)

@@ -82,12 +82,14 @@ from ccdomain._folding import name_key
 from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
     DuplicateContact,
+    InvalidData,
     RuleViolation,
     StoreError,
     UnknownContact,
     UnknownTicket,
 )
-from ccdomain.events import Event
+from ccdomain.event_codec import EVENT_VERSION, decode_event, encode_event
+from ccdomain.events import ContactLinked, Event, InteractionAdded, TicketOpened
 from ccdomain.models import (
     Block,
     Campaign,
@@ -210,6 +212,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "INSERT INTO company_names (id, key) "
         "SELECT id, ccdomain_company_name_key(data) FROM companies",
     ),
+    # 3: events of version 3 (typed payloads): every stored event is read through the
+    # codec, which upcasts version 2, and written again by ccdomain_event_v3, a function
+    # registered while migrating.
+    ("UPDATE events SET data = ccdomain_event_v3(data)",),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
 
@@ -217,6 +223,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 def _company_name_key(data: str) -> str:
     """The name key of a stored company's JSON (migration 2 keys existing companies)."""
     return name_key(from_json(data, Company).name)
+
+
+class _EventRewriter:
+    """``ccdomain_event_v3``: a stored event's text, of any version, as the codec writes it.
+
+    SQLite reports an exception raised in a function as a bare "user-defined function
+    raised exception"; the first error is kept here to name the event and the reason.
+    """
+
+    def __init__(self) -> None:
+        self.error: InvalidData | None = None
+
+    def __call__(self, data: str) -> str:
+        try:
+            return encode_event(decode_event(data))
+        except InvalidData as exc:
+            self.error = self.error or exc
+            raise
 
 
 _TICKET_COUNTER = "ticket"
@@ -331,15 +355,31 @@ def _interaction_json(i: Interaction) -> str:
 
 
 def _event_json(e: Event) -> str:
-    data = e.data
-    if type(data) is not dict:
-        raise _Unusual
-    pairs = ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in data.items()])
+    """``encode_event(e)`` for routing's events; the codec writes the others."""
+    payload = e.payload
+    if type(payload) is InteractionAdded:
+        body = (
+            f'{{"interaction":{_interaction_json(payload.interaction)},'
+            f'"outcome":{_quote(payload.outcome)}}}'
+        )
+    elif type(payload) is TicketOpened:
+        body = (
+            f'{{"customer":{_quote(payload.customer)},"origin":{_quote(payload.origin)},'
+            f'"queue":{_quote(payload.queue)},"alias":{_quote(payload.alias)},'
+            f'"line":{_opt_str(payload.line)}}}'
+        )
+    elif type(payload) is ContactLinked:
+        body = (
+            f'{{"how":{_quote(payload.how)},"customer":{_quote(payload.customer)},'
+            f'"merged_from":{_opt_str(payload.merged_from)}}}'
+        )
+    else:
+        return encode_event(e)
     return (
-        f'{{"kind":{_quote(e.kind)},"at":{_quote(e.at.isoformat())},'
+        f'{{"v":{EVENT_VERSION},"kind":{_quote(e.kind)},"at":{_quote(e.at.isoformat())},'
         f'"actor":{_opt_str(e.actor)},"campaign":{_opt_str(e.campaign)},'
         f'"ticket":{_opt_int(e.ticket)},"contact":{_opt_str(e.contact)},'
-        f'"data":{{{pairs}}},"seq":{_opt_int(e.seq)}}}'
+        f'"payload":{body},"seq":{_opt_int(e.seq)}}}'
     )
 
 
@@ -351,7 +391,7 @@ _EVENT_FIELDS_KNOWN = tuple(f.name for f in attrs.fields(Event)) == (
     "campaign",
     "ticket",
     "contact",
-    "data",
+    "payload",
     "seq",
 )
 
@@ -727,6 +767,7 @@ class SqliteStore:
 
     def _migrate(self) -> int:
         """Bring the schema up to the newest version, returning it."""
+        rewriter = _EventRewriter()
         conn = self._connection()
         db = conn.db
         try:
@@ -742,6 +783,7 @@ class SqliteStore:
                 db.create_function(
                     "ccdomain_company_name_key", 1, _company_name_key, deterministic=True
                 )
+                db.create_function("ccdomain_event_v3", 1, rewriter, deterministic=True)
                 for number in range(version + 1, len(MIGRATIONS) + 1):
                     for statement in MIGRATIONS[number - 1]:
                         db.execute(statement)
@@ -752,6 +794,11 @@ class SqliteStore:
                 raise
         except sqlite3.Error as exc:
             self.close()
+            if rewriter.error is not None:
+                raise StoreError(
+                    f"cannot migrate the events of {self._path!r} to version {EVENT_VERSION} "
+                    f"(nothing was changed): {rewriter.error}"
+                ) from exc
             raise StoreError(f"cannot open the database {self._path!r}: {exc}") from exc
         except BaseException:
             self.close()
@@ -1753,7 +1800,7 @@ class SqliteUnitOfWork:
                 campaign=event.campaign,
                 ticket=event.ticket,
                 contact=event.contact,
-                data=event.data,
+                payload=event.payload,
                 seq=seq,
             )
             if type(event) is Event and _EVENT_FIELDS_KNOWN  # attrs.evolve, less introspection
@@ -1790,7 +1837,7 @@ class SqliteUnitOfWork:
         )
         if row is None:
             raise RuleViolation(f"event seq {seq!r} is not recorded; expected a recorded event")
-        old = self._load(row[0], Event)
+        old = decode_event(row[0])
         if old.kind != event.kind:
             raise RuleViolation(
                 f"event {seq} is a {old.kind.value} event, not {event.kind.value}; "
@@ -1816,11 +1863,11 @@ class SqliteUnitOfWork:
             if not rows:
                 break
             for seq, data in rows:
-                yield self._load(data, Event)
+                yield decode_event(data)
                 after = seq
         for seq, data in new:  # appended in this transaction, after every written one
             if seq > first:
-                yield self._load(data, Event)
+                yield decode_event(data)
 
 
 if TYPE_CHECKING:

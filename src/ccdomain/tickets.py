@@ -60,9 +60,7 @@ Decisions taken where DESIGN is silent (ids continue DESIGN's T list):
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import functools
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
@@ -75,7 +73,6 @@ from ccdomain.errors import (
     BlockedIdentity,
     CcdomainError,
     InvalidChannel,
-    InvalidEvent,
     InvalidPhoneNumber,
     InvalidTypification,
     RuleViolation,
@@ -90,7 +87,21 @@ from ccdomain.errors import (
 from ccdomain.errors import (
     show as _show,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    ContactLinked,
+    Event,
+    EventKind,
+    InteractionAdded,
+    InteractionRefused,
+    LinkHow,
+    Payload,
+    TicketAssigned,
+    TicketCancelled,
+    TicketLabelled,
+    TicketOpened,
+    TicketResolved,
+    TicketTypified,
+)
 from ccdomain.matching import auto_link_contact
 from ccdomain.models import (
     Campaign,
@@ -99,6 +110,7 @@ from ccdomain.models import (
     Direction,
     Interaction,
     Line,
+    RouteOutcome,
     Ticket,
     TicketStatus,
     Typification,
@@ -163,30 +175,15 @@ _DIRECTION_BY_NAME: dict[str, Direction] = {d.value: d for d in Direction}
 # --- results and rows ------------------------------------------------------------------
 
 
-class RouteOutcome(enum.StrEnum):
-    """What routing did with an interaction."""
-
-    OPENED = "opened"
-    """A new ticket was opened for it (T1, T3, T5)."""
-    JOINED = "joined"
-    """It joined the open ticket of its campaign and customer (T1)."""
-    DUPLICATE = "duplicate"
-    """Its external id was already recorded; nothing changed (T9)."""
-    LATE = "late"
-    """It happened while a now-closed ticket was open and was recorded there (T10)."""
-
-
 # Enum members read as class attributes go through a descriptor on Python 3.11; the hot
-# path reads these module constants instead, and plain strings for event data.
+# path reads these module constants instead.
 _OPENED = RouteOutcome.OPENED
 _JOINED = RouteOutcome.JOINED
 _LATE = RouteOutcome.LATE
 _CALL = Channel.CALL
 _OUTBOUND = Direction.OUTBOUND
 _INTERACTION_ADDED = EventKind.INTERACTION_ADDED
-_VALUE: dict[str, str] = {
-    member: member.value for kind in (Channel, Direction, RouteOutcome) for member in kind
-}
+_TICKET_OPENED = EventKind.TICKET_OPENED
 
 
 @attrs.frozen(kw_only=True)
@@ -608,53 +605,30 @@ def _recency(ticket: Ticket) -> tuple[dt.datetime, int]:
 
 
 def _opened_event(ticket: Ticket, actor: str | None) -> Event:
-    data = {
-        "customer": ticket.customer,
-        "origin": _VALUE[ticket.origin],
-        "queue": ticket.queue,
-        "alias": ticket.alias,
-    }
-    if ticket.line is not None:
-        data["line"] = ticket.line
     return Event(
-        kind=EventKind.TICKET_OPENED,
+        kind=_TICKET_OPENED,
         at=ticket.opened_at,
         actor=actor,
         campaign=ticket.campaign,
         ticket=ticket.number,
-        data=data,
+        payload=TicketOpened(
+            customer=ticket.customer,
+            origin=ticket.origin,
+            queue=ticket.queue,
+            alias=ticket.alias,
+            line=ticket.line,
+        ),
     )
 
 
-def _interaction_data(interaction: Interaction) -> dict[str, str]:
-    data = {
-        "channel": _VALUE[interaction.channel],
-        "direction": _VALUE[interaction.direction],
-        "customer": interaction.customer,
-    }
-    if interaction.external_id is not None:
-        data["external_id"] = interaction.external_id
-    if interaction.line is not None:
-        data["line"] = interaction.line
-    if interaction.text is not None:
-        data["text"] = interaction.text
-    if interaction.status is not None:
-        data["status"] = interaction.status
-    if interaction.duration_s is not None:
-        data["duration_s"] = str(interaction.duration_s)
-    return data
-
-
 def _interaction_event(interaction: Interaction, outcome: RouteOutcome) -> Event:
-    data = _interaction_data(interaction)
-    data["outcome"] = _VALUE[outcome]
     return Event(
         kind=_INTERACTION_ADDED,
         at=interaction.at,
         actor=interaction.agent,
         campaign=interaction.campaign,
         ticket=interaction.ticket,
-        data=data,
+        payload=InteractionAdded(interaction=interaction, outcome=outcome),
     )
 
 
@@ -663,7 +637,7 @@ def _ticket_event(
     ticket: Ticket,
     agent: str | None,
     at: dt.datetime,
-    data: dict[str, str] | None = None,
+    payload: Payload,
     contact: str | None = None,
 ) -> Event:
     return Event(
@@ -673,143 +647,85 @@ def _ticket_event(
         campaign=ticket.campaign,
         ticket=ticket.number,
         contact=contact if contact is not None else ticket.contact,
-        data=data or {},
+        payload=payload,
     )
-
-
-def _need(event: Event, key: str) -> str:
-    value = event.data.get(key)
-    if value is None:
-        raise InvalidEvent(
-            f"event {event.seq!r} ({event.kind.value}) lacks {key!r} in its data; "
-            "expected the fields the tickets module writes"
-        )
-    return value
-
-
-def _interaction_from_event(event: Event) -> Interaction:
-    data = event.data
-    duration = data.get("duration_s")
-    try:
-        return Interaction(
-            at=event.at,
-            channel=Channel(_need(event, "channel")),
-            direction=Direction(_need(event, "direction")),
-            customer=_need(event, "customer"),
-            external_id=data.get("external_id"),
-            line=data.get("line"),
-            campaign=event.campaign,
-            agent=event.actor,
-            text=data.get("text"),
-            status=data.get("status"),
-            duration_s=None if duration is None else int(duration),
-            ticket=event.ticket,
-        )
-    except ValueError as exc:
-        if isinstance(exc, CcdomainError):
-            raise
-        raise InvalidEvent(f"event {event.seq!r} ({event.kind.value}) is malformed: {exc}") from exc
-
-
-def _json_list(event: Event, key: str) -> tuple[str, ...]:
-    try:
-        value = json.loads(_need(event, key))
-    except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"event {event.seq!r}: {key!r} is not a JSON list") from exc
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidEvent(f"event {event.seq!r}: {key!r} is not a JSON list of strings")
-    return tuple(value)
 
 
 def rebuild_tickets(events: Iterable[Event]) -> list[Ticket]:
     """The tickets, by number, as the event log alone describes them (T11).
 
     Equals the store's ``list_tickets()`` when the log holds every change.
-
-    Raises:
-        InvalidEvent: a ticket event lacks the data the tickets module writes.
     """
     tickets: dict[int, Ticket] = {}
     for event in events:
         number = event.ticket
         if number is None:
             continue
-        kind = event.kind
-        if kind is EventKind.TICKET_OPENED:
-            line = event.data.get("line")
+        payload = event.payload
+        if type(payload) is TicketOpened:
             tickets[number] = Ticket(
                 number=number,
                 campaign=event.campaign or "",
-                customer=_need(event, "customer"),
-                origin=Direction(_need(event, "origin")),
+                customer=payload.customer,
+                origin=payload.origin,
                 opened_at=event.at,
-                queue=event.data.get("queue", ""),
-                line=line,
-                alias=event.data.get("alias", ""),
+                queue=payload.queue,
+                line=payload.line,
+                alias=payload.alias,
             )
             continue
         ticket = tickets.get(number)
         if ticket is None:
             continue
-        if kind is EventKind.INTERACTION_ADDED:
-            ticket = _with_interaction(ticket, _interaction_from_event(event))
-        elif kind is EventKind.CONTACT_LINKED:
-            ticket = attrs.evolve(ticket, contact=event.contact)
-        elif kind is EventKind.TICKET_RESOLVED:
-            ticket = _closed(ticket, TicketStatus.RESOLVED, event.actor or "", event.at)
-        elif kind is EventKind.TICKET_TYPIFIED:
-            ticket = _closed(ticket, TicketStatus.TYPIFIED, event.actor or "", event.at)
-        elif kind is EventKind.TICKET_CANCELLED:
-            ticket = _closed(ticket, TicketStatus.CANCELLED, event.actor or "", event.at)
-        elif kind is EventKind.TICKET_LABELLED:
-            ticket = attrs.evolve(ticket, labels=_json_list(event, "labels"))
-        elif kind is EventKind.TICKET_ASSIGNED:
-            ticket = attrs.evolve(ticket, assignee=event.data.get("assignee") or None)
-        else:
-            continue
+        match payload:
+            case InteractionAdded():
+                ticket = _with_interaction(ticket, payload.interaction)
+            case ContactLinked():
+                ticket = attrs.evolve(ticket, contact=event.contact)
+            case TicketResolved():
+                ticket = _closed(ticket, TicketStatus.RESOLVED, event.actor or "", event.at)
+            case TicketTypified():
+                ticket = _closed(ticket, TicketStatus.TYPIFIED, event.actor or "", event.at)
+            case TicketCancelled():
+                ticket = _closed(ticket, TicketStatus.CANCELLED, event.actor or "", event.at)
+            case TicketLabelled():
+                ticket = attrs.evolve(ticket, labels=payload.labels)
+            case TicketAssigned():
+                ticket = attrs.evolve(ticket, assignee=payload.assignee)
+            case _:
+                continue
         tickets[number] = ticket
     return [tickets[n] for n in sorted(tickets)]
 
 
-def _typification_data(typification: Typification) -> dict[str, str]:
-    data = {
-        "path": json.dumps(list(typification.path), ensure_ascii=False),
-        "comment": typification.comment,
-        "customer": typification.customer,
-    }
-    if typification.channel is not None:
-        data["channel"] = typification.channel.value
-    if typification.line is not None:
-        data["line"] = typification.line
-    return data
+def _typified_payload(typification: Typification) -> TicketTypified:
+    return TicketTypified(
+        path=typification.path,
+        customer=typification.customer,
+        comment=typification.comment,
+        channel=typification.channel,
+        line=typification.line,
+    )
 
 
 def rebuild_typifications(events: Iterable[Event]) -> list[Typification]:
-    """The typification records, in the order made, from the event log alone (T8, T11).
-
-    Raises:
-        InvalidEvent: a typification event lacks the data the tickets module writes.
-    """
+    """The typification records, in the order made, from the event log alone (T8, T11)."""
     records = []
     for event in events:
-        if event.kind is not EventKind.TICKET_TYPIFIED or event.ticket is None:
+        payload = event.payload
+        if type(payload) is not TicketTypified or event.ticket is None:
             continue
-        channel = event.data.get("channel")
-        try:
-            parsed_channel = None if channel is None else Channel(channel)
-        except ValueError as exc:
-            raise InvalidEvent(f"event {event.seq!r}: unknown channel {channel!r}") from exc
         records.append(
             Typification(
                 ticket=event.ticket,
                 campaign=event.campaign or "",
                 at=event.at,
-                path=_json_list(event, "path"),
-                customer=_need(event, "customer"),
+                path=payload.path,
+                customer=payload.customer,
                 agent=event.actor,
-                channel=parsed_channel,
-                line=event.data.get("line"),
-                comment=event.data.get("comment", ""),
+                channel=payload.channel,
+                line=payload.line,
+                comment=payload.comment,
             )
         )
     return records
@@ -936,24 +852,19 @@ def _refusal(
     external_id: str | None,
     text: str | None,
 ) -> Event:
-    data = {
-        "reason": "blocked",
-        "customer": target.customer,
-        "channel": channel.value,
-        "direction": direction.value,
-    }
-    if target.line is not None:
-        data["line"] = target.line.id
-    if external_id is not None:
-        data["external_id"] = external_id
-    if text is not None:
-        data["text"] = text
     return Event(
         kind=EventKind.INTERACTION_REFUSED,
         at=at,
         actor=agent,
         campaign=target.campaign.id,
-        data=data,
+        payload=InteractionRefused(
+            customer=target.customer,
+            channel=channel,
+            direction=direction,
+            line=None if target.line is None else target.line.id,
+            external_id=external_id,
+            text=text,
+        ),
     )
 
 
@@ -1196,7 +1107,7 @@ def _record(
                     updated,
                     None,
                     at,
-                    {"how": "auto", "customer": customer},
+                    ContactLinked(how=LinkHow.AUTO, customer=customer),
                 )
             )
     if changed:
@@ -1297,7 +1208,9 @@ def resolve_ticket(
         _check_close_time(ticket, at)
         closed = _closed(ticket, TicketStatus.RESOLVED, agent, at)
         uow.update_ticket(closed)
-        uow.append_event(_ticket_event(EventKind.TICKET_RESOLVED, closed, agent, at))
+        uow.append_event(
+            _ticket_event(EventKind.TICKET_RESOLVED, closed, agent, at, TicketResolved())
+        )
         uow.commit()
     return closed
 
@@ -1346,7 +1259,7 @@ def typify_ticket(
         uow.update_ticket(closed)
         uow.add_typification(record)
         uow.append_event(
-            _ticket_event(EventKind.TICKET_TYPIFIED, closed, agent, at, _typification_data(record))
+            _ticket_event(EventKind.TICKET_TYPIFIED, closed, agent, at, _typified_payload(record))
         )
         uow.commit()
     return closed, record
@@ -1370,7 +1283,11 @@ def cancel_ticket(store: Store, number: int, agent: str, at: dt.datetime) -> Tic
         uow.delete_comments(ticket.number)
         uow.append_event(
             _ticket_event(
-                EventKind.TICKET_CANCELLED, closed, agent, at, {"comments_removed": str(removed)}
+                EventKind.TICKET_CANCELLED,
+                closed,
+                agent,
+                at,
+                TicketCancelled(comments_removed=removed),
             )
         )
         uow.commit()
@@ -1402,7 +1319,7 @@ def set_labels(
                 updated,
                 agent,
                 at,
-                {"labels": json.dumps(list(clean), ensure_ascii=False)},
+                TicketLabelled(labels=clean),
             )
         )
         uow.commit()
@@ -1428,8 +1345,11 @@ def assign_ticket(
             return ticket
         updated = attrs.evolve(ticket, assignee=assignee)
         uow.update_ticket(updated)
-        data = {} if assignee is None else {"assignee": assignee}
-        uow.append_event(_ticket_event(EventKind.TICKET_ASSIGNED, updated, agent, at, data))
+        uow.append_event(
+            _ticket_event(
+                EventKind.TICKET_ASSIGNED, updated, agent, at, TicketAssigned(assignee=assignee)
+            )
+        )
         uow.commit()
     return updated
 
@@ -1478,7 +1398,7 @@ def link_ticket_contact(
                 updated,
                 agent,
                 at,
-                {"how": "manual", "customer": ticket.customer},
+                ContactLinked(how=LinkHow.MANUAL, customer=ticket.customer),
             )
         )
         uow.commit()

@@ -59,7 +59,15 @@ from ccdomain.errors import (
     UnknownContact,
     UnknownTicket,
 )
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    CommentAdded,
+    Event,
+    EventKind,
+    InteractionAdded,
+    Payload,
+    TicketOpened,
+    TicketResolved,
+)
 from ccdomain.models import (
     Block,
     Campaign,
@@ -72,6 +80,7 @@ from ccdomain.models import (
     Direction,
     Interaction,
     Line,
+    RouteOutcome,
     Ticket,
     TicketStatus,
     Typification,
@@ -126,6 +135,11 @@ def _opener(campaign: str, customer: str, *, contact: str | None = None) -> Call
 def _contact(campaign: str, code: str, *phones: str, **fields: Any) -> Contact:
     channels = tuple(ContactChannel(kind=ChannelKind.PHONE, value=p) for p in phones)
     return attrs.evolve(Contact(campaign=campaign, code=code, channels=channels), **fields)
+
+
+def _event(kind: EventKind, payload: Payload, *, ticket: int | None = 1, **fields: Any) -> Event:
+    """An event at ``AT`` about ticket 1 unless told otherwise."""
+    return Event(kind=kind, at=AT, ticket=ticket, payload=payload, **fields)
 
 
 def _interaction(ticket: int, external_id: str | None = None, text: str = "hola") -> Interaction:
@@ -1056,31 +1070,45 @@ class EventLogConformance(StoreCase):
     """The append-only event log (T11)."""
 
     def test_T11_events_numbered_increasing_and_read_after(self) -> None:
-        kinds = [EventKind.TICKET_OPENED, EventKind.INTERACTION_ADDED, EventKind.TICKET_RESOLVED]
+        events = [
+            _event(EventKind.TICKET_OPENED, TicketOpened(customer=PHONE, origin=Direction.INBOUND)),
+            _event(
+                EventKind.INTERACTION_ADDED,
+                InteractionAdded(interaction=_interaction(1, "m1"), outcome=RouteOutcome.OPENED),
+            ),
+            _event(EventKind.TICKET_RESOLVED, TicketResolved(), actor="ana"),
+        ]
         with self.uow() as uow:
             assert list(uow.events()) == []
-            recorded = [uow.append_event(Event(kind=k, at=AT, ticket=1)) for k in kinds]
+            recorded = [uow.append_event(e) for e in events]
             uow.commit()
         seqs = [e.seq or 0 for e in recorded]
         assert all(s >= 1 for s in seqs)
         assert seqs == sorted(set(seqs))
-        assert [attrs.evolve(e, seq=None) for e in recorded] == [
-            Event(kind=k, at=AT, ticket=1) for k in kinds
-        ]
+        assert [attrs.evolve(e, seq=None) for e in recorded] == events
         first = recorded[0].seq
         assert first is not None
         with self.uow() as uow:
             assert list(uow.events()) == recorded
             assert list(uow.events(after=first)) == recorded[1:]
             assert list(uow.events(after=recorded[-1].seq or 0)) == []
-            more = uow.append_event(Event(kind=EventKind.COMMENT_ADDED, at=AT, actor="ana"))
+            more = uow.append_event(
+                _event(EventKind.COMMENT_ADDED, CommentAdded(comment_seq=1, length=4), actor="ana")
+            )
             uow.commit()
         assert more.seq is not None and more.seq > (recorded[-1].seq or 0)
 
     def test_T11_many_events_read_back_in_order(self) -> None:
         with self.uow() as uow:
             recorded = [
-                uow.append_event(Event(kind=EventKind.INTERACTION_ADDED, at=AT, data={"n": str(i)}))
+                uow.append_event(
+                    _event(
+                        EventKind.INTERACTION_ADDED,
+                        InteractionAdded(
+                            interaction=_interaction(1, f"m{i}"), outcome=RouteOutcome.JOINED
+                        ),
+                    )
+                )
                 for i in range(2500)
             ]
             uow.commit()
@@ -1089,21 +1117,23 @@ class EventLogConformance(StoreCase):
             assert list(uow.events(after=recorded[1200].seq or 0)) == recorded[1201:]
 
     def test_I4_replace_event_keeps_seq_and_kind(self) -> None:
+        added = InteractionAdded(
+            interaction=_interaction(1, text="José"), outcome=RouteOutcome.OPENED
+        )
         with self.uow() as uow:
-            first = uow.append_event(
-                Event(
-                    kind=EventKind.INTERACTION_ADDED,
-                    at=AT,
-                    data={"text": "José", "customer": PHONE},
-                )
-            )
-            second = uow.append_event(Event(kind=EventKind.TICKET_RESOLVED, at=AT, ticket=1))
+            first = uow.append_event(_event(EventKind.INTERACTION_ADDED, added))
+            second = uow.append_event(_event(EventKind.TICKET_RESOLVED, TicketResolved()))
             uow.commit()
         assert first.seq is not None
-        scrubbed = attrs.evolve(first, data={"text": "[x]", "customer": "anon-1"}, contact="ANON")
+        anonymous = attrs.evolve(added.interaction, text="[x]", customer="anon-1")
+        scrubbed = attrs.evolve(
+            first, payload=attrs.evolve(added, interaction=anonymous), contact="ANON"
+        )
         with self.uow() as uow:
             with pytest.raises(RuleViolation, match="keeps its kind"):
-                uow.replace_event(attrs.evolve(scrubbed, kind=EventKind.TICKET_RESOLVED))
+                uow.replace_event(
+                    attrs.evolve(scrubbed, kind=EventKind.TICKET_RESOLVED, payload=TicketResolved())
+                )
             with pytest.raises(RuleViolation, match="999"):
                 uow.replace_event(attrs.evolve(scrubbed, seq=999))
             with pytest.raises(RuleViolation, match="None"):
@@ -1112,7 +1142,9 @@ class EventLogConformance(StoreCase):
             uow.commit()
         with self.uow() as uow:
             assert list(uow.events()) == [scrubbed, second]
-            later = uow.append_event(Event(kind=EventKind.COMMENT_ADDED, at=AT))
+            later = uow.append_event(
+                _event(EventKind.COMMENT_ADDED, CommentAdded(comment_seq=1, length=1))
+            )
             uow.commit()
         assert later.seq is not None and second.seq is not None and later.seq > second.seq
 
@@ -1120,7 +1152,7 @@ class EventLogConformance(StoreCase):
         if not isinstance(self.store, Purgeable):
             pytest.skip("the store does not offer purge()")
         with self.uow() as uow:
-            uow.append_event(Event(kind=EventKind.TICKET_RESOLVED, at=AT, ticket=1))
+            uow.append_event(_event(EventKind.TICKET_RESOLVED, TicketResolved()))
             self.store.purge()  # deferred until the unit of work ends
             uow.commit()
         self.store.purge()
@@ -1160,7 +1192,14 @@ class UnitOfWorkConformance(StoreCase):
         uow.put_promise(_promise(f"PR-{tag}", f"P-{tag}", 2))
         uow.add_comment(Comment(ticket=ticket.number, at=AT, agent="ana", text=tag))
         uow.put_block(Block(campaign=f"camp-{tag}", customer=PHONE, at=AT))
-        uow.append_event(Event(kind=EventKind.TICKET_OPENED, at=AT, campaign=f"camp-{tag}"))
+        uow.append_event(
+            _event(
+                EventKind.TICKET_OPENED,
+                TicketOpened(customer=PHONE, origin=Direction.INBOUND),
+                campaign=f"camp-{tag}",
+                ticket=ticket.number,
+            )
+        )
 
     def _holds(self, uow: UnitOfWork, tag: str) -> dict[str, bool]:
         """Which of the writes of :meth:`_write_everything` the store holds."""

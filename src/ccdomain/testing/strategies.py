@@ -9,16 +9,16 @@ valid by construction, the way the library's services would build them::
     @given(cst.contacts())
     def test_my_store_keeps_contacts(contact): ...
 
-:data:`MODEL_STRATEGIES` maps each model class to a strategy for it, which the
-serialization round-trip property walks.
+:data:`MODEL_STRATEGIES` maps each model class (event payloads included) to a
+strategy for it, which the serialization round-trip property walks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import strategies as st
 
@@ -34,7 +34,36 @@ from ccdomain.collections import (
     money,
 )
 from ccdomain.documents import Document
-from ccdomain.events import Event, EventKind
+from ccdomain.events import (
+    PAYLOAD_TYPES,
+    CampaignDeclared,
+    CommentAdded,
+    ContactAnonymized,
+    ContactCreated,
+    ContactLinked,
+    ContactsMerged,
+    ContactUpdated,
+    Event,
+    EventKind,
+    IdentityBlocked,
+    IdentityUnblocked,
+    InteractionAdded,
+    InteractionRefused,
+    LineDeclared,
+    LinkHow,
+    Payload,
+    PaymentRecorded,
+    PaymentReversed,
+    ProductDeclared,
+    PromiseCancelled,
+    PromiseMade,
+    TicketAssigned,
+    TicketCancelled,
+    TicketLabelled,
+    TicketOpened,
+    TicketResolved,
+    TicketTypified,
+)
 from ccdomain.models import (
     Address,
     Block,
@@ -51,6 +80,7 @@ from ccdomain.models import (
     FieldType,
     Interaction,
     Line,
+    RouteOutcome,
     Ticket,
     TicketStatus,
     Typification,
@@ -75,6 +105,7 @@ __all__ = [
     "lines",
     "money_amounts",
     "names",
+    "payloads",
     "payments",
     "products",
     "promises",
@@ -316,19 +347,147 @@ def blocks() -> st.SearchStrategy[Block]:
     )
 
 
-def events() -> st.SearchStrategy[Event]:
-    """Domain events."""
-    return st.builds(
-        Event,
-        kind=st.sampled_from(list(EventKind)),
-        at=aware_datetimes,
-        actor=st.none() | _ids,
-        campaign=st.none() | _ids,
-        ticket=st.none() | st.integers(1, 10_000),
-        contact=st.none() | _ids,
-        data=st.dictionaries(_ids, _text, max_size=4),
-        seq=st.none() | st.integers(1, 10_000),
-    )
+def _comma_free(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, ...]]:
+    """Tuples of ids (no commas: version-2 events joined such lists with commas)."""
+    return st.lists(strategy, max_size=3, unique=True).map(tuple)
+
+
+_customers = e164_phones | _ids
+_kinds_of_campaign = st.sampled_from(["sales", "support", "collections"])
+_amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=2)
+_currencies = st.sampled_from(["PEN", "USD", "CLP"])
+
+_PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
+    EventKind.CAMPAIGN_DECLARED: st.builds(
+        CampaignDeclared, kind=_kinds_of_campaign, region=st.sampled_from(["PE", "CL", "MX"])
+    ),
+    EventKind.LINE_DECLARED: st.builds(
+        LineDeclared, line=_ids, channel=st.sampled_from(list(Channel))
+    ),
+    EventKind.CONTACT_CREATED: st.builds(ContactCreated, fields=_comma_free(_ids)),
+    EventKind.CONTACT_UPDATED: st.builds(ContactUpdated, fields=_comma_free(_ids)),
+    EventKind.CONTACT_LINKED: st.one_of(
+        st.builds(
+            ContactLinked,
+            how=st.sampled_from([LinkHow.AUTO, LinkHow.MANUAL]),
+            customer=_customers,
+        ),
+        st.builds(ContactLinked, how=st.just(LinkHow.MERGE), customer=_customers, merged_from=_ids),
+    ),
+    EventKind.CONTACTS_MERGED: st.builds(
+        ContactsMerged,
+        into=_ids,
+        merged_from=_ids,
+        tickets=st.lists(st.integers(1, 10_000), max_size=3).map(tuple),
+        products=_comma_free(_ids),
+        conflicts=_comma_free(_ids),
+    ),
+    EventKind.TICKET_OPENED: st.builds(
+        TicketOpened,
+        customer=_customers,
+        origin=st.sampled_from(list(Direction)),
+        queue=st.just("") | _ids,
+        alias=st.just("") | names,
+        line=st.none() | _ids,
+    ),
+    EventKind.INTERACTION_ADDED: st.builds(
+        InteractionAdded,
+        interaction=interactions(),
+        outcome=st.sampled_from([RouteOutcome.OPENED, RouteOutcome.JOINED, RouteOutcome.LATE]),
+    ),
+    EventKind.INTERACTION_REFUSED: st.builds(
+        InteractionRefused,
+        customer=_customers,
+        channel=st.sampled_from(list(Channel)),
+        direction=st.sampled_from(list(Direction)),
+        line=st.none() | _ids,
+        external_id=st.none() | _ids,
+        text=st.none() | _text,
+    ),
+    EventKind.TICKET_RESOLVED: st.just(TicketResolved()),
+    EventKind.TICKET_TYPIFIED: st.builds(
+        TicketTypified,
+        path=st.lists(_words, min_size=1, max_size=4).map(tuple),
+        customer=_customers,
+        comment=_text,
+        channel=st.none() | st.sampled_from(list(Channel)),
+        line=st.none() | _ids,
+    ),
+    EventKind.TICKET_CANCELLED: st.builds(TicketCancelled, comments_removed=st.integers(0, 50)),
+    EventKind.TICKET_LABELLED: st.builds(
+        TicketLabelled, labels=st.lists(_text.filter(bool), max_size=3, unique=True).map(tuple)
+    ),
+    EventKind.TICKET_ASSIGNED: st.builds(TicketAssigned, assignee=st.none() | _ids),
+    EventKind.COMMENT_ADDED: st.builds(
+        CommentAdded, comment_seq=st.integers(1, 10_000), length=st.integers(1, 10_000)
+    ),
+    EventKind.IDENTITY_BLOCKED: st.builds(IdentityBlocked, customer=_customers),
+    EventKind.IDENTITY_UNBLOCKED: st.builds(IdentityUnblocked, customer=_customers),
+    EventKind.CONTACT_ANONYMIZED: st.builds(
+        ContactAnonymized,
+        **{
+            name: st.integers(0, 1000)
+            for name in (
+                "tickets",
+                "interactions",
+                "typifications",
+                "comments",
+                "products",
+                "blocks_removed",
+                "events_rewritten",
+            )
+        },
+    ),
+    EventKind.PRODUCT_DECLARED: st.builds(
+        ProductDeclared, product=_ids, debt=_amounts, currency=_currencies
+    ),
+    EventKind.PAYMENT_RECORDED: st.builds(
+        PaymentRecorded,
+        payment=_ids,
+        product=_ids,
+        amount=_amounts,
+        status=st.sampled_from([s.value for s in PaymentStatus]),
+    ),
+    EventKind.PAYMENT_REVERSED: st.builds(PaymentReversed, payment=_ids, product=_ids),
+    EventKind.PROMISE_MADE: st.builds(PromiseMade, promise=_ids, product=_ids, total=_amounts),
+    EventKind.PROMISE_CANCELLED: st.builds(PromiseCancelled, promise=_ids, product=_ids),
+}
+
+
+def payloads(kind: EventKind) -> st.SearchStrategy[Payload]:
+    """Payloads of one event kind, as the services write them."""
+    return cast(st.SearchStrategy[Payload], _PAYLOADS[kind])
+
+
+def events(kinds: Sequence[EventKind] | None = None) -> st.SearchStrategy[Event]:
+    """Domain events of every kind (or of ``kinds``) with their typed payloads.
+
+    As the services record them: an ``interaction_added`` event has its
+    interaction's time, campaign, agent and ticket.
+    """
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Event:
+        kind = draw(st.sampled_from(list(kinds or EventKind)))
+        payload = draw(payloads(kind))
+        at, actor = draw(aware_datetimes), draw(st.none() | _ids)
+        campaign, ticket = draw(st.none() | _ids), draw(st.none() | st.integers(1, 10_000))
+        if isinstance(payload, InteractionAdded):
+            recorded = payload.interaction
+            at, actor, campaign = recorded.at, recorded.agent, recorded.campaign
+            ticket = recorded.ticket
+        return Event(
+            kind=kind,
+            at=at,
+            actor=actor,
+            campaign=campaign,
+            ticket=ticket,
+            contact=draw(st.none() | _ids),
+            payload=payload,
+            seq=draw(st.none() | st.integers(1, 10_000)),
+        )
+
+    return build()
 
 
 def money_amounts(
@@ -437,5 +596,6 @@ MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     Comment: comments(),
     Block: blocks(),
     Event: events(),
+    **{cls: payloads(kind) for kind, cls in PAYLOAD_TYPES.items()},
 }
 """A strategy for each model class."""
