@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ccdomain.events import EventKind
 from ccdomain.memory import MemoryStore, MemoryUnitOfWork
 from ccdomain.replay import (
     EVENT_TYPES,
+    LINE_EVENTS,
     Effect,
     EventRejected,
     apply_event,
@@ -400,6 +402,61 @@ CONTRACT_TYPES = (
 
 def test_R6_every_contract_event_type_has_a_handler() -> None:
     assert set(CONTRACT_TYPES) <= set(EVENT_TYPES)
+
+
+_IDENTITY_LINES = [
+    {"type": "comment", "ticket": 10, "agent": "ana", "at": "2026-11-20T10:10:00-05:00",
+     "text": "Pide el catálogo"},
+    {"type": "comment", "ticket": 3, "agent": "ana", "at": "2026-11-20T10:11:00-05:00",
+     "text": "Cliente molesto"},
+    {"type": "cancel", "ticket": 3, "agent": "sup1", "at": "2026-11-20T10:12:00-05:00"},
+    {"type": "block", "campaign": "ventas", "customer": "955 111 222", "agent": "sup1",
+     "at": "2026-11-20T10:18:00-05:00"},
+    {"type": "interaction", "id": "wamid.blocked-1", "at": "2026-11-20T10:19:00-05:00",
+     "channel": "whatsapp", "direction": "inbound", "line": "wa-ventas",
+     "customer": "955111222", "text": "¿Hola?"},
+    {"type": "unblock", "campaign": "ventas", "customer": "+51955111222", "agent": "sup1",
+     "at": "2026-11-20T10:20:00-05:00"},
+    {"type": "anonymize", "campaign": "ventas", "contact": "41862305", "agent": "dpo",
+     "at": "2026-11-20T10:30:00-05:00"},
+]  # fmt: skip
+
+
+def test_R6_each_line_type_records_exactly_the_event_kinds_it_declares() -> None:
+    """LINE_EVENTS is the one table of line types (commands) and event kinds."""
+    assert tuple(LINE_EVENTS) == EVENT_TYPES
+    store = MemoryStore()
+    recorded: dict[str, set[EventKind]] = {}
+    latest: dt.datetime | None = None
+    demo = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    for number, event in enumerate([*demo, *_IDENTITY_LINES], start=1):
+        with store.unit_of_work() as uow:
+            seen = sum(1 for _ in uow.events())
+        outcome = apply_event(store, event, line_no=number, default_at=latest)
+        latest = outcome.at if latest is None else max(latest, outcome.at)
+        with store.unit_of_work() as uow:
+            kinds = {e.kind for e in uow.events(seen)}
+        assert kinds <= LINE_EVENTS[event["type"]], (number, event["type"], kinds)
+        recorded.setdefault(event["type"], set()).update(kinds)
+    assert recorded == dict(LINE_EVENTS)  # the demo and these lines record every one
+
+
+def test_R6_effects_reuse_the_event_kinds_they_duplicate() -> None:
+    kinds = {k.value for k in EventKind}
+    only_effects = {e.value for e in Effect} - kinds
+    assert only_effects == {"interaction_joined", "interaction_late", "ticket_closed"}
+    for effect in Effect:
+        if effect.value in kinds:
+            assert effect.name == EventKind(effect.value).name
+
+
+def test_R6_docs_list_the_event_kinds_of_each_line_type() -> None:
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    text = text.split("## Lines and the events they record", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (`[^|]*) \|", text, flags=re.MULTILINE)
+    table = {kind: frozenset(EventKind(k) for k in re.findall(r"`([a-z_]+)`", kinds))
+             for kind, kinds in rows}  # fmt: skip
+    assert table == dict(LINE_EVENTS)
 
 
 @pytest.mark.parametrize("kind", ["comment", "block", "unblock", "anonymize"])

@@ -30,7 +30,8 @@ How the rules of the store contract are kept:
 Each thread uses its own connection, opened on first use. Opening the store
 creates or migrates the schema: its version is ``PRAGMA user_version`` and
 :data:`MIGRATIONS` are applied in order (migration 1 is the initial schema, 2 adds
-the company name index).
+the company name index, 3 rewrites stored events in version 3 of the event codec).
+Events are stored through :mod:`ccdomain.event_codec`, one JSON text a row.
 The database runs in WAL mode with ``synchronous=NORMAL``: a committed unit of
 work survives a crash of the process; a power loss may lose the last few
 commits but never corrupts the file.
@@ -44,9 +45,9 @@ its commit: until then its lookups after its own writes are read again).
 Counters are raised once per transaction and written back at its end; appended
 events are written together at the commit (a unit's own reads see them; a
 rolled-back savepoint drops those appended since).
-Tickets, interactions and events are written to JSON without cattrs (same text as
-``to_json``), and a ticket change that keeps its status and contact rewrites the
-row's text only, touching no index.
+Tickets, interactions and routing's events are written to JSON without cattrs (same
+text as ``to_json`` and ``encode_event``), and a ticket change that keeps its status
+and contact rewrites the row's text only, touching no index.
 
 Example:
     >>> import tempfile, pathlib
@@ -59,7 +60,7 @@ Example:
     ...     uow.get_campaign("ventas").id
     'ventas'
     >>> store.integrity_check(), store.schema_version
-    ('ok', 1)
+    ('ok', 3)
     >>> store.close()
 """
 

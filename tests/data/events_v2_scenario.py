@@ -51,10 +51,20 @@ def scenario(store: Store) -> None:
     done = replay.replay(store, demo.splitlines())
     assert not done.bad_lines, done.bad_lines
     first = _lines(
-        {"type": "comment", "ticket": 10, "agent": "ana", "at": "2026-11-20T10:10:00-05:00",
-         "text": "Pide el catálogo de Navidad"},
-        {"type": "comment", "ticket": 3, "agent": "ana", "at": "2026-11-20T10:11:00-05:00",
-         "text": "Cliente molesto"},
+        {
+            "type": "comment",
+            "ticket": 10,
+            "agent": "ana",
+            "at": "2026-11-20T10:10:00-05:00",
+            "text": "Pide el catálogo de Navidad",
+        },
+        {
+            "type": "comment",
+            "ticket": 3,
+            "agent": "ana",
+            "at": "2026-11-20T10:11:00-05:00",
+            "text": "Cliente molesto",
+        },
         {"type": "cancel", "ticket": 3, "agent": "sup1", "at": "2026-11-20T10:12:00-05:00"},
     )
     done = replay.replay(store, first)
@@ -64,24 +74,65 @@ def scenario(store: Store) -> None:
     tickets.assign_ticket(store, number=10, assignee=None, agent="sup1", at=_at("10:15"))
     tickets.assign_ticket(store, number=10, assignee="ana", agent="sup1", at=_at("10:16"))
     contacts.update_contact(
-        store, "ventas", "41862305", at=_at("10:17"), actor="ana",
-        notes="Prefiere WhatsApp", tags=("vip",),
+        store,
+        "ventas",
+        "41862305",
+        at=_at("10:17"),
+        actor="ana",
+        notes="Prefiere WhatsApp",
+        tags=("vip",),
     )
     second = _lines(
-        {"type": "block", "campaign": "ventas", "customer": "955 111 222", "agent": "sup1",
-         "at": "2026-11-20T10:18:00-05:00"},
-        {"type": "interaction", "id": "wamid.blocked-1", "at": "2026-11-20T10:19:00-05:00",
-         "channel": "whatsapp", "direction": "inbound", "line": "wa-ventas",
-         "customer": "955111222", "text": "¿Hola? ¿Me leen?"},
-        {"type": "unblock", "campaign": "ventas", "customer": "+51955111222", "agent": "sup1",
-         "at": "2026-11-20T10:20:00-05:00"},
-        {"type": "block", "campaign": "ventas", "customer": "944 333 222", "agent": "sup1",
-         "at": "2026-11-20T10:21:00-05:00"},
-        {"type": "interaction", "id": "call-no-line", "at": "2026-11-20T10:22:00-05:00",
-         "channel": "call", "direction": "outbound", "campaign": "soporte",
-         "customer": "999 888 777", "agent": "ana", "status": "busy", "duration_s": 0},
-        {"type": "anonymize", "campaign": "ventas", "contact": "41862305", "agent": "dpo",
-         "at": "2026-11-20T10:30:00-05:00"},
+        {
+            "type": "block",
+            "campaign": "ventas",
+            "customer": "955 111 222",
+            "agent": "sup1",
+            "at": "2026-11-20T10:18:00-05:00",
+        },
+        {
+            "type": "interaction",
+            "id": "wamid.blocked-1",
+            "at": "2026-11-20T10:19:00-05:00",
+            "channel": "whatsapp",
+            "direction": "inbound",
+            "line": "wa-ventas",
+            "customer": "955111222",
+            "text": "¿Hola? ¿Me leen?",
+        },
+        {
+            "type": "unblock",
+            "campaign": "ventas",
+            "customer": "+51955111222",
+            "agent": "sup1",
+            "at": "2026-11-20T10:20:00-05:00",
+        },
+        {
+            "type": "block",
+            "campaign": "ventas",
+            "customer": "944 333 222",
+            "agent": "sup1",
+            "at": "2026-11-20T10:21:00-05:00",
+        },
+        {
+            "type": "interaction",
+            "id": "call-no-line",
+            "at": "2026-11-20T10:22:00-05:00",
+            "channel": "call",
+            "direction": "outbound",
+            "campaign": "soporte",
+            "customer": "999 888 777",
+            "agent": "ana",
+            "status": "busy",
+            "duration_s": 0,
+        },
+        {
+            "type": "anonymize",
+            "campaign": "ventas",
+            "contact": "41862305",
+            "agent": "dpo",
+            "at": "2026-11-20T10:30:00-05:00",
+        },
     )
     done = replay.replay(store, second)
     assert not done.bad_lines, done.bad_lines
@@ -108,9 +159,7 @@ def capture(path: pathlib.Path = CAPTURE) -> None:
             for row in db.execute(f"SELECT * FROM {name} ORDER BY rowid"):
                 out.append({"table": name, "row": list(row)})
     db.close()
-    path.write_text(
-        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in out), "utf-8"
-    )
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in out), "utf-8")
 
 
 if __name__ == "__main__":
