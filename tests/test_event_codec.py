@@ -427,3 +427,12 @@ def test_I5_an_export_written_before_typed_events_still_reads_back() -> None:
     old["events"] = [_v2(by_seq[e["seq"]]) for e in old["events"]]
     assert all("data" in e and "v" not in e for e in old["events"])
     assert structure(old, ContactExport) == document
+
+
+@settings(max_examples=100, deadline=None)
+@given(cst.events(), st.integers(1, 10**9))
+def test_T11_a_numbered_event_is_the_event_with_its_seq(event: Event, seq: int) -> None:
+    # numbered() sets every field itself (stores call it on each append): should Event
+    # gain a field it does not set, this comparison reads the unset slot and fails.
+    assert event.numbered(seq) == attrs.evolve(event, seq=seq)
+    assert event.numbered(seq).seq == seq

@@ -181,7 +181,7 @@ class CommentImmutable(CcdomainError):
 
 
 class InvalidEvent(CcdomainError):
-    """An event (a line of a replay file) that is malformed."""
+    """A malformed event: a line of a replay file, or an Event whose payload is not its kind's."""
 
     default_message = "the event is malformed"
 

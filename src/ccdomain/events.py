@@ -409,6 +409,10 @@ def _payload_fits(event: Event, _: Any, payload: Payload) -> None:
         )
 
 
+_new = object.__new__
+_set = object.__setattr__  # how attrs itself sets the fields of a frozen instance
+
+
 @attrs.frozen(kw_only=True)
 class Event:
     """One recorded change.
@@ -436,6 +440,26 @@ class Event:
     contact: str | None = None
     payload: Payload = attrs.field(validator=_payload_fits)
     seq: int | None = None
+
+    def numbered(self, seq: int) -> Event:
+        """This event with the sequence number a store gives it when recording it (T11).
+
+        Equal to ``attrs.evolve(self, seq=seq)``, made without running the constructor
+        again: stores call it on every append, and the event's payload was checked
+        when the event was built.
+        """
+        if type(self) is not Event:  # a subclass may hold more fields: let attrs copy it
+            return attrs.evolve(self, seq=seq)
+        new: Event = _new(Event)
+        _set(new, "kind", self.kind)
+        _set(new, "at", self.at)
+        _set(new, "actor", self.actor)
+        _set(new, "campaign", self.campaign)
+        _set(new, "ticket", self.ticket)
+        _set(new, "contact", self.contact)
+        _set(new, "payload", self.payload)
+        _set(new, "seq", seq)
+        return new
 
     @property
     def data(self) -> dict[str, str]:

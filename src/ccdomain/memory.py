@@ -53,11 +53,6 @@ ContactKey = tuple[str, str]
 # the key when ``old`` is _MISSING, or pops the list when ``key`` is _APPEND.
 UndoRecord = tuple[Any, Any, Any]
 
-_EVENT_FIELDS = ("kind", "at", "actor", "campaign", "ticket", "contact", "payload", "seq")
-# append_event copies an Event with its constructor (twice as fast as attrs.evolve);
-# should Event ever gain a field, the check fails and it falls back to evolve.
-_EVENT_COPY_OK = tuple(a.name for a in attrs.fields(Event)) == _EVENT_FIELDS
-
 
 # A phone index entry: one contact, or several in a tuple. A lone contact saves a
 # tuple (48 bytes in each of three indexes) and a pointer chase on every lookup.
@@ -726,19 +721,7 @@ class MemoryUnitOfWork:
         """Record an event with the next sequence number."""
         events = self._s.events
         seq = len(events) + 1
-        if _EVENT_COPY_OK and type(event) is Event:
-            stored = Event(
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                campaign=event.campaign,
-                ticket=event.ticket,
-                contact=event.contact,
-                payload=event.payload,
-                seq=seq,
-            )
-        else:
-            stored = attrs.evolve(event, seq=seq)
+        stored = event.numbered(seq)
         events.append(stored)
         self._undo.append((events, _APPEND, None))
         return stored

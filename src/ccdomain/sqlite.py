@@ -384,18 +384,6 @@ def _event_json(e: Event) -> str:
     )
 
 
-# append_event builds the stored event field by field while these are Event's fields.
-_EVENT_FIELDS_KNOWN = tuple(f.name for f in attrs.fields(Event)) == (
-    "kind",
-    "at",
-    "actor",
-    "campaign",
-    "ticket",
-    "contact",
-    "payload",
-    "seq",
-)
-
 _FAST_JSON: dict[type, Callable[[Any], str]] = {
     Ticket: _ticket_json,
     Interaction: _interaction_json,
@@ -1793,20 +1781,7 @@ class SqliteUnitOfWork:
         if seq is None:
             ((last,),) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
             seq = int(last) + 1
-        stored = (
-            Event(
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                campaign=event.campaign,
-                ticket=event.ticket,
-                contact=event.contact,
-                payload=event.payload,
-                seq=seq,
-            )
-            if type(event) is Event and _EVENT_FIELDS_KNOWN  # attrs.evolve, less introspection
-            else attrs.evolve(event, seq=seq)
-        )
+        stored = event.numbered(seq)
         if conn is not None and conn.active:
             conn.new_events.append((seq, _json(stored)))  # written at the commit
             conn.next_event = seq + 1
