@@ -50,6 +50,7 @@ from ccdomain.contacts import (
     fold,
     generated_code,
     get_contact,
+    live_contact,
     make_address,
     make_campaign,
     make_company,
@@ -791,7 +792,7 @@ def test_personal_data_view_has_personal_and_custom_sections() -> None:
 # --- tombstones (M5 references), K17 ------------------------------------------------------------
 
 
-def test_K17_references_follow_tombstones_but_edits_refuse_them() -> None:
+def test_K17_references_and_edits_follow_tombstones() -> None:
     store = new_store()
     alive = jose(store)
     merged = create_contact(store, "ventas", first_names="Pepe", at=AT)
@@ -799,10 +800,17 @@ def test_K17_references_follow_tombstones_but_edits_refuse_them() -> None:
         uow.update_contact(attrs.evolve(merged, merged_into=alive.code))
         uow.commit()
         assert resolve_contact_code(uow, "ventas", merged.code) == alive.code
+        assert live_contact(uow, "ventas", f"  {merged.code} ") == alive
     assert get_contact(store, "ventas", merged.code) == alive
     assert search_contacts(store, "ventas", "pepe") == []
-    with pytest.raises(RuleViolation, match="merged"):
-        update_contact(store, "ventas", merged.code, notes="x", at=AT)
+    # An edit naming the tombstone lands on the survivor, as a late interaction does (M5).
+    edited = update_contact(store, "ventas", merged.code, notes="x", at=AT)
+    assert edited.code == alive.code and edited.notes == "x"
+    assert get_contact(store, "ventas", alive.code).notes == "x"
+    with store.unit_of_work() as uow:
+        assert uow.get_contact("ventas", merged.code) == attrs.evolve(
+            merged, merged_into=alive.code
+        )
     with pytest.raises(UnknownContact, match="'C-999999'"):
         get_contact(store, "ventas", "C-999999")
 

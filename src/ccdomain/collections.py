@@ -111,10 +111,11 @@ import zoneinfo
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from ccdomain import checks
 from ccdomain._gc import collector_paused
 from ccdomain.errors import (
     CcdomainError,
@@ -127,9 +128,6 @@ from ccdomain.errors import (
     UnknownProduct,
     UnknownPromise,
     UnknownTicket,
-)
-from ccdomain.errors import (
-    require_aware as _aware,
 )
 from ccdomain.errors import (
     show as _show,
@@ -186,8 +184,6 @@ __all__ = [
     "withdraw_promise",
 ]
 
-T = TypeVar("T")
-
 
 def _codes(codes: str, digits: int) -> dict[str, int]:
     return dict.fromkeys(codes.split(), digits)
@@ -212,43 +208,14 @@ MINOR_UNITS: Mapping[str, int] = types.MappingProxyType(
     )
 )
 
-_MAX_AMOUNT = Decimal(10) ** 15
-_MAX_DAYS = 3660
-_MAX_TEXT = 200
+_MAX_AMOUNT = Decimal(checks.AMOUNT_MAX)
 # Arithmetic never depends on the caller's decimal context; 40 digits hold any
 # sum of bounded amounts exactly.
 _CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
 _AMOUNT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _text(value: object, what: str, error: type[CcdomainError]) -> str:
-    if not isinstance(value, str):
-        raise error(f"{what} {_show(value)} is not text; expected a non-empty string")
-    if not value.strip():
-        raise error(f"{what} {_show(value)} is empty; expected a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise error(f"{what} {_show(value)} is too long; expected at most {_MAX_TEXT} characters")
-    if _CONTROL_RE.search(value):
-        raise error(f"{what} {_show(value)} contains control characters")
-    return value
-
-
-def _date(value: object, what: str, error: type[CcdomainError]) -> dt.date:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise error(f"{what} {_show(value)} is not a date; expected a datetime.date")
-    return value
-
-
-def _days(value: object, what: str, error: type[CcdomainError]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise error(f"{what} {_show(value)} is not a whole number of days")
-    if not 0 <= value <= _MAX_DAYS:
-        raise error(f"{what} {value!r} is out of range; expected 0 to {_MAX_DAYS} days")
-    return value
 
 
 def _add_days(day: dt.date, days: int) -> dt.date:
@@ -259,35 +226,41 @@ def _add_days(day: dt.date, days: int) -> dt.date:
         return dt.date.max
 
 
-def _items(value: object, what: str, kind: type[T], error: type[CcdomainError]) -> list[T]:
-    """The elements of an iterable, each checked to be a ``kind``."""
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise error(f"{what} {_show(value)} is not a collection of {kind.__name__}")
-    items = list(value)
-    for item in items:
-        if not isinstance(item, kind):
-            raise error(f"{what} holds {_show(item)}; expected a {kind.__name__}")
-    return items
+_CHECK = "ccdomain.check"
 
 
-def _text_check(what: str, error: type[CcdomainError]) -> Callable[[Any, Any, Any], None]:
-    def check(_: object, __: object, value: object) -> None:
-        _text(value, what, error)
+def _identifier(
+    what: str,
+    error: type[CcdomainError] = RuleViolation,
+    *,
+    limit: int = checks.ID_MAX,
+    optional: bool = False,
+) -> dict[str, Callable[[object], object]]:
+    """Field metadata: the value is read through :func:`ccdomain.checks.identifier` (E3).
 
-    return check
+    :func:`_checked` turns it into the field's converter, so a record holds the
+    normalised value (stripped, spaces collapsed) that services and replay compare.
+    """
+
+    def convert(value: object) -> object:
+        if optional and value is None:
+            return None
+        return checks.identifier(value, what, error, limit=limit)
+
+    return {_CHECK: convert}
 
 
-def _optional_text_check(what: str, error: type[CcdomainError]) -> Callable[[Any, Any, Any], None]:
-    def check(_: object, __: object, value: object) -> None:
-        if value is not None:
-            _text(value, what, error)
+def _checked(_: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """attrs field transformer: a field with :func:`_identifier` metadata converts through it.
 
-    return check
+    (A converter written in the field itself would hide the field's type from mypy.)
+    """
+    return [f.evolve(converter=f.metadata[_CHECK]) if _CHECK in f.metadata else f for f in fields]
 
 
 def _date_check(what: str, error: type[CcdomainError]) -> Callable[[Any, Any, Any], None]:
     def check(_: object, __: object, value: object) -> None:
-        _date(value, what, error)
+        checks.day(value, what, error)
 
     return check
 
@@ -479,12 +452,12 @@ def _to_payment_status(value: object) -> PaymentStatus:
     )
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_checked)
 class Payment:
     """A payment towards a product: made, scheduled (not yet made) or reversed (bounced)."""
 
-    id: str = attrs.field(validator=_text_check("payment id", RuleViolation))
-    product: str = attrs.field(validator=_text_check("payment product", RuleViolation))
+    id: str = attrs.field(metadata=_identifier("payment id"))
+    product: str = attrs.field(metadata=_identifier("payment product"))
     amount: Money = attrs.field(validator=_positive_money_check("payment amount", InvalidMoney))
     date: dt.date = attrs.field(validator=_date_check("payment date", RuleViolation))
     status: PaymentStatus = attrs.field(default=PaymentStatus.MADE, converter=_to_payment_status)
@@ -499,11 +472,11 @@ class ProductInstallment:
 
 
 def _schedule(value: object) -> tuple[ProductInstallment, ...]:
-    items = _items(value, "product installments", ProductInstallment, RuleViolation)
+    items = checks.items(value, "product installments", of=ProductInstallment)
     return tuple(sorted(items, key=lambda i: i.due))
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_checked)
 class Product:
     """A debt to collect (a loan, a card) in one currency, due on a date or by a schedule.
 
@@ -512,10 +485,10 @@ class Product:
     the final maturity (not before the last installment).
     """
 
-    id: str = attrs.field(validator=_text_check("product id", RuleViolation))
-    campaign: str = attrs.field(validator=_text_check("product campaign", RuleViolation))
-    contact: str = attrs.field(validator=_text_check("product contact", RuleViolation))
-    kind: str = attrs.field(validator=_text_check("product kind", RuleViolation))
+    id: str = attrs.field(metadata=_identifier("product id"))
+    campaign: str = attrs.field(metadata=_identifier("product campaign"))
+    contact: str = attrs.field(metadata=_identifier("product contact"))
+    kind: str = attrs.field(metadata=_identifier("product kind"))
     debt: Money = attrs.field(validator=_positive_money_check("product debt", InvalidMoney))
     due: dt.date = attrs.field(validator=_date_check("product due date", RuleViolation))
     installments: tuple[ProductInstallment, ...] = attrs.field(default=(), converter=_schedule)
@@ -557,25 +530,23 @@ class Installment:
 
 
 def _promise_installments(value: object) -> tuple[Installment, ...]:
-    items = _items(value, "promise installments", Installment, InvalidPromise)
+    items = checks.items(value, "promise installments", InvalidPromise, of=Installment)
     if not items:
         raise InvalidPromise("a promise needs at least one installment")
     return tuple(sorted(items, key=lambda i: i.date))
 
 
 def _check_ticket(_: object, __: attrs.Attribute[int | None], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidPromise(f"ticket {_show(value)} is not a ticket number; expected an int >= 1")
+    if value is not None:
+        checks.ticket_number(value, "promise ticket", InvalidPromise)
 
 
 def _check_cancelled_on(_: object, __: attrs.Attribute[dt.date | None], value: object) -> None:
     if value is not None:
-        _date(value, "promise cancelled_on", InvalidPromise)
+        checks.day(value, "promise cancelled_on", InvalidPromise)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_checked)
 class Promise:
     """A promise to pay a product's debt in one or more installments (C4).
 
@@ -583,19 +554,27 @@ class Promise:
     never edited: :func:`cancel_promise` returns it cancelled and a new one is made.
     """
 
-    id: str = attrs.field(validator=_text_check("promise id", InvalidPromise))
-    product: str = attrs.field(validator=_text_check("promise product", InvalidPromise))
-    campaign: str = attrs.field(validator=_text_check("promise campaign", InvalidPromise))
-    agent: str = attrs.field(validator=_text_check("promise agent", InvalidPromise))
+    id: str = attrs.field(metadata=_identifier("promise id", InvalidPromise))
+    product: str = attrs.field(metadata=_identifier("promise product", InvalidPromise))
+    campaign: str = attrs.field(metadata=_identifier("promise campaign", InvalidPromise))
+    agent: str = attrs.field(
+        metadata=_identifier("promise agent", InvalidPromise, limit=checks.ACTOR_MAX)
+    )
     made_on: dt.date = attrs.field(validator=_date_check("promise made_on", InvalidPromise))
     installments: tuple[Installment, ...] = attrs.field(converter=_promise_installments)
     ticket: int | None = attrs.field(default=None, validator=_check_ticket)
     customer: str | None = attrs.field(
-        default=None, validator=_optional_text_check("promise customer", InvalidPromise)
+        default=None,
+        metadata=_identifier(
+            "promise customer", InvalidPromise, limit=checks.ADDRESS_MAX, optional=True
+        ),
     )
     cancelled_on: dt.date | None = attrs.field(default=None, validator=_check_cancelled_on)
     cancelled_by: str | None = attrs.field(
-        default=None, validator=_optional_text_check("promise cancelled_by", InvalidPromise)
+        default=None,
+        metadata=_identifier(
+            "promise cancelled_by", InvalidPromise, limit=checks.ACTOR_MAX, optional=True
+        ),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -643,16 +622,15 @@ def _bucket_label(bucket: AgingBucket) -> str:
 
 
 def _check_bucket_minimum(_: object, __: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RuleViolation(f"bucket minimum {_show(value)} is not a whole number of days >= 1")
+    checks.whole(value, "bucket minimum", minimum=1)
 
 
 def _check_bucket_maximum(_: object, __: attrs.Attribute[int | None], value: object) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise RuleViolation(f"bucket maximum {_show(value)} is not a whole number of days or None")
+    if value is not None:
+        checks.whole(value, "bucket maximum")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_checked)
 class AgingBucket:
     """An inclusive range of days past due; ``maximum`` None means open-ended (C3).
 
@@ -664,7 +642,7 @@ class AgingBucket:
     maximum: int | None = attrs.field(validator=_check_bucket_maximum)
     label: str = attrs.field(
         default=attrs.Factory(_bucket_label, takes_self=True),
-        validator=lambda _, __, value: _text(value, "bucket label", RuleViolation),
+        metadata=_identifier("bucket label"),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -686,7 +664,7 @@ def aging_buckets(limits: Iterable[tuple[int, int | None]]) -> tuple[AgingBucket
     Raises:
         RuleViolation: when a pair is not two whole numbers (the last may be None).
     """
-    pairs = _items(limits, "bucket limits", tuple, RuleViolation)
+    pairs = checks.items(limits, "bucket limits", of=tuple)
     buckets = []
     for pair in pairs:
         if len(pair) != 2:
@@ -702,7 +680,7 @@ DEFAULT_BUCKETS: tuple[AgingBucket, ...] = aging_buckets(
 
 def _to_buckets(value: object) -> tuple[AgingBucket, ...]:
     items: list[AgingBucket] = []
-    for item in _items(value, "aging buckets", object, RuleViolation):
+    for item in checks.items(value, "aging buckets"):
         if isinstance(item, tuple | list) and len(item) == 2:
             item = AgingBucket(item[0], item[1])  # a (minimum, maximum) pair, as in Campaign
         if not isinstance(item, AgingBucket):
@@ -759,12 +737,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def _timezone(value: object) -> zoneinfo.ZoneInfo:
-    if isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL_RE.search(value):
-        try:
-            return _zone(value)
-        except (ValueError, OSError, TypeError, zoneinfo.ZoneInfoNotFoundError):
-            pass
-    raise RuleViolation(f"time zone {_show(value)} is not an IANA name such as 'America/Lima'")
+    return _zone(checks.timezone(value, "time zone"))
 
 
 @attrs.frozen
@@ -785,11 +758,13 @@ class CollectionsPolicy:
     """
 
     grace_days: int = attrs.field(
-        default=0, validator=lambda _, __, v: _days(v, "grace_days", RuleViolation)
+        default=0,
+        validator=lambda _, __, v: checks.whole(v, "grace_days", maximum=checks.DAYS_MAX),
     )
     tolerance: Decimal = attrs.field(default=Decimal("0"), converter=_to_tolerance)
     horizon_days: int = attrs.field(
-        default=30, validator=lambda _, __, v: _days(v, "horizon_days", RuleViolation)
+        default=30,
+        validator=lambda _, __, v: checks.whole(v, "horizon_days", maximum=checks.DAYS_MAX),
     )
     buckets: tuple[AgingBucket, ...] = attrs.field(default=DEFAULT_BUCKETS, converter=_to_buckets)
     timezone: str = attrs.field(default="UTC", validator=lambda _, __, v: _timezone(v))
@@ -811,8 +786,7 @@ def local_date(at: dt.datetime, timezone: str) -> dt.date:
         RuleViolation: on a naive datetime, a non-datetime or an unknown time zone.
     """
     zone = _timezone(timezone)
-    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
-        raise RuleViolation(f"{_show(at)} is not an aware datetime (with a UTC offset)")
+    checks.aware(at)
     try:
         return at.astimezone(zone).date()
     except (OverflowError, ValueError) as exc:
@@ -829,9 +803,7 @@ def aging_bucket(days: int, policy: CollectionsPolicy) -> AgingBucket | None:
         RuleViolation: when ``days`` is not a whole number >= 0.
     """
     policy = _policy(policy)
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        raise RuleViolation(f"days past due {_show(days)} is not a whole number >= 0")
-    if days == 0:
+    if checks.whole(days, "days past due") == 0:
         return None
     for bucket in policy.buckets:
         if days in bucket:
@@ -848,7 +820,7 @@ def _payment_key(payment: Payment) -> tuple[dt.date, str]:
 
 def _payments_of(product: str, currency: str, payments: object) -> list[Payment]:
     """The payments of one product (any status), checked; others are ignored."""
-    items = _items(payments, "payments", Payment, RuleViolation)
+    items = checks.items(payments, "payments", of=Payment)
     seen: set[str] = set()
     mine = []
     for payment in items:
@@ -872,7 +844,7 @@ def _product(value: object) -> Product:
 
 
 def _made_total(product: Product, payments: object, on: object) -> Decimal:
-    day = None if on is None else _date(on, "date", RuleViolation)
+    day = None if on is None else checks.day(on, "date")
     total = Decimal(0)
     for payment in _payments_of(product.id, product.currency, payments):
         if payment.status is PaymentStatus.MADE and (day is None or payment.date <= day):
@@ -924,7 +896,7 @@ def days_past_due(product: Product, payments: Iterable[Payment], on: dt.date) ->
         RuleViolation: on malformed arguments.
     """
     product = _product(product)
-    day = _date(on, "date", RuleViolation)
+    day = checks.day(on, "date")
     paid = _made_total(product, payments, day)
     owed = Decimal(0)
     for installment in product.schedule:
@@ -1137,13 +1109,13 @@ def _promise_statuses(
     as_of: dt.date,
 ) -> dict[str, PromiseStatus]:
     policy = _policy(policy)
-    day = _date(as_of, "as_of", RuleViolation)
+    day = checks.day(as_of, "as_of")
     # One table per key kind, each probed once per item: with millions of items every
     # probe is a cache miss (bench/promise_status.py). ``results`` holds the promise ids
     # in the order given (None until evaluated) and finds ids given twice.
     results: dict[str, PromiseStatus | None] = {}
     groups: dict[str, tuple[list[Promise], list[Payment]]] = {}
-    for promise in _items(promises, "promises", Promise, RuleViolation):
+    for promise in checks.items(promises, "promises", of=Promise):
         if promise.id in results:
             raise RuleViolation(f"promise id {promise.id!r} is given twice")
         results[promise.id] = None
@@ -1236,8 +1208,8 @@ def check_new_promise(
         raise RuleViolation(f"promise {_show(promise)} is not a Promise")
     product = _product(product)
     policy = _policy(policy)
-    day = _date(today, "today", RuleViolation)
-    others = _items(existing_promises, "existing promises", Promise, RuleViolation)
+    day = checks.day(today, "today")
+    others = checks.items(existing_promises, "existing promises", of=Promise)
     pays = _payments_of(product.id, product.currency, payments)
     name = f"promise {promise.id!r}"
     if promise.product != product.id:
@@ -1299,8 +1271,8 @@ def cancel_promise(promise: Promise, agent: str, on: dt.date) -> Promise:
     """
     if not isinstance(promise, Promise):
         raise RuleViolation(f"promise {_show(promise)} is not a Promise")
-    who = _text(agent, "agent", RuleViolation)
-    day = _date(on, "cancellation date", RuleViolation)
+    who = checks.agent(agent)
+    day = checks.day(on, "cancellation date")
     if promise.cancelled_on is not None:
         raise RuleViolation(
             f"promise {promise.id!r} is already cancelled (on {promise.cancelled_on} "
@@ -1347,11 +1319,9 @@ def product_summary(
     """
     product = _product(product)
     policy = _policy(policy)
-    day = _date(on, "date", RuleViolation)
+    day = checks.day(on, "date")
     pays = _payments_of(product.id, product.currency, payments)
-    mine = [
-        p for p in _items(promises, "promises", Promise, RuleViolation) if p.product == product.id
-    ]
+    mine = [p for p in checks.items(promises, "promises", of=Promise) if p.product == product.id]
     for promise in mine:
         if promise.currency != product.currency:
             raise CurrencyMismatch(
@@ -1400,7 +1370,7 @@ def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:
 
 
 def _stored_product(uow: UnitOfWork, product_id: object) -> Product:
-    product = uow.get_product(product_id) if isinstance(product_id, str) else None
+    product = uow.get_product(checks.identifier(product_id, "product id", UnknownProduct))
     if product is None:
         raise UnknownProduct(f"no product with id {_show(product_id)}; expected a declared product")
     return product
@@ -1423,7 +1393,7 @@ def declare_product(
     from ccdomain.contacts import resolve_contact_code
 
     product = _product(product)
-    when = _aware(at)
+    when, actor = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         _collections_campaign(uow, product.campaign)
         code = resolve_contact_code(uow, product.campaign, product.contact)
@@ -1468,7 +1438,7 @@ def record_payment(
     """
     if not isinstance(payment, Payment):
         raise RuleViolation(f"payment {_show(payment)} is not a Payment")
-    when = _aware(at)
+    when, actor = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         product = _stored_product(uow, payment.product)
         if payment.amount.currency != product.currency:
@@ -1513,9 +1483,10 @@ def reverse_payment(
         UnknownPayment: no payment with that id.
         RuleViolation: the payment is not a made one (scheduled or already reversed).
     """
-    when = _aware(at)
+    when, actor = checks.aware(at), checks.actor(actor)
+    payment_id = checks.identifier(payment_id, "payment id", UnknownPayment)
     with store.unit_of_work() as uow:
-        stored = uow.get_payment(payment_id) if isinstance(payment_id, str) else None
+        stored = uow.get_payment(payment_id)
         if stored is None:
             raise UnknownPayment(f"no payment with id {_show(payment_id)}")
         if stored.status is not PaymentStatus.MADE:
@@ -1569,7 +1540,7 @@ def register_promise(
     """
     if not isinstance(promise, Promise):
         raise RuleViolation(f"promise {_show(promise)} is not a Promise")
-    when = _aware(at)
+    when, actor = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         product = _stored_product(uow, promise.product)
         campaign = _collections_campaign(uow, product.campaign)
@@ -1620,9 +1591,10 @@ def withdraw_promise(store: Store, promise_id: str, *, agent: str, at: dt.dateti
         UnknownPromise: no promise with that id.
         RuleViolation: it is already cancelled.
     """
-    when = _aware(at)
+    when, agent = checks.aware(at), checks.agent(agent)
+    promise_id = checks.identifier(promise_id, "promise id", UnknownPromise)
     with store.unit_of_work() as uow:
-        stored = uow.get_promise(promise_id) if isinstance(promise_id, str) else None
+        stored = uow.get_promise(promise_id)
         if stored is None:
             raise UnknownPromise(f"no promise with id {_show(promise_id)}")
         campaign = uow.get_campaign(stored.campaign)

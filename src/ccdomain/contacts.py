@@ -43,9 +43,10 @@ Choices made where DESIGN is silent (the ids are those proposed for docs/rules.m
   live contact.
 - K16 A company's id is its tax document's compact number, else ``"N:"`` and
   its folded name; find-or-create looks up the tax id, else the folded name.
-- K17 Edits refuse a tombstone (a merged contact): references are read through
-  :func:`resolve_contact_code`, edits go to the live contact. An edit that
-  changes nothing records no event.
+- K17 A contact code names the live contact (:func:`live_contact`): a merged
+  contact's code names the contact it was merged into, for reads and edits
+  alike (M5: the tombstone resolves to A). An edit that changes nothing records
+  no event.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ import datetime as dt
 import math
 import re
 import unicodedata
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -63,6 +63,7 @@ import attrs
 import phonenumbers
 from dateutil import parser as date_parser
 
+from ccdomain import checks
 from ccdomain._folding import fold, name_key
 from ccdomain.collections import CollectionsPolicy, aging_buckets
 from ccdomain.documents import Document, document_code, make_document
@@ -78,9 +79,6 @@ from ccdomain.errors import (
     RuleViolation,
     UnknownCampaign,
     UnknownContact,
-)
-from ccdomain.errors import (
-    require_aware as _aware,
 )
 from ccdomain.errors import (
     show as _show,
@@ -151,6 +149,7 @@ __all__ = [
     "fold",
     "generated_code",
     "get_contact",
+    "live_contact",
     "make_address",
     "make_campaign",
     "make_company",
@@ -170,12 +169,6 @@ __all__ = [
 ]
 
 _SHOWN: Final = 60
-_NAME_LIMIT: Final = 200
-_ID_LIMIT: Final = 100
-_SHORT_LIMIT: Final = 50
-_NOTES_LIMIT: Final = 5000
-_CUSTOM_TEXT_LIMIT: Final = 1000
-_MAX_TYPIFICATION_DEPTH: Final = 4
 _MAX_TOMBSTONE_HOPS: Final = 1000
 _REGIONS: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
@@ -247,103 +240,6 @@ _CONTACT_FIELDS: Final = frozenset(
 )
 
 
-# --- small checks ---------------------------------------------------------------------------
-
-
-def _bad_char(text: str, multiline: bool) -> str | None:
-    """The first control (or surrogate) character of ``text``, or None."""
-    for char in text:
-        if multiline and char in "\n\t":
-            continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return char
-    return None
-
-
-def _text(
-    value: object,
-    field: str,
-    *,
-    error: type[CcdomainError] = RuleViolation,
-    limit: int = _NAME_LIMIT,
-    required: bool = False,
-    multiline: bool = False,
-) -> str:
-    """Check a text input and return it stripped (single-line: inner whitespace collapsed).
-
-    Raises:
-        CcdomainError: ``error``, naming ``field`` and the value.
-    """
-    if not isinstance(value, str):
-        raise error(
-            f"{field} {_show(value)} is not valid: expected a text, not {type(value).__name__}"
-        )
-    if len(value) > limit:
-        raise error(f"{field} {_show(value)} is too long: expected at most {limit} characters")
-    bad = _bad_char(value, multiline)
-    if bad is not None:
-        raise error(f"{field} {_show(value)} contains the control character {bad!r}")
-    text = value.strip() if multiline else " ".join(value.split())
-    if required and not text:
-        raise error(f"{field} {_show(value)} is empty: expected a non-blank text")
-    return text
-
-
-def _bool(value: object, field: str, *, error: type[CcdomainError] = RuleViolation) -> bool:
-    """Check a flag: only True or False."""
-    if not isinstance(value, bool):
-        raise error(f"{field} {_show(value)} is not valid: expected True or False")
-    return value
-
-
-def _int(
-    value: object, field: str, *, minimum: int, error: type[CcdomainError] = RuleViolation
-) -> int:
-    """Check a whole number (not a bool) at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise error(f"{field} {_show(value)} is not valid: expected a whole number >= {minimum}")
-    return value
-
-
-def _region(value: object, field: str = "region") -> str:
-    """Check an ISO 3166 alpha-2 region that phonenumbers knows; returns it upper case."""
-    if isinstance(value, str) and value.strip().upper() in _REGIONS:
-        return value.strip().upper()
-    raise RuleViolation(
-        f"{field} {_show(value)} is not a known region: expected an ISO 3166 alpha-2 code "
-        "such as 'PE', 'CL' or 'MX'"
-    )
-
-
-def _actor(actor: object) -> str | None:
-    """Check an actor: None or a short text."""
-    if actor is None:
-        return None
-    return _text(actor, "actor", limit=_ID_LIMIT, required=True)
-
-
-def _sequence(value: object, field: str, error: type[CcdomainError]) -> tuple[object, ...]:
-    """Check a list-like input (not a text, not a mapping) and return it as a tuple."""
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise error(f"{field} {_show(value)} is not valid: expected a list")
-    return tuple(value)
-
-
-def _mapping_fields(
-    value: Mapping[Any, Any], allowed: Iterable[str], what: str, error: type[CcdomainError]
-) -> dict[str, object]:
-    """The items of a mapping input, refusing keys that are not field names."""
-    names = tuple(allowed)
-    fields: dict[str, object] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or key not in names:
-            raise error(
-                f"{what} has an unknown field {_show(key)}: expected some of {', '.join(names)}"
-            )
-        fields[key] = item
-    return fields
-
-
 # --- campaigns and lines ----------------------------------------------------------------------
 
 
@@ -369,9 +265,7 @@ def make_custom_field(
     Raises:
         InvalidCustomField: naming the offending value.
     """
-    field_name = _text(
-        name, "custom field name", error=InvalidCustomField, limit=_ID_LIMIT, required=True
-    )
+    field_name = checks.identifier(name, "custom field name", InvalidCustomField)
     kind: FieldType | None = None
     if isinstance(type, str):
         kind = next((t for t in FieldType if t.value == type.strip().lower()), None)
@@ -382,10 +276,8 @@ def make_custom_field(
         )
     options: list[str] = []
     seen: set[str] = set()
-    for choice in _sequence(choices, f"choices of {field_name!r}", InvalidCustomField):
-        option = _text(
-            choice, f"a choice of {field_name!r}", error=InvalidCustomField, required=True
-        )
+    for choice in checks.items(choices, f"choices of {field_name!r}", InvalidCustomField):
+        option = checks.identifier(choice, f"a choice of {field_name!r}", InvalidCustomField)
         if fold(option) in seen:
             raise InvalidCustomField(
                 f"custom field {field_name!r} lists the choice {option!r} twice: "
@@ -405,9 +297,9 @@ def make_custom_field(
     return CustomFieldDef(
         name=field_name,
         type=kind,
-        required=_bool(required, f"required of {field_name!r}", error=InvalidCustomField),
+        required=checks.flag(required, f"required of {field_name!r}", InvalidCustomField),
         choices=tuple(options),
-        label=_text(label, f"label of {field_name!r}", error=InvalidCustomField),
+        label=checks.name(label, f"label of {field_name!r}", InvalidCustomField),
     )
 
 
@@ -417,7 +309,7 @@ def _custom_field_from(value: object) -> CustomFieldDef:
         fields: dict[str, object] = attrs.asdict(value, recurse=False)
     elif isinstance(value, Mapping):
         allowed = ("name", "type", "required", "choices", "label")
-        fields = _mapping_fields(value, allowed, "a custom field", InvalidCustomField)
+        fields = checks.mapping(value, "a custom field", InvalidCustomField, keys=allowed)
     else:
         raise InvalidCustomField(
             f"{_show(value)} is not a custom field: expected a CustomFieldDef or a mapping"
@@ -429,20 +321,6 @@ def _custom_field_from(value: object) -> CustomFieldDef:
     return make_custom_field(name, kind, **fields)
 
 
-def _typification_path(value: object) -> tuple[str, ...]:
-    """Check one typification path: 1 to 4 non-blank levels."""
-    levels = _sequence(value, "typification path", InvalidTypification)
-    if not 1 <= len(levels) <= _MAX_TYPIFICATION_DEPTH:
-        raise InvalidTypification(
-            f"typification path {_show(value)} has {len(levels)} levels: expected 1 to "
-            f"{_MAX_TYPIFICATION_DEPTH} (group > result > reason > sub-reason)"
-        )
-    return tuple(
-        _text(level, "typification level", error=InvalidTypification, required=True)
-        for level in levels
-    )
-
-
 def _buckets(value: object) -> tuple[tuple[int, int | None], ...]:
     """Check aging buckets (C3) as (minimum, maximum) pairs, sorted by minimum.
 
@@ -451,12 +329,12 @@ def _buckets(value: object) -> tuple[tuple[int, int | None], ...]:
     campaign is refused when declared.
     """
     ranges: list[tuple[int, int | None]] = []
-    for item in _sequence(value, "buckets", RuleViolation):
-        pair = _sequence(item, "bucket", RuleViolation)
+    for item in checks.items(value, "buckets"):
+        pair = checks.items(item, "bucket")
         if len(pair) != 2:
             raise RuleViolation(f"bucket {_show(item)} is not valid: expected (minimum, maximum)")
-        low = _int(pair[0], "bucket minimum", minimum=1)
-        high = None if pair[1] is None else _int(pair[1], "bucket maximum", minimum=low)
+        low = checks.whole(pair[0], "bucket minimum", minimum=1)
+        high = None if pair[1] is None else checks.whole(pair[1], "bucket maximum", minimum=low)
         ranges.append((low, high))
     ranges.sort(key=lambda r: r[0])
     CollectionsPolicy(buckets=aging_buckets(ranges))
@@ -464,32 +342,12 @@ def _buckets(value: object) -> tuple[tuple[int, int | None], ...]:
 
 
 def _tolerance(value: object) -> Decimal:
-    """Check a promise tolerance: a finite Decimal >= 0 (a string or int accepted)."""
-    amount: Decimal | None = None
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
-        amount = Decimal(value)
-    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        amount = Decimal(value.strip())
-    if amount is None or not amount.is_finite() or amount < 0 or amount.adjusted() > 18:
-        raise RuleViolation(
-            f"tolerance {_show(value)} is not valid: expected an amount >= 0 such as '0.50'"
-        )
-    return amount
+    """Check a promise tolerance by the rule the campaign's policy applies (C7, C13).
 
-
-def _timezone(value: object) -> str:
-    """Check a time zone name known to zoneinfo."""
-    name = _text(value, "timezone", limit=_ID_LIMIT, required=True)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise RuleViolation(
-            f"timezone {_show(value)} is not a known time zone: expected an IANA name "
-            "such as 'America/Lima'"
-        ) from None
-    return name
+    A campaign whose tolerance its own collections policy refuses could be declared
+    and then refuse every promise: one check, the policy's.
+    """
+    return CollectionsPolicy(tolerance=value).tolerance
 
 
 def make_campaign(
@@ -527,9 +385,9 @@ def make_campaign(
     >>> make_campaign("ventas", region="pe", tolerance="0.50").region
     'PE'
     """
-    campaign_id = _text(id, "campaign id", limit=_ID_LIMIT, required=True)
+    campaign_id = checks.identifier(id, "campaign id")
     template: list[CustomFieldDef] = []
-    for item in _sequence(custom_fields, "custom_fields", InvalidCustomField):
+    for item in checks.items(custom_fields, "custom_fields", InvalidCustomField):
         field = _custom_field_from(item)
         if any(f.name == field.name for f in template):
             raise InvalidCustomField(
@@ -537,17 +395,19 @@ def make_campaign(
                 "expected unique names"
             )
         template.append(field)
-    paths = _sequence(typifications, "typifications", InvalidTypification)
+    paths = checks.items(typifications, "typifications", InvalidTypification)
     return Campaign(
         id=campaign_id,
-        name=_text(name, "campaign name"),
-        kind=_text(kind, "campaign kind", limit=_ID_LIMIT, required=True),
-        region=_region(region),
-        timezone=_timezone(timezone),
+        name=checks.name(name, "campaign name"),
+        kind=checks.identifier(kind, "campaign kind"),
+        region=checks.region(region, "region", known=_REGIONS),
+        timezone=checks.timezone(timezone),
         custom_fields=tuple(template),
-        typifications=tuple(dict.fromkeys(_typification_path(p) for p in paths)),
-        grace_days=_int(grace_days, "grace_days", minimum=0),
-        horizon_days=_int(horizon_days, "horizon_days", minimum=1),
+        typifications=tuple(
+            dict.fromkeys(checks.path(p, "typification path", InvalidTypification) for p in paths)
+        ),
+        grace_days=checks.whole(grace_days, "grace_days", minimum=0, maximum=checks.DAYS_MAX),
+        horizon_days=checks.whole(horizon_days, "horizon_days", minimum=1, maximum=checks.DAYS_MAX),
         tolerance=_tolerance(tolerance),
         buckets=_buckets(buckets),
     )
@@ -572,7 +432,7 @@ def make_line(
         RuleViolation: a field is not a text or the channel is unknown.
         InvalidPhoneNumber, InvalidChannel: the address does not fit the channel.
     """
-    line_id = _text(id, "line id", limit=_ID_LIMIT, required=True)
+    line_id = checks.identifier(id, "line id")
     kind: Channel | None = None
     if isinstance(channel, str):
         kind = next((c for c in Channel if c.value == channel.strip().lower()), None)
@@ -581,10 +441,10 @@ def make_line(
             f"line {line_id!r} has channel {_show(channel)}: expected one of "
             f"{', '.join(c.value for c in Channel)}"
         )
-    value = _text(address, f"address of line {line_id!r}", limit=_ID_LIMIT, required=True)
+    value = checks.identifier(address, f"address of line {line_id!r}", limit=checks.ADDRESS_MAX)
     if region is not None:
         if kind in _PHONE_CHANNELS:
-            value = normalize_phone(value, _region(region))
+            value = normalize_phone(value, checks.region(region, "region", known=_REGIONS))
         elif kind is Channel.EMAIL:
             value = _email(value)
         elif kind is Channel.INSTAGRAM:
@@ -593,9 +453,9 @@ def make_line(
         id=line_id,
         channel=kind,
         address=value,
-        alias=_text(alias, f"alias of line {line_id!r}"),
-        campaign=_text(campaign, f"campaign of line {line_id!r}", limit=_ID_LIMIT),
-        queue=_text(queue, f"queue of line {line_id!r}", limit=_ID_LIMIT),
+        alias=checks.name(alias, f"alias of line {line_id!r}"),
+        campaign=checks.identifier(campaign, f"campaign of line {line_id!r}", required=False),
+        queue=checks.identifier(queue, f"queue of line {line_id!r}", required=False),
     )
 
 
@@ -615,7 +475,7 @@ def declare_campaign(
         raise RuleViolation(f"{_show(campaign)} is not a Campaign")
     fields: dict[str, object] = attrs.asdict(campaign, recurse=False)
     checked = make_campaign(fields.pop("id"), **fields)
-    when, who = _aware(at), _actor(actor)
+    when, who = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         existing = uow.get_campaign(checked.id)
         if existing == checked:
@@ -651,7 +511,7 @@ def declare_line(store: Store, line: Line, *, at: dt.datetime, actor: str | None
     """
     if not isinstance(line, Line):
         raise RuleViolation(f"{_show(line)} is not a Line")
-    when, who = _aware(at), _actor(actor)
+    when, who = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         campaign = _campaign(uow, line.campaign)
         checked = make_line(
@@ -699,7 +559,7 @@ def channel_kind(kind: object) -> ChannelKind:
     """
     if isinstance(kind, ChannelKind):
         return kind
-    if isinstance(kind, str) and len(kind) <= _ID_LIMIT:
+    if isinstance(kind, str) and len(kind) <= checks.ID_MAX:
         found = _KIND_ALIASES.get(re.sub(r"[\s_\-]", "", fold(kind)))
         if found is not None:
             return found
@@ -748,10 +608,12 @@ def normalize_channel(kind: object, value: object, region: str, label: str = "")
         InvalidPhoneNumber: a phone or WhatsApp value that is not a valid number.
     """
     found = channel_kind(kind)
-    text = _text(
-        value, f"{found.value} value", error=InvalidChannel, limit=_NAME_LIMIT, required=True
+    text = checks.identifier(
+        value, f"{found.value} value", InvalidChannel, limit=checks.ADDRESS_MAX
     )
-    tag = _text(label, "channel label", error=InvalidChannel, limit=_SHORT_LIMIT)
+    tag = checks.identifier(
+        label, "channel label", InvalidChannel, limit=checks.LABEL_MAX, required=False
+    )
     if found in _PHONE_KINDS:
         normalized = normalize_phone(text, region)
     elif found is ChannelKind.EMAIL:
@@ -768,7 +630,7 @@ def _channel_from(value: object, region: str) -> ContactChannel:
     if isinstance(value, ContactChannel):
         return normalize_channel(value.kind, value.value, region, value.label)
     if isinstance(value, Mapping):
-        fields = _mapping_fields(value, ("kind", "value", "label"), "a channel", InvalidChannel)
+        fields = checks.mapping(value, "a channel", InvalidChannel, keys=("kind", "value", "label"))
         if "kind" not in fields or "value" not in fields:
             raise InvalidChannel(
                 f"channel {_show(value)} is not valid: expected a kind and a value"
@@ -787,7 +649,7 @@ def dedupe_channels(channels: Iterable[ContactChannel]) -> tuple[ContactChannel,
         InvalidChannel: an item is not a ContactChannel.
     """
     kept: dict[tuple[ChannelKind, str], ContactChannel] = {}
-    for channel in _sequence(channels, "channels", InvalidChannel):
+    for channel in checks.items(channels, "channels", InvalidChannel):
         if not isinstance(channel, ContactChannel):
             raise InvalidChannel(f"{_show(channel)} is not a ContactChannel")
         kept.setdefault((channel.kind, channel.value), channel)
@@ -935,9 +797,9 @@ def avatar(first_names: str, last_names: str, vip: bool) -> str:
     Raises:
         RuleViolation: a name is not a text or ``vip`` not a bool.
     """
-    first = unicodedata.normalize("NFC", _text(first_names, "first_names", limit=10 * _NAME_LIMIT))
-    last = unicodedata.normalize("NFC", _text(last_names, "last_names", limit=10 * _NAME_LIMIT))
-    star = "★" if _bool(vip, "vip") else ""
+    first = unicodedata.normalize("NFC", checks.name(first_names, "first_names"))
+    last = unicodedata.normalize("NFC", checks.name(last_names, "last_names"))
+    star = "★" if checks.flag(vip, "vip") else ""
     words = [w for w in last.split() if any(c.isalnum() for c in w)]
     start = 0
     while start < len(words) - 1 and fold(words[start]) in _PARTICLES:
@@ -972,24 +834,19 @@ def make_address(
             not an ISO 3166 alpha-2 code.
     """
 
-    def part(value: object, name: str) -> str:
-        return _text(value, f"address {name}", error=InvalidAddress)
+    def part(value: object, what: str) -> str:
+        return checks.name(value, f"address {what}", InvalidAddress)
 
-    code = part(country, "country").upper()
-    if code and code not in _REGIONS:
-        raise InvalidAddress(
-            f"address country {_show(country)} is not valid: expected an ISO 3166 "
-            "alpha-2 code such as 'PE'"
-        )
+    code = checks.region(country, "address country", InvalidAddress, known=_REGIONS, required=False)
     return Address(
-        line=_text(line, "address line", error=InvalidAddress, required=True),
+        line=checks.name(line, "address line", InvalidAddress, required=True),
         district=part(district, "district"),
         city=part(city, "city"),
         region=part(region, "region"),
         country=code,
         postal_code=part(postal_code, "postal_code"),
         reference=part(reference, "reference"),
-        primary=_bool(primary, "address primary", error=InvalidAddress),
+        primary=checks.flag(primary, "address primary", InvalidAddress),
     )
 
 
@@ -1010,7 +867,7 @@ def _address_from(value: object) -> Address:
     if isinstance(value, Address):
         fields: dict[str, object] = attrs.asdict(value, recurse=False)
     elif isinstance(value, Mapping):
-        fields = _mapping_fields(value, _ADDRESS_FIELDS, "an address", InvalidAddress)
+        fields = checks.mapping(value, "an address", InvalidAddress, keys=_ADDRESS_FIELDS)
     else:
         raise InvalidAddress(f"{_show(value)} is not an address: expected an Address or a mapping")
     if "line" not in fields:
@@ -1028,7 +885,7 @@ def add_address(contact: Contact, address: Address, *, primary: bool = False) ->
     """
     _require_contact(contact)
     checked = _address_from(address)
-    wanted = _bool(primary, "primary", error=InvalidAddress) or checked.primary
+    wanted = checks.flag(primary, "primary", InvalidAddress) or checked.primary
     if not contact.addresses or wanted:
         existing = tuple(attrs.evolve(a, primary=False) for a in contact.addresses)
         return attrs.evolve(contact, addresses=(*existing, attrs.evolve(checked, primary=True)))
@@ -1172,17 +1029,13 @@ def _convert(field: CustomFieldDef, value: object) -> CustomValue:
         return _to_boolean(field, value)
     if field.type is FieldType.CHOICE:
         return _to_choice(field, value)
-    return _text(
-        value,
-        f"custom field {field.name!r}",
-        error=InvalidCustomField,
-        limit=_CUSTOM_TEXT_LIMIT,
-        multiline=True,
+    return checks.text(
+        value, f"custom field {field.name!r}", InvalidCustomField, limit=checks.CUSTOM_TEXT_MAX
     )
 
 
 def _template(template: object) -> tuple[CustomFieldDef, ...]:
-    fields = _sequence(template, "template", InvalidCustomField)
+    fields = checks.items(template, "template", InvalidCustomField)
     for field in fields:
         if not isinstance(field, CustomFieldDef):
             raise InvalidCustomField(f"{_show(field)} is not a CustomFieldDef")
@@ -1312,9 +1165,9 @@ def contact_matches(contact: Contact, query: str, region: str, *, company_name: 
         RuleViolation: an argument is not of the expected type.
     """
     _require_contact(contact)
-    text = _text(query, "search query", limit=_NAME_LIMIT)
-    name = _text(company_name, "company_name", limit=10 * _NAME_LIMIT)
-    return _matcher(text, _region(region))(contact, name)
+    text = checks.name(query, "search query")
+    company = checks.name(company_name, "company_name")
+    return _matcher(text, checks.region(region, "region", known=_REGIONS))(contact, company)
 
 
 def search_contacts(store: Store, campaign: str | None, query: str) -> list[Contact]:
@@ -1326,7 +1179,7 @@ def search_contacts(store: Store, campaign: str | None, query: str) -> list[Cont
         UnknownCampaign: the campaign is not declared.
         RuleViolation: the query is not a text.
     """
-    text = _text(query, "search query", limit=_NAME_LIMIT)
+    text = checks.name(query, "search query")
     with store.unit_of_work() as uow:
         if campaign is not None:
             _campaign(uow, campaign)
@@ -1364,7 +1217,7 @@ def generated_code(number: int) -> str:
     Raises:
         RuleViolation: ``number`` is not a whole number >= 1.
     """
-    return f"C-{_int(number, 'contact number', minimum=1):06d}"
+    return f"C-{checks.whole(number, 'contact number', minimum=1):06d}"
 
 
 def code_for(document: Document) -> str:
@@ -1383,7 +1236,7 @@ def _document_from(value: object) -> Document | None:
     if isinstance(value, Document):
         return make_document(value.type, value.number)
     if isinstance(value, Mapping):
-        fields = _mapping_fields(value, ("type", "number"), "a document", InvalidDocument)
+        fields = checks.mapping(value, "a document", InvalidDocument, keys=("type", "number"))
         if "type" not in fields or "number" not in fields:
             raise InvalidDocument(
                 f"document {_show(value)} is not valid: expected a type and a number"
@@ -1421,14 +1274,16 @@ def make_company(
     Raises:
         RuleViolation, InvalidDocument, InvalidAddress, InvalidPhoneNumber.
     """
-    company_name = _text(name, "company name", required=True)
+    company_name = checks.name(name, "company name", required=True)
     document = _document_from(tax_id)
     return Company(
         id=document_code(document) if document else "N:" + name_key(company_name),
         name=company_name,
         tax_id=document,
         address=None if address is None else _address_from(address),
-        phone=None if phone is None else normalize_phone(phone, _region(region)),
+        phone=None
+        if phone is None
+        else normalize_phone(phone, checks.region(region, "region", known=_REGIONS)),
     )
 
 
@@ -1470,8 +1325,8 @@ def find_or_create_company(
         RuleViolation, InvalidDocument, InvalidAddress, InvalidPhoneNumber: bad input.
     """
     company = make_company(name, tax_id, address, phone, region)
-    _aware(at)
-    _actor(actor)
+    checks.aware(at)
+    checks.actor(actor)
     with store.unit_of_work() as uow:
         found = _find_or_create(uow, company)
         uow.commit()
@@ -1481,7 +1336,7 @@ def find_or_create_company(
 def _company_ref(value: object) -> str | None:
     if value is None:
         return None
-    return _text(value, "company", required=True)
+    return checks.name(value, "company", required=True)
 
 
 def find_company(uow: ContactRepository, ref: object) -> Company | None:
@@ -1602,29 +1457,39 @@ def _campaign(uow: ContactRepository, campaign_id: object) -> Campaign:
     return found
 
 
-def resolve_contact_code(uow: ContactRepository, campaign: str, code: str) -> str:
-    """The code of the live contact ``code`` refers to, following merge tombstones (M5).
+def live_contact(uow: ContactRepository, campaign: object, code: object) -> Contact:
+    """The live contact ``code`` names in ``campaign``, following merge tombstones (M5, K17).
 
-    Every reference to a contact is read through this function.
+    A merged contact is a tombstone that resolves to the contact it was merged into
+    (through every later merge), so reads, links, products, late interactions and
+    edits that name it all land on the survivor. Every module that takes a contact
+    code reads it through this function. Code and campaign are identifiers: checked
+    and normalised (E3) before the lookup.
 
     Raises:
         UnknownContact: no contact with that code in the campaign.
         RuleViolation: the tombstones form a cycle.
     """
-    current = code
+    where = checks.identifier(campaign, "campaign", UnknownContact)
+    current = checks.identifier(code, "contact code", UnknownContact)
     for _ in range(_MAX_TOMBSTONE_HOPS):
-        found = isinstance(campaign, str) and isinstance(current, str)
-        contact = uow.get_contact(campaign, current) if found else None
+        contact = uow.get_contact(where, current)
         if contact is None:
-            raise UnknownContact(
-                f"no contact with code {_show(current)} in campaign {_show(campaign)}"
-            )
+            raise UnknownContact(f"no contact with code {_show(current)} in campaign {where!r}")
         if contact.merged_into is None:
-            return contact.code
+            return contact
         current = contact.merged_into
-    raise RuleViolation(
-        f"contact {_show(code)} in campaign {_show(campaign)}: tombstones form a cycle"
-    )
+    raise RuleViolation(f"contact {_show(code)} in campaign {where!r}: tombstones form a cycle")
+
+
+def resolve_contact_code(uow: ContactRepository, campaign: str, code: str) -> str:
+    """The code of the live contact ``code`` refers to (:func:`live_contact`, M5).
+
+    Raises:
+        UnknownContact: no contact with that code in the campaign.
+        RuleViolation: the tombstones form a cycle.
+    """
+    return live_contact(uow, campaign, code).code
 
 
 def get_contact(store: Store, campaign: str, code: str) -> Contact:
@@ -1634,35 +1499,19 @@ def get_contact(store: Store, campaign: str, code: str) -> Contact:
         UnknownContact: no contact with that code.
     """
     with store.unit_of_work() as uow:
-        live = uow.get_contact(campaign, resolve_contact_code(uow, campaign, code))
-    assert live is not None  # resolve_contact_code just read it
-    return live
-
-
-def _live_contact(uow: ContactRepository, campaign: str, code: object) -> Contact:
-    """The contact to edit: it must exist and not be a tombstone (K17)."""
-    contact = uow.get_contact(campaign, code) if isinstance(code, str) else None
-    if contact is None:
-        raise UnknownContact(f"no contact with code {_show(code)} in campaign {campaign!r}")
-    if contact.merged_into is not None:
-        raise RuleViolation(
-            f"contact {contact.code!r} was merged into {contact.merged_into!r}: "
-            "a merged contact cannot be edited; edit the contact it was merged into"
-        )
-    return contact
+        return live_contact(uow, campaign, code)
 
 
 def _tags(value: object) -> tuple[str, ...]:
     tags = (
-        _text(t, "tag", limit=_SHORT_LIMIT, required=True)
-        for t in _sequence(value, "tags", RuleViolation)
+        checks.identifier(t, "tag", limit=checks.LABEL_MAX) for t in checks.items(value, "tags")
     )
     return tuple(dict.fromkeys(tags))
 
 
 def _addresses(value: object) -> tuple[Address, ...]:
     holder = Contact(campaign="", code="")
-    for item in _sequence(value, "addresses", InvalidAddress):
+    for item in checks.items(value, "addresses", InvalidAddress):
         holder = add_address(holder, _address_from(item))
     return holder.addresses
 
@@ -1680,15 +1529,15 @@ def _checked_fields(
     out: dict[str, Any] = {}
     for name, value in changes.items():
         if name in ("first_names", "last_names"):
-            out[name] = _text(value, name)
+            out[name] = checks.name(value, name)
         elif name == "document":
             out[name] = _document_from(value)
         elif name == "company":
             out[name] = _company_ref(value)
         elif name == "vip":
-            out[name] = _bool(value, "vip")
+            out[name] = checks.flag(value, "vip")
         elif name == "channels":
-            items = _sequence(value, "channels", InvalidChannel)
+            items = checks.items(value, "channels", InvalidChannel)
             out[name] = dedupe_channels(_channel_from(c, campaign.region) for c in items)
         elif name == "addresses":
             out[name] = _addresses(value)
@@ -1702,11 +1551,11 @@ def _checked_fields(
                 edits = {} if value is None else value
                 out[name] = _merge_custom(campaign.custom_fields, current.custom, edits)
         elif name == "gender":
-            out[name] = _text(value, "gender", limit=_SHORT_LIMIT)
+            out[name] = checks.name(value, "gender", limit=checks.LABEL_MAX)
         elif name == "tags":
             out[name] = _tags(value)
         else:
-            out[name] = _text(value, "notes", limit=_NOTES_LIMIT, multiline=True)
+            out[name] = checks.text(value, "notes", limit=checks.COMMENT_MAX)
     return out
 
 
@@ -1767,7 +1616,7 @@ def create_contact(
         UnknownCampaign, DuplicateContact, InvalidDocument, InvalidChannel,
         InvalidPhoneNumber, InvalidAddress, InvalidCustomField, RuleViolation.
     """
-    when, who = _aware(at), _actor(actor)
+    when, who = checks.aware(at), checks.actor(actor)
     given: dict[str, object] = {
         "first_names": first_names,
         "last_names": last_names,
@@ -1813,10 +1662,10 @@ def _edit(
     change: Callable[[UnitOfWork, Campaign, Contact], Contact],
 ) -> Contact:
     """Load a live contact, apply ``change`` and save it with an event, in one unit of work."""
-    when, who = _aware(at), _actor(actor)
+    when, who = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
-        before = _live_contact(uow, found.id, code)
+        before = live_contact(uow, found.id, code)
         after = change(uow, found, before)
         if after == before:
             return before
@@ -1844,11 +1693,11 @@ def update_contact(
 
     ``channels`` and ``addresses`` replace the lists; ``custom`` changes only the
     fields given (``None`` removes one). The code never changes, even with a new
-    document (K11).
+    document (K11). A merged contact's code edits the contact it was merged into (K17).
 
     Raises:
-        UnknownContact, UnknownCampaign, DuplicateContact, RuleViolation (unknown field,
-        merged contact), and the validation errors of :func:`create_contact`.
+        UnknownContact, UnknownCampaign, DuplicateContact, RuleViolation (unknown field),
+        and the validation errors of :func:`create_contact`.
     """
 
     def change(uow: UnitOfWork, found: Campaign, before: Contact) -> Contact:

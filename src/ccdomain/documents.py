@@ -47,6 +47,7 @@ from stdnum.pe import cui as pe_cui
 from stdnum.pe import ruc as pe_ruc
 from stdnum.util import clean as stdnum_clean
 
+from ccdomain.checks import DOCUMENT_TEXT_MAX
 from ccdomain.errors import InvalidDocument
 from ccdomain.errors import show as _show
 
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 # Longer input is refused before any parsing: no real document comes near it.
-_MAX_INPUT_LENGTH = 100
+_MAX_INPUT_LENGTH = DOCUMENT_TEXT_MAX
 
 # What stdnum (or our own validators) may raise on a bad number. ValidationError
 # is a ValueError; the others come out of stdnum on odd input it did not expect.

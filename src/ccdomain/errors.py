@@ -223,9 +223,11 @@ def show(value: object, limit: int = 60) -> str:
 def require_aware(value: object, what: str = "at") -> dt.datetime:
     """``value`` when it is a datetime with a UTC offset (event times always carry one).
 
+    Kept for callers of earlier versions: :func:`ccdomain.checks.aware` is the check.
+
     Raises:
         RuleViolation: naming ``what`` and the value otherwise.
     """
-    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return value
-    raise RuleViolation(f"{what} {show(value)} is not valid: expected a datetime with a UTC offset")
+    from ccdomain.checks import aware  # checks imports this module
+
+    return aware(value, what)

@@ -99,6 +99,7 @@ from typing import Final, NoReturn, cast
 
 import attrs
 
+from ccdomain import checks
 from ccdomain import contacts as _contacts
 from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
@@ -110,9 +111,6 @@ from ccdomain.errors import (
     UnknownCampaign,
     UnknownContact,
     UnknownTicket,
-)
-from ccdomain.errors import (
-    require_aware as _aware,
 )
 from ccdomain.errors import (
     show as _show,
@@ -195,12 +193,6 @@ ANONYMIZED_TEXT: Final = "[anonymized]"
 EXPORT_FORMAT: Final = "ccdomain.contact-export/1"
 """The ``format`` of a :class:`ContactExport` (I5)."""
 
-_ID_LIMIT: Final = 200
-_ADDRESS_LIMIT: Final = 320
-_COMMENT_LIMIT: Final = 10_000
-_MAX_PAGE_SIZE: Final = 500
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_TEXT_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE_LIKE: Final = re.compile(r"[0-9+().\-\s]+")
 _PHONE_KINDS: Final = frozenset({ChannelKind.PHONE, ChannelKind.WHATSAPP})
 _MOBILE_LABELS: Final = frozenset({"mobile", "movil", "celular", "cel"})
@@ -364,52 +356,6 @@ class ContactExport:
 # --- input checks ----------------------------------------------------------------------------
 
 
-def _name(
-    value: object, what: str, *, limit: int = _ID_LIMIT, error: type[CcdomainError] = RuleViolation
-) -> str:
-    """A stripped, non-empty, single-line text of at most ``limit`` characters."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text and len(value) <= limit and _CONTROL.search(text) is None:
-            return text
-    raise error(
-        f"{what} {_show(value)} is not valid: expected a non-empty text of at most {limit} "
-        "characters without control characters"
-    )
-
-
-def _ticket_number(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise UnknownTicket(f"ticket number {_show(value)} is not valid: expected a positive integer")
-
-
-def _comment_text(value: object) -> str:
-    if (
-        isinstance(value, str)
-        and value.strip()
-        and len(value) <= _COMMENT_LIMIT
-        and _TEXT_CONTROL.search(value) is None
-    ):
-        return value
-    raise RuleViolation(
-        f"comment text {_show(value)} is not valid: expected a non-blank text of at most "
-        f"{_COMMENT_LIMIT} characters without control characters"
-    )
-
-
-def _page_number(value: object, what: str, maximum: int | None = None) -> int:
-    if (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and value >= 1
-        and (maximum is None or value <= maximum)
-    ):
-        return value
-    bound = "" if maximum is None else f" and at most {maximum}"
-    raise RuleViolation(f"{what} {_show(value)} is not valid: expected a whole number >= 1{bound}")
-
-
 def _channel(value: object) -> Channel:
     if isinstance(value, Channel):
         return value
@@ -436,7 +382,7 @@ def _reading(source: object) -> Iterator[UnitOfWork]:
 
 
 def _campaign(uow: UnitOfWork, campaign: object) -> Campaign:
-    campaign_id = _name(campaign, "campaign", error=UnknownCampaign)
+    campaign_id = checks.identifier(campaign, "campaign", UnknownCampaign)
     found = uow.get_campaign(campaign_id)
     if found is None:
         raise UnknownCampaign(
@@ -446,13 +392,8 @@ def _campaign(uow: UnitOfWork, campaign: object) -> Campaign:
 
 
 def _contact(uow: UnitOfWork, campaign: Campaign, code: object) -> Contact:
-    """The live contact ``code`` names in the campaign, merge tombstones followed (M5)."""
-    wanted = _name(code, "contact code", error=UnknownContact)
-    live = _contacts.resolve_contact_code(uow, campaign.id, wanted)
-    contact = uow.get_contact(campaign.id, live)
-    if contact is None:  # pragma: no cover - resolve_contact_code just read it
-        raise UnknownContact(f"no contact with code {_show(code)} in campaign {campaign.id!r}")
-    return contact
+    """The live contact ``code`` names in the campaign, merge tombstones followed (K17)."""
+    return _contacts.live_contact(uow, campaign.id, code)
 
 
 def identity_address(raw: object, region: str, channel: object = None) -> str:
@@ -471,7 +412,7 @@ def identity_address(raw: object, region: str, channel: object = None) -> str:
     """
     if channel is not None:
         return normalize_customer(_channel(channel), raw, region)
-    text = _name(raw, "customer", limit=_ADDRESS_LIMIT)
+    text = checks.identifier(raw, "customer", limit=checks.ADDRESS_MAX)
     if "@" in text:
         return text.lower()
     if _PHONE_LIKE.fullmatch(text) and any(ch.isdigit() for ch in text):
@@ -696,8 +637,8 @@ def contact_summary(
         UnknownCampaign, UnknownContact: no such campaign or contact.
         RuleViolation: a bad page or page size.
     """
-    page = _page_number(page, "page")
-    page_size = _page_number(page_size, "page_size", _MAX_PAGE_SIZE)
+    page = checks.whole(page, "page", minimum=1)
+    page_size = checks.whole(page_size, "page_size", minimum=1, maximum=checks.PAGE_SIZE_MAX)
     with _reading(source) as uow:
         contact = _contact(uow, _campaign(uow, campaign), code)
         items = _activity(uow, contact)
@@ -735,7 +676,7 @@ def cases_tab(
     Raises:
         UnknownCampaign, UnknownContact, RuleViolation (a bad agent).
     """
-    wanted = None if agent is None else _name(agent, "agent")
+    wanted = checks.actor(agent, "agent")
     with _reading(source) as uow:
         contact = _contact(uow, _campaign(uow, campaign), code)
         views = []
@@ -917,15 +858,16 @@ def update_profile(
     changes: dict[str, object] = {k: v for k, v in plain.items() if v is not _UNSET}
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
-        wanted = _name(code, "contact code", error=UnknownContact)
-        contact = uow.get_contact(found.id, wanted)
-        if contact is not None and contact.anonymized:
+        contact = _contacts.live_contact(uow, found.id, code)
+        if contact.anonymized:
             raise RuleViolation(
                 f"contact {contact.code!r} is anonymized: its profile cannot be edited (I4)"
             )
-        if contact is not None and (email, mobile_phone, home_phone) != (_UNSET,) * 3:
+        if (email, mobile_phone, home_phone) != (_UNSET,) * 3:
             changes["channels"] = _profile_channels(contact, email, mobile_phone, home_phone)
-        updated = _contacts.update_contact(store, found.id, wanted, at=at, actor=actor, **changes)
+        updated = _contacts.update_contact(
+            store, found.id, contact.code, at=at, actor=actor, **changes
+        )
         uow.commit()
     return updated
 
@@ -976,8 +918,8 @@ def merge_identities(
     """
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
-        a = _name(into, "contact code", error=UnknownContact)
-        b = _name(source, "contact code", error=UnknownContact)
+        a = checks.identifier(into, "contact code", UnknownContact)
+        b = checks.identifier(source, "contact code", UnknownContact)
         if a == b:
             raise RuleViolation(f"cannot merge contact {_show(a)} into itself")
         plan = _plan_merge(uow, found.id, a, b)
@@ -1001,10 +943,10 @@ def add_comment(store: Store, *, ticket: int, agent: str, at: dt.datetime, text:
         RuleViolation: a bad agent, time (naive, or before the case opened) or text,
             or a case of an anonymized contact.
     """
-    number = _ticket_number(ticket)
-    who = _name(agent, "agent")
-    when = _aware(at)
-    body = _comment_text(text)
+    number = checks.ticket_number(ticket, "ticket number", UnknownTicket)
+    who = checks.agent(agent)
+    when = checks.aware(at)
+    body = checks.text(text, "comment text", limit=checks.COMMENT_MAX, required=True)
     with store.unit_of_work() as uow:
         found = uow.get_ticket(number)
         if found is None:
@@ -1113,8 +1055,8 @@ def block_identity(
         UnknownCampaign; InvalidPhoneNumber: a phone-looking value that is not a valid
         number; InvalidChannel, RuleViolation: other bad input.
     """
-    who = _name(agent, "agent")
-    when = _aware(at)
+    who = checks.agent(agent)
+    when = checks.aware(at)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
         address = identity_address(customer, found.region, channel)
@@ -1144,8 +1086,8 @@ def unblock_identity(
     Raises:
         As :func:`block_identity`.
     """
-    who = _name(agent, "agent")
-    when = _aware(at)
+    who = checks.agent(agent)
+    when = checks.aware(at)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
         address = identity_address(customer, found.region, channel)
@@ -1350,8 +1292,8 @@ def anonymize_contact(
         RuleViolation: the contact is already anonymized, or bad input.
         StoreError: the store could not purge its files (the anonymization is committed).
     """
-    who = _name(agent, "agent")
-    when = _aware(at)
+    who = checks.agent(agent)
+    when = checks.aware(at)
     with store.unit_of_work() as uow:
         found = _campaign(uow, campaign)
         contact = _contact(uow, found, code)

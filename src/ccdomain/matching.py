@@ -42,9 +42,11 @@ Choices made where DESIGN is silent (ids proposed for docs/rules.md):
   anonymizing A later leaves none behind. The merge event names fields, never
   values.
 - M11 Merged values dedupe by normalized value: phones by E.164, other channels
-  case-insensitively per kind, tags and addresses case- and accent-insensitively
-  with whitespace collapsed (the primary flag aside); A's spelling and label are
-  kept. Custom values merge like fields: the non-blank wins, A's when both are set.
+  case-insensitively per kind (:func:`channel_key`), tags and addresses case- and
+  accent-insensitively with whitespace collapsed (:func:`address_key`: every part,
+  the reference included, the primary flag aside); A's spelling and label are
+  kept. The replay's already-applied check (R4) compares with the same keys.
+  Custom values merge like fields: the non-blank wins, A's when both are set.
 - M12 Creating a contact from a ticket is refused when the ticket is already
   linked (link it by hand instead). The customer's address becomes a channel of
   the kind the ticket started on (a call or SMS: phone; WhatsApp: WhatsApp; email,
@@ -60,16 +62,15 @@ from typing import Final, cast
 
 import attrs
 
+from ccdomain import checks
 from ccdomain import contacts as _contacts
+from ccdomain._folding import name_key
 from ccdomain.documents import Document
 from ccdomain.errors import (
     InvalidPhoneNumber,
     RuleViolation,
     UnknownContact,
     UnknownTicket,
-)
-from ccdomain.errors import (
-    require_aware as _aware,
 )
 from ccdomain.errors import (
     show as _show,
@@ -102,8 +103,10 @@ __all__ = [
     "MatchTier",
     "MergeMoves",
     "MergePlan",
+    "address_key",
     "apply_merge",
     "auto_link_contact",
+    "channel_key",
     "contact_activity",
     "country_code",
     "create_contact_from_ticket",
@@ -343,12 +346,6 @@ def _check_repository(uow: object, what: str = "unit of work") -> ContactReposit
     return cast(ContactRepository, uow)
 
 
-def _optional_campaign(campaign: object) -> str | None:
-    if campaign is None or isinstance(campaign, str):
-        return campaign
-    raise RuleViolation(f"campaign {_show(campaign)} is not valid: expected a campaign id or None")
-
-
 def _region_for(uow: ContactRepository, campaign: str | None, region: object) -> object:
     if region is not None:
         return region
@@ -396,9 +393,8 @@ def find_candidates(
     [('12345678', 'exact', 'same number +51987654321')]
     """
     repo = _check_repository(uow)
-    wanted_campaign = _optional_campaign(campaign)
-    if not isinstance(only_campaign, bool):
-        raise RuleViolation(f"only_campaign {_show(only_campaign)} is not valid: expected a bool")
+    wanted_campaign = None if campaign is None else checks.identifier(campaign, "campaign")
+    checks.flag(only_campaign, "only_campaign")
     if only_campaign and wanted_campaign is None:
         raise RuleViolation("only_campaign=True needs a campaign: expected a campaign id")
     e164 = normalize_phone(phone, _region_for(repo, wanted_campaign, region))
@@ -621,20 +617,29 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _key_text(text: str) -> str:
-    """Case-, accent- and spacing-insensitive key (tags, address parts) (M11)."""
-    return " ".join(_contacts.fold(text).split())
+def channel_key(channel: ContactChannel) -> tuple[str, str]:
+    """The "same channel" key (M11): phones by E.164, other values case-insensitively.
 
-
-def _channel_key(channel: ContactChannel) -> tuple[str, str]:
+    A merge keeps one channel per key, and a replayed contact holds a channel when
+    the stored contact has one with its key (R4).
+    """
     if channel.kind in _PHONE_KINDS:
         return (channel.kind.value, channel.value.strip())
     return (channel.kind.value, channel.value.strip().casefold())
 
 
-def _address_key(address: Address) -> tuple[str, ...]:
+def address_key(address: Address) -> tuple[str, ...]:
+    """The "same address" key (M11): every part but ``primary``, reference included,
+    case-, accent- and spacing-insensitive (:func:`ccdomain.contacts.name_key`).
+
+    A merge keeps one address per key, and a replayed contact holds an address when
+    the stored contact has one with its key (R4).
+
+    >>> address_key(Address(line="Av. Perú  123", city="LIMA"))
+    ('av. peru 123', '', 'lima', '', '', '', '')
+    """
     return tuple(
-        _key_text(str(getattr(address, f.name)))
+        name_key(str(getattr(address, f.name)))
         for f in attrs.fields(Address)
         if f.name != "primary"
     )
@@ -643,7 +648,7 @@ def _address_key(address: Address) -> tuple[str, ...]:
 def _union_channels(a: Contact, b: Contact) -> tuple[ContactChannel, ...]:
     kept: dict[tuple[str, str], ContactChannel] = {}
     for channel in (*a.channels, *b.channels):
-        kept.setdefault(_channel_key(channel), channel)
+        kept.setdefault(channel_key(channel), channel)
     return tuple(kept.values())
 
 
@@ -651,9 +656,9 @@ def _union_addresses(a: Contact, b: Contact) -> tuple[Address, ...]:
     """A's addresses (its primary stays primary), then B's new ones; one primary (K8)."""
     kept: dict[tuple[str, ...], Address] = {}
     for address in a.addresses:
-        kept.setdefault(_address_key(address), address)
+        kept.setdefault(address_key(address), address)
     for address in b.addresses:
-        key = _address_key(address)
+        key = address_key(address)
         if key not in kept:
             kept[key] = attrs.evolve(address, primary=address.primary and not a.addresses)
     result = tuple(kept.values())
@@ -666,7 +671,7 @@ def _union_addresses(a: Contact, b: Contact) -> tuple[Address, ...]:
 def _union_tags(a: Contact, b: Contact) -> tuple[str, ...]:
     kept: dict[str, str] = {}
     for tag in (*a.tags, *b.tags):
-        kept.setdefault(_key_text(tag), tag)
+        kept.setdefault(name_key(tag), tag)
     return tuple(kept.values())
 
 
@@ -741,12 +746,6 @@ def _tombstone(b: Contact, into: str) -> Contact:
     return Contact(
         campaign=b.campaign, code=b.code, last_activity=b.last_activity, merged_into=into
     )
-
-
-def _code(value: object, role: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise UnknownContact(f"{role} contact code {_show(value)} is not valid: expected a code")
-    return value
 
 
 def _merge_side(uow: UnitOfWork, campaign: str, code: str, role: str) -> Contact:
@@ -833,26 +832,18 @@ def plan_merge(
         RuleViolation: across campaigns, into itself, a tombstone or an anonymized
             contact on either side.
     """
-    if not isinstance(campaign, str):
-        raise RuleViolation(f"campaign {_show(campaign)} is not valid: expected a campaign id")
-    source_campaign = campaign if from_campaign is None else from_campaign
-    if not isinstance(source_campaign, str):
-        raise RuleViolation(
-            f"from_campaign {_show(from_campaign)} is not valid: expected a campaign id"
-        )
-    a_code, b_code = _code(into_code, "merged into"), _code(from_code, "merged from")
+    campaign = checks.identifier(campaign, "campaign")
+    source_campaign = (
+        campaign if from_campaign is None else checks.identifier(from_campaign, "from_campaign")
+    )
+    a_code = checks.identifier(into_code, "merged into contact code", UnknownContact)
+    b_code = checks.identifier(from_code, "merged from contact code", UnknownContact)
     opener = getattr(uow_or_store, "unit_of_work", None)
     if callable(opener):
         with cast(Store, uow_or_store).unit_of_work() as uow:
             return _plan(uow, campaign, a_code, b_code, source_campaign)
     _check_repository(uow_or_store, "store or unit of work")
     return _plan(cast(UnitOfWork, uow_or_store), campaign, a_code, b_code, source_campaign)
-
-
-def _agent(agent: object) -> str:
-    if not isinstance(agent, str) or not agent.strip() or len(agent) > 200:
-        raise RuleViolation(f"agent {_show(agent)} is not valid: expected an agent id")
-    return agent
 
 
 def apply_merge(store: Store, plan: MergePlan, *, agent: str, at: dt.datetime) -> Contact:
@@ -869,7 +860,7 @@ def apply_merge(store: Store, plan: MergePlan, *, agent: str, at: dt.datetime) -
     """
     if not isinstance(plan, MergePlan):
         raise RuleViolation(f"{_show(plan)} is not a MergePlan: expected plan_merge's result")
-    when, who = _aware(at), _agent(agent)
+    when, who = checks.aware(at), checks.agent(agent)
     a, b = plan.into, plan.source
     with store.unit_of_work() as uow:
         current = _plan(uow, a.campaign, a.code, b.code, b.campaign)
@@ -949,12 +940,6 @@ def _customer_channel(ticket: Ticket) -> ContactChannel | None:
     return ContactChannel(kind=kind, value=ticket.customer)
 
 
-def _ticket_number(number: object) -> int:
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise UnknownTicket(f"ticket number {_show(number)} is not valid: expected an integer")
-    return number
-
-
 def link_ticket_to_contact(
     store: Store, *, number: int, contact_code: str, agent: str, at: dt.datetime
 ) -> Ticket:
@@ -969,7 +954,12 @@ def link_ticket_to_contact(
     from ccdomain import tickets  # tickets imports this module for auto_link_contact
 
     return tickets.link_ticket_contact(
-        store, _ticket_number(number), None, contact_code, _agent(agent), at
+        store,
+        checks.ticket_number(number, "ticket number", UnknownTicket),
+        None,
+        contact_code,
+        checks.agent(agent),
+        at,
     )
 
 
@@ -1005,8 +995,8 @@ def create_contact_from_ticket(
     """
     from ccdomain import tickets  # tickets imports this module for auto_link_contact
 
-    wanted = _ticket_number(number)
-    who, when = _agent(agent), _aware(at)
+    wanted = checks.ticket_number(number, "ticket number", UnknownTicket)
+    who, when = checks.agent(agent), checks.aware(at)
     if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
         raise RuleViolation(f"channels {_show(channels)} are not valid: expected a sequence")
     with store.unit_of_work() as uow:

@@ -66,6 +66,7 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber
 
+from ccdomain.checks import PHONE_TEXT_MAX
 from ccdomain.errors import InvalidPhoneNumber
 from ccdomain.errors import show as _show
 
@@ -78,7 +79,7 @@ __all__ = [
     "phone_variants_with_reason",
 ]
 
-_MAX_RAW_LENGTH = 64
+_MAX_RAW_LENGTH = PHONE_TEXT_MAX
 _CACHE_SIZE = 1 << 17
 # What most typed numbers are made of; anything else is scanned by the regex below.
 _PLAIN_CHARS = "0123456789 +-.()"

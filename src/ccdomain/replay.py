@@ -43,7 +43,11 @@ Rules of the replay (ids proposed for docs/rules.md):
   Any of them may carry an explicit ``at``.
 - R4 Replaying a file twice leaves the store as one replay did. A line whose
   effect is already in the store is a no-op ("already applied"), not a bad line;
-  a line that contradicts the store is a bad line. Per event type:
+  a line that contradicts the store is a bad line. Every field is read through
+  the check the services apply (:mod:`ccdomain.checks`, E3), so what is compared
+  with the store is what the store holds (a padded ``" ana "`` agent is ``"ana"``);
+  a contact's channels, addresses and tags are held by the keys a merge dedupes
+  them by (M11). Per event type:
   identical campaign and line re-declarations; a contact whose code (document)
   exists and already holds what the event says (equal names and document, its
   channels, addresses, tags and custom values among the stored ones, VIP unless
@@ -79,18 +83,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
+from ccdomain import checks, matching
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain import identities as ids
-from ccdomain import matching
 from ccdomain import tickets as tk
 from ccdomain._gc import collector_paused
 from ccdomain.errors import BlockedIdentity, CcdomainError, InvalidEvent, InvalidPhoneNumber
@@ -126,9 +129,7 @@ __all__ = [
 ]
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_ID_LIMIT: Final = 200
-_TIME_LIMIT: Final = 64
-_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_T = TypeVar("_T")
 _BATCH: Final = 2000
 
 
@@ -330,74 +331,54 @@ class _Ctx:
     def has(self, name: str) -> bool:
         return self.data.get(name) is not None
 
-    def text(self, name: str, *, limit: int = _ID_LIMIT) -> str:
-        value = self.data.get(name)
-        if value is None:
-            raise self.fail(name, "missing; expected a non-empty text")
-        return self._text(name, value, limit)
+    def checked(self, name: str, check: Callable[..., _T], **options: Any) -> _T | None:
+        """The field read through ``check`` (a :mod:`ccdomain.checks` function), None if absent.
 
-    def opt_text(self, name: str, *, limit: int = _ID_LIMIT) -> str | None:
-        value = self.data.get(name)
-        return None if value is None else self._text(name, value, limit)
-
-    def _text(self, name: str, value: object, limit: int) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"{_show(value)} is not a non-empty text")
-        if len(value) > limit:
-            raise self.fail(name, f"{_show(value)} is longer than {limit} characters")
-        return value
-
-    def free_text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(name, f"{_show(value)} is not a text")
-        return value
-
-    def time(self, name: str = "at") -> dt.datetime:
-        value = self.data.get(name)
-        if value is None:
-            raise self.fail(name, "missing; expected an ISO 8601 time with offset")
-        return self._time(name, value)
-
-    def _time(self, name: str, value: object) -> dt.datetime:
-        reason = f"{_show(value)} is not an ISO 8601 time with offset"
-        if not isinstance(value, str) or len(value) > _TIME_LIMIT:
-            raise self.fail(name, reason)
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise self.fail(name, reason) from None
-        if parsed.utcoffset() is None:
-            raise self.fail(name, reason + " (the offset is missing)")
-        return parsed
-
-    def date(self, name: str) -> dt.date:
-        value = self.data.get(name)
-        reason = f"{_show(value)} is not a date YYYY-MM-DD"
-        if value is None:
-            raise self.fail(name, "missing; expected a date YYYY-MM-DD")
-        if not isinstance(value, str) or _ISO_DATE.fullmatch(value) is None:
-            raise self.fail(name, reason)
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise self.fail(name, reason) from None
-
-    def integer(self, name: str, *, minimum: int = 0) -> int | None:
+        The services read their inputs through the same checks, so the value returned
+        is the one they store: R4's comparisons with the store use it.
+        """
         value = self.data.get(name)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(name, f"{_show(value)} is not a whole number >= {minimum}")
-        return value
+        try:
+            return check(value, name, **options)
+        except CcdomainError as exc:
+            # Every check's message starts with the field name, which the line names too.
+            raise self.fail(name, str(exc).removeprefix(f"{name} ")) from None
 
-    def boolean(self, name: str) -> bool:
-        value = self.data.get(name)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            raise self.fail(name, f"{_show(value)} is not true or false")
-        return value
+    def text(self, name: str, *, limit: int = checks.ID_MAX) -> str:
+        """A required identifier (an id, a code, a name of a kind): :func:`checks.identifier`."""
+        found = self.checked(name, checks.identifier, limit=limit)
+        if found is None:
+            raise self.fail(name, "missing; expected a non-empty text")
+        return found
+
+    def opt_text(self, name: str, *, limit: int = checks.ID_MAX) -> str | None:
+        return self.checked(name, checks.identifier, limit=limit)
+
+    def agent(self, name: str = "agent") -> str:
+        found = self.checked(name, checks.agent)
+        if found is None:
+            raise self.fail(name, "missing; expected an agent id")
+        return found
+
+    def opt_agent(self, name: str = "agent") -> str | None:
+        return self.checked(name, checks.agent)
+
+    def free_text(self, name: str, *, limit: int = checks.TEXT_MAX) -> str | None:
+        return self.checked(name, checks.text, limit=limit)
+
+    def time(self, name: str = "at") -> dt.datetime:
+        found = self.checked(name, checks.iso_time)
+        if found is None:
+            raise self.fail(name, "missing; expected an ISO 8601 time with offset")
+        return found
+
+    def date(self, name: str) -> dt.date:
+        found = self.checked(name, checks.iso_date)
+        if found is None:
+            raise self.fail(name, "missing; expected a date YYYY-MM-DD")
+        return found
 
     def amount(self, name: str, currency: str) -> coll.Money:
         value = self.data.get(name)
@@ -412,12 +393,7 @@ class _Ctx:
             return coll.money(value, currency)
 
     def listing(self, name: str) -> list[Any]:
-        value = self.data.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(name, f"{_show(value)} is not a list")
-        return value
+        return list(self.checked(name, checks.items) or ())
 
     def clock(self, *, on: dt.date | None = None, campaign: Campaign | None = None) -> dt.datetime:
         """The event's time: its own ``at``, else the R3 default."""
@@ -441,12 +417,12 @@ class _Ctx:
 
     def customer(self, campaign: Campaign, name: str = "customer") -> str:
         """The customer address read in the campaign's region (R5): E.164 when a phone."""
-        raw = self.text(name, limit=320)
+        raw = self.text(name, limit=checks.ADDRESS_MAX)
         try:
             return normalize_phone(raw, campaign.region)
         except InvalidPhoneNumber as exc:
             if "@" in raw or not any(ch.isdigit() for ch in raw):
-                return raw.strip().lower() if "@" in raw else raw.strip()
+                return raw.lower() if "@" in raw else raw
             raise self.fail(name, str(exc)) from exc
 
     def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
@@ -455,7 +431,7 @@ class _Ctx:
             return ct.resolve_contact_code(self.uow, campaign.id, code)
 
     def ticket_number(self, name: str = "ticket") -> int | None:
-        number = self.integer(name, minimum=1)
+        number = self.checked(name, checks.ticket_number)
         if number is not None and self.uow.get_ticket(number) is None:
             raise self.fail(name, f"{number} is not the number of a stored ticket")
         return number
@@ -497,7 +473,7 @@ def _h_campaign(ctx: _Ctx) -> Outcome:
         campaign = ct.make_campaign(campaign_id, **given)
     before = ctx.uow.get_campaign(campaign.id)
     with ctx.blame("id"):
-        ct.declare_campaign(ctx.store, campaign, at=at, actor=ctx.opt_text("agent"))
+        ct.declare_campaign(ctx.store, campaign, at=at, actor=ctx.opt_agent())
     if before is not None:
         return _outcome(ctx, at, detail=f"campaign {campaign.id!r} is already declared")
     return _outcome(ctx, at, Effect.CAMPAIGN_DECLARED)
@@ -509,14 +485,14 @@ def _h_line(ctx: _Ctx) -> Outcome:
         line = ct.make_line(
             ctx.text("id"),
             ctx.text("channel"),
-            ctx.text("address", limit=320),
-            alias=ctx.free_text("alias") or "",
+            ctx.text("address", limit=checks.ADDRESS_MAX),
+            alias=ctx.checked("alias", checks.name) or "",
             campaign=ctx.opt_text("campaign") or "",
             queue=ctx.opt_text("queue") or "",
         )
     before = ctx.uow.get_line(line.id)
     with ctx.blame("id", UnknownCampaign="campaign", InvalidPhoneNumber="address"):
-        ct.declare_line(ctx.store, line, at=at, actor=ctx.opt_text("agent"))
+        ct.declare_line(ctx.store, line, at=at, actor=ctx.opt_agent())
     if before is not None:
         return _outcome(ctx, at, detail=f"line {line.id!r} is already declared")
     return _outcome(ctx, at, Effect.LINE_DECLARED)
@@ -545,13 +521,6 @@ _CONTACT_BLAME: Final = {
 }
 
 
-def _address_key(address: Any) -> tuple[Any, ...]:
-    return tuple(
-        getattr(address, f)
-        for f in ("line", "district", "city", "region", "country", "postal_code")
-    )
-
-
 def _contact_conflicts(stored: Contact, new: Contact, *, names: bool = True) -> list[str]:
     """The fields of ``new`` that ``stored`` does not already hold (R4)."""
     out: list[str] = []
@@ -565,15 +534,16 @@ def _contact_conflicts(stored: Contact, new: Contact, *, names: bool = True) -> 
         out.append("company")
     if new.vip and not stored.vip:
         out.append("vip")
-    held = {(c.kind, c.value) for c in stored.channels}
-    if any((c.kind, c.value) not in held for c in new.channels):
+    # Held means held by M11's keys: what a merge keeps one of counts as the same value.
+    held = {matching.channel_key(c) for c in stored.channels}
+    if any(matching.channel_key(c) not in held for c in new.channels):
         out.append("channels")
-    addresses = {_address_key(a) for a in stored.addresses}
-    if any(_address_key(a) not in addresses for a in new.addresses):
+    addresses = {matching.address_key(a) for a in stored.addresses}
+    if any(matching.address_key(a) not in addresses for a in new.addresses):
         out.append("addresses")
     if any(stored.custom.get(k) != v for k, v in new.custom.items()):
         out.append("custom")
-    if not set(new.tags) <= set(stored.tags):
+    if not {ct.name_key(t) for t in new.tags} <= {ct.name_key(t) for t in stored.tags}:
         out.append("tags")
     return out
 
@@ -641,7 +611,7 @@ class _ContactKeys:
 
     def _add(self, contact: Contact) -> None:
         campaign = contact.campaign
-        keys = [(campaign, channel.kind.value, channel.value) for channel in contact.channels]
+        keys = [(campaign, *matching.channel_key(channel)) for channel in contact.channels]
         if contact.first_names:
             keys.append((campaign, "first_names", contact.first_names))
         if contact.last_names:
@@ -689,8 +659,7 @@ class _ContactKeys:
         names, else its last names (``_contact_conflicts``): those are the keys.
         """
         if new.channels:
-            first = new.channels[0]
-            key: tuple[str, ...] = (new.campaign, first.kind.value, first.value)
+            key: tuple[str, ...] = (new.campaign, *matching.channel_key(new.channels[0]))
         elif new.first_names:
             key = (new.campaign, "first_names", new.first_names)
         elif new.last_names:
@@ -715,7 +684,7 @@ def _h_contact(ctx: _Ctx) -> Outcome:
     campaign = ctx.campaign()
     at = ctx.clock()
     fields = {key: ctx.raw(key) for key in _CONTACT_INPUTS if ctx.has(key)}
-    actor = ctx.opt_text("agent")
+    actor = ctx.opt_agent()
     document = fields.get("document")
     if document is not None:
         if not isinstance(document, Mapping):
@@ -844,11 +813,11 @@ def _h_interaction(ctx: _Ctx) -> Outcome:
         raise ctx.fail("direction", f"{_show(direction)} is not 'inbound' or 'outbound'")
     line_id = ctx.opt_text("line")
     campaign_id = ctx.opt_text("campaign")
-    raw_customer = ctx.text("customer", limit=320)
-    agent = ctx.opt_text("agent")
+    raw_customer = ctx.text("customer", limit=checks.ADDRESS_MAX)
+    agent = ctx.opt_agent()
     text = ctx.free_text("text")
     status = ctx.opt_text("status")
-    duration = ctx.integer("duration_s")
+    duration = ctx.checked("duration_s", checks.duration)
     if external_id is None:
         # Without an id, an identical interaction of the customer is a redelivery (R4).
         home: Campaign | None = None
@@ -1022,16 +991,15 @@ def _closed_by_same(
 
 def _h_close(ctx: _Ctx) -> Outcome:
     at = ctx.time("at")
-    agent = ctx.text("agent")
+    agent = ctx.agent()
     number, campaign, customer = _closing_target(ctx)
     path: tuple[str, ...] | None = None
     comment = ""
     if ctx.type == "typify":
-        labels = ctx.listing("path")
-        if not labels or not all(isinstance(p, str) for p in labels):
-            raise ctx.fail("path", f"{_show(ctx.raw('path'))} is not a list of texts")
-        path = tuple(labels)
-        comment = ctx.free_text("comment") or ""
+        path = ctx.checked("path", checks.path)
+        if path is None:
+            raise ctx.fail("path", "missing; expected a list of labels")
+        comment = ctx.free_text("comment", limit=checks.COMMENT_MAX) or ""
     if number is not None:
         ticket = ctx.uow.get_ticket(number)
         candidates: list[Ticket] = [] if ticket is None else [ticket]
@@ -1095,7 +1063,7 @@ def _customer_ticket(ctx: _Ctx, campaign: Campaign, customer: str, at: dt.dateti
 def _h_link(ctx: _Ctx) -> Outcome:
     at = ctx.clock()
     number, campaign, customer = _closing_target(ctx)
-    agent = ctx.opt_text("agent")
+    agent = ctx.opt_agent()
     if number is None:
         assert campaign is not None and customer is not None
         ticket = _customer_ticket(ctx, campaign, customer, at)
@@ -1211,7 +1179,7 @@ def _h_reverse_payment(ctx: _Ctx) -> Outcome:
     if stored.status is coll.PaymentStatus.REVERSED:
         return _outcome(ctx, at, detail=f"payment {payment_id!r} is reversed")
     with ctx.blame("id"):
-        coll.reverse_payment(ctx.store, payment_id, at=at, actor=ctx.opt_text("agent"))
+        coll.reverse_payment(ctx.store, payment_id, at=at, actor=ctx.opt_agent())
     return _outcome(ctx, at, Effect.PAYMENT_REVERSED)
 
 
@@ -1241,7 +1209,7 @@ def _h_promise(ctx: _Ctx) -> Outcome:
     made_on = ctx.date("made_on")
     at = ctx.clock(on=made_on, campaign=campaign)
     promise_id = ctx.text("id")
-    agent = ctx.text("agent")
+    agent = ctx.agent()
     installments = []
     items = ctx.listing("installments")
     if not items:
@@ -1285,7 +1253,7 @@ def _h_promise(ctx: _Ctx) -> Outcome:
 
 def _h_cancel_promise(ctx: _Ctx) -> Outcome:
     at = ctx.time("at")
-    agent = ctx.text("agent")
+    agent = ctx.agent()
     promise_id = ctx.text("id")
     stored = ctx.uow.get_promise(promise_id)
     if stored is None:
@@ -1318,7 +1286,7 @@ def _h_merge(ctx: _Ctx) -> Outcome:
             live_from = ct.resolve_contact_code(ctx.uow, campaign.id, source)
         if live_from == live_into:
             return _outcome(ctx, at, detail=f"contact {source!r} is merged into {live_into!r}")
-    agent = ctx.text("agent")
+    agent = ctx.agent()
     with ctx.blame(None):
         plan = matching.plan_merge(ctx.uow, campaign.id, live_into, source)
         matching.apply_merge(ctx.store, plan, agent=agent, at=at)
@@ -1331,8 +1299,8 @@ def _h_comment(ctx: _Ctx) -> Outcome:
     number = ctx.ticket_number()
     if number is None:
         raise ctx.fail("ticket", "missing; expected the number of the ticket to comment on")
-    agent = ctx.text("agent")
-    text = ctx.free_text("text")
+    agent = ctx.agent()
+    text = ctx.checked("text", checks.text, limit=checks.COMMENT_MAX, required=True)
     if text is None:
         raise ctx.fail("text", "missing; expected the comment's text")
     if any((c.at, c.agent, c.text) == (at, agent, text) for c in ctx.uow.comments(number)):
@@ -1357,8 +1325,8 @@ def _h_block(ctx: _Ctx) -> Outcome:
     """I3: block or unblock an identity in a campaign (an identical repeat is a no-op, I7)."""
     campaign = ctx.campaign()
     at = ctx.clock()
-    agent = ctx.text("agent")
-    raw = ctx.text("customer", limit=320)
+    agent = ctx.agent()
+    raw = ctx.text("customer", limit=checks.ADDRESS_MAX)
     with ctx.blame("customer"):
         address = ids.identity_address(raw, campaign.region)
     blocked = ctx.uow.get_block(campaign.id, address) is not None
@@ -1377,7 +1345,7 @@ def _h_anonymize(ctx: _Ctx) -> Outcome:
     """I4: anonymize a contact (already anonymized: a no-op)."""
     campaign = ctx.campaign()
     at = ctx.clock()
-    agent = ctx.text("agent")
+    agent = ctx.agent()
     code = ctx.text("contact")
     contact = ctx.uow.get_contact(campaign.id, code)
     if contact is None:

@@ -61,14 +61,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import attrs
 import phonenumbers
 
-from ccdomain.contacts import check_template_precondition, resolve_contact_code
+from ccdomain import checks
+from ccdomain.contacts import check_template_precondition, live_contact
 from ccdomain.errors import (
     BlockedIdentity,
     CcdomainError,
@@ -80,9 +80,6 @@ from ccdomain.errors import (
     UnknownCampaign,
     UnknownLine,
     UnknownTicket,
-)
-from ccdomain.errors import (
-    require_aware as _aware,
 )
 from ccdomain.errors import (
     show as _show,
@@ -106,7 +103,6 @@ from ccdomain.matching import auto_link_contact
 from ccdomain.models import (
     Campaign,
     Channel,
-    Contact,
     Direction,
     Interaction,
     Line,
@@ -154,17 +150,6 @@ __all__ = [
 PHONE_CHANNELS = frozenset({Channel.CALL, Channel.WHATSAPP, Channel.SMS})
 """Channels whose customer address is a phone number, stored as E.164 (T1, M1)."""
 
-_MAX_NAME = 200
-_MAX_ADDRESS = 320
-_MAX_TEXT = 65536
-_MAX_COMMENT = 10000
-_MAX_LABEL = 60
-_MAX_DURATION = 7 * 24 * 3600
-_MAX_PATH_DEPTH = 4
-# C0/C1 control characters: refused in names, ids and addresses.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# In free text, tabs and line breaks are fine; other C0 controls are not.
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHANNEL_NAMES = ", ".join(c.value for c in Channel)
 _TEXT_LINES = frozenset(Channel) - {Channel.CALL}
 # StrEnum members hash and compare as their values: one lookup serves both spellings.
@@ -275,54 +260,6 @@ class TicketListItem:
 # --- input checks ------------------------------------------------------------------------
 
 
-def _name(value: object, what: str, max_len: int = _MAX_NAME) -> str:
-    """A stripped, non-empty, single-line string of at most ``max_len`` characters."""
-    if isinstance(value, str):
-        text = value.strip()
-        # isprintable() is False for every C0/C1 control, and 4x cheaper than the regex.
-        if text and len(text) <= max_len and (text.isprintable() or _CONTROL.search(text) is None):
-            return text
-    raise RuleViolation(
-        f"{what} {_show(value)} is not valid: expected a non-empty string of at most "
-        f"{max_len} characters without control characters"
-    )
-
-
-def _opt_name(value: object, what: str) -> str | None:
-    return None if value is None else _name(value, what)
-
-
-def _text(value: object, what: str, max_len: int, *, empty_ok: bool = False) -> str:
-    """Free text (line breaks allowed) of at most ``max_len`` characters."""
-    if (
-        isinstance(value, str)
-        and len(value) <= max_len
-        and (value.isprintable() or _TEXT_CONTROL.search(value) is None)
-        and (empty_ok or value.strip())
-    ):
-        return value
-    raise RuleViolation(
-        f"{what} {_show(value)} is not valid: expected a string of at most {max_len} "
-        "characters without control characters" + ("" if empty_ok else ", not blank")
-    )
-
-
-def _number(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise UnknownTicket(f"ticket number {_show(value)} is not valid: expected a positive integer")
-
-
-def _duration(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_DURATION:
-        return value
-    raise RuleViolation(
-        f"duration_s {_show(value)} is not valid: expected whole seconds from 0 to {_MAX_DURATION}"
-    )
-
-
 def _channel(value: object) -> Channel:
     if isinstance(value, str):
         found = _CHANNEL_BY_NAME.get(value) or _CHANNEL_BY_NAME.get(value.strip().lower())
@@ -357,20 +294,15 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
     """
     if channel in PHONE_CHANNELS:
         return normalize_phone(raw, region)
-    if isinstance(raw, str):
-        value = raw.strip()
-        if channel is Channel.EMAIL:
-            value = value.lower()
-            local, at_sign, domain = value.partition("@")
-            ok = bool(local and at_sign and domain) and " " not in value and "@" not in domain
-        else:
-            ok = bool(value)
-        if ok and len(value) <= _MAX_ADDRESS and _CONTROL.search(value) is None:
-            return value
+    value = checks.identifier(raw, f"{channel.value} customer", limit=checks.ADDRESS_MAX)
+    if channel is not Channel.EMAIL:
+        return value
+    value = value.lower()
+    local, at_sign, domain = value.partition("@")
+    if local and at_sign and domain and " " not in value and "@" not in domain:
+        return value
     raise RuleViolation(
-        f"customer {_show(raw)} is not a valid {channel.value} address: expected a non-empty "
-        f"string of at most {_MAX_ADDRESS} characters"
-        + (" of the form name@domain" if channel is Channel.EMAIL else "")
+        f"customer {_show(raw)} is not a valid email address: expected the form name@domain"
     )
 
 
@@ -416,12 +348,7 @@ class TypificationTree:
         declared: dict[tuple[str, ...], None] = {}
         children: dict[tuple[str, ...], dict[str, None]] = {}
         for raw in paths:
-            path = _path_labels(raw, "typification tree path")
-            if len(path) > _MAX_PATH_DEPTH:
-                raise InvalidTypification(
-                    f"typification tree path {_show(raw)} is not valid: expected at most "
-                    f"{_MAX_PATH_DEPTH} levels (group > result > reason > sub-reason)"
-                )
+            path = checks.path(raw, "typification tree path", InvalidTypification)
             declared.setdefault(path, None)
             for depth in range(len(path)):
                 children.setdefault(path[:depth], {}).setdefault(path[depth], None)
@@ -443,7 +370,7 @@ class TypificationTree:
     def is_valid(self, path: Sequence[str]) -> bool:
         """True when ``path`` is a declared root-to-leaf path of the tree."""
         try:
-            return _path_labels(path, "typification path") in self._terminal
+            return checks.path(path, "typification path", InvalidTypification) in self._terminal
         except InvalidTypification:
             return False
 
@@ -454,7 +381,7 @@ class TypificationTree:
             InvalidTypification: the path is not a root-to-leaf path of the tree; the
                 message names it and the labels the tree offers where it went astray.
         """
-        labels = _path_labels(path, "typification path")
+        labels = checks.path(path, "typification path", InvalidTypification)
         if labels in self._terminal:
             return labels
         depth = 0
@@ -471,26 +398,6 @@ class TypificationTree:
         raise InvalidTypification(
             f"typification path {_show(list(labels))} is not a path of the tree: {hint}"
         )
-
-
-def _path_labels(raw: object, what: str) -> tuple[str, ...]:
-    if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
-        raise InvalidTypification(
-            f"{what} {_show(raw)} is not valid: expected a non-empty list of labels"
-        )
-    labels = []
-    for label in raw:
-        if not isinstance(label, str) or not label.strip() or len(label) > _MAX_NAME:
-            raise InvalidTypification(
-                f"{what} {_show(raw)} is not valid: label {_show(label)} should be a non-blank "
-                f"string of at most {_MAX_NAME} characters"
-            )
-        if _CONTROL.search(label) is not None:
-            raise InvalidTypification(
-                f"{what} {_show(raw)} is not valid: label {_show(label)} has control characters"
-            )
-        labels.append(label.strip())
-    return tuple(labels)
 
 
 @functools.lru_cache(maxsize=256)
@@ -931,18 +838,18 @@ def route_interaction(
             recorded as an event, nothing else changes).
         RuleViolation, InvalidChannel: any other bad input. Nothing changes on any error.
     """
-    at = _aware(at)
+    at = checks.aware(at)
     channel = _channel(channel)
     direction = _direction(direction)
-    # _opt_name spelled out: this runs once per routed interaction.
-    line_id = None if line is None else _name(line, "line")
-    campaign_id = None if campaign is None else _name(campaign, "campaign")
-    external_id = None if external_id is None else _name(external_id, "external_id")
-    agent = None if agent is None else _name(agent, "agent")
-    text = None if text is None else _text(text, "text", _MAX_TEXT, empty_ok=True)
-    status = None if status is None else _name(status, "status")
-    duration_s = None if duration_s is None else _duration(duration_s)
-    queue = None if queue is None else _name(queue, "queue")
+    # Optional fields spelled out: this runs once per routed interaction.
+    line_id = None if line is None else checks.identifier(line, "line")
+    campaign_id = None if campaign is None else checks.identifier(campaign, "campaign")
+    external_id = None if external_id is None else checks.identifier(external_id, "external_id")
+    agent = None if agent is None else checks.agent(agent)
+    text = None if text is None else checks.text(text, "text")
+    status = None if status is None else checks.identifier(status, "status")
+    duration_s = None if duration_s is None else checks.duration(duration_s)
+    queue = None if queue is None else checks.identifier(queue, "queue")
     with store.unit_of_work() as uow:
         if external_id is not None:
             seen = uow.find_interaction(external_id)
@@ -1124,7 +1031,7 @@ def _customer_keys(raw: object, region: str) -> tuple[str, ...]:
         return (normalize_phone(raw, region),)
     except InvalidPhoneNumber:
         pass
-    value = _name(raw, "customer", _MAX_ADDRESS)
+    value = checks.identifier(raw, "customer", limit=checks.ADDRESS_MAX)
     return (value, value.lower()) if value != value.lower() else (value,)
 
 
@@ -1137,10 +1044,10 @@ def _find_ticket(
     latest_if_none_open: bool = False,
 ) -> Ticket:
     if number is not None:
-        ticket = uow.get_ticket(_number(number))
+        ticket = uow.get_ticket(checks.ticket_number(number, "ticket number", UnknownTicket))
         if ticket is None:
             raise UnknownTicket(f"ticket {_show(number)} does not exist; expected a ticket number")
-        if campaign is not None and _name(campaign, "campaign") != ticket.campaign:
+        if campaign is not None and checks.identifier(campaign, "campaign") != ticket.campaign:
             raise RuleViolation(
                 f"ticket {ticket.number} belongs to campaign {ticket.campaign!r}, "
                 f"not {_show(campaign)}"
@@ -1151,7 +1058,7 @@ def _find_ticket(
             f"no ticket named: expected a ticket number, or a campaign and a customer "
             f"(got campaign {_show(campaign)}, customer {_show(customer)})"
         )
-    found = _get_campaign(uow, _name(campaign, "campaign"))
+    found = _get_campaign(uow, checks.identifier(campaign, "campaign"))
     keys = _customer_keys(customer, found.region)
     for key in keys:
         ticket = uow.get_open_ticket(found.id, key)
@@ -1200,8 +1107,8 @@ def resolve_ticket(
         TicketClosed: the ticket is already closed.
         RuleViolation: bad agent or time (naive, or before the ticket opened).
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
     with store.unit_of_work() as uow:
         ticket = _find_ticket(uow, number=number, campaign=campaign, customer=customer)
         _require_open(ticket, "resolve")
@@ -1235,9 +1142,9 @@ def typify_ticket(
         InvalidTypification: the path is not a root-to-leaf path of the tree (T14).
         UnknownTicket, TicketClosed, RuleViolation: as :func:`resolve_ticket`.
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
-    comment = _text(comment, "comment", _MAX_COMMENT, empty_ok=True)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
+    comment = checks.text(comment, "comment", limit=checks.COMMENT_MAX)
     with store.unit_of_work() as uow:
         ticket = _find_ticket(uow, number=number, campaign=campaign, customer=customer)
         _require_open(ticket, "typify")
@@ -1271,8 +1178,8 @@ def cancel_ticket(store: Store, number: int, agent: str, at: dt.datetime) -> Tic
     Raises:
         UnknownTicket, TicketClosed, RuleViolation: as :func:`resolve_ticket`.
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
     with store.unit_of_work() as uow:
         ticket = _find_ticket(uow, number=number, campaign=None, customer=None)
         _require_open(ticket, "cancel")
@@ -1302,11 +1209,14 @@ def set_labels(
     Raises:
         UnknownTicket: no such ticket. RuleViolation: a label is blank or too long.
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
-    if isinstance(labels, str) or not isinstance(labels, Sequence):
-        raise RuleViolation(f"labels {_show(labels)} are not valid: expected a list of strings")
-    clean = tuple(dict.fromkeys(_name(label, "label", _MAX_LABEL) for label in labels))
+    agent = checks.agent(agent)
+    at = checks.aware(at)
+    clean = tuple(
+        dict.fromkeys(
+            checks.identifier(label, "label", limit=checks.LABEL_MAX)
+            for label in checks.items(labels, "labels")
+        )
+    )
     with store.unit_of_work() as uow:
         ticket = _find_ticket(uow, number=number, campaign=None, customer=None)
         if ticket.labels == clean:
@@ -1335,9 +1245,9 @@ def assign_ticket(
         UnknownTicket: no such ticket. TicketClosed: the ticket is closed.
         RuleViolation: bad assignee, agent or time.
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
-    assignee = _opt_name(assignee, "assignee")
+    agent = checks.agent(agent)
+    at = checks.aware(at)
+    assignee = checks.actor(assignee, "assignee")
     with store.unit_of_work() as uow:
         ticket = _find_ticket(uow, number=number, campaign=None, customer=None)
         _require_open(ticket, "assign")
@@ -1352,13 +1262,6 @@ def assign_ticket(
         )
         uow.commit()
     return updated
-
-
-def _live_contact(uow: UnitOfWork, campaign: str, code: str) -> Contact:
-    """The contact with that code, following merge tombstones to the survivor (M5)."""
-    live = uow.get_contact(campaign, resolve_contact_code(uow, campaign, code))
-    assert live is not None  # resolve_contact_code only returns stored codes
-    return live
 
 
 def link_ticket_contact(
@@ -1380,14 +1283,14 @@ def link_ticket_contact(
         UnknownTicket: no such ticket. UnknownContact: no such contact in the ticket's
             campaign. RuleViolation: the campaign is not the ticket's, or bad input.
     """
-    code = _name(code, "contact code")
-    agent = _opt_name(agent, "agent")
-    at = _aware(at)
+    code = checks.identifier(code, "contact code")
+    agent = checks.actor(agent, "agent")
+    at = checks.aware(at)
     with store.unit_of_work() as uow:
         ticket = _find_ticket(
             uow, number=number, campaign=campaign, customer=customer, latest_if_none_open=True
         )
-        contact = _live_contact(uow, ticket.campaign, code)
+        contact = live_contact(uow, ticket.campaign, code)
         if ticket.contact == contact.code:
             return ticket
         updated = attrs.evolve(ticket, contact=contact.code)
@@ -1409,7 +1312,7 @@ def link_ticket_contact(
 
 
 def _contact_tickets(uow: UnitOfWork, campaign: str, contact_code: str) -> Sequence[Ticket]:
-    contact = _live_contact(uow, _name(campaign, "campaign"), _name(contact_code, "contact code"))
+    contact = live_contact(uow, campaign, contact_code)
     return uow.tickets_for_contact(contact.campaign, contact.code)
 
 
@@ -1534,8 +1437,8 @@ def agent_ticket_list(
     Raises:
         RuleViolation: the agent name is not valid.
     """
-    agent = _name(agent, "agent")
-    campaign_id = _opt_name(campaign, "campaign")
+    agent = checks.agent(agent)
+    campaign_id = None if campaign is None else checks.identifier(campaign, "campaign")
     items = []
     for ticket in uow.list_tickets(campaign_id):
         if open_only and not ticket.is_open:
@@ -1584,8 +1487,8 @@ def _prepare_outbound(
 
     ``channel`` None means the line's own channel.
     """
-    line_id = _name(line, "line")
-    campaign_id = _name(campaign, "campaign")
+    line_id = checks.identifier(line, "line")
+    campaign_id = checks.identifier(campaign, "campaign")
     with store.unit_of_work() as uow:
         found = _get_line(uow, line_id)
         if found.channel not in allowed:
@@ -1657,9 +1560,9 @@ def send_message(
         UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded),
         RuleViolation (bad input, a call line, or the channel failed: nothing recorded).
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
-    body = _text(text, "text", _MAX_TEXT)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
+    body = checks.text(text, "text", required=True)
     found, channel, target = _prepare_outbound(
         store,
         channel=None,
@@ -1714,15 +1617,14 @@ def send_template(
         UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded).
     """
     check_template_precondition(campaign, queue)
-    agent = _name(agent, "agent")
-    at = _aware(at)
-    queue_name = _name(queue, "queue")
-    template_name = _name(template, "template")
-    if isinstance(params, str) or not isinstance(params, Sequence):
-        raise RuleViolation(
-            f"template params {_show(params)} are not valid: expected a list of strings"
-        )
-    values = tuple(_text(p, "template param", 1024, empty_ok=True) for p in params)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
+    queue_name = checks.identifier(queue, "queue")
+    template_name = checks.identifier(template, "template")
+    values = tuple(
+        checks.text(p, "template param", limit=checks.PARAM_MAX)
+        for p in checks.items(params, "template params")
+    )
     found, _, target = _prepare_outbound(
         store,
         channel=Channel.WHATSAPP,
@@ -1754,7 +1656,7 @@ def send_template(
         campaign=target.campaign.id,
         external_id=provider_id,
         agent=agent,
-        text=shown[:_MAX_TEXT],
+        text=shown[: checks.TEXT_MAX],
         queue=queue_name,
     )
 
@@ -1775,8 +1677,8 @@ def place_call(
         UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded),
         RuleViolation (bad input, a non-phone line, or the channel failed: nothing recorded).
     """
-    agent = _name(agent, "agent")
-    at = _aware(at)
+    agent = checks.agent(agent)
+    at = checks.aware(at)
     found, _, target = _prepare_outbound(
         store,
         channel=Channel.CALL,
