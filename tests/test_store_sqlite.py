@@ -7,6 +7,7 @@ sqlite3 failure turned into a ccdomain error (E1).
 """
 
 import datetime as dt
+import doctest
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-import ccdomain.sqlite
+import ccdomain.sqlite.schema
 from ccdomain.collections import Product, money
 from ccdomain.errors import StoreError
 from ccdomain.models import (
@@ -49,6 +50,10 @@ def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
     )
 
 
+def test_module_doctests_pass() -> None:
+    assert doctest.testmod(ccdomain.sqlite).failed == 0
+
+
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db")
     assert store.schema_version == len(MIGRATIONS) == 3
@@ -80,7 +85,7 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
 def test_migrations_apply_in_order_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     SqliteStore(tmp_path / "a.db").close()
     later = (*MIGRATIONS, ("CREATE TABLE later (x TEXT)",), ("INSERT INTO later VALUES ('2')",))
-    monkeypatch.setattr(ccdomain.sqlite, "MIGRATIONS", later)
+    monkeypatch.setattr(ccdomain.sqlite.schema, "MIGRATIONS", later)
     store = SqliteStore(tmp_path / "a.db")
     assert store.schema_version == 5
     db = sqlite3.connect(tmp_path / "a.db")
