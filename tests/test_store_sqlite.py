@@ -28,8 +28,23 @@ from ccdomain.models import (
     Ticket,
     TicketStatus,
 )
+from ccdomain.ports import (
+    CollectionsRepository,
+    CompanyNameIndex,
+    ContactRepository,
+    EventLog,
+    IdentityRepository,
+    TicketRepository,
+    UnitOfWork,
+)
 from ccdomain.serialization import to_json
 from ccdomain.sqlite import MIGRATIONS, SqliteStore
+from ccdomain.sqlite.collections import SqliteCollectionsRepository
+from ccdomain.sqlite.connection import _UnitOfWorkBase
+from ccdomain.sqlite.contacts import SqliteContactRepository
+from ccdomain.sqlite.events import SqliteEventLog
+from ccdomain.sqlite.identities import SqliteIdentityRepository
+from ccdomain.sqlite.tickets import SqliteTicketRepository
 from ccdomain.testing.conformance import StoreConformance
 
 
@@ -52,6 +67,29 @@ def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
 
 def test_module_doctests_pass() -> None:
     assert doctest.testmod(ccdomain.sqlite).failed == 0
+
+
+def _public(cls: type) -> set[str]:
+    return {name for name in vars(cls) if not name.startswith("_")}
+
+
+@pytest.mark.parametrize(
+    ("part", "ports"),
+    [
+        (SqliteContactRepository, (ContactRepository, CompanyNameIndex)),
+        (SqliteTicketRepository, (TicketRepository,)),
+        (SqliteCollectionsRepository, (CollectionsRepository,)),
+        (SqliteIdentityRepository, (IdentityRepository,)),
+        (SqliteEventLog, (EventLog,)),
+        (_UnitOfWorkBase, (UnitOfWork,)),
+    ],
+)
+def test_each_part_of_the_unit_of_work_holds_the_methods_of_its_port(
+    part: type, ports: tuple[type, ...]
+) -> None:
+    # The unit of work is composed of one part per port: a method in the wrong part
+    # (or a port method nobody implements) shows here.
+    assert _public(part) == set().union(*map(_public, ports))
 
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
