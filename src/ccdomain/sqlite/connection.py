@@ -264,7 +264,8 @@ class _Connection:
 
 
 class _UnitOfWorkBase:
-    """The transaction of a :class:`SqliteUnitOfWork` and the row helpers its parts share.
+    """The transaction of a :class:`~ccdomain.sqlite.SqliteUnitOfWork` and the row helpers
+    its parts share (each port's part subclasses it).
 
     Used outside a ``with`` block, each call is its own transaction.
     """
@@ -441,6 +442,8 @@ class _UnitOfWorkBase:
         if active and conn is not None:
             conn.handed[name] = value
         return int(value)
+
+    # -- rows --------------------------------------------------------------------------------
 
     def _load(self, text: str, cls: type[_R]) -> _R:
         """The model a row's JSON describes, decoded once per distinct text when shareable."""

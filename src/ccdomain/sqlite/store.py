@@ -35,7 +35,7 @@ __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
 
 class SqliteStore:
-    """The SQLite implementation of :class:`ccdomain.ports.Store` (see the module docstring).
+    """The SQLite implementation of :class:`ccdomain.ports.Store` (see :mod:`ccdomain.sqlite`).
 
     Args:
         path: the database file; created with its schema when missing.
