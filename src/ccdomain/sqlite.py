@@ -80,7 +80,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
 import attrs
 
 from ccdomain._folding import name_key
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
     DuplicateContact,
     InvalidData,
@@ -99,6 +98,9 @@ from ccdomain.models import (
     Contact,
     Interaction,
     Line,
+    Payment,
+    Product,
+    Promise,
     Ticket,
     TicketStatus,
     Typification,
