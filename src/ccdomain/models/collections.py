@@ -53,7 +53,7 @@ import types
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 
@@ -114,7 +114,6 @@ _MAX_AMOUNT = Decimal(checks.AMOUNT_MAX)
 # sum of bounded amounts exactly.
 _CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
 _AMOUNT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_DUE: Mapping[str, str] = types.MappingProxyType({"date": "due"})
 _R = TypeVar("_R", bound=attrs.AttrsInstance)
 _MONEY_TEXT = re.compile(r"\s*[+-]?[0-9.]{1,40}\s+[A-Za-z]{3}\s*")
 
@@ -452,15 +451,29 @@ class ProductInstallment:
     amount: Money = attrs.field(metadata=_money_field("installment amount", InvalidMoney))
 
 
+def _installments(
+    value: object, cls: type[_R], what: str, error: type[CcdomainError], **aliases: str
+) -> list[_R]:
+    """The items of a list of installments (``what``, a plural): records, or mappings."""
+    items = []
+    for item in checks.items(value, what, error):
+        if type(item) is not cls:
+            if isinstance(item, Mapping):
+                item = _record(cls, item, what.removesuffix("s"), error, aliases=aliases)
+            elif not isinstance(item, cls):
+                raise error(
+                    f"{what} holds {_show(item)}: expected only {cls.__name__} items "
+                    "or mappings of their fields"
+                )
+        items.append(item)
+    return items
+
+
 def _schedule(value: object) -> tuple[ProductInstallment, ...]:
-    items = tuple(
-        _record(ProductInstallment, item, "product installment", RuleViolation, aliases=_DUE)
-        if isinstance(item, Mapping)
-        else item
-        for item in checks.items(value, "product installments")
+    items = _installments(
+        value, ProductInstallment, "product installments", RuleViolation, date="due"
     )
-    checks.items(items, "product installments", of=ProductInstallment)
-    return tuple(sorted(cast(tuple[ProductInstallment, ...], items), key=lambda i: i.due))
+    return tuple(sorted(items, key=lambda i: i.due))
 
 
 @attrs.frozen(field_transformer=_checked)
@@ -515,16 +528,10 @@ class Installment:
 
 
 def _promise_installments(value: object) -> tuple[Installment, ...]:
-    items = tuple(
-        _record(Installment, item, "promise installment", InvalidPromise)
-        if isinstance(item, Mapping)
-        else item
-        for item in checks.items(value, "promise installments", InvalidPromise)
-    )
-    checks.items(items, "promise installments", InvalidPromise, of=Installment)
+    items = _installments(value, Installment, "promise installments", InvalidPromise)
     if not items:
         raise InvalidPromise("a promise needs at least one installment")
-    return tuple(sorted(cast(tuple[Installment, ...], items), key=lambda i: i.date))
+    return tuple(sorted(items, key=lambda i: i.date))
 
 
 def _check_ticket(_: object, __: attrs.Attribute[int | None], value: object) -> None:
