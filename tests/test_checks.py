@@ -348,16 +348,18 @@ ACTOR_OPS: dict[str, _ActorOp] = {
     "identities.block_identity": lambda s, a: identities.block_identity(
         s, campaign="ventas", customer="912345678", agent=a, at=LATER
     ),
-    "collections.declare_product": lambda s, a: coll.declare_product(s, _product(), at=AT, actor=a),
-    "collections.withdraw_promise": lambda s, a: coll.withdraw_promise(
-        s, "PR-1", agent=a, at=LATER
+    "collections.declare_product": lambda s, a: coll.declare_product(
+        s, product=_product(), agent=a, at=AT
+    ),
+    "collections.cancel_promise": lambda s, a: coll.cancel_promise(
+        s, promise="PR-1", agent=a, at=LATER
     ),
 }
 
 
 def _with_promise(store: Store) -> None:
     _debtor(store)
-    coll.declare_product(store, _product(), at=AT)
+    coll.declare_product(store, product=_product(), at=AT)
     promise = coll.Promise(
         id="PR-1",
         product="P-1",
@@ -366,13 +368,13 @@ def _with_promise(store: Store) -> None:
         made_on=DAY,
         installments=(coll.Installment(coll.money("10", "PEN"), DAY),),
     )
-    coll.register_promise(store, promise, at=AT)
+    coll.register_promise(store, promise=promise, at=AT)
 
 
 SETUPS: dict[str, _Setup] = {
     "matching.apply_merge": _pepe,
     "collections.declare_product": _debtor,
-    "collections.withdraw_promise": _with_promise,
+    "collections.cancel_promise": _with_promise,
 }
 
 
@@ -626,9 +628,10 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
         store, ticket.number, None, b.code, "ana", LATER
     ).contact == (a.code)
     assert identities.contact_summary(store, "cobranzas", b.code).code == a.code
-    product = coll.declare_product(store, _product(contact=b.code), at=LATER)
+    product = coll.declare_product(store, product=_product(contact=b.code), at=LATER)
     assert product.contact == a.code
-    assert [s.product.id for s in coll.contact_products(store, "cobranzas", b.code, DAY)] == ["P-1"]
+    summaries = coll.contact_products(store, campaign="cobranzas", code=b.code, as_of=DAY)
+    assert [s.product.id for s in summaries] == ["P-1"]
     second = tickets.route_interaction(
         store,
         at=LATER,

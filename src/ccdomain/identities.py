@@ -101,7 +101,6 @@ import attrs
 
 from ccdomain import checks
 from ccdomain import contacts as _contacts
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
     CcdomainError,
     CommentImmutable,
@@ -146,6 +145,9 @@ from ccdomain.models import (
     ContactChannel,
     Direction,
     Interaction,
+    Payment,
+    Product,
+    Promise,
     Ticket,
     TicketStatus,
     Typification,

@@ -1134,7 +1134,7 @@ def _h_product(ctx: _Ctx) -> Outcome:
             "expected an identical re-declaration",
         )
     with ctx.blame(None, UnknownContact="contact", UnknownCampaign="campaign"):
-        coll.declare_product(ctx.store, product, at=at)
+        coll.declare_product(ctx.store, product=product, at=at)
     return _outcome(ctx, at, Effect.PRODUCT_DECLARED)
 
 
@@ -1166,7 +1166,7 @@ def _h_payment(ctx: _Ctx) -> Outcome:
                 "expected an identical one",
             )
     with ctx.blame(None, UnknownProduct="product"):
-        coll.record_payment(ctx.store, payment, at=at)
+        coll.record_payment(ctx.store, payment=payment, at=at)
     return _outcome(ctx, at, Effect.PAYMENT_RECORDED)
 
 
@@ -1179,7 +1179,7 @@ def _h_reverse_payment(ctx: _Ctx) -> Outcome:
     if stored.status is coll.PaymentStatus.REVERSED:
         return _outcome(ctx, at, detail=f"payment {payment_id!r} is reversed")
     with ctx.blame("id"):
-        coll.reverse_payment(ctx.store, payment_id, at=at, actor=ctx.opt_agent())
+        coll.reverse_payment(ctx.store, payment=payment_id, agent=ctx.opt_agent(), at=at)
     return _outcome(ctx, at, Effect.PAYMENT_REVERSED)
 
 
@@ -1247,7 +1247,7 @@ def _h_promise(ctx: _Ctx) -> Outcome:
             "expected an identical one",
         )
     with ctx.blame("installments", UnknownProduct="product", UnknownTicket="customer"):
-        coll.register_promise(ctx.store, promise, at=at)
+        coll.register_promise(ctx.store, promise=promise, at=at)
     return _outcome(ctx, at, Effect.PROMISE_MADE, ticket=ticket)
 
 
@@ -1259,12 +1259,12 @@ def _h_cancel_promise(ctx: _Ctx) -> Outcome:
     if stored is None:
         raise ctx.fail("id", f"{_show(promise_id)} is not a registered promise")
     if stored.cancelled_on is not None:
-        campaign = _campaign_by_id(ctx, stored.campaign)
+        campaign = None if stored.campaign is None else _campaign_by_id(ctx, stored.campaign)
         zone = campaign.timezone if campaign is not None else "UTC"
         if stored.cancelled_by == agent and stored.cancelled_on == coll.local_date(at, zone):
             return _outcome(ctx, at, detail=f"promise {promise_id!r} is cancelled")
     with ctx.blame("id"):
-        coll.withdraw_promise(ctx.store, promise_id, agent=agent, at=at)
+        coll.cancel_promise(ctx.store, promise=promise_id, agent=agent, at=at)
     return _outcome(ctx, at, Effect.PROMISE_CANCELLED)
 
 
@@ -1823,7 +1823,7 @@ def promise_rows(store: Store, as_of: dt.date) -> list[dict[str, Any]]:
     with store.unit_of_work() as uow:
         for promise in uow.list_promises():
             product = uow.get_product(promise.product)
-            campaign = uow.get_campaign(promise.campaign)
+            campaign = None if promise.campaign is None else uow.get_campaign(promise.campaign)
             siblings = uow.promises_for_product(promise.product)
             payments = uow.payments_for_product(promise.product)
             status = coll.promise_statuses(siblings, payments, _policy(campaign), as_of)[promise.id]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ccdomain.collections import Payment, Product, Promise
+from ccdomain.models import Payment, Product, Promise
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 

@@ -40,9 +40,18 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
 
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import RuleViolation, StoreError
-from ccdomain.models import Block, Campaign, Company, Contact, Line, Ticket
+from ccdomain.models import (
+    Block,
+    Campaign,
+    Company,
+    Contact,
+    Line,
+    Payment,
+    Product,
+    Promise,
+    Ticket,
+)
 from ccdomain.serialization import from_json
 from ccdomain.sqlite.fast_json import _json
 
