@@ -530,6 +530,20 @@ PAYMENT = {
 }
 
 
+def test_R2_a_bad_installment_date_names_its_index_in_products_as_in_promises() -> None:
+    """A product's installment date was blamed on a field 'date' the product line lacks."""
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL)
+    plan = [{"amount": "600.00", "date": "2026-10-10"}, {"amount": "600.00", "date": "10/11"}]
+    for event in (
+        {**PRODUCT, "id": "P-2", "installments": plan},
+        {**PROMISE, "installments": plan},
+    ):
+        with pytest.raises(EventRejected) as caught:
+            apply_event(store, event)
+        assert caught.value.field == "installments[1].date", event["type"]
+        assert "'10/11'" in caught.value.reason
+
+
 def test_C5_promise_kept_then_broken_when_its_payment_bounces() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
     day = dt.date(2026, 11, 9)

@@ -45,6 +45,21 @@ def _campaign_by_id(ctx: LineContext, campaign_id: str) -> Campaign | None:
     return ctx.uow.get_campaign(campaign_id)
 
 
+def _installments(ctx: LineContext, currency: str) -> list[tuple[coll.Money, dt.date]]:
+    """The line's ``installments``: (amount, date) pairs, a bad one blamed by its index (R2)."""
+    out = []
+    for i, item in enumerate(ctx.listing("installments")):
+        if not isinstance(item, Mapping):
+            raise ctx.fail("installments", f"{_show(item)} is not an object {{amount, date}}")
+        amount = ctx.amount_value(f"installments[{i}].amount", item.get("amount"), currency)
+        try:
+            day = ctx.nested(item).date("date")
+        except EventRejected as exc:
+            raise ctx.fail(f"installments[{i}].date", exc.reason) from None
+        out.append((amount, day))
+    return out
+
+
 def on_product(ctx: LineContext) -> Outcome:
     """A ``product`` line: declare the product (R4: once)."""
     campaign = ctx.campaign()
@@ -54,14 +69,9 @@ def on_product(ctx: LineContext) -> Outcome:
     currency = ctx.text("currency")
     debt = ctx.amount("debt", currency)
     due = ctx.date("due")
-    schedule = []
-    for i, item in enumerate(ctx.listing("installments")):
-        if not isinstance(item, Mapping):
-            raise ctx.fail("installments", f"{_show(item)} is not an object {{amount, date}}")
-        amount = ctx.amount_value(f"installments[{i}].amount", item.get("amount"), currency)
-        sub = ctx.nested(item)
-        day = sub.date("date")
-        schedule.append(coll.ProductInstallment(day, amount))
+    schedule = [
+        coll.ProductInstallment(day, amount) for amount, day in _installments(ctx, currency)
+    ]
     with ctx.blame(None):
         product = coll.Product(
             id=product_id,
@@ -158,20 +168,11 @@ def on_promise(ctx: LineContext) -> Outcome:
     at = ctx.clock(on=made_on, campaign=campaign)
     promise_id = ctx.text("id")
     agent = ctx.agent()
-    installments = []
-    items = ctx.listing("installments")
-    if not items:
+    installments = [
+        coll.Installment(amount, day) for amount, day in _installments(ctx, product.currency)
+    ]
+    if not installments:
         raise ctx.fail("installments", "missing; expected a list of {amount, date}")
-    for i, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise ctx.fail("installments", f"{_show(item)} is not an object {{amount, date}}")
-        amount = ctx.amount_value(f"installments[{i}].amount", item.get("amount"), product.currency)
-        sub = ctx.nested(item)
-        try:
-            day = sub.date("date")
-        except EventRejected as exc:
-            raise ctx.fail(f"installments[{i}].date", exc.reason) from None
-        installments.append(coll.Installment(amount, day))
     ticket, customer = _promise_ticket(ctx, campaign, at)
     with ctx.blame("installments"):
         promise = coll.Promise(
