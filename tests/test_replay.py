@@ -320,6 +320,27 @@ def test_T3_cancel_event_cancels_the_case() -> None:
     assert ticket_rows(store)[0]["status"] == "cancelled"
 
 
+def test_R5_I7_a_line_names_a_chat_customer_by_the_id_its_ticket_holds() -> None:
+    """Closings read customers as blocks do: an id with digits was refused as a bad phone."""
+    chat_line = {"type": "line", "id": "fb", "channel": "messenger", "address": "ventas-fb",
+                 "campaign": "ventas"}  # fmt: skip
+    chat = {**message(1, "2026-11-20T09:00:00-05:00", customer="psid1234"), "line": "fb",
+            "channel": "messenger"}  # fmt: skip
+    store = store_with(CAMPAIGN, chat_line, JOSE, chat)
+    where = {"campaign": "ventas", "customer": "psid1234", "at": "2026-11-20T09:05:00-05:00"}
+    link = {"type": "link", "contact": "12345678", "agent": "ana", **where}
+    assert apply_event(store, link).effects == (Effect.CONTACT_LINKED,)
+    resolve = {"type": "resolve", "agent": "ana", **where}
+    assert apply_event(store, resolve).effects == (Effect.TICKET_CLOSED,)
+    assert apply_event(store, resolve).already_applied
+    (ticket,) = ticket_rows(store)
+    assert (ticket["customer"], ticket["contact"], ticket["status"]) == (
+        "psid1234",
+        "12345678",
+        "resolved",
+    )
+
+
 def test_M4_link_event_links_the_ticket_open_at_its_time_and_is_idempotent() -> None:
     rosa = {**JOSE, "first_names": "Rosa", "document": {"type": "DNI", "number": "10293847"}}
     carlos = {**JOSE, "first_names": "Carlos", "document": {"type": "DNI", "number": "10293856"}}

@@ -71,9 +71,10 @@ Rules of the replay (docs/rules.md):
   a contact's channels, addresses and tags are held by the keys a merge dedupes
   them by (M11). When a line of each type is already applied is said by the
   module that applies it (above).
-- R5 Customer strings in resolve, typify, link, promise, block and unblock events
-  are read in the campaign's region; contact codes in link, product and merge
-  events follow merge tombstones to the live contact.
+- R5 Customer strings in resolve, typify, cancel, link, promise, block and unblock
+  events are read in the campaign's region as blocks read them (I7: a phone-looking
+  value a phone, a value with ``@`` an email, else an id); contact codes in link,
+  product and merge events follow merge tombstones to the live contact.
 - R6 Every event type of the contract is applied through the library's services
   (:data:`LINE_EVENTS` lists the event kinds each may record); an unknown type is
   a bad line, never skipped.

@@ -81,9 +81,7 @@ def on_block(ctx: LineContext) -> Outcome:
     campaign = ctx.campaign()
     at = ctx.clock()
     agent = ctx.agent()
-    raw = ctx.text("customer", limit=checks.ADDRESS_MAX)
-    with ctx.blame("customer"):
-        address = ids.identity_address(raw, campaign.region)
+    address = ctx.customer(campaign)
     blocked = ctx.uow.get_block(campaign.id, address) is not None
     if ctx.type == "block":
         if blocked:

@@ -9,7 +9,8 @@ is applied in, and its time.
   field and the reason (:class:`~ccdomain.replay.EventRejected`).
 - R3 :meth:`LineContext.clock`: an event's own ``at``, else the latest time seen in
   the file, else 00:00 of its own date in its campaign's zone, else the epoch.
-- R5 :meth:`LineContext.customer` reads a customer in the campaign's region;
+- R5 :meth:`LineContext.customer` reads a customer in the campaign's region, as
+  blocks read it (:func:`ccdomain.identities.identity_address`, I7);
   :meth:`LineContext.contact_code` follows merge tombstones to the live contact.
 """
 
@@ -25,10 +26,10 @@ from typing import Any, TypeVar
 from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
-from ccdomain.errors import CcdomainError, InvalidPhoneNumber
+from ccdomain import identities as ids
+from ccdomain.errors import CcdomainError
 from ccdomain.errors import show as _show
 from ccdomain.models import Campaign
-from ccdomain.phones import normalize_phone
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.replay.memos import Memos
 from ccdomain.replay.outcomes import EPOCH, Effect, EventRejected, Outcome
@@ -207,14 +208,14 @@ class LineContext:
         return found
 
     def customer(self, campaign: Campaign, name: str = "customer") -> str:
-        """The customer address read in the campaign's region (R5): E.164 when a phone."""
+        """The customer address read in the campaign's region, as blocks read it (R5, I7).
+
+        A phone-looking value is E.164, a value with ``@`` a lower-case email, anything
+        else an id (a Messenger or web chat id, digits and all).
+        """
         raw = self.text(name, limit=checks.ADDRESS_MAX)
-        try:
-            return normalize_phone(raw, campaign.region)
-        except InvalidPhoneNumber as exc:
-            if "@" in raw or not any(ch.isdigit() for ch in raw):
-                return raw.lower() if "@" in raw else raw
-            raise self.fail(name, str(exc)) from exc
+        with self.blame(name):
+            return ids.identity_address(raw, campaign.region)
 
     def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
         code = self.text(name)
