@@ -565,6 +565,24 @@ def test_R2_a_bad_installment_date_names_its_index_in_products_as_in_promises() 
         assert "'10/11'" in caught.value.reason
 
 
+def test_R4_products_payments_and_promises_are_kept_by_id_and_refused_otherwise() -> None:
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
+    for event in (PRODUCT, PROMISE, PAYMENT, {**PAYMENT, "status": "scheduled"}):
+        assert apply_event(store, event).already_applied, event
+    for event, what, expected in (
+        ({**PRODUCT, "debt": "1300.00"}, "product 'P-1' is already declared",
+         "an identical re-declaration"),
+        ({**PAYMENT, "amount": "301.00"}, "payment 'PAY-1' is already recorded",
+         "an identical one"),
+        ({**PROMISE, "agent": "otra"}, "promise 'PR-1' is already registered",
+         "an identical one"),
+    ):  # fmt: skip
+        with pytest.raises(EventRejected) as caught:
+            apply_event(store, event)
+        assert caught.value.field == "id"
+        assert caught.value.reason == f"{what} with other values; expected {expected}"
+
+
 def test_C5_promise_kept_then_broken_when_its_payment_bounces() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
     day = dt.date(2026, 11, 9)

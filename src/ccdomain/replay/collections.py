@@ -60,6 +60,21 @@ def _installments(ctx: LineContext, currency: str) -> list[tuple[coll.Money, dt.
     return out
 
 
+def _stored_before(
+    ctx: LineContext,
+    at: dt.datetime,
+    what: str,
+    done: str,
+    *,
+    same: bool,
+    expected: str = "an identical one",
+) -> Outcome:
+    """R4 for a line whose id is stored: already applied when equal, else a bad line."""
+    if not same:
+        raise ctx.fail("id", f"{what} is already {done} with other values; expected {expected}")
+    return ctx.outcome(at, detail=f"{what} is {done}")
+
+
 def on_product(ctx: LineContext) -> Outcome:
     """A ``product`` line: declare the product (R4: once)."""
     campaign = ctx.campaign()
@@ -84,12 +99,13 @@ def on_product(ctx: LineContext) -> Outcome:
         )
     stored = ctx.uow.get_product(product_id)
     if stored is not None:
-        if stored == product:
-            return ctx.outcome(at, detail=f"product {product_id!r} is declared")
-        raise ctx.fail(
-            "id",
-            f"product {product_id!r} is already declared with other values; "
-            "expected an identical re-declaration",
+        return _stored_before(
+            ctx,
+            at,
+            f"product {product_id!r}",
+            "declared",
+            same=stored == product,
+            expected="an identical re-declaration",
         )
     with ctx.blame(None, UnknownContact="contact", UnknownCampaign="campaign"):
         coll.declare_product(ctx.store, product, at=at)
@@ -116,14 +132,9 @@ def on_payment(ctx: LineContext) -> Outcome:
     stored = ctx.uow.get_payment(payment_id)
     if stored is not None:
         same = attrs.evolve(stored, status=payment.status) == payment
-        if same and _PAYMENT_ORDER[stored.status.value] >= _PAYMENT_ORDER[status]:
-            return ctx.outcome(at, detail=f"payment {payment_id!r} is recorded")
-        if not same:
-            raise ctx.fail(
-                "id",
-                f"payment {payment_id!r} is already recorded with other values; "
-                "expected an identical one",
-            )
+        # A payment recorded again with a later status (scheduled, then made) moves on.
+        if not same or _PAYMENT_ORDER[stored.status.value] >= _PAYMENT_ORDER[status]:
+            return _stored_before(ctx, at, f"payment {payment_id!r}", "recorded", same=same)
     with ctx.blame(None, UnknownProduct="product"):
         coll.record_payment(ctx.store, payment, at=at)
     return ctx.outcome(at, Effect.PAYMENT_RECORDED)
@@ -188,12 +199,8 @@ def on_promise(ctx: LineContext) -> Outcome:
     stored = ctx.uow.get_promise(promise_id)
     if stored is not None:
         plain = attrs.evolve(stored, cancelled_on=None, cancelled_by=None, ticket=ticket)
-        if plain == promise:
-            return ctx.outcome(at, detail=f"promise {promise_id!r} is registered")
-        raise ctx.fail(
-            "id",
-            f"promise {promise_id!r} is already registered with other values; "
-            "expected an identical one",
+        return _stored_before(
+            ctx, at, f"promise {promise_id!r}", "registered", same=plain == promise
         )
     with ctx.blame("installments", UnknownProduct="product", UnknownTicket="customer"):
         coll.register_promise(ctx.store, promise, at=at)
