@@ -327,7 +327,7 @@ def _summary(store: Store, tally: _Tally, stopped: int | None) -> ReplaySummary:
     )
 
 
-# --- rows for listings and notebooks -------------------------------------------------------------
+# --- deprecated names ----------------------------------------------------------------------------
 # The listings moved to ccdomain.listings (keyword-only there); the old names and
 # positional shapes keep working until 1.0.
 ticket_rows = deprecated_alias(listings.ticket_rows, "ticket_rows", positional=("campaign",))
