@@ -35,10 +35,11 @@ from ccdomain.errors import (
     RuleViolation,
     UnknownTicket,
 )
+from ccdomain.listings import contact_rows, ticket_rows, typification_rows
 from ccdomain.memory import MemoryStore
 from ccdomain.models import Address
 from ccdomain.ports import Store
-from ccdomain.replay import apply_event, contact_rows, replay, ticket_rows, typification_rows
+from ccdomain.replay import apply_event, replay
 from ccdomain.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
