@@ -73,7 +73,7 @@ from ccdomain.events import (
     TicketResolved,
     TicketTypified,
 )
-from ccdomain.serialization import structure, unstructure
+from ccdomain._converter import structure, unstructure
 
 __all__ = [
     "EVENT_VERSION",
