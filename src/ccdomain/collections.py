@@ -1390,13 +1390,13 @@ def declare_product(
         UnknownCampaign, UnknownContact: when the campaign or contact is not stored.
         RuleViolation: the campaign is not a collections one (C23), or the id is taken.
     """
-    from ccdomain.contacts import resolve_contact_code
+    from ccdomain.contacts import live_contact
 
     product = _product(product)
     when, actor = checks.aware(at), checks.actor(actor)
     with store.unit_of_work() as uow:
         _collections_campaign(uow, product.campaign)
-        code = resolve_contact_code(uow, product.campaign, product.contact)
+        code = live_contact(uow, product.campaign, product.contact).code
         product = attrs.evolve(product, contact=code)
         stored = uow.get_product(product.id)
         if stored == product:
@@ -1618,10 +1618,10 @@ def withdraw_promise(store: Store, promise_id: str, *, agent: str, at: dt.dateti
 def contact_products(store: Store, campaign: str, code: str, on: dt.date) -> list[ProductSummary]:
     """The products tab of a contact on ``on``: each product's balance, days past due,
     bucket, payments and promises with their status (seed 000 "Productos")."""
-    from ccdomain.contacts import resolve_contact_code
+    from ccdomain.contacts import live_contact
 
     with store.unit_of_work() as uow:
-        live = resolve_contact_code(uow, campaign, code)
+        live = live_contact(uow, campaign, code).code
         camp = uow.get_campaign(campaign)
         policy = policy_for(camp) if camp is not None else CollectionsPolicy()
         return [

@@ -428,7 +428,7 @@ class _Ctx:
     def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
         code = self.text(name)
         with self.blame(name):
-            return ct.resolve_contact_code(self.uow, campaign.id, code)
+            return ct.live_contact(self.uow, campaign.id, code).code
 
     def ticket_number(self, name: str = "ticket") -> int | None:
         number = self.checked(name, checks.ticket_number)
@@ -473,7 +473,7 @@ def _h_campaign(ctx: _Ctx) -> Outcome:
         campaign = ct.make_campaign(campaign_id, **given)
     before = ctx.uow.get_campaign(campaign.id)
     with ctx.blame("id"):
-        ct.declare_campaign(ctx.store, campaign, at=at, actor=ctx.opt_agent())
+        ct.declare_campaign(ctx.store, campaign=campaign, at=at, agent=ctx.opt_agent())
     if before is not None:
         return _outcome(ctx, at, detail=f"campaign {campaign.id!r} is already declared")
     return _outcome(ctx, at, Effect.CAMPAIGN_DECLARED)
@@ -492,7 +492,7 @@ def _h_line(ctx: _Ctx) -> Outcome:
         )
     before = ctx.uow.get_line(line.id)
     with ctx.blame("id", UnknownCampaign="campaign", InvalidPhoneNumber="address"):
-        ct.declare_line(ctx.store, line, at=at, actor=ctx.opt_agent())
+        ct.declare_line(ctx.store, line=line, at=at, agent=ctx.opt_agent())
     if before is not None:
         return _outcome(ctx, at, detail=f"line {line.id!r} is already declared")
     return _outcome(ctx, at, Effect.LINE_DECLARED)
@@ -553,12 +553,12 @@ def _contact_candidate(ctx: _Ctx, campaign: Campaign, fields: dict[str, Any]) ->
     scratch = MemoryStore()
     with scratch.unit_of_work() as uow:
         uow.put_campaign(campaign)
-        company = ct.find_company(ctx.uow, fields.get("company"))
+        company = ct.find_company(ctx.uow, ref=fields.get("company"))
         if company is not None:  # the one company the new contact would name
             uow.put_company(company)
         uow.commit()
     with ctx.blame(None, **_CONTACT_BLAME):
-        return ct.create_contact(scratch, campaign.id, at=_EPOCH, **fields)
+        return ct.create_contact(scratch, campaign=campaign.id, at=_EPOCH, **fields)
 
 
 def _same_undocumented(ctx: _Ctx, campaign: Campaign, new: Contact) -> Contact | None:
@@ -709,7 +709,7 @@ def _h_contact(ctx: _Ctx) -> Outcome:
         if existing is not None:
             return _outcome(ctx, at, detail=f"contact {existing.code!r} already holds it")
     with ctx.blame(None, **_CONTACT_BLAME):
-        created = ct.create_contact(ctx.store, campaign.id, at=at, actor=actor, **fields)
+        created = ct.create_contact(ctx.store, campaign=campaign.id, at=at, agent=actor, **fields)
     return _outcome(ctx, at, Effect.CONTACT_CREATED, detail=f"contact {created.code!r}")
 
 
@@ -1073,7 +1073,7 @@ def _h_link(ctx: _Ctx) -> Outcome:
         ticket = found
     raw_code = ctx.text("contact")
     with ctx.blame("contact"):
-        code = ct.resolve_contact_code(ctx.uow, ticket.campaign, raw_code)
+        code = ct.live_contact(ctx.uow, ticket.campaign, raw_code).code
     if ticket.contact == code:
         return _outcome(
             ctx, at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"
@@ -1280,10 +1280,10 @@ def _h_merge(ctx: _Ctx) -> Outcome:
     if target is None:
         raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
     with ctx.blame("into"):
-        live_into = ct.resolve_contact_code(ctx.uow, campaign.id, into)
+        live_into = ct.live_contact(ctx.uow, campaign.id, into).code
     if target.merged_into is not None:
         with ctx.blame("from"):
-            live_from = ct.resolve_contact_code(ctx.uow, campaign.id, source)
+            live_from = ct.live_contact(ctx.uow, campaign.id, source).code
         if live_from == live_into:
             return _outcome(ctx, at, detail=f"contact {source!r} is merged into {live_into!r}")
     agent = ctx.agent()
@@ -1723,7 +1723,7 @@ def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
     if code is None:
         return None
     try:
-        return ct.resolve_contact_code(uow, campaign, code)
+        return ct.live_contact(uow, campaign, code).code
     except CcdomainError:
         return code
 
