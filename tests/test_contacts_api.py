@@ -385,4 +385,8 @@ def test_old_call_shapes_keep_working_in_junk_and_errors() -> None:
         create_contact(store, "nope", first_names="Eva", at=AT)
     with pytest.raises(TypeError, match="both 'actor' and 'agent'"):
         update_contact(store, campaign="ventas", code="12345678", at=AT, actor="a", agent="b")
+    with pytest.raises(TypeError, match="multiple values for argument 'query'"):
+        search_contacts(store, "ventas", "jose", query="pepe")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="at most 3 positional arguments, 4 given"):
+        search_contacts(store, "ventas", "jose", "pepe")  # type: ignore[misc]
     assert everything(store) == before

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ccdomain import checks
-from ccdomain._deprecation import accepts_old_call
+from ccdomain._deprecation import accepts_old_call, warn_deprecated
 from ccdomain.errors import DuplicateContact
 from ccdomain.events import ContactCreated, ContactUpdated, Event, EventKind
 from ccdomain.models import Address, Campaign, ChannelKind, Company, Contact
@@ -103,13 +103,25 @@ def get_contact(store: Store | UnitOfWork, *, campaign: str, code: str) -> Conta
 
 def _old_search_gives_a_list(func: _F) -> _F:
     """Keep ``search_contacts(store, campaign, query)`` working: warned, and a list as before."""
-    old = accepts_old_call(("campaign", "query"))(func)
+    names = ("campaign", "query")
 
     @functools.wraps(func)
     def search(*args: Any, **kwargs: Any) -> Any:
-        if len(args) > 1:
-            return list(old(*args, **kwargs))
-        return func(*args, **kwargs)
+        if len(args) <= 1:
+            return func(*args, **kwargs)
+        if len(args) > 1 + len(names):
+            raise TypeError(
+                f"search_contacts() takes at most 3 positional arguments, {len(args)} given"
+            )
+        moved = dict(zip(names, args[1:], strict=False))
+        for name in moved:
+            if name in kwargs:
+                raise TypeError(f"search_contacts() got multiple values for argument {name!r}")
+        warn_deprecated(
+            f"calling search_contacts() with positional {', '.join(moved)}",
+            "keyword arguments as documented",
+        )
+        return list(func(args[0], **moved, **kwargs))
 
     return search  # type: ignore[return-value]
 
