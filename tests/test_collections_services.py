@@ -55,13 +55,15 @@ def _store() -> Store:
     store = MemoryStore()
     declare_campaign(
         store,
-        make_campaign("cobranzas", kind="collections", region="PE", grace_days=1, tolerance="0.50"),
+        campaign=make_campaign(
+            "cobranzas", kind="collections", region="PE", grace_days=1, tolerance="0.50"
+        ),
         at=AT,
     )
-    declare_campaign(store, make_campaign("ventas", kind="sales", region="PE"), at=AT)
+    declare_campaign(store, campaign=make_campaign("ventas", kind="sales", region="PE"), at=AT)
     create_contact(
         store,
-        "cobranzas",
+        campaign="cobranzas",
         first_names="Jorge",
         last_names="Chávez",
         document={"type": "DNI", "number": "41223344"},

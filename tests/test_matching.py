@@ -716,7 +716,7 @@ def test_M5_plan_lists_conflicts_winners_open_ticket_pairs_and_moves() -> None:
     assert merged.custom == {"plan": "A", "score": Decimal("3"), "segment": "oro"}
     assert merged.last_activity == AT + dt.timedelta(days=1)
     # Planning writes nothing.
-    assert get_contact(store, "ventas", "B").merged_into is None
+    assert get_contact(store, campaign="ventas", code="B").merged_into is None
 
 
 def test_M5_apply_merge_unions_and_repoints_everything() -> None:
@@ -734,7 +734,7 @@ def test_M5_apply_merge_unions_and_repoints_everything() -> None:
         assert uow.get_contact("ventas", "A") == merged
         tomb = uow.get_contact("ventas", "B")
         assert tomb is not None and tomb.merged_into == "A" and tomb.channels == ()
-        assert resolve_contact_code(uow, "ventas", "B") == "A"
+        assert resolve_contact_code(uow, campaign="ventas", code="B") == "A"
         assert [t.number for t in uow.tickets_for_contact("ventas", "A")] == [1, 2]
         assert uow.tickets_for_contact("ventas", "B") == []
         assert [p.id for p in uow.products_for_contact("ventas", "A")] == ["P-1"]
@@ -773,7 +773,7 @@ def test_M5_late_interactions_for_B_land_on_A() -> None:
         store, number=fresh.ticket.number, contact_code="B", agent="ana", at=AT
     )
     assert ticket.contact == "A"
-    assert get_contact(store, "ventas", "B").code == "A"
+    assert get_contact(store, campaign="ventas", code="B").code == "A"
 
 
 def test_M5_refusals_change_nothing() -> None:
@@ -834,7 +834,9 @@ def test_M5_merge_inside_a_unit_of_work_plans_on_it() -> None:
         plan = plan_merge(uow, "ventas", "A", "B")
         apply_merge(store, plan, agent="sup1", at=AT)  # joins the outer unit of work
         uow.rollback()
-    assert get_contact(store, "ventas", "B").code == "B"  # rolled back with the outer one
+    assert (
+        get_contact(store, campaign="ventas", code="B").code == "B"
+    )  # rolled back with the outer one
 
 
 def _key(text: str) -> str:
@@ -944,7 +946,7 @@ def test_M5_applied_merge_loses_no_channel_address_tag_or_reference(
         assert numbers == sorted(refs["A"] + refs["B"])
         assert uow.tickets_for_contact("ventas", "B") == []
         assert sorted(p.id for p in uow.products_for_contact("ventas", "A")) == sorted(products)
-        assert resolve_contact_code(uow, "ventas", "B") == "A"
+        assert resolve_contact_code(uow, campaign="ventas", code="B") == "A"
         for p in merged.phones:
             assert "A" in codes(find_candidates(uow, p)) and "B" not in codes(
                 find_candidates(uow, p)

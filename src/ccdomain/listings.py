@@ -41,7 +41,7 @@ def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
     if code is None:
         return None
     try:
-        return ct.resolve_contact_code(uow, campaign, code)
+        return ct.live_contact(uow, campaign, code).code
     except CcdomainError:
         return code
 

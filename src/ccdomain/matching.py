@@ -1011,7 +1011,7 @@ def create_contact_from_ticket(
         own = _customer_channel(ticket)
         contact = _contacts.create_contact(
             store,
-            ticket.campaign,
+            campaign=ticket.campaign,
             first_names=first_names,
             last_names=last_names,
             document=document,
@@ -1024,7 +1024,7 @@ def create_contact_from_ticket(
             tags=tags,
             notes=notes,
             at=when,
-            actor=who,
+            agent=who,
         )
         tickets.link_ticket_contact(store, wanted, None, contact.code, who, when)
         uow.commit()

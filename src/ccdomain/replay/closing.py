@@ -164,7 +164,7 @@ def on_link(ctx: LineContext) -> Outcome:
         ticket = found
     raw_code = ctx.text("contact")
     with ctx.blame("contact"):
-        code = ct.resolve_contact_code(ctx.uow, ticket.campaign, raw_code)
+        code = ct.live_contact(ctx.uow, ticket.campaign, raw_code).code
     if ticket.contact == code:
         return ctx.outcome(
             at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"

@@ -26,10 +26,9 @@ from typing import Any, Final
 from ccdomain import contacts as ct
 from ccdomain import matching
 from ccdomain.errors import show as _show
-from ccdomain.memory import MemoryStore
 from ccdomain.models import Campaign, Contact
 from ccdomain.replay.lines import LineContext
-from ccdomain.replay.outcomes import EPOCH, Effect, Outcome
+from ccdomain.replay.outcomes import Effect, Outcome
 
 __all__ = ["CONTACT_INPUTS", "on_contact"]
 
@@ -84,17 +83,17 @@ def _contact_conflicts(stored: Contact, new: Contact, *, names: bool = True) -> 
 
 
 def _contact_candidate(ctx: LineContext, campaign: Campaign, fields: dict[str, Any]) -> Contact:
-    """The contact the event would create, built in a scratch store (nothing written here)."""
-    # rewire: build_contact (the pure rule replaces this scratch store and the memory import)
-    scratch = MemoryStore()
-    with scratch.unit_of_work() as uow:
-        uow.put_campaign(campaign)
-        company = ct.find_company(ctx.uow, fields.get("company"))
-        if company is not None:  # the one company the new contact would name
-            uow.put_company(company)
-        uow.commit()
+    """The contact the event would create, built by the pure rule (nothing written here).
+
+    An undocumented contact gets the first generated code, as in an empty campaign: the
+    R4 comparisons that follow never look at a generated code.
+    """
+    company = ct.find_company(ctx.uow, ref=fields.get("company"))
+    code = None if fields.get("document") is not None else ct.generated_code(1)
     with ctx.blame(None, **_CONTACT_BLAME):
-        return ct.create_contact(scratch, campaign.id, at=EPOCH, **fields)
+        return ct.build_contact(
+            campaign, code=code, companies=() if company is None else (company,), **fields
+        )
 
 
 def _same_undocumented(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
@@ -157,5 +156,5 @@ def on_contact(ctx: LineContext) -> Outcome:
         if existing is not None:
             return ctx.outcome(at, detail=f"contact {existing.code!r} already holds it")
     with ctx.blame(None, **_CONTACT_BLAME):
-        created = ct.create_contact(ctx.store, campaign.id, at=at, actor=actor, **fields)
+        created = ct.create_contact(ctx.store, campaign=campaign.id, at=at, agent=actor, **fields)
     return ctx.outcome(at, Effect.CONTACT_CREATED, detail=f"contact {created.code!r}")

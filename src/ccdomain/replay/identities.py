@@ -35,10 +35,10 @@ def on_merge(ctx: LineContext) -> Outcome:
     if target is None:
         raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
     with ctx.blame("into"):
-        live_into = ct.resolve_contact_code(ctx.uow, campaign.id, into)
+        live_into = ct.live_contact(ctx.uow, campaign.id, into).code
     if target.merged_into is not None:
         with ctx.blame("from"):
-            live_from = ct.resolve_contact_code(ctx.uow, campaign.id, source)
+            live_from = ct.live_contact(ctx.uow, campaign.id, source).code
         if live_from == live_into:
             return ctx.outcome(at, detail=f"contact {source!r} is merged into {live_into!r}")
     agent = ctx.agent()

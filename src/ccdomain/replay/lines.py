@@ -220,7 +220,7 @@ class LineContext:
     def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
         code = self.text(name)
         with self.blame(name):
-            return ct.resolve_contact_code(self.uow, campaign.id, code)
+            return ct.live_contact(self.uow, campaign.id, code).code
 
     def ticket_number(self, name: str = "ticket") -> int | None:
         number = self.checked(name, checks.ticket_number)

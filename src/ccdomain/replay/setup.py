@@ -49,7 +49,7 @@ def on_campaign(ctx: LineContext) -> Outcome:
         campaign = ct.make_campaign(campaign_id, **given)
     before = ctx.uow.get_campaign(campaign.id)
     with ctx.blame("id"):
-        ct.declare_campaign(ctx.store, campaign, at=at, actor=ctx.opt_agent())
+        ct.declare_campaign(ctx.store, campaign=campaign, at=at, agent=ctx.opt_agent())
     if before is not None:
         return ctx.outcome(at, detail=f"campaign {campaign.id!r} is already declared")
     return ctx.outcome(at, Effect.CAMPAIGN_DECLARED)
@@ -69,7 +69,7 @@ def on_line(ctx: LineContext) -> Outcome:
         )
     before = ctx.uow.get_line(line.id)
     with ctx.blame("id", UnknownCampaign="campaign", InvalidPhoneNumber="address"):
-        ct.declare_line(ctx.store, line, at=at, actor=ctx.opt_agent())
+        ct.declare_line(ctx.store, line=line, at=at, agent=ctx.opt_agent())
     if before is not None:
         return ctx.outcome(at, detail=f"line {line.id!r} is already declared")
     return ctx.outcome(at, Effect.LINE_DECLARED)

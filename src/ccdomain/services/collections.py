@@ -77,7 +77,7 @@ from ccdomain.rules.promises import (
     check_new_promise,
     product_summary,
 )
-from ccdomain.services._common import reading
+from ccdomain.services._common import live_contact, reading
 
 __all__ = [
     "cancel_promise",
@@ -210,13 +210,12 @@ def declare_product(
         UnknownCampaign, UnknownContact: when the campaign or contact is not stored.
         RuleViolation: the campaign is not a collections one (C23), or the id is taken.
     """
-    from ccdomain.contacts import resolve_contact_code  # rewire: ccdomain.services.contacts
 
     record = _product_record(product)
     when, who = checks.aware(at), checks.actor(agent, "agent")
     with store.unit_of_work() as uow:
         _collections_campaign(uow, record.campaign)
-        code = resolve_contact_code(uow, record.campaign, record.contact)
+        code = live_contact(uow, record.campaign, record.contact).code
         record = attrs.evolve(record, contact=code)
         stored = uow.get_product(record.id)
         if stored == record:
@@ -509,10 +508,9 @@ def contact_products(
         UnknownContact: no such contact in the campaign.
         RuleViolation: ``as_of`` is not a date.
     """
-    from ccdomain.contacts import resolve_contact_code  # rewire: ccdomain.services.contacts
 
     with reading(store) as uow:
-        live = resolve_contact_code(uow, campaign, code)
+        live = live_contact(uow, campaign, code).code
         found = uow.get_campaign(campaign)
         policy = policy_for(found) if found is not None else CollectionsPolicy()
         return tuple(
