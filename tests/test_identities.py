@@ -1157,3 +1157,12 @@ def test_I1_old_positional_shapes_of_the_identities_services_warn_and_still_work
     with pytest.warns(DeprecationWarning, match="deprecated"):
         result = _OLD_SHAPES[shape](store, code)
     assert result == _OLD_RESULTS.get(shape, code)
+
+
+def test_I5_I7_module_doctests() -> None:
+    import doctest
+
+    from ccdomain.rules import identities as rules
+
+    result = doctest.testmod(rules)
+    assert result.attempted > 0 and result.failed == 0

@@ -36,6 +36,7 @@ Decisions (docs/rules.md):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -51,7 +52,7 @@ from ccdomain.matching import (  # rewire: ccdomain.rules.matching, ccdomain.ser
     identity_candidates,
 )
 from ccdomain.matching import plan_merge as _plan_merge  # rewire: ccdomain.services.merge
-from ccdomain.models import Channel, Contact, ContactChannel, Direction, Ticket
+from ccdomain.models import Channel, Contact, ContactChannel, Direction, Interaction, Ticket
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.identities import (
     UNSET,
@@ -107,6 +108,16 @@ def live_contact_in(uow: UnitOfWork, campaign: object, code: object) -> Contact:
 
 def _linked_tickets(uow: UnitOfWork, contact: Contact) -> list[Ticket]:
     return list(uow.tickets_for_contact(contact.campaign, contact.code))
+
+
+def _cases(
+    uow: UnitOfWork, contact: Contact, keep: Callable[[Interaction], bool]
+) -> Iterator[tuple[Ticket, tuple[Interaction, ...]]]:
+    """The contact's cases, newest activity first, each with the interactions ``keep``
+    takes, in time order (I9)."""
+    for ticket in newest_first(_linked_tickets(uow, contact)):
+        kept = (i for i in uow.interactions(ticket.number) if keep(i))
+        yield ticket, tuple(sorted(kept, key=lambda i: i.at))
 
 
 @_old_reader_call
@@ -180,26 +191,16 @@ def cases_tab(
         UnknownCampaign, UnknownContact, RuleViolation (a bad agent).
     """
     wanted = checks.actor(agent, "agent")
+
+    def reply(item: Interaction) -> bool:
+        return item.direction is Direction.OUTBOUND and (wanted is None or item.agent == wanted)
+
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
-        views = []
-        for ticket in newest_first(_linked_tickets(uow, contact)):
-            replies = tuple(
-                sorted(
-                    (
-                        i
-                        for i in uow.interactions(ticket.number)
-                        if i.direction is Direction.OUTBOUND
-                        and (wanted is None or i.agent == wanted)
-                    ),
-                    key=lambda i: i.at,
-                )
-            )
-            views.append(
-                CaseView(
-                    ticket=ticket, replies=replies, comments=tuple(uow.comments(ticket.number))
-                )
-            )
+        views = [
+            CaseView(ticket=ticket, replies=replies, comments=tuple(uow.comments(ticket.number)))
+            for ticket, replies in _cases(uow, contact, reply)
+        ]
     return tuple(views)
 
 
@@ -216,16 +217,11 @@ def messages_tab(
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
-        threads = []
-        for ticket in newest_first(_linked_tickets(uow, contact)):
-            messages = tuple(
-                sorted(
-                    (i for i in uow.interactions(ticket.number) if i.channel is not Channel.CALL),
-                    key=lambda i: i.at,
-                )
-            )
-            if messages:
-                threads.append(MessageThread(ticket=ticket, messages=messages))
+        threads = [
+            MessageThread(ticket=ticket, messages=messages)
+            for ticket, messages in _cases(uow, contact, lambda i: i.channel is not Channel.CALL)
+            if messages
+        ]
     return tuple(threads)
 
 
