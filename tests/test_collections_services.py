@@ -413,6 +413,9 @@ OLD_CALLS: dict[str, Any] = {
     "cancel_promise(promise, agent, on)": lambda s: (
         cancel_promise(_promise(None), "rosa", dt.date(2026, 11, 3)).cancelled_on
     ),
+    "cancel_promise(promise=, agent=, on=)": lambda s: (
+        cancel_promise(promise=_promise(None), agent="rosa", on=dt.date(2026, 11, 3)).cancelled_on
+    ),
     "contact_products(store, campaign, code, on)": lambda s: len(
         contact_products(s, "cobranzas", "41223344", dt.date(2026, 11, 10))
     ),
@@ -424,12 +427,13 @@ OLD_RESULTS = {
     "register_promise(store, promise)": "PP-2",
     "withdraw_promise(store, promise_id)": "rosa",
     "cancel_promise(promise, agent, on)": dt.date(2026, 11, 3),
+    "cancel_promise(promise=, agent=, on=)": dt.date(2026, 11, 3),
     "contact_products(store, campaign, code, on)": 1,
 }
 
 
 @pytest.mark.parametrize("shape", sorted(OLD_CALLS))
-def test_C4_old_collections_names_and_shapes_warn_and_still_work(shape: str) -> None:
+def test_old_collections_names_and_shapes_warn_and_still_work(shape: str) -> None:
     store = _store()
     _with_a_promise(store)
     if shape.startswith("register_promise"):

@@ -1150,7 +1150,7 @@ _OLD_RESULTS: dict[str, object] = {
 
 
 @pytest.mark.parametrize("shape", sorted(_OLD_SHAPES))
-def test_I1_old_positional_shapes_of_the_identities_services_warn_and_still_work(
+def test_old_positional_shapes_of_the_identities_services_warn_and_still_work(
     store: Store, shape: str
 ) -> None:
     code = _world(store)["code"]

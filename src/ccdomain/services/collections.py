@@ -438,7 +438,8 @@ def _also_the_old_rule(service: _F) -> _F:
 
     @functools.wraps(service)
     def dispatch(*args: Any, **kwargs: Any) -> Any:
-        if not args or not isinstance(args[0], Promise):
+        first = args[0] if args else kwargs.get("promise")
+        if not isinstance(first, Promise):
             return service(*args, **kwargs)
         warn_deprecated(
             "cancel_promise(promise, agent, on) with a Promise record",
@@ -448,11 +449,11 @@ def _also_the_old_rule(service: _F) -> _F:
             raise TypeError(
                 f"cancel_promise() takes 3 arguments (promise, agent, on), {len(args)} given"
             )
-        for name, value in zip(("agent", "on"), args[1:], strict=False):
+        for name, value in zip(("promise", "agent", "on"), args, strict=False):
             if name in kwargs:
                 raise TypeError(f"cancel_promise() got multiple values for argument {name!r}")
             kwargs[name] = value
-        return cancelled_promise(args[0], **kwargs)
+        return cancelled_promise(kwargs.pop("promise"), **kwargs)
 
     return dispatch  # type: ignore[return-value]
 
