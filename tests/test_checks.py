@@ -643,7 +643,7 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
     assert tickets.link_ticket_contact(
         store, ticket.number, None, b.code, "ana", LATER
     ).contact == (a.code)
-    assert identities.contact_summary(store, "cobranzas", b.code).code == a.code
+    assert identities.contact_summary(store, campaign="cobranzas", code=b.code).code == a.code
     product = coll.declare_product(store, product=_product(contact=b.code), at=LATER)
     assert product.contact == a.code
     summaries = coll.contact_products(store, campaign="cobranzas", code=b.code, as_of=DAY)
