@@ -883,7 +883,7 @@ def identities_tab(source: Store | UnitOfWork, campaign: str, code: str) -> Iden
     """
     with _reading(source) as uow:
         contact = _contact(uow, _campaign(uow, campaign), code)
-        candidates = identity_candidates(uow, contact, only_campaign=True)
+        candidates = identity_candidates(uow, contact=contact, only_campaign=True)
     return IdentitiesView(
         contact=contact, identities=contact.channels, candidates=tuple(candidates)
     )
@@ -901,7 +901,7 @@ def search_identities(
     """
     with _reading(source) as uow:
         contact = _contact(uow, _campaign(uow, campaign), code)
-        found = find_candidates(uow, query, campaign=contact.campaign, only_campaign=True)
+        found = find_candidates(uow, phone=query, campaign=contact.campaign, only_campaign=True)
     return tuple(c for c in found if c.contact.code != contact.code)
 
 
@@ -922,8 +922,8 @@ def merge_identities(
         b = checks.identifier(source, "contact code", UnknownContact)
         if a == b:
             raise RuleViolation(f"cannot merge contact {_show(a)} into itself")
-        plan = _plan_merge(uow, found.id, a, b)
-        merged = apply_merge(store, plan, agent=agent, at=at)
+        plan = _plan_merge(uow, campaign=found.id, into=a, source=b)
+        merged = apply_merge(store, plan=plan, agent=agent, at=at)
         uow.commit()
     return merged
 

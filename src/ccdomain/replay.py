@@ -1022,9 +1022,9 @@ def _h_close(ctx: _Ctx) -> Outcome:
             closed = tk.resolve_ticket(ctx.store, agent=agent, at=at, **where)
         elif ctx.type == "typify":
             assert path is not None
-            closed, _ = tk.typify_ticket(
+            closed = tk.typify_ticket(
                 ctx.store, agent=agent, at=at, path=path, comment=comment, **where
-            )
+            ).ticket
         else:
             if number is None:
                 found = ctx.uow.get_open_ticket(where["campaign"], where["customer"])
@@ -1034,7 +1034,7 @@ def _h_close(ctx: _Ctx) -> Outcome:
                         f"{customer!r} has no open ticket in campaign {where['campaign']!r}",
                     )
                 number = found.number
-            closed = tk.cancel_ticket(ctx.store, number, agent, at)
+            closed = tk.cancel_ticket(ctx.store, number=number, agent=agent, at=at)
     return _outcome(ctx, at, Effect.TICKET_CLOSED, ticket=closed.number)
 
 
@@ -1079,7 +1079,7 @@ def _h_link(ctx: _Ctx) -> Outcome:
             ctx, at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"
         )
     with ctx.blame(None, UnknownContact="contact"):
-        tk.link_ticket_contact(ctx.store, ticket.number, None, code, agent, at)
+        tk.link_ticket(ctx.store, number=ticket.number, contact=code, agent=agent, at=at)
     return _outcome(ctx, at, Effect.CONTACT_LINKED, ticket=ticket.number)
 
 
@@ -1288,8 +1288,8 @@ def _h_merge(ctx: _Ctx) -> Outcome:
             return _outcome(ctx, at, detail=f"contact {source!r} is merged into {live_into!r}")
     agent = ctx.agent()
     with ctx.blame(None):
-        plan = matching.plan_merge(ctx.uow, campaign.id, live_into, source)
-        matching.apply_merge(ctx.store, plan, agent=agent, at=at)
+        plan = matching.plan_merge(ctx.uow, campaign=campaign.id, into=live_into, source=source)
+        matching.apply_merge(ctx.store, plan=plan, agent=agent, at=at)
     return _outcome(ctx, at, Effect.CONTACTS_MERGED)
 
 
