@@ -35,10 +35,11 @@ from ccdomain.errors import (
     RuleViolation,
     UnknownTicket,
 )
+from ccdomain.listings import contact_rows, ticket_rows, typification_rows
 from ccdomain.memory import MemoryStore
 from ccdomain.models import Address
 from ccdomain.ports import Store
-from ccdomain.replay import apply_event, contact_rows, replay, ticket_rows, typification_rows
+from ccdomain.replay import apply_event, replay
 from ccdomain.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,11 +309,11 @@ def _product(**more: Any) -> coll.Product:
 
 
 def _debtor(store: Store) -> None:
-    ct.create_contact(store, "cobranzas", first_names="Rosa", at=AT)
+    ct.create_contact(store, campaign="cobranzas", first_names="Rosa", at=AT)
 
 
 def _pepe(store: Store) -> None:
-    ct.create_contact(store, "ventas", first_names="Pepe", at=AT)
+    ct.create_contact(store, campaign="ventas", first_names="Pepe", at=AT)
 
 
 def _merge(store: Store, agent: str) -> object:
@@ -322,13 +323,13 @@ def _merge(store: Store, agent: str) -> object:
 
 ACTOR_OPS: dict[str, _ActorOp] = {
     "contacts.create_contact": lambda s, a: ct.create_contact(
-        s, "ventas", first_names="Ana", at=AT, actor=a
+        s, campaign="ventas", first_names="Ana", at=AT, agent=a
     ),
     "contacts.update_contact": lambda s, a: ct.update_contact(
-        s, "ventas", "12345678", notes="x", at=AT, actor=a
+        s, campaign="ventas", code="12345678", notes="x", at=AT, agent=a
     ),
     "contacts.declare_campaign": lambda s, a: ct.declare_campaign(
-        s, ct.make_campaign("soporte"), at=AT, actor=a
+        s, campaign=ct.make_campaign("soporte"), at=AT, agent=a
     ),
     "tickets.route_interaction": lambda s, a: tickets.route_interaction(
         s,
@@ -348,16 +349,18 @@ ACTOR_OPS: dict[str, _ActorOp] = {
     "identities.block_identity": lambda s, a: identities.block_identity(
         s, campaign="ventas", customer="912345678", agent=a, at=LATER
     ),
-    "collections.declare_product": lambda s, a: coll.declare_product(s, _product(), at=AT, actor=a),
-    "collections.withdraw_promise": lambda s, a: coll.withdraw_promise(
-        s, "PR-1", agent=a, at=LATER
+    "collections.declare_product": lambda s, a: coll.declare_product(
+        s, product=_product(), agent=a, at=AT
+    ),
+    "collections.cancel_promise": lambda s, a: coll.cancel_promise(
+        s, promise="PR-1", agent=a, at=LATER
     ),
 }
 
 
 def _with_promise(store: Store) -> None:
     _debtor(store)
-    coll.declare_product(store, _product(), at=AT)
+    coll.declare_product(store, product=_product(), at=AT)
     promise = coll.Promise(
         id="PR-1",
         product="P-1",
@@ -366,13 +369,13 @@ def _with_promise(store: Store) -> None:
         made_on=DAY,
         installments=(coll.Installment(coll.money("10", "PEN"), DAY),),
     )
-    coll.register_promise(store, promise, at=AT)
+    coll.register_promise(store, promise=promise, at=AT)
 
 
 SETUPS: dict[str, _Setup] = {
     "matching.apply_merge": _pepe,
     "collections.declare_product": _debtor,
-    "collections.withdraw_promise": _with_promise,
+    "collections.cancel_promise": _with_promise,
 }
 
 
@@ -413,13 +416,21 @@ SURROGATE_OPS: dict[str, Callable[[Store], object]] = {
     "typify comment": lambda s: tickets.typify_ticket(
         s, number=1, agent="ana", at=LATER, path=["No contactado"], comment="\ud83d"
     ),
-    "first names": lambda s: ct.create_contact(s, "ventas", first_names="Jos\udce9", at=AT),
-    "notes": lambda s: ct.update_contact(s, "ventas", "12345678", notes="\udfff", at=AT),
-    "tag": lambda s: ct.update_contact(s, "ventas", "12345678", tags=["v\ud800"], at=AT),
-    "address": lambda s: ct.update_contact(
-        s, "ventas", "12345678", addresses=[{"line": "Av. \ud800"}], at=AT
+    "first names": lambda s: ct.create_contact(
+        s, campaign="ventas", first_names="Jos\udce9", at=AT
     ),
-    "campaign name": lambda s: ct.declare_campaign(s, ct.make_campaign("c2", name="\ud800"), at=AT),
+    "notes": lambda s: ct.update_contact(
+        s, campaign="ventas", code="12345678", notes="\udfff", at=AT
+    ),
+    "tag": lambda s: ct.update_contact(
+        s, campaign="ventas", code="12345678", tags=["v\ud800"], at=AT
+    ),
+    "address": lambda s: ct.update_contact(
+        s, campaign="ventas", code="12345678", addresses=[{"line": "Av. \ud800"}], at=AT
+    ),
+    "campaign name": lambda s: ct.declare_campaign(
+        s, campaign=ct.make_campaign("c2", name="\ud800"), at=AT
+    ),
     "comment": lambda s: identities.add_comment(s, ticket=1, agent="ana", at=LATER, text="\ud800"),
     "product id": lambda s: coll.declare_product(s, _product(id="P\ud800"), at=AT),
     "replay agent": lambda s: apply_event(
@@ -469,11 +480,13 @@ LOOK_ALIKE_OPS: dict[str, Callable[[Store], object]] = {
         queue="ventas\u200f",
     ),
     "ticket label": lambda s: tickets.set_labels(s, 1, ["vip\u200b"], "ana", LATER),
-    "contact tag": lambda s: ct.update_contact(s, "ventas", "12345678", tags=["v\u00a0ip"], at=AT),
+    "contact tag": lambda s: ct.update_contact(
+        s, campaign="ventas", code="12345678", tags=["v\u00a0ip"], at=AT
+    ),
     "typification level": lambda s: tickets.typify_ticket(
         s, number=1, agent="ana", at=LATER, path=["No\u00a0contactado"]
     ),
-    "contact code": lambda s: ct.get_contact(s, "ventas", "1234\u200b5678"),
+    "contact code": lambda s: ct.get_contact(s, campaign="ventas", code="1234\u200b5678"),
     "product id": lambda s: _product(id="P-\u200b1"),
     "payment id": lambda s: coll.Payment("PAY\u200b", "P-1", coll.money("1", "PEN"), DAY),
     "messenger id": lambda s: ct.normalize_channel("messenger", "ana\u200b", "PE"),
@@ -496,7 +509,7 @@ def test_E3_inner_whitespace_collapses_alike_in_every_module() -> None:
     store = MemoryStore()
     campaign = ct.make_campaign("soporte", typifications=[["No  contactado"]])
     assert campaign.typifications == (("No contactado",),)
-    ct.declare_campaign(store, campaign, at=AT)
+    ct.declare_campaign(store, campaign=campaign, at=AT)
     routed = tickets.route_interaction(
         store,
         at=AT,
@@ -519,7 +532,9 @@ def test_E3_inner_whitespace_collapses_alike_in_every_module() -> None:
     assert closed.closed_by == "ana quispe"
     with store.unit_of_work() as uow:
         assert [c.agent for c in uow.comments(1)] == ["ana quispe"]
-    contact = ct.create_contact(store, "soporte", first_names="José   Luis", tags=["a  b"], at=AT)
+    contact = ct.create_contact(
+        store, campaign="soporte", first_names="José   Luis", tags=["a  b"], at=AT
+    )
     assert (contact.first_names, contact.tags) == ("José Luis", ("a b",))
 
 
@@ -599,14 +614,14 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
     store = based(MemoryStore())
     a = ct.create_contact(
         store,
-        "cobranzas",
+        campaign="cobranzas",
         first_names="Rosa",
         document=("DNI", "45127839"),
         channels=[{"kind": "phone", "value": "912345678"}],
         at=AT,
     )
     b = ct.create_contact(
-        store, "cobranzas", channels=[{"kind": "phone", "value": "923456789"}], at=AT
+        store, campaign="cobranzas", channels=[{"kind": "phone", "value": "923456789"}], at=AT
     )
     matching.apply_merge(
         store, matching.plan_merge(store, "cobranzas", a.code, b.code), agent="sup1", at=AT
@@ -620,15 +635,19 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
         customer="955555555",
     ).ticket
     # Every module reads a code through contacts.live_contact: B's code is A.
-    assert ct.get_contact(store, "cobranzas", b.code).code == a.code
-    assert ct.update_contact(store, "cobranzas", b.code, notes="x", at=LATER).code == a.code
+    assert ct.get_contact(store, campaign="cobranzas", code=b.code).code == a.code
+    assert (
+        ct.update_contact(store, campaign="cobranzas", code=b.code, notes="x", at=LATER).code
+        == a.code
+    )
     assert tickets.link_ticket_contact(
         store, ticket.number, None, b.code, "ana", LATER
     ).contact == (a.code)
     assert identities.contact_summary(store, "cobranzas", b.code).code == a.code
-    product = coll.declare_product(store, _product(contact=b.code), at=LATER)
+    product = coll.declare_product(store, product=_product(contact=b.code), at=LATER)
     assert product.contact == a.code
-    assert [s.product.id for s in coll.contact_products(store, "cobranzas", b.code, DAY)] == ["P-1"]
+    summaries = coll.contact_products(store, campaign="cobranzas", code=b.code, as_of=DAY)
+    assert [s.product.id for s in summaries] == ["P-1"]
     second = tickets.route_interaction(
         store,
         at=LATER,
@@ -883,11 +902,11 @@ def test_E3_both_stores_accept_the_same_normalised_value_or_refuse(
             assert (stored.text, stored.agent) == (checks.text(text, "text"), checks.agent(agent))
             seen.append((stored.text, stored.agent))
         try:
-            created = ct.create_contact(store, "ventas", first_names=first_names, at=AT)
+            created = ct.create_contact(store, campaign="ventas", first_names=first_names, at=AT)
         except CcdomainError as exc:
             seen.append(type(exc))
         else:
-            stored_contact = ct.get_contact(store, "ventas", created.code)
+            stored_contact = ct.get_contact(store, campaign="ventas", code=created.code)
             assert stored_contact.first_names == checks.name(first_names, "first_names")
             seen.append(stored_contact.first_names)
         outcomes.append(seen)

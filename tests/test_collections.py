@@ -28,7 +28,7 @@ from ccdomain.collections import (
     PromiseStatusKind,
     aging_bucket,
     aging_buckets,
-    cancel_promise,
+    cancelled_promise,
     check_new_promise,
     credit,
     days_past_due,
@@ -411,7 +411,9 @@ def test_C4_a_product_has_at_most_one_pending_promise() -> None:
     with pytest.raises(InvalidPromise, match="already has a pending promise 'PR-0'"):
         check_new_promise(second, product, [], [first], POLICY, day(1))
     # Cancelled, kept or broken promises do not block a new one.
-    check_new_promise(second, product, [], [cancel_promise(first, "ana", day(1))], POLICY, day(1))
+    check_new_promise(
+        second, product, [], [cancelled_promise(first, agent="ana", on=day(1))], POLICY, day(1)
+    )
     kept = [pay("A", "100", day(1))]
     check_new_promise(second, product, kept, [first], POLICY, day(1))
     late = make_promise(("100", day(9)), id="PR-2", made_on=day(8))
@@ -449,17 +451,87 @@ def test_C4_a_promise_in_another_or_mixed_currency_is_refused() -> None:
 
 def test_C4_a_promise_is_never_edited_only_cancelled_once() -> None:
     promise = make_promise(("100", day(5)))
-    cancelled = cancel_promise(promise, "sup1", day(2))
+    cancelled = cancelled_promise(promise, agent="sup1", on=day(2))
     assert (cancelled.cancelled_on, cancelled.cancelled_by) == (day(2), "sup1")
     assert promise.cancelled_on is None  # the original is unchanged
     with pytest.raises(RuleViolation, match="already cancelled"):
-        cancel_promise(cancelled, "ana", day(3))
+        cancelled_promise(cancelled, agent="ana", on=day(3))
     with pytest.raises(RuleViolation, match="before it was made"):
-        cancel_promise(promise, "ana", day(-1))
+        cancelled_promise(promise, agent="ana", on=day(-1))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         promise.made_on = day(3)  # type: ignore[misc]
     with pytest.raises(InvalidPromise, match="already cancelled"):
         check_new_promise(cancelled, make_product(), [], [], POLICY, START)
+
+
+# -- records from plain values: money text or mappings, ISO dates (C7, C9) ----------------------
+
+
+def test_C7_C9_records_accept_money_text_money_mappings_and_iso_dates() -> None:
+    promise = Promise(
+        id="PR-1",
+        product="P-1",
+        agent="ana",
+        made_on="2026-11-01",  # type: ignore[arg-type]
+        installments=[
+            {"amount": "60.00 PEN", "date": "2026-11-12"},
+            {"amount": {"amount": "40", "currency": "pen"}, "date": dt.date(2026, 11, 5)},
+        ],
+    )
+    assert promise.installments == (
+        Installment(pen("40.00"), day(4)),
+        Installment(pen("60.00"), day(11)),
+    )
+    assert (promise.made_on, promise.campaign, promise.total) == (START, None, pen(100))
+    paid = Payment("PAY-1", "P-1", "100.00 PEN", " 2026-11-02 ")  # type: ignore[arg-type]
+    assert paid == pay("PAY-1", "100.00", day(1))
+    product = Product(
+        "P-1",
+        "cobranzas",
+        "41223344",
+        "loan",
+        {"amount": "1500", "currency": "PEN"},  # type: ignore[arg-type]
+        "2026-10-01",  # type: ignore[arg-type]
+        installments=[
+            {"date": "2026-10-01", "amount": "1000 PEN"},  # an event line's "date"
+            {"due": "2026-09-01", "amount": "500.00 PEN"},
+        ],
+    )
+    assert product.installments == (
+        ProductInstallment(dt.date(2026, 9, 1), pen(500)),
+        ProductInstallment(dt.date(2026, 10, 1), pen(1000)),
+    )
+    assert product == make_product(installments=product.installments)
+
+
+@pytest.mark.parametrize(
+    ("installment", "error", "message"),
+    [
+        ({"amount": "100.00", "date": "2026-11-05"}, InvalidPromise, r"'100\.00' is not money"),
+        ({"amount": {"amount": "1"}, "date": "2026-11-05"}, InvalidPromise, "names no currency"),
+        ({"amount": "1 PEN", "when": "2026-11-05"}, InvalidPromise, "unknown field 'when'"),
+        ({"amount": "1 PEN"}, InvalidPromise, "has no 'date'"),
+        ({"amount": "1 PEN", "date": "2026-11-31"}, InvalidPromise, "2026-11-31"),
+        ({"amount": "1 PEN", "date": dt.datetime(2026, 11, 5)}, InvalidPromise, "datetime.date"),
+        ({"amount": "-1 PEN", "date": "2026-11-05"}, InvalidPromise, "must be positive"),
+        ({"amount": "1 XYZ", "date": "2026-11-05"}, InvalidMoney, "'XYZ'"),
+        ({"amount": "1,5 PEN", "date": "2026-11-05"}, InvalidPromise, "'1,5 PEN' is not money"),
+    ],
+)
+def test_C7_C9_plain_installments_are_refused_naming_the_value(
+    installment: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        Promise(id="PR-1", product="P-1", agent="ana", made_on=START, installments=[installment])
+
+
+def test_C14_a_promise_without_campaign_is_judged_in_its_products() -> None:
+    promise = attrs.evolve(make_promise(("10", day(1))), campaign=None)
+    check_new_promise(promise, make_product(), [], [], POLICY, START)
+    with pytest.raises(InvalidPromise, match="campaign 'ventas'"):
+        check_new_promise(
+            attrs.evolve(promise, campaign="ventas"), make_product(), [], [], POLICY, START
+        )
 
 
 # -- C5 worked examples ------------------------------------------------------------------------
@@ -569,7 +641,7 @@ def test_C5_a_late_payment_goes_to_the_replacement_promise_not_the_broken_one() 
 
 
 def test_C5_a_cancelled_promise_takes_no_payment() -> None:
-    promise = cancel_promise(make_promise(("100.00", day(5))), "sup1", day(3))
+    promise = cancelled_promise(make_promise(("100.00", day(5))), agent="sup1", on=day(3))
     payments = [pay("PAY-1", "100.00", day(2))]
     before = promise_status(promise, payments, POLICY, day(2))
     assert before.status is KEPT  # evaluated normally before the cancellation day
@@ -742,7 +814,7 @@ def test_C6_a_cancelled_promise_never_changes(
 ) -> None:
     promise = case["promises"][0]
     on = promise.made_on + dt.timedelta(days=cancel_after)
-    cancelled = cancel_promise(promise, "sup1", on)
+    cancelled = cancelled_promise(promise, agent="sup1", on=on)
     reference = promise_status(cancelled, [], case["policy"], on)
     as_of = on + dt.timedelta(days=later)
     status = promise_status(cancelled, case["payments"], case["policy"], as_of)
@@ -850,7 +922,7 @@ def test_E1_collections_junk_raises_only_ccdomain_errors(a: Any, b: Any, c: Any)
         lambda: promise_status(promise, a, POLICY, b),
         lambda: promise_statuses(a, [], POLICY, START),
         lambda: check_new_promise(promise, product, a, b, POLICY, c),
-        lambda: cancel_promise(promise, a, b),
+        lambda: cancelled_promise(promise, agent=a, on=b),
         lambda: product_summary(product, a, b, POLICY, c),
         lambda: pen(1) + a,
         lambda: pen(1) < a,

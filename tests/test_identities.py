@@ -116,7 +116,7 @@ def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[St
 def _declare(store: Store) -> None:
     declare_campaign(
         store,
-        make_campaign(
+        campaign=make_campaign(
             CAMPAIGN,
             kind="collections",
             region="PE",
@@ -127,7 +127,7 @@ def _declare(store: Store) -> None:
     )
     declare_line(
         store,
-        make_line(
+        line=make_line(
             id="wa-main",
             channel="whatsapp",
             address="+51 1 7001234",
@@ -141,7 +141,7 @@ def _declare(store: Store) -> None:
 def _jose(store: Store) -> str:
     contact = create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         first_names="José Luis",
         last_names="Pérez Soto",
         document={"type": "DNI", "number": DNI},
@@ -420,14 +420,14 @@ def test_M3_identities_tab_lists_addresses_and_matching_contacts(store: Store) -
     world = _world(store)
     twin = create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         first_names="José",
         channels=[{"kind": "whatsapp", "value": "+51 987 654 321"}],
         at=_at(20),
     )
     near = create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         first_names="Otro",
         channels=[{"kind": "phone", "value": "917654321"}],
         at=_at(20),
@@ -448,7 +448,7 @@ def test_M5_merge_identities_plans_then_applies(store: Store) -> None:
     world = _world(store)
     twin = create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         first_names="Pepe",
         channels=[{"kind": "whatsapp", "value": "+51 999 888 777"}],
         at=_at(20),
@@ -829,7 +829,7 @@ def test_I4_the_sqlite_file_and_every_listing_hold_no_original_value(
     # A bystander's own values stay.
     create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         first_names="Rosa",
         channels=[{"kind": "phone", "value": "912 000 111"}],
         at=_at(50),
@@ -914,7 +914,7 @@ def test_I4_merge_tombstones_and_unlinked_cases_of_its_addresses_are_anonymized(
     code = _jose(store)
     twin = create_contact(
         store,
-        CAMPAIGN,
+        campaign=CAMPAIGN,
         document={"type": "DNI", "number": "70112233"},
         first_names="Pepe",
         channels=[{"kind": "email", "value": "pepe70112233@example.com"}],

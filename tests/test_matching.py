@@ -721,7 +721,7 @@ def test_M5_plan_lists_conflicts_winners_open_ticket_pairs_and_moves() -> None:
     assert merged.custom == {"plan": "A", "score": Decimal("3"), "segment": "oro"}
     assert merged.last_activity == AT + dt.timedelta(days=1)
     # Planning writes nothing.
-    assert get_contact(store, "ventas", "B").merged_into is None
+    assert get_contact(store, campaign="ventas", code="B").merged_into is None
 
 
 def test_M5_apply_merge_unions_and_repoints_everything() -> None:
@@ -741,7 +741,7 @@ def test_M5_apply_merge_unions_and_repoints_everything() -> None:
         assert uow.get_contact("ventas", "A") == merged
         tomb = uow.get_contact("ventas", "B")
         assert tomb is not None and tomb.merged_into == "A" and tomb.channels == ()
-        assert resolve_contact_code(uow, "ventas", "B") == "A"
+        assert resolve_contact_code(uow, campaign="ventas", code="B") == "A"
         assert [t.number for t in uow.tickets_for_contact("ventas", "A")] == [1, 2]
         assert uow.tickets_for_contact("ventas", "B") == []
         assert [p.id for p in uow.products_for_contact("ventas", "A")] == ["P-1"]
@@ -782,7 +782,7 @@ def test_M5_late_interactions_for_B_land_on_A() -> None:
     # A link naming B's old code (a late replay line) lands on A too.
     ticket = link_ticket(store, number=fresh.ticket.number, contact="B", agent="ana", at=AT)
     assert ticket.contact == "A"
-    assert get_contact(store, "ventas", "B").code == "A"
+    assert get_contact(store, campaign="ventas", code="B").code == "A"
 
 
 def test_M5_refusals_change_nothing() -> None:
@@ -845,7 +845,9 @@ def test_M5_merge_inside_a_unit_of_work_plans_on_it() -> None:
         plan = plan_merge(uow, campaign="ventas", into="A", source="B")
         apply_merge(store, plan=plan, agent="sup1", at=AT)  # joins the outer unit of work
         uow.rollback()
-    assert get_contact(store, "ventas", "B").code == "B"  # rolled back with the outer one
+    assert (
+        get_contact(store, campaign="ventas", code="B").code == "B"
+    )  # rolled back with the outer one
 
 
 def _key(text: str) -> str:
@@ -955,7 +957,7 @@ def test_M5_applied_merge_loses_no_channel_address_tag_or_reference(
         assert numbers == sorted(refs["A"] + refs["B"])
         assert uow.tickets_for_contact("ventas", "B") == []
         assert sorted(p.id for p in uow.products_for_contact("ventas", "A")) == sorted(products)
-        assert resolve_contact_code(uow, "ventas", "B") == "A"
+        assert resolve_contact_code(uow, campaign="ventas", code="B") == "A"
         for p in merged.phones:
             assert "A" in codes(find_candidates(uow, phone=p)) and "B" not in codes(
                 find_candidates(uow, phone=p)
@@ -1022,7 +1024,7 @@ def test_M5_old_plan_merge_and_apply_merge_calls_warn_and_still_work() -> None:
         assert plan_merge(store, campaign="ventas", into_code="A", from_code="B") == plan  # type: ignore[call-arg]
     with pytest.warns(DeprecationWarning, match=r"apply_merge\(\) with positional plan"):
         merged = apply_merge(store, plan, agent="sup1", at=AT)  # type: ignore[call-arg]
-    assert merged.code == "A" and get_contact(store, "ventas", "B").code == "A"
+    assert merged.code == "A" and get_contact(store, campaign="ventas", code="B").code == "A"
 
 
 def test_M4_link_ticket_to_contact_is_a_deprecated_alias_of_link_ticket() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import doctest
 import json
 import re
 from collections.abc import Callable
@@ -14,22 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ccdomain.listings
+import ccdomain.replay
 from ccdomain import matching
 from ccdomain.errors import CcdomainError, InvalidEvent
 from ccdomain.events import EventKind
+from ccdomain.listings import contact_rows, promise_rows, ticket_rows, typification_rows
 from ccdomain.memory import MemoryStore, MemoryUnitOfWork
-from ccdomain.replay import (
-    EVENT_TYPES,
-    LINE_EVENTS,
-    Effect,
-    EventRejected,
-    apply_event,
-    contact_rows,
-    promise_rows,
-    replay,
-    ticket_rows,
-    typification_rows,
-)
+from ccdomain.replay import EVENT_TYPES, LINE_EVENTS, Effect, EventRejected, apply_event, replay
+from ccdomain.replay.kinds import LINE_KINDS
 from ccdomain.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +106,7 @@ def listings(store: Any) -> tuple[Any, ...]:
         ticket_rows(store),
         contact_rows(store),
         typification_rows(store),
-        promise_rows(store, as_of),
+        promise_rows(store, as_of=as_of),
     )
 
 
@@ -326,6 +320,27 @@ def test_T3_cancel_event_cancels_the_case() -> None:
     assert ticket_rows(store)[0]["status"] == "cancelled"
 
 
+def test_R5_I7_a_line_names_a_chat_customer_by_the_id_its_ticket_holds() -> None:
+    """Closings read customers as blocks do: an id with digits was refused as a bad phone."""
+    chat_line = {"type": "line", "id": "fb", "channel": "messenger", "address": "ventas-fb",
+                 "campaign": "ventas"}  # fmt: skip
+    chat = {**message(1, "2026-11-20T09:00:00-05:00", customer="psid1234"), "line": "fb",
+            "channel": "messenger"}  # fmt: skip
+    store = store_with(CAMPAIGN, chat_line, JOSE, chat)
+    where = {"campaign": "ventas", "customer": "psid1234", "at": "2026-11-20T09:05:00-05:00"}
+    link = {"type": "link", "contact": "12345678", "agent": "ana", **where}
+    assert apply_event(store, link).effects == (Effect.CONTACT_LINKED,)
+    resolve = {"type": "resolve", "agent": "ana", **where}
+    assert apply_event(store, resolve).effects == (Effect.TICKET_CLOSED,)
+    assert apply_event(store, resolve).already_applied
+    (ticket,) = ticket_rows(store)
+    assert (ticket["customer"], ticket["contact"], ticket["status"]) == (
+        "psid1234",
+        "12345678",
+        "resolved",
+    )
+
+
 def test_M4_link_event_links_the_ticket_open_at_its_time_and_is_idempotent() -> None:
     rosa = {**JOSE, "first_names": "Rosa", "document": {"type": "DNI", "number": "10293847"}}
     carlos = {**JOSE, "first_names": "Carlos", "document": {"type": "DNI", "number": "10293856"}}
@@ -459,6 +474,16 @@ def test_R6_docs_list_the_event_kinds_of_each_line_type() -> None:
     assert table == dict(LINE_EVENTS)
 
 
+def test_R6_the_replay_docstring_names_every_line_type_and_the_module_applying_it() -> None:
+    doc = ccdomain.replay.__doc__ or ""
+    section = doc.split("The line types", 1)[1].split("\n\n", 2)[1]
+    named: dict[str, str] = {}
+    for bullet in section.split("\n- "):
+        (module,) = re.findall(r":mod:`([\w.]+)`", bullet)
+        named |= dict.fromkeys(re.findall(r"``(\w+)``", bullet), module)
+    assert named == {name: kind.apply.__module__ for name, kind in LINE_KINDS.items()}
+
+
 @pytest.mark.parametrize("kind", ["comment", "block", "unblock", "anonymize"])
 def test_R6_identity_events_are_applied_through_their_services(kind: str) -> None:
     store = store_with(CAMPAIGN, LINE, JOSE, message(1, "2026-11-20T09:00:00-05:00"))
@@ -526,17 +551,49 @@ PAYMENT = {
 }
 
 
+def test_R2_a_bad_installment_date_names_its_index_in_products_as_in_promises() -> None:
+    """A product's installment date was blamed on a field 'date' the product line lacks."""
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL)
+    plan = [{"amount": "600.00", "date": "2026-10-10"}, {"amount": "600.00", "date": "10/11"}]
+    for event in (
+        {**PRODUCT, "id": "P-2", "installments": plan},
+        {**PROMISE, "installments": plan},
+    ):
+        with pytest.raises(EventRejected) as caught:
+            apply_event(store, event)
+        assert caught.value.field == "installments[1].date", event["type"]
+        assert "'10/11'" in caught.value.reason
+
+
+def test_R4_products_payments_and_promises_are_kept_by_id_and_refused_otherwise() -> None:
+    store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
+    for event in (PRODUCT, PROMISE, PAYMENT, {**PAYMENT, "status": "scheduled"}):
+        assert apply_event(store, event).already_applied, event
+    for event, what, expected in (
+        ({**PRODUCT, "debt": "1300.00"}, "product 'P-1' is already declared",
+         "an identical re-declaration"),
+        ({**PAYMENT, "amount": "301.00"}, "payment 'PAY-1' is already recorded",
+         "an identical one"),
+        ({**PROMISE, "agent": "otra"}, "promise 'PR-1' is already registered",
+         "an identical one"),
+    ):  # fmt: skip
+        with pytest.raises(EventRejected) as caught:
+            apply_event(store, event)
+        assert caught.value.field == "id"
+        assert caught.value.reason == f"{what} with other values; expected {expected}"
+
+
 def test_C5_promise_kept_then_broken_when_its_payment_bounces() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE, PAYMENT)
     day = dt.date(2026, 11, 9)
-    assert [(r["id"], r["status"], r["paid"]) for r in promise_rows(store, day)] == [
+    assert [(r["id"], r["status"], r["paid"]) for r in promise_rows(store, as_of=day)] == [
         ("PR-1", "kept", "300.00")
     ]
     reverse = {"type": "reverse_payment", "id": "PAY-1", "at": "2026-11-08T12:00:00-05:00"}
     assert apply_event(store, reverse).effects == (Effect.PAYMENT_REVERSED,)
     assert apply_event(store, reverse).already_applied
     assert apply_event(store, PAYMENT).already_applied  # made, then reversed: moved on
-    assert promise_rows(store, day)[0]["status"] == "broken"
+    assert promise_rows(store, as_of=day)[0]["status"] == "broken"
 
 
 def test_R4_collections_events_with_ids_are_idempotent() -> None:
@@ -560,14 +617,14 @@ def test_C4_cancel_promise_event() -> None:
     assert apply_event(store, cancel).effects == (Effect.PROMISE_CANCELLED,)
     assert apply_event(store, cancel).already_applied
     assert apply_event(store, PROMISE).already_applied
-    assert promise_rows(store, dt.date(2026, 11, 9))[0]["status"] == "cancelled"
+    assert promise_rows(store, as_of=dt.date(2026, 11, 9))[0]["status"] == "cancelled"
 
 
 def test_R7_C22_promise_of_a_customer_without_ticket_is_stored_without_one() -> None:
     store = store_with(COBRANZAS, JORGE, PRODUCT)
     assert apply_event(store, PROMISE).effects == (Effect.PROMISE_MADE,)
     assert apply_event(store, PROMISE).already_applied
-    (row,) = promise_rows(store, dt.date(2026, 11, 3))
+    (row,) = promise_rows(store, as_of=dt.date(2026, 11, 3))
     assert (row["ticket"], row["status"], row["contact"]) == (None, "pending", "41223344")
 
 
@@ -577,12 +634,12 @@ def test_C4_promise_over_the_balance_is_refused_naming_installments() -> None:
     with pytest.raises(EventRejected, match="exceeds the outstanding balance") as caught:
         apply_event(store, too_much)
     assert caught.value.field == "installments"
-    assert promise_rows(store, dt.date(2026, 11, 3)) == []
+    assert promise_rows(store, as_of=dt.date(2026, 11, 3)) == []
 
 
 def test_R7_promise_goes_to_the_ticket_open_at_its_time() -> None:
     store = store_with(COBRANZAS, COBRANZAS_LINE, JORGE, PRODUCT, CALL, PROMISE)
-    assert promise_rows(store, dt.date(2026, 11, 3))[0]["ticket"] == 1
+    assert promise_rows(store, as_of=dt.date(2026, 11, 3))[0]["ticket"] == 1
 
 
 # --- R3 times ---------------------------------------------------------------------------------
@@ -610,6 +667,34 @@ def test_R3_timeless_events_take_the_latest_time_seen_else_the_epoch() -> None:
     ]
     (created,) = _event_times(store, EventKind.CONTACT_CREATED)
     assert created == dt.datetime.fromisoformat("2026-11-20T09:00:00-05:00")
+
+
+def test_R3_identity_lines_without_at_take_the_latest_time_seen() -> None:
+    """comment, block, unblock and anonymize may leave out ``at``, as the docstring says."""
+    store = MemoryStore()
+    hola = "2026-11-20T09:00:00-05:00"
+    who = {"campaign": "ventas", "customer": "955111222", "agent": "sup1"}
+    summary = replay(
+        store,
+        lines(
+            CAMPAIGN,
+            LINE,
+            JOSE,
+            message(1, hola),
+            {"type": "comment", "ticket": 1, "agent": "ana", "text": "cliente molesto"},
+            {"type": "block", **who},
+            {"type": "unblock", **who},
+            {"type": "anonymize", "campaign": "ventas", "contact": "12345678", "agent": "dpo"},
+        ),
+    )
+    assert summary.bad_lines == ()
+    for kind in (
+        EventKind.COMMENT_ADDED,
+        EventKind.IDENTITY_BLOCKED,
+        EventKind.IDENTITY_UNBLOCKED,
+        EventKind.CONTACT_ANONYMIZED,
+    ):
+        assert _event_times(store, kind) == [dt.datetime.fromisoformat(hola)], kind
 
 
 def test_R3_explicit_at_wins() -> None:
@@ -812,12 +897,12 @@ def test_R4_id_less_interactions_read_each_customers_tickets_once(
 
 
 def test_R4_an_undone_line_leaves_no_interaction_in_the_replays_memory() -> None:
-    from ccdomain.replay import _Redeliveries
+    from ccdomain.replay.memos import Redeliveries
 
     store = store_with(CAMPAIGN, LINE)
     event = {k: v for k, v in message(1, "2026-11-20T09:00:00-05:00").items() if k != "id"}
     outcome = apply_event(store, event)
-    memory = _Redeliveries()
+    memory = Redeliveries()
     with store.unit_of_work() as uow:
         (ticket,) = uow.tickets_for_customer("+51987654321")
         (recorded,) = uow.interactions(ticket.number)
@@ -981,7 +1066,7 @@ def test_demo_exercises_the_seed_003_story() -> None:
     ]
     ambiguous = next(t for t in ticket_rows(store) if t["customer"] == "+51944333222")
     assert ambiguous["contact"] == "10293847"  # linked by hand, not guessed
-    statuses = {r["id"]: r["status"] for r in promise_rows(store, dt.date(2026, 11, 20))}
+    statuses = {r["id"]: r["status"] for r in promise_rows(store, as_of=dt.date(2026, 11, 20))}
     assert statuses == {
         "PR-1001": "kept",
         "PR-1002": "broken",
@@ -1008,9 +1093,38 @@ def test_contract_sample_matches_expected(tmp_path: Path) -> None:
         assert {k: found[k] for k in w} == w
     assert summary.bad_lines == ()
     for day, statuses in want["promises"].items():
-        rows = {p["id"]: p["status"] for p in promise_rows(store, dt.date.fromisoformat(day))}
+        rows = {p["id"]: p["status"] for p in promise_rows(store, as_of=dt.date.fromisoformat(day))}
         assert {pid: rows.get(pid) for pid in statuses} == statuses
     store.close()
+
+
+# --- listings ---------------------------------------------------------------------------------
+
+
+def test_doctests_of_replay_and_listings_pass() -> None:
+    for module in (ccdomain.replay, ccdomain.listings):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+@pytest.mark.parametrize(
+    ("name", "old_arguments", "new_arguments"),
+    [
+        ("ticket_rows", ("ventas",), {"campaign": "ventas"}),
+        ("contact_rows", ("ventas",), {"campaign": "ventas"}),
+        ("typification_rows", ("ventas",), {"campaign": "ventas"}),
+        ("promise_rows", (dt.date(2026, 11, 20),), {"as_of": dt.date(2026, 11, 20)}),
+    ],
+)
+def test_the_listings_old_names_in_replay_warn_and_still_work(
+    name: str, old_arguments: tuple[Any, ...], new_arguments: dict[str, Any]
+) -> None:
+    store = MemoryStore()
+    replay(store, DEMO.read_text(encoding="utf-8").splitlines(), keep_going=True)
+    with pytest.warns(DeprecationWarning, match=f"ccdomain.listings.{name}"):
+        rows = getattr(ccdomain.replay, name)(store, *old_arguments)
+    assert rows == getattr(ccdomain.listings, name)(store, **new_arguments)
+    assert rows
 
 
 # --- junk ------------------------------------------------------------------------------------

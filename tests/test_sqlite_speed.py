@@ -42,7 +42,8 @@ from ccdomain.models import (
     TicketStatus,
 )
 from ccdomain.serialization import from_json, to_json
-from ccdomain.sqlite import SqliteStore, _json  # type: ignore[attr-defined]
+from ccdomain.sqlite import SqliteStore
+from ccdomain.sqlite.fast_json import _json
 from ccdomain.testing import strategies as cst
 
 _any_text = st.text(max_size=30)

@@ -7,6 +7,7 @@ sqlite3 failure turned into a ccdomain error (E1).
 """
 
 import datetime as dt
+import doctest
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-import ccdomain.sqlite
+import ccdomain.sqlite.schema
 from ccdomain.collections import Product, money
 from ccdomain.errors import StoreError
 from ccdomain.models import (
@@ -27,8 +28,23 @@ from ccdomain.models import (
     Ticket,
     TicketStatus,
 )
+from ccdomain.ports import (
+    CollectionsRepository,
+    CompanyNameIndex,
+    ContactRepository,
+    EventLog,
+    IdentityRepository,
+    TicketRepository,
+    UnitOfWork,
+)
 from ccdomain.serialization import to_json
 from ccdomain.sqlite import MIGRATIONS, SqliteStore
+from ccdomain.sqlite.collections import SqliteCollectionsRepository
+from ccdomain.sqlite.connection import _UnitOfWorkBase
+from ccdomain.sqlite.contacts import SqliteContactRepository
+from ccdomain.sqlite.events import SqliteEventLog
+from ccdomain.sqlite.identities import SqliteIdentityRepository
+from ccdomain.sqlite.tickets import SqliteTicketRepository
 from ccdomain.testing.conformance import StoreConformance
 
 
@@ -47,6 +63,33 @@ def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
     return lambda n: Ticket(
         number=n, campaign=campaign, customer=customer, origin=Direction.INBOUND, opened_at=AT
     )
+
+
+def test_module_doctests_pass() -> None:
+    assert doctest.testmod(ccdomain.sqlite).failed == 0
+
+
+def _public(cls: type) -> set[str]:
+    return {name for name in vars(cls) if not name.startswith("_")}
+
+
+@pytest.mark.parametrize(
+    ("part", "ports"),
+    [
+        (SqliteContactRepository, (ContactRepository, CompanyNameIndex)),
+        (SqliteTicketRepository, (TicketRepository,)),
+        (SqliteCollectionsRepository, (CollectionsRepository,)),
+        (SqliteIdentityRepository, (IdentityRepository,)),
+        (SqliteEventLog, (EventLog,)),
+        (_UnitOfWorkBase, (UnitOfWork,)),
+    ],
+)
+def test_each_part_of_the_unit_of_work_holds_the_methods_of_its_port(
+    part: type, ports: tuple[type, ...]
+) -> None:
+    # The unit of work is composed of one part per port: a method in the wrong part
+    # (or a port method nobody implements) shows here.
+    assert _public(part) == set().union(*map(_public, ports))
 
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -80,7 +123,7 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
 def test_migrations_apply_in_order_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     SqliteStore(tmp_path / "a.db").close()
     later = (*MIGRATIONS, ("CREATE TABLE later (x TEXT)",), ("INSERT INTO later VALUES ('2')",))
-    monkeypatch.setattr(ccdomain.sqlite, "MIGRATIONS", later)
+    monkeypatch.setattr(ccdomain.sqlite.schema, "MIGRATIONS", later)
     store = SqliteStore(tmp_path / "a.db")
     assert store.schema_version == 5
     db = sqlite3.connect(tmp_path / "a.db")

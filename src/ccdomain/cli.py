@@ -34,14 +34,8 @@ from typing import IO, Any, Final, TextIO
 
 from ccdomain import __version__
 from ccdomain.errors import CcdomainError
-from ccdomain.replay import (
-    ReplaySummary,
-    contact_rows,
-    promise_rows,
-    replay,
-    ticket_rows,
-    typification_rows,
-)
+from ccdomain.listings import contact_rows, promise_rows, ticket_rows, typification_rows
+from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
 __all__ = ["DEMO_AS_OF", "format_rows", "main"]
@@ -295,15 +289,15 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
         try:
             rows: list[dict[str, Any]]
             if name == "tickets":
-                rows = ticket_rows(store, args.campaign)
+                rows = ticket_rows(store, campaign=args.campaign)
             elif name == "contacts":
-                rows = contact_rows(store, args.campaign)
+                rows = contact_rows(store, campaign=args.campaign)
             elif name == "typifications":
-                rows = typification_rows(store, args.campaign)
+                rows = typification_rows(store, campaign=args.campaign)
             else:
                 # The one place the wall clock is read: a CLI default, never inside a rule.
                 as_of = args.as_of if args.as_of is not None else dt.date.today()
-                rows = promise_rows(store, as_of)
+                rows = promise_rows(store, as_of=as_of)
                 if args.campaign is not None:
                     rows = [r for r in rows if r["campaign"] == args.campaign]
         except CcdomainError as exc:
@@ -350,7 +344,7 @@ def _cmd_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 (
                     f"Promises as of {DEMO_AS_OF.isoformat()}",
                     "promises",
-                    promise_rows(store, DEMO_AS_OF),
+                    promise_rows(store, as_of=DEMO_AS_OF),
                 ),
             )
             for title, name, rows in sections:

@@ -43,6 +43,7 @@ from typing import Any, Final
 
 import attrs
 
+from ccdomain._converter import structure, unstructure
 from ccdomain.errors import InvalidData, show
 from ccdomain.events import (
     PAYLOAD_TYPES,
@@ -73,7 +74,6 @@ from ccdomain.events import (
     TicketResolved,
     TicketTypified,
 )
-from ccdomain.serialization import structure, unstructure
 
 __all__ = [
     "EVENT_VERSION",

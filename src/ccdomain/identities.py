@@ -101,7 +101,6 @@ import attrs
 
 from ccdomain import checks
 from ccdomain import contacts as _contacts
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import (
     CcdomainError,
     CommentImmutable,
@@ -146,6 +145,9 @@ from ccdomain.models import (
     ContactChannel,
     Direction,
     Interaction,
+    Payment,
+    Product,
+    Promise,
     Ticket,
     TicketStatus,
     Typification,
@@ -459,7 +461,7 @@ def _tombstones(uow: UnitOfWork, contact: Contact) -> list[Contact]:
         if other.merged_into is None:
             continue
         try:
-            live = _contacts.resolve_contact_code(uow, contact.campaign, other.code)
+            live = _contacts.live_contact(uow, contact.campaign, other.code).code
         except CcdomainError:
             continue
         if live == contact.code:
@@ -866,7 +868,7 @@ def update_profile(
         if (email, mobile_phone, home_phone) != (_UNSET,) * 3:
             changes["channels"] = _profile_channels(contact, email, mobile_phone, home_phone)
         updated = _contacts.update_contact(
-            store, found.id, contact.code, at=at, actor=actor, **changes
+            store, campaign=found.id, code=contact.code, at=at, agent=actor, **changes
         )
         uow.commit()
     return updated

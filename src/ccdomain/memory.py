@@ -27,7 +27,6 @@ from typing import Any, Self
 import attrs
 
 from ccdomain._folding import name_key
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact, UnknownTicket
 from ccdomain.events import Event
 from ccdomain.models import (
@@ -38,6 +37,9 @@ from ccdomain.models import (
     Contact,
     Interaction,
     Line,
+    Payment,
+    Product,
+    Promise,
     Ticket,
     Typification,
 )

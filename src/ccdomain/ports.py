@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from ccdomain.collections import Payment, Product, Promise
 from ccdomain.events import Event
 from ccdomain.models import (
     Block,
@@ -38,6 +37,9 @@ from ccdomain.models import (
     Contact,
     Interaction,
     Line,
+    Payment,
+    Product,
+    Promise,
     Ticket,
     Typification,
 )

@@ -19,99 +19,26 @@ converter: so ``to_json(event)`` is the text a store keeps.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from cattrs.errors import BaseValidationError
-from cattrs.preconf.json import make_converter
-
+from ccdomain._converter import converter, structure, unstructure
 from ccdomain.errors import InvalidData, show
+from ccdomain.event_codec import event_from_dict, event_to_dict
 from ccdomain.events import Event
-from ccdomain.models import CustomValue
 
 __all__ = ["from_json", "structure", "to_json", "unstructure"]
 
 T = TypeVar("T")
 
-_converter = make_converter(forbid_extra_keys=False)
-
-
-def _structure_decimal(value: Any, _: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidData(f"{value!r} is not a decimal; expected a string such as '12.50'")
-    try:
-        result = Decimal(value)
-    except InvalidOperation as exc:
-        raise InvalidData(f"{value!r} is not a decimal; expected a string such as '12.50'") from exc
-    if not result.is_finite():
-        raise InvalidData(f"{value!r} is not a finite decimal")
-    return result
-
-
-def _unstructure_custom(value: CustomValue) -> Any:
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, Decimal):
-        return {"number": str(value)}
-    return {"date": value.isoformat()}
-
-
-def _structure_custom(value: Any, _: Any) -> CustomValue:
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        if "number" in value:
-            return _structure_decimal(value["number"], Decimal)
-        if "date" in value and isinstance(value["date"], str):
-            return dt.date.fromisoformat(value["date"])
-    raise InvalidData(
-        f"{value!r} is not a custom field value; expected a string, a boolean, "
-        "{'number': '...'} or {'date': 'YYYY-MM-DD'}"
-    )
-
-
-def _unstructure_event(event: Event) -> Any:
-    from ccdomain.event_codec import event_to_dict  # it imports this module
-
-    return event_to_dict(event)
-
 
 def _structure_event(value: Any, _: Any) -> Event:
-    from ccdomain.event_codec import event_from_dict  # it imports this module
-
     return event_from_dict(value)
 
 
-_converter.register_unstructure_hook(Decimal, str)
-_converter.register_unstructure_hook(Event, _unstructure_event)
-_converter.register_structure_hook(Event, _structure_event)
-_converter.register_structure_hook(Decimal, _structure_decimal)
-# Predicate hooks, registered last, win over the JSON preset's union passthrough.
-_converter.register_unstructure_hook_func(lambda t: t == CustomValue, _unstructure_custom)
-_converter.register_structure_hook_func(lambda t: t == CustomValue, _structure_custom)
-
-
-def unstructure(obj: Any) -> Any:
-    """The JSON-ready form (dicts, lists, strings, numbers) of a model or collection of models."""
-    return _converter.unstructure(obj)
-
-
-def structure(data: Any, cls: type[T]) -> T:
-    """Build a ``cls`` from its unstructured form.
-
-    Raises:
-        InvalidData: when ``data`` does not describe a ``cls``.
-    """
-    try:
-        return _converter.structure(data, cls)
-    except InvalidData:
-        raise
-    except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InvalidData(
-            f"{show(data, 80)} does not describe a {getattr(cls, '__name__', cls)}: {exc}"
-        ) from exc
+# An event inside a record (an export, say) is written by the event codec.
+converter.register_unstructure_hook(Event, event_to_dict)
+converter.register_structure_hook(Event, _structure_event)
 
 
 def to_json(obj: Any) -> str:

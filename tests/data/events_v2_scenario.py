@@ -75,10 +75,10 @@ def scenario(store: Store) -> None:
     tickets.assign_ticket(store, number=10, assignee="ana", agent="sup1", at=_at("10:16"))
     contacts.update_contact(
         store,
-        "ventas",
-        "41862305",
+        campaign="ventas",
+        code="41862305",
         at=_at("10:17"),
-        actor="ana",
+        agent="ana",
         notes="Prefiere WhatsApp",
         tags=("vip",),
     )

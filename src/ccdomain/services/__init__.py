@@ -1,5 +1,5 @@
-"""Services: one unit of work per call, over the ports (never a store module).
+"""Services: one unit of work each, over the store ports of :mod:`ccdomain.ports`.
 
-Each module holds the services of one family; the public modules (``ccdomain.tickets``,
-``ccdomain.contacts``...) re-export them.
+Each loads through a port, applies the pure rules of :mod:`ccdomain.rules` and
+saves through the same unit of work; none imports a store implementation.
 """

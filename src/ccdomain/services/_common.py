@@ -1,56 +1,62 @@
-"""Unit-of-work helpers the services share: read in a store or a unit of work, get or raise."""
+"""Unit-of-work helpers the services share: reading, the declared campaign and line, the
+live contact.
+
+- K17 A contact code names the live contact (:func:`live_contact`): a merged
+  contact's code names the contact it was merged into, for reads and edits
+  alike (M5: the tombstone resolves to A).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Concatenate, ParamSpec, TypeVar, cast
+import contextlib
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Final, TypeVar, cast
 
-from ccdomain.errors import CcdomainError, RuleViolation, UnknownCampaign, UnknownLine
+from ccdomain import checks
+from ccdomain.errors import (
+    CcdomainError,
+    RuleViolation,
+    UnknownCampaign,
+    UnknownContact,
+    UnknownLine,
+)
 from ccdomain.errors import show as _show
-from ccdomain.models import Campaign, Line
+from ccdomain.models import Campaign, Contact, Line
 from ccdomain.ports import ContactRepository, Store, UnitOfWork
 
-__all__ = ["get_campaign", "get_line", "read"]
+__all__ = ["declared_campaign", "get_campaign", "get_line", "live_contact", "reading"]
 
-_P = ParamSpec("_P")
+_MAX_TOMBSTONE_HOPS: Final = 1000
+_UNIT_OF_WORK: Final = ("get_contact", "events")
 _T = TypeVar("_T")
 
 
-def read(
-    store: Store | UnitOfWork | ContactRepository,
-    needs: Sequence[str],
-    reader: Callable[Concatenate[UnitOfWork, _P], _T],
-    /,
-    *args: _P.args,
-    **kwargs: _P.kwargs,
-) -> _T:
-    """``reader(uow, *args, **kwargs)`` in a new unit of work of ``store``, or in ``store``
-    itself when it is a unit of work.
+def reading(
+    source: Store | UnitOfWork | ContactRepository, needs: Sequence[str] = _UNIT_OF_WORK
+) -> AbstractContextManager[UnitOfWork]:
+    """A unit of work to read from: the one given, or a new one of the store given.
 
     Readers accept either, so a host reads inside the unit of work it already has
-    open and a notebook reads from the store. Reading changes nothing: a new unit of
-    work is left without ``commit``. A call, not a context manager: ``find_candidates``
+    open and a notebook reads from the store; a new unit of work is left without
+    ``commit``, so reading changes nothing. Not a generator: ``find_candidates``
     reads through it, a few microseconds a lookup.
 
     Args:
-        store: a :class:`~ccdomain.ports.Store` or a :class:`~ccdomain.ports.UnitOfWork`.
-        needs: the methods a unit of work given directly must have.
-        reader: what reads, given the unit of work first.
+        source: a :class:`~ccdomain.ports.Store` or a :class:`~ccdomain.ports.UnitOfWork`.
+        needs: the methods a unit of work given directly must have (a reader that
+            only looks contacts up accepts any contact repository).
 
     Raises:
-        RuleViolation: ``store`` is neither (a unit of work lacks a method of ``needs``).
+        RuleViolation: ``source`` is neither a store nor a unit of work.
     """
-    opener = getattr(store, "unit_of_work", None)
+    opener = getattr(source, "unit_of_work", None)
     if callable(opener):
-        with opener() as uow:
-            return reader(uow, *args, **kwargs)
+        return cast(AbstractContextManager[UnitOfWork], opener())
     for name in needs:
-        if not callable(getattr(store, name, None)):
-            raise RuleViolation(
-                f"{_show(store)} is not a store or unit of work: expected a ccdomain store "
-                "or unit of work"
-            )
-    return reader(cast(UnitOfWork, store), *args, **kwargs)
+        if not callable(getattr(source, name, None)):
+            raise RuleViolation(f"{_show(source)} is not a store or a unit of work")
+    return contextlib.nullcontext(cast(UnitOfWork, source))
 
 
 def _declared(found: _T | None, what: str, ident: str, error: type[CcdomainError]) -> _T:
@@ -60,7 +66,7 @@ def _declared(found: _T | None, what: str, ident: str, error: type[CcdomainError
 
 
 def get_campaign(uow: ContactRepository, campaign_id: str) -> Campaign:
-    """The declared campaign ``campaign_id``.
+    """The declared campaign ``campaign_id`` (an id already checked).
 
     Raises:
         UnknownCampaign: no campaign has that id.
@@ -68,10 +74,50 @@ def get_campaign(uow: ContactRepository, campaign_id: str) -> Campaign:
     return _declared(uow.get_campaign(campaign_id), "campaign", campaign_id, UnknownCampaign)
 
 
+def declared_campaign(uow: UnitOfWork, campaign: object) -> Campaign:
+    """The campaign with that id.
+
+    Raises:
+        UnknownCampaign: no such campaign, or ``campaign`` is not an id.
+    """
+    campaign_id = checks.identifier(campaign, "campaign", UnknownCampaign)
+    found = uow.get_campaign(campaign_id)
+    if found is None:
+        raise UnknownCampaign(
+            f"campaign {_show(campaign)} is not declared; expected the id of a declared campaign"
+        )
+    return found
+
+
 def get_line(uow: ContactRepository, line_id: str) -> Line:
-    """The declared line ``line_id``.
+    """The declared line ``line_id`` (an id already checked).
 
     Raises:
         UnknownLine: no line has that id.
     """
     return _declared(uow.get_line(line_id), "line", line_id, UnknownLine)
+
+
+def live_contact(uow: ContactRepository, campaign: object, code: object) -> Contact:
+    """The live contact ``code`` names in ``campaign``, following merge tombstones (M5, K17).
+
+    A merged contact is a tombstone that resolves to the contact it was merged into
+    (through every later merge), so reads, links, products, late interactions and
+    edits that name it all land on the survivor. Every module that takes a contact
+    code reads it through this function. Code and campaign are identifiers: checked
+    and normalised (E3) before the lookup.
+
+    Raises:
+        UnknownContact: no contact with that code in the campaign.
+        RuleViolation: the tombstones form a cycle.
+    """
+    where = checks.identifier(campaign, "campaign", UnknownContact)
+    current = checks.identifier(code, "contact code", UnknownContact)
+    for _ in range(_MAX_TOMBSTONE_HOPS):
+        contact = uow.get_contact(where, current)
+        if contact is None:
+            raise UnknownContact(f"no contact with code {_show(current)} in campaign {where!r}")
+        if contact.merged_into is None:
+            return contact
+        current = contact.merged_into
+    raise RuleViolation(f"contact {_show(code)} in campaign {where!r}: tombstones form a cycle")

@@ -18,13 +18,11 @@ from collections.abc import Callable, Sequence
 
 from ccdomain import checks
 from ccdomain._deprecation import accepts_old_call
-
-# Cross-family: K6 until its new home (ccdomain.rules.contacts) is merged.
-from ccdomain.contacts import check_template_precondition
 from ccdomain.errors import CcdomainError, RuleViolation
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Line
 from ccdomain.ports import ChannelPort, Store
+from ccdomain.rules.contacts import check_template_precondition
 from ccdomain.rules.routing import Target, blocked_error, refusal_event
 from ccdomain.rules.tickets import PHONE_CHANNELS
 from ccdomain.services._common import get_line

@@ -25,10 +25,6 @@ from collections.abc import Sequence
 import attrs
 
 from ccdomain import checks
-
-# Cross-family: the contacts services (live_contact, create_contact) until their new home
-# (ccdomain.services.contacts) is merged.
-from ccdomain.contacts import create_contact, live_contact
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.errors import show as _show
 from ccdomain.events import LinkHow
@@ -36,6 +32,8 @@ from ccdomain.models import Contact, Ticket
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.matching import customer_channel
 from ccdomain.rules.tickets import contact_linked_event
+from ccdomain.services._common import live_contact
+from ccdomain.services.contacts import create_contact
 from ccdomain.services.matching import exact_link_code
 from ccdomain.services.ticket_actions import find_ticket
 
@@ -140,7 +138,7 @@ def create_contact_from_ticket(
         own = customer_channel(ticket)
         contact = create_contact(
             store,
-            ticket.campaign,
+            campaign=ticket.campaign,
             first_names=first_names,
             last_names=last_names,
             document=document,
@@ -153,7 +151,7 @@ def create_contact_from_ticket(
             tags=tags,
             notes=notes,
             at=when,
-            actor=who,
+            agent=who,
         )
         link_ticket(store, number=wanted, contact=contact.code, agent=who, at=when)
         uow.commit()

@@ -39,7 +39,7 @@ from ccdomain.rules.matching import (
     national_or_none,
     rank,
 )
-from ccdomain.services._common import read
+from ccdomain.services._common import reading
 
 __all__ = [
     "auto_link_contact",
@@ -83,7 +83,8 @@ def contact_activity(store: Store | UnitOfWork, *, contact: Contact) -> dt.datet
     """
     if not isinstance(contact, Contact):
         raise RuleViolation(f"{_show(contact)} is not a Contact")
-    return read(store, (), _activity, contact)
+    with reading(store, ()) as uow:
+        return _activity(uow, contact)
 
 
 def _ranked(uow: object, candidates: list[Candidate], campaign: str | None) -> list[Candidate]:
@@ -187,7 +188,8 @@ def find_candidates(
     ...  for c in find_candidates(store, phone="987 654 321", campaign="ventas")]
     [('12345678', 'exact', 'same number +51987654321')]
     """
-    return read(store, _INDEXES, _find, phone, campaign, region, only_campaign)
+    with reading(store, _INDEXES) as uow:
+        return _find(uow, phone, campaign, region, only_campaign)
 
 
 def _find(
@@ -215,7 +217,8 @@ def identity_candidates(
         RuleViolation: ``contact`` is not a Contact, or ``store`` is neither a store
             nor a unit of work.
     """
-    return read(store, _INDEXES, _identities, contact, only_campaign)
+    with reading(store, _INDEXES) as uow:
+        return _identities(uow, contact, only_campaign)
 
 
 def _identities(uow: UnitOfWork, contact: object, only_campaign: bool) -> list[Candidate]:
@@ -265,4 +268,5 @@ def auto_link_contact(store: Store | UnitOfWork, *, campaign: str, customer: str
             f"cannot link ({_show(campaign)}, {_show(customer)}): expected a campaign id "
             "and a customer address"
         )
-    return read(store, _INDEXES, exact_link_code, campaign, customer)
+    with reading(store, _INDEXES) as uow:
+        return exact_link_code(uow, campaign, customer)

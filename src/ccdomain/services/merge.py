@@ -33,7 +33,7 @@ from ccdomain.models import Contact
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.merge import MergeMoves, MergePlan, merged_contact, tombstone
 from ccdomain.rules.tickets import contact_linked_event
-from ccdomain.services._common import read
+from ccdomain.services._common import reading
 
 __all__ = ["apply_merge", "plan_merge"]
 
@@ -133,7 +133,8 @@ def plan_merge(
     )
     a_code = checks.identifier(into, "merged into contact code", UnknownContact)
     b_code = checks.identifier(source, "merged from contact code", UnknownContact)
-    return read(store, _READS, _plan, campaign, a_code, b_code, source_campaign)
+    with reading(store, _READS) as uow:
+        return _plan(uow, campaign, a_code, b_code, source_campaign)
 
 
 @accepts_old_call(("plan",))

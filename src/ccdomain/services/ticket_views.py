@@ -18,13 +18,10 @@ from typing import Final
 import attrs
 
 from ccdomain import checks
-
-# Cross-family: K17 until its new home (ccdomain.services.contacts) is merged.
-from ccdomain.contacts import live_contact
 from ccdomain.models import Channel, Direction, Ticket, TicketStatus
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.tickets import activity
-from ccdomain.services._common import read
+from ccdomain.services._common import live_contact, reading
 
 __all__ = [
     "CallDetail",
@@ -141,7 +138,8 @@ def contact_typifications(
     Raises:
         UnknownContact: no such contact in the campaign.
     """
-    return read(store, _READS, _typifications, campaign, code)
+    with reading(store, _READS) as uow:
+        return _typifications(uow, campaign, code)
 
 
 def _typifications(uow: UnitOfWork, campaign: object, code: object) -> tuple[TypificationRow, ...]:
@@ -227,7 +225,8 @@ def contact_history(
     Raises:
         UnknownContact: no such contact in the campaign.
     """
-    return read(store, _READS, _history, campaign, code)
+    with reading(store, _READS) as uow:
+        return _history(uow, campaign, code)
 
 
 def _history(uow: UnitOfWork, campaign: object, code: object) -> tuple[HistoryRow, ...]:
@@ -263,7 +262,8 @@ def agent_tickets(
     """
     agent = checks.agent(agent)
     campaign_id = None if campaign is None else checks.identifier(campaign, "campaign")
-    return read(store, _READS, _agent_tickets, agent, campaign_id, open_only)
+    with reading(store, _READS) as uow:
+        return _agent_tickets(uow, agent, campaign_id, open_only)
 
 
 def _agent_tickets(

@@ -1,0 +1,203 @@
+"""The rows the ``ccdomain`` command lists: plain dicts, JSON-ready and pandas-ready (T7, T8, C5).
+
+Each function reads a store in one unit of work and gives one ``dict`` per record,
+values being strings, numbers, booleans, lists or None (times and dates in ISO
+8601), so ``json.dumps`` and ``pandas.DataFrame`` take the rows as they are::
+
+    >>> from ccdomain.memory import MemoryStore
+    >>> from ccdomain.replay import apply_event
+    >>> store = MemoryStore()
+    >>> _ = apply_event(store, {"type": "campaign", "id": "cobranzas", "region": "PE"})
+    >>> _ = apply_event(store, {"type": "contact", "campaign": "cobranzas", "first_names": "Ana",
+    ...                         "last_names": "Quispe", "document": {"type": "DNI",
+    ...                         "number": "12345678"}})
+    >>> [(c["code"], c["avatar"], c["document"]) for c in contact_rows(store, campaign="cobranzas")]
+    [('12345678', 'AQ', {'type': 'DNI', 'number': '12345678'})]
+
+The keys of each listing are a public contract (docs/cli.md): extended, never
+renamed. A contact code in a row is the live contact's, merge tombstones followed
+(M5): the one a user would look up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ccdomain import collections as coll
+from ccdomain import contacts as ct
+from ccdomain.errors import CcdomainError
+from ccdomain.models import Campaign
+from ccdomain.ports import Store, UnitOfWork
+
+__all__ = ["contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return ct.live_contact(uow, campaign, code).code
+    except CcdomainError:
+        return code
+
+
+def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per ticket, by number (the ``ccdomain tickets`` listing, T7).
+
+    Keys: number, campaign, customer (E.164), status, contact (the live contact's
+    code, merge tombstones followed, or None), interactions (count), channels, origin,
+    line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
+    """
+    with store.unit_of_work() as uow:
+        return [
+            {
+                "number": t.number,
+                "campaign": t.campaign,
+                "customer": t.customer,
+                "status": t.status.value,
+                "contact": _live_code(uow, t.campaign, t.contact),
+                "interactions": t.interactions,
+                "channels": [c.value for c in t.channels],
+                "origin": t.origin.value,
+                "line": t.line,
+                "alias": t.alias,
+                "queue": t.queue,
+                "labels": list(t.labels),
+                "assignee": t.assignee,
+                "opened_at": _iso(t.opened_at),
+                "closed_at": _iso(t.closed_at),
+                "closed_by": t.closed_by,
+                "last_action": t.last_action,
+            }
+            for t in uow.list_tickets(campaign)
+        ]
+
+
+def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per contact, by (campaign, code) (the ``ccdomain contacts`` listing).
+
+    Keys: campaign, code, first_names, last_names, vip, avatar (K7), phones (E.164),
+    emails, document ({type, number} or None), company (its name), tags, merged_into
+    (set on a merge tombstone, M5), anonymized.
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        names: dict[str, str] = {}
+        for c in uow.list_contacts(campaign):
+            company = None
+            if c.company is not None:
+                if c.company not in names:
+                    found = uow.get_company(c.company)
+                    names[c.company] = found.name if found is not None else c.company
+                company = names[c.company]
+            try:
+                face = ct.contact_avatar(c)
+            except CcdomainError:
+                face = ""
+            rows.append(
+                {
+                    "campaign": c.campaign,
+                    "code": c.code,
+                    "first_names": c.first_names,
+                    "last_names": c.last_names,
+                    "vip": c.vip,
+                    "avatar": face,
+                    "phones": list(c.phones),
+                    "emails": [ch.value for ch in c.channels if ch.kind.value == "email"],
+                    "document": (
+                        None
+                        if c.document is None
+                        else {"type": c.document.type, "number": c.document.number}
+                    ),
+                    "company": company,
+                    "tags": list(c.tags),
+                    "merged_into": c.merged_into,
+                    "anonymized": c.anonymized,
+                }
+            )
+    return rows
+
+
+def _policy(campaign: Campaign | None) -> coll.CollectionsPolicy:
+    return coll.CollectionsPolicy() if campaign is None else coll.policy_for(campaign)
+
+
+def promise_rows(store: Store, *, as_of: dt.date) -> list[dict[str, Any]]:
+    """One row per promise, by id, with its status on ``as_of`` (C5, C6).
+
+    Keys: id, product, status (pending, kept, broken, cancelled), paid, total and due
+    (what remains to pay) as strings, currency, campaign, contact (live code), agent,
+    made_on, ticket, installments ([{amount, date}]), cancelled_on.
+
+    Raises:
+        RuleViolation: ``as_of`` is not a date.
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        for promise in uow.list_promises():
+            product = uow.get_product(promise.product)
+            campaign = None if promise.campaign is None else uow.get_campaign(promise.campaign)
+            siblings = uow.promises_for_product(promise.product)
+            payments = uow.payments_for_product(promise.product)
+            status = coll.promise_statuses(siblings, payments, _policy(campaign), as_of)[promise.id]
+            rows.append(
+                {
+                    "id": promise.id,
+                    "product": promise.product,
+                    "status": status.status.value,
+                    "paid": str(status.paid.amount),
+                    "total": str(status.total.amount),
+                    "due": str(status.due.amount),
+                    "currency": promise.currency,
+                    "campaign": promise.campaign,
+                    "contact": (
+                        None
+                        if product is None
+                        else _live_code(uow, product.campaign, product.contact)
+                    ),
+                    "agent": promise.agent,
+                    "made_on": _iso(promise.made_on),
+                    "ticket": promise.ticket,
+                    "installments": [
+                        {"amount": str(i.amount.amount), "date": i.date.isoformat()}
+                        for i in promise.installments
+                    ],
+                    "cancelled_on": _iso(promise.cancelled_on),
+                }
+            )
+    return rows
+
+
+def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per typification, in the order recorded (T8, the typifications report).
+
+    Keys: ticket, campaign, at, agent, path (list of labels), comment, customer,
+    channel, line, contact (the ticket's live contact code, or None).
+    """
+    rows: list[dict[str, Any]] = []
+    with store.unit_of_work() as uow:
+        for t in uow.typifications():
+            if campaign is not None and t.campaign != campaign:
+                continue
+            ticket = uow.get_ticket(t.ticket)
+            contact = None if ticket is None else ticket.contact
+            rows.append(
+                {
+                    "ticket": t.ticket,
+                    "campaign": t.campaign,
+                    "at": _iso(t.at),
+                    "agent": t.agent,
+                    "path": list(t.path),
+                    "comment": t.comment,
+                    "customer": t.customer,
+                    "channel": None if t.channel is None else t.channel.value,
+                    "line": t.line,
+                    "contact": _live_code(uow, t.campaign, contact),
+                }
+            )
+    return rows

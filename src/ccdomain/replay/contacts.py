@@ -1,0 +1,160 @@
+"""Replay of ``contact`` lines: a contact created once, whatever the file repeats (R4, K2, M11).
+
+Part of :mod:`ccdomain.replay`. The line is applied through
+:func:`ccdomain.contacts.create_contact`; before that, R4 decides whether the store
+already holds it:
+
+- a contact with a document has the document's code (K2): the stored contact of that
+  code is it, already applied when it holds everything the line says (equal names
+  and document, the line's channels, addresses, tags and custom values among the
+  stored ones, VIP unless the stored contact is VIP: a merge may have added to it),
+  or when it was merged or anonymized since; holding something else is a bad line;
+- a contact without document is already applied when a contact without document of
+  the campaign holds it the same way (found through its phones, else by its first
+  channel or name through :class:`~ccdomain.replay.memos.ContactKeys`), or a live
+  contact holding its phones absorbed a merged contact (M5).
+
+Channels and addresses are compared by the keys a merge dedupes them by (M11), so
+what a merge kept one of counts as the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ccdomain import contacts as ct
+from ccdomain import matching
+from ccdomain.errors import show as _show
+from ccdomain.models import Campaign, Contact
+from ccdomain.replay.lines import LineContext
+from ccdomain.replay.outcomes import Effect, Outcome
+
+__all__ = ["CONTACT_INPUTS", "on_contact"]
+
+CONTACT_INPUTS: Final = (
+    "first_names",
+    "last_names",
+    "document",
+    "company",
+    "vip",
+    "channels",
+    "addresses",
+    "custom",
+    "gender",
+    "tags",
+    "notes",
+)
+_CONTACT_BLAME: Final = {
+    "InvalidDocument": "document",
+    "DuplicateContact": "document",
+    "InvalidPhoneNumber": "channels",
+    "InvalidChannel": "channels",
+    "InvalidAddress": "addresses",
+    "InvalidCustomField": "custom",
+}
+
+
+def _contact_conflicts(stored: Contact, new: Contact, *, names: bool = True) -> list[str]:
+    """The fields of ``new`` that ``stored`` does not already hold (R4)."""
+    out: list[str] = []
+    for name in ("first_names", "last_names", "gender", "notes"):
+        value = getattr(new, name)
+        if value and value != getattr(stored, name) and (names or name in ("gender", "notes")):
+            out.append(name)
+    if new.document is not None and new.document != stored.document:
+        out.append("document")
+    if new.company is not None and new.company != stored.company:
+        out.append("company")
+    if new.vip and not stored.vip:
+        out.append("vip")
+    # Held means held by M11's keys: what a merge keeps one of counts as the same value.
+    held = {matching.channel_key(c) for c in stored.channels}
+    if any(matching.channel_key(c) not in held for c in new.channels):
+        out.append("channels")
+    addresses = {matching.address_key(a) for a in stored.addresses}
+    if any(matching.address_key(a) not in addresses for a in new.addresses):
+        out.append("addresses")
+    if any(stored.custom.get(k) != v for k, v in new.custom.items()):
+        out.append("custom")
+    if not {ct.name_key(t) for t in new.tags} <= {ct.name_key(t) for t in stored.tags}:
+        out.append("tags")
+    return out
+
+
+def _contact_candidate(ctx: LineContext, campaign: Campaign, fields: dict[str, Any]) -> Contact:
+    """The contact the event would create, built by the pure rule (nothing written here).
+
+    An undocumented contact gets the first generated code, as in an empty campaign: the
+    R4 comparisons that follow never look at a generated code.
+    """
+    company = ct.find_company(ctx.uow, ref=fields.get("company"))
+    code = None if fields.get("document") is not None else ct.generated_code(1)
+    with ctx.blame(None, **_CONTACT_BLAME):
+        return ct.build_contact(
+            campaign, code=code, companies=() if company is None else (company,), **fields
+        )
+
+
+def _same_undocumented(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
+    """A contact without document of the campaign that already holds ``new`` (R4)."""
+    keys = ctx.memos.contacts if ctx.memos is not None else None
+    seen: dict[str, Contact] = {}
+    for phone in new.phones:
+        for found in ctx.uow.contacts_by_phone(phone):
+            if found.campaign == campaign.id:
+                seen.setdefault(found.code, found)
+    if not new.phones:
+        held = keys.holding(ctx.uow, new) if keys is not None else None
+        for found in ctx.uow.list_contacts(campaign.id) if held is None else held:
+            if found.merged_into is None and not found.anonymized:
+                seen.setdefault(found.code, found)
+    for found in seen.values():
+        if found.document is None and not _contact_conflicts(found, new):
+            return found
+    holders = [found for found in seen.values() if not _contact_conflicts(found, new, names=False)]
+    if new.phones and holders:
+        if keys is not None and keys.catch_up(ctx.uow):
+            absorbed = {
+                f.code for f in holders if keys.is_merge_target(ctx.uow, campaign.id, f.code)
+            }
+        else:
+            absorbed = {c.merged_into for c in ctx.uow.list_contacts(campaign.id) if c.merged_into}
+        for found in holders:
+            if found.code in absorbed:
+                return found
+    return None
+
+
+def on_contact(ctx: LineContext) -> Outcome:
+    """A ``contact`` line: create the contact unless the store already holds it (R4)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    fields = {key: ctx.raw(key) for key in CONTACT_INPUTS if ctx.has(key)}
+    actor = ctx.opt_agent()
+    document = fields.get("document")
+    if document is not None:
+        if not isinstance(document, Mapping):
+            raise ctx.fail("document", f"{_show(document)} is not an object {{type, number}}")
+        with ctx.blame("document"):
+            code = ct.code_for(ct.make_document(document.get("type"), document.get("number")))
+        stored = ctx.uow.get_contact(campaign.id, code)
+        if stored is not None:
+            if stored.merged_into is not None or stored.anonymized:
+                why = "merged into " + repr(stored.merged_into) if stored.merged_into else ""
+                return ctx.outcome(at, detail=f"contact {code!r} exists ({why or 'anonymized'})")
+            conflicts = _contact_conflicts(stored, _contact_candidate(ctx, campaign, fields))
+            if conflicts:
+                raise ctx.fail(
+                    conflicts[0] if len(conflicts) == 1 else "document",
+                    f"contact {code!r} already exists in campaign {campaign.id!r} with other "
+                    f"{', '.join(conflicts)}; expected an identical re-declaration",
+                )
+            return ctx.outcome(at, detail=f"contact {code!r} already exists")
+    else:
+        existing = _same_undocumented(ctx, campaign, _contact_candidate(ctx, campaign, fields))
+        if existing is not None:
+            return ctx.outcome(at, detail=f"contact {existing.code!r} already holds it")
+    with ctx.blame(None, **_CONTACT_BLAME):
+        created = ct.create_contact(ctx.store, campaign=campaign.id, at=at, agent=actor, **fields)
+    return ctx.outcome(at, Effect.CONTACT_CREATED, detail=f"contact {created.code!r}")

@@ -1,0 +1,122 @@
+"""Replay of ``merge``, ``comment``, ``block``, ``unblock``, ``anonymize`` lines (M5, I2-I4, R4).
+
+Part of :mod:`ccdomain.replay`. A merge goes through :func:`ccdomain.matching.plan_merge`
+and :func:`ccdomain.matching.apply_merge` (M5); the others through
+:mod:`ccdomain.identities`: a case comment (I2), a block or unblock of a customer
+address read in the campaign's region (I3, I7), an anonymization (I4).
+
+R4: a merge of a contact already merged into the same live contact is already
+applied; so is a comment recorded with that time, agent and text (or whose event
+says so: a cancel removes comments, an anonymization rewrites their text, the event
+holding only the length stays), a block of a blocked address and an unblock of an
+unblocked one (I7), and an anonymization of an anonymized contact (or of a code
+this very line anonymized in an earlier replay).
+"""
+
+from __future__ import annotations
+
+from ccdomain import checks, matching
+from ccdomain import contacts as ct
+from ccdomain import identities as ids
+from ccdomain.events import CommentAdded, EventKind
+from ccdomain.replay.lines import LineContext
+from ccdomain.replay.outcomes import Effect, Outcome
+
+__all__ = ["on_anonymize", "on_block", "on_comment", "on_merge"]
+
+
+def on_merge(ctx: LineContext) -> Outcome:
+    """A ``merge`` line: merge a contact into another (M5; R4: once)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    into = ctx.text("into")
+    source = ctx.text("from")
+    target = ctx.uow.get_contact(campaign.id, source)
+    if target is None:
+        raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
+    with ctx.blame("into"):
+        live_into = ct.live_contact(ctx.uow, campaign.id, into).code
+    if target.merged_into is not None:
+        with ctx.blame("from"):
+            live_from = ct.live_contact(ctx.uow, campaign.id, source).code
+        if live_from == live_into:
+            return ctx.outcome(at, detail=f"contact {source!r} is merged into {live_into!r}")
+    agent = ctx.agent()
+    with ctx.blame(None):
+        plan = matching.plan_merge(ctx.uow, campaign=campaign.id, into=live_into, source=source)
+        matching.apply_merge(ctx.store, plan=plan, agent=agent, at=at)
+    return ctx.outcome(at, Effect.CONTACTS_MERGED)
+
+
+def on_comment(ctx: LineContext) -> Outcome:
+    """I2: a case comment, through :func:`ccdomain.identities.add_comment`."""
+    at = ctx.clock()
+    number = ctx.ticket_number()
+    if number is None:
+        raise ctx.fail("ticket", "missing; expected the number of the ticket to comment on")
+    agent = ctx.agent()
+    text = ctx.checked("text", checks.text, limit=checks.COMMENT_MAX, required=True)
+    if text is None:
+        raise ctx.fail("text", "missing; expected the comment's text")
+    if any((c.at, c.agent, c.text) == (at, agent, text) for c in ctx.uow.comments(number)):
+        return ctx.outcome(at, ticket=number, detail="the comment is already recorded")
+    # Cancelling removes a comment (I2), anonymizing replaces its text (I4): its event,
+    # which holds the length and never the text, still says it was made.
+    length = len(text)
+    for event in ctx.uow.events():
+        payload = event.payload
+        if (
+            type(payload) is CommentAdded
+            and (event.ticket, event.at, event.actor) == (number, at, agent)
+            and payload.length == length
+        ):
+            return ctx.outcome(at, ticket=number, detail="the comment was made before")
+    with ctx.blame("text", TicketClosed="ticket", UnknownTicket="ticket"):
+        ids.add_comment(ctx.store, ticket=number, agent=agent, at=at, text=text)
+    return ctx.outcome(at, Effect.COMMENT_ADDED, ticket=number)
+
+
+def on_block(ctx: LineContext) -> Outcome:
+    """I3: block or unblock an identity in a campaign (an identical repeat is a no-op, I7)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    agent = ctx.agent()
+    address = ctx.customer(campaign)
+    blocked = ctx.uow.get_block(campaign.id, address) is not None
+    if ctx.type == "block":
+        if blocked:
+            return ctx.outcome(at, detail=f"{address!r} is already blocked")
+        ids.block_identity(ctx.store, campaign=campaign.id, customer=address, agent=agent, at=at)
+        return ctx.outcome(at, Effect.IDENTITY_BLOCKED)
+    if not blocked:
+        return ctx.outcome(at, detail=f"{address!r} is not blocked")
+    ids.unblock_identity(ctx.store, campaign=campaign.id, customer=address, agent=agent, at=at)
+    return ctx.outcome(at, Effect.IDENTITY_UNBLOCKED)
+
+
+def on_anonymize(ctx: LineContext) -> Outcome:
+    """I4: anonymize a contact (already anonymized: a no-op)."""
+    campaign = ctx.campaign()
+    at = ctx.clock()
+    agent = ctx.agent()
+    code = ctx.text("contact")
+    contact = ctx.uow.get_contact(campaign.id, code)
+    if contact is None:
+        # The code is gone when this very event anonymized it in an earlier replay.
+        for event in ctx.uow.events():
+            if event.kind is EventKind.CONTACT_ANONYMIZED and (
+                event.campaign,
+                event.at,
+                event.actor,
+            ) == (campaign.id, at, agent):
+                return ctx.outcome(at, detail="the contact is already anonymized")
+        raise ctx.fail("contact", f"no contact with code {code!r} in campaign {campaign.id!r}")
+    if contact.anonymized:
+        return ctx.outcome(at, detail=f"contact {code!r} is already anonymized")
+    with ctx.blame("contact"):
+        anonymous = ids.anonymize_contact(
+            ctx.store, campaign=campaign.id, code=code, agent=agent, at=at
+        )
+    if ctx.memos is not None:
+        ctx.memos.forget()  # the recorded refusals' and interactions' data changed (I4)
+    return ctx.outcome(at, Effect.CONTACT_ANONYMIZED, detail=f"now {anonymous.code}")

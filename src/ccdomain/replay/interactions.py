@@ -1,0 +1,136 @@
+"""Replay of ``interaction`` lines: each message or call routed once (T1, T9, T10, I3, R4).
+
+Part of :mod:`ccdomain.replay`. The line goes to :func:`ccdomain.tickets.route_interaction`,
+which opens or joins the customer's ticket (T1), or adds a late delivery to the
+closed one (T10), and links a contact when the ticket opens (M4).
+
+R4: an interaction whose id is recorded is already applied (T9, the service says so);
+one without id is already applied when an identical interaction (time, channel,
+direction, line, text, status, duration, agent) is on a ticket of the customer. A
+message of a blocked identity is refused and the refusal recorded (I3), once: the
+same refusal recorded before is already applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ccdomain import checks
+from ccdomain import tickets as tk
+from ccdomain.errors import BlockedIdentity, CcdomainError
+from ccdomain.errors import show as _show
+from ccdomain.models import Campaign, Channel, Direction, Interaction
+from ccdomain.replay.lines import LineContext
+from ccdomain.replay.memos import Refusals, interaction_key
+from ccdomain.replay.outcomes import Effect, Outcome
+
+__all__ = ["on_interaction"]
+
+
+def on_interaction(ctx: LineContext) -> Outcome:
+    """An ``interaction`` line: route it, unless it is a redelivery (R4)."""
+    at = ctx.time("at")
+    external_id = ctx.opt_text("id")
+    channel_name = ctx.text("channel")
+    channel = next((c for c in Channel if c.value == channel_name), None)
+    if channel is None:
+        raise ctx.fail(
+            "channel",
+            f"{_show(channel_name)} is not a channel; expected one of "
+            + ", ".join(c.value for c in Channel),
+        )
+    direction = ctx.text("direction")
+    if direction not in ("inbound", "outbound"):
+        raise ctx.fail("direction", f"{_show(direction)} is not 'inbound' or 'outbound'")
+    line_id = ctx.opt_text("line")
+    campaign_id = ctx.opt_text("campaign")
+    raw_customer = ctx.text("customer", limit=checks.ADDRESS_MAX)
+    agent = ctx.opt_agent()
+    text = ctx.free_text("text")
+    status = ctx.opt_text("status")
+    duration = ctx.checked("duration_s", checks.duration)
+    if external_id is None:
+        # Without an id, an identical interaction of the customer is a redelivery (R4).
+        home: Campaign | None = None
+        if campaign_id is not None:
+            home = ctx.uow.get_campaign(campaign_id)
+        elif line_id is not None:
+            line = ctx.uow.get_line(line_id)
+            if line is not None and line.campaign:
+                home = ctx.uow.get_campaign(line.campaign)
+        if home is not None:
+            with ctx.blame("customer"):
+                customer = tk.normalize_customer(channel, raw_customer, home.region)
+            probe = Interaction(
+                at=at,
+                channel=channel,
+                direction=Direction(direction),
+                customer=customer,
+                line=line_id,
+                agent=agent,
+                text=text,
+                status=status,
+                duration_s=duration,
+            )
+            if ctx.memos is not None:
+                number = ctx.memos.redeliveries.ticket_holding(ctx.uow, probe)
+            else:  # apply_event alone has no memory: read the customer's tickets
+                key = interaction_key(probe)
+                number = next(
+                    (
+                        ticket.number
+                        for ticket in ctx.uow.tickets_for_customer(customer)
+                        if any(
+                            key == interaction_key(i) for i in ctx.uow.interactions(ticket.number)
+                        )
+                    ),
+                    None,
+                )
+            if number is not None:
+                return ctx.outcome(
+                    at, ticket=number, detail=f"an identical interaction is on ticket {number}"
+                )
+    try:
+        result = tk.route_interaction(
+            ctx.store,
+            at=at,
+            channel=channel,
+            direction=direction,
+            customer=raw_customer,
+            line=line_id,
+            campaign=campaign_id,
+            external_id=external_id,
+            agent=agent,
+            text=text,
+            status=status,
+            duration_s=duration,
+        )
+    except BlockedIdentity as exc:
+        return _refused(ctx, at, exc)
+    except CcdomainError as exc:
+        with ctx.blame(
+            None, InvalidPhoneNumber="customer", UnknownLine="line", UnknownCampaign="campaign"
+        ):
+            raise exc from None
+    ticket = result.ticket
+    if result.outcome is tk.RouteOutcome.DUPLICATE:
+        return ctx.outcome(
+            at, ticket=ticket.number, detail=f"interaction {external_id!r} is recorded"
+        )
+    if ctx.memos is not None:
+        ctx.memos.redeliveries.recorded(result.interaction, ticket.number)
+    if result.outcome is tk.RouteOutcome.OPENED:
+        # M4 links a ticket when it opens (a later message may link it too: not counted).
+        linked = (Effect.CONTACT_LINKED,) if ticket.contact is not None else ()
+        return ctx.outcome(at, Effect.TICKET_OPENED, *linked, ticket=ticket.number)
+    late = result.outcome is tk.RouteOutcome.LATE
+    effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
+    return ctx.outcome(at, effect, ticket=ticket.number)
+
+
+def _refused(ctx: LineContext, at: dt.datetime, exc: BlockedIdentity) -> Outcome:
+    """I3: the refusal the service recorded is kept, unless the same one was recorded before."""
+    memo = ctx.memos.refusals if ctx.memos is not None else Refusals()
+    if memo.recorded_before(ctx.uow):
+        return ctx.outcome(at, detail="the refusal is already recorded")
+    return ctx.outcome(at, Effect.INTERACTION_REFUSED, detail=str(exc))

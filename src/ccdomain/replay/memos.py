@@ -1,0 +1,240 @@
+"""What one replay remembers from line to line, so that no R4 check scans the store (R4, I3, I4).
+
+Part of :mod:`ccdomain.replay`. Each memory answers one already-applied question
+(R4) that otherwise read more of the store at every line, making some files
+quadratic (docs/performance.md): the contacts by channel and name and the merge
+targets (:class:`ContactKeys`), the id-less interactions of each customer
+(:class:`Redeliveries`), and the refusals recorded (:class:`Refusals`, I3). An
+anonymization rewrites what they hold, so they forget it (I4).
+:func:`ccdomain.replay.apply_event` alone has no memory and reads the store instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ccdomain import matching
+from ccdomain.events import ContactsMerged, Event, EventKind
+from ccdomain.models import Contact, Interaction
+from ccdomain.ports import UnitOfWork
+
+__all__ = [
+    "INTERACTION_FIELDS",
+    "ContactKeys",
+    "Memos",
+    "Redeliveries",
+    "Refusals",
+    "interaction_key",
+]
+
+
+class ContactKeys:
+    """The contacts of a replayed store by channel and by name, and the merge targets (R4).
+
+    Without it, a contact event with neither document nor phone compared the new
+    contact with every contact of its campaign, and one whose phone a documented
+    contact holds listed every contact of the campaign for tombstones: quadratic in a
+    contact file of e-mail addresses (1,000 such contacts took 10 s, 4,000 took 157 s).
+    Built from the store on first use, then kept up from the event log: every change
+    to a contact records an event naming it (T11), and that contact is read again.
+    Entries are only added, so the index may name contacts that changed since; every
+    one it gives is read from the store again, and the caller checks it in full.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[tuple[str, ...], set[str]] = {}
+        self.tombstones: dict[tuple[str, str], set[str]] = {}
+        self.seen: int | None = None  # the last event read; None: not built yet
+
+    def _add(self, contact: Contact) -> None:
+        campaign = contact.campaign
+        keys = [(campaign, *matching.channel_key(channel)) for channel in contact.channels]
+        if contact.first_names:
+            keys.append((campaign, "first_names", contact.first_names))
+        if contact.last_names:
+            keys.append((campaign, "last_names", contact.last_names))
+        for key in keys:
+            self.codes.setdefault(key, set()).add(contact.code)
+        if contact.merged_into is not None:
+            target = (campaign, contact.merged_into)
+            self.tombstones.setdefault(target, set()).add(contact.code)
+
+    def catch_up(self, uow: UnitOfWork) -> bool:
+        """Read the contacts that changed since the last call; False if the log has no seq."""
+        if self.seen is None:
+            last = 0
+            for event in uow.events():
+                if event.seq is None:  # pragma: no cover - a host store that numbers no event
+                    return False
+                last = event.seq
+            for contact in uow.list_contacts():
+                self._add(contact)
+            self.seen = last
+            return True
+        for event in uow.events(self.seen):
+            if event.seq is None:  # pragma: no cover - a host store that numbers no event
+                return False
+            if event.campaign is not None:
+                # A merge names the contact kept; the tombstone is its "from".
+                payload = event.payload
+                named = (
+                    (event.contact, payload.merged_from)
+                    if type(payload) is ContactsMerged
+                    else (event.contact,)
+                )
+                for code in named:
+                    changed = uow.get_contact(event.campaign, code) if code else None
+                    if changed is not None:
+                        self._add(changed)
+            self.seen = event.seq
+        return True
+
+    def holding(self, uow: UnitOfWork, new: Contact) -> list[Contact] | None:
+        """The contacts of ``new``'s campaign that may hold it, by code; None: list them all.
+
+        A contact holds ``new`` only if it has ``new``'s first channel, else its first
+        names, else its last names (:mod:`ccdomain.replay.contacts` compares them
+        so): those are the keys.
+        """
+        if new.channels:
+            key: tuple[str, ...] = (new.campaign, *matching.channel_key(new.channels[0]))
+        elif new.first_names:
+            key = (new.campaign, "first_names", new.first_names)
+        elif new.last_names:
+            key = (new.campaign, "last_names", new.last_names)
+        else:
+            return None
+        if not self.catch_up(uow):
+            return None
+        found = (uow.get_contact(new.campaign, code) for code in sorted(self.codes.get(key, ())))
+        return [contact for contact in found if contact is not None]
+
+    def is_merge_target(self, uow: UnitOfWork, campaign: str, code: str) -> bool:
+        """Whether a tombstone of ``campaign`` points to ``code`` (M5), after :meth:`catch_up`."""
+        for tomb_code in self.tombstones.get((campaign, code), ()):
+            tomb = uow.get_contact(campaign, tomb_code)
+            if tomb is not None and tomb.merged_into == code:
+                return True
+        return False
+
+
+INTERACTION_FIELDS: Final = (
+    "at",
+    "channel",
+    "direction",
+    "line",
+    "agent",
+    "text",
+    "status",
+    "duration_s",
+)
+
+
+def interaction_key(interaction: Interaction) -> tuple[Any, ...]:
+    """The fields an id-less interaction is a redelivery by: equal keys, same interaction (R4)."""
+    return tuple(getattr(interaction, f) for f in INTERACTION_FIELDS)
+
+
+class Redeliveries:
+    """The interactions of each customer a replay has looked at, for R4 without an id.
+
+    An interaction without an external id is a redelivery when one with the same
+    fields is on a ticket of the customer. Comparing it with every interaction of
+    the customer's tickets made a customer's n id-less messages cost n^2/2
+    comparisons (1,000 took 5.8 s on SQLite, 3,000 took 48 s). A customer's tickets
+    are read once, the first time one of their interactions has no id; after that
+    the interactions this replay records are added, once the line that recorded
+    them is kept (a line undone leaves nothing behind).
+    """
+
+    def __init__(self) -> None:
+        self.customers: dict[str, dict[tuple[Any, ...], int]] = {}
+        self.pending: list[tuple[Interaction, int]] = []
+
+    def forget(self) -> None:
+        """Read the customers' tickets again (anonymization rewrote interactions)."""
+        self.customers.clear()
+        self.pending.clear()
+
+    def ticket_holding(self, uow: UnitOfWork, probe: Interaction) -> int | None:
+        """The first ticket of ``probe``'s customer holding an identical interaction."""
+        keys = self.customers.get(probe.customer)
+        if keys is None:
+            keys = self.customers[probe.customer] = {}
+            for ticket in uow.tickets_for_customer(probe.customer):
+                for interaction in uow.interactions(ticket.number):
+                    keys.setdefault(interaction_key(interaction), ticket.number)
+        return keys.get(interaction_key(probe))
+
+    def recorded(self, interaction: Interaction, ticket: int) -> None:
+        """Note an interaction the current line recorded on ``ticket``.
+
+        Only for a customer already read: another is read whole when first needed.
+        """
+        if interaction.customer in self.customers:
+            self.pending.append((interaction, ticket))
+
+    def settle(self, kept: bool) -> None:
+        """The current line is over: keep what it recorded, or drop it if it was undone."""
+        if kept:
+            for interaction, ticket in self.pending:
+                keys = self.customers[interaction.customer]
+                key = interaction_key(interaction)
+                keys[key] = min(keys.get(key, ticket), ticket)  # tickets come by number
+        self.pending.clear()
+
+
+def _refusal_key(event: Event) -> tuple[Any, ...]:
+    return (event.at, event.campaign, event.actor, event.payload)
+
+
+class Refusals:
+    """The refusals a replay has seen in the event log, read once (I3, R4).
+
+    Without it every refused interaction read the whole log to tell whether the same
+    refusal was recorded before: quadratic in a log with many messages from a blocked
+    number. Events are read from the last one seen; the one a line undoes (a refusal
+    already recorded) is forgotten, so its number, given again, is read again.
+    """
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[Any, ...]] = set()
+        self.seen = 0
+
+    def forget(self) -> None:
+        """Read the whole log again at the next refusal (events were rewritten)."""
+        self.keys.clear()
+        self.seen = 0
+
+    def recorded_before(self, uow: UnitOfWork) -> bool:
+        """Whether the refusal just recorded (the log's last) repeats an earlier one."""
+        new = [e for e in uow.events(self.seen) if e.kind is EventKind.INTERACTION_REFUSED]
+        if not new and self.seen:  # a host store numbered events otherwise: read them all
+            self.forget()
+            new = [e for e in uow.events() if e.kind is EventKind.INTERACTION_REFUSED]
+        if not new:
+            return False
+        for event in new[:-1]:
+            self.keys.add(_refusal_key(event))
+        last = new[-1]
+        key = _refusal_key(last)
+        if key in self.keys:
+            self.seen = (last.seq or 1) - 1
+            return True
+        self.keys.add(key)
+        self.seen = last.seq or 0
+        return False
+
+
+class Memos:
+    """What one replay remembers from line to line, each keeping a scan from repeating."""
+
+    def __init__(self) -> None:
+        self.refusals = Refusals()
+        self.contacts = ContactKeys()
+        self.redeliveries = Redeliveries()
+
+    def forget(self) -> None:
+        """An anonymization rewrote data the memos hold (I4)."""
+        self.refusals.forget()
+        self.redeliveries.forget()

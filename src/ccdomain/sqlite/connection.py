@@ -1,0 +1,523 @@
+"""Connections and transactions of the SQLite store: units of work, savepoints, remembered reads.
+
+How the store keeps its transaction rules:
+
+* E2 - a unit of work is a transaction: the outermost one runs ``BEGIN
+  IMMEDIATE`` (it takes the database's write lock at once, so units of work of
+  other threads and processes wait for it), a nested one is a ``SAVEPOINT``,
+  taken before its first write (a unit that only reads costs no statement; units
+  nested in one another with no write in between share one). Leaving without
+  ``commit()`` rolls back only what that unit of work did.
+* T5 - numbers come from counter rows. A number handed out by a unit of work that
+  is then rolled back is still burnt: the rollback keeps the counter (``ROLLBACK
+  TO`` the unit's start, then the counter is raised again and committed under the
+  same lock), so no number is ever handed out twice. Counters are raised once per
+  transaction and written back at its end.
+* E1 - no ``sqlite3`` exception escapes (:func:`_guarded`): unique keys become the
+  ccdomain error the in-memory store raises (``DuplicateContact``,
+  ``RuleViolation``, in each port's part), every other database failure a
+  ``StoreError`` naming the operation.
+
+Each thread uses its own connection (:class:`_Connection`), opened on first use.
+
+Speed (the routing hot path): each connection remembers what it read by key
+(campaigns, lines, blocks, products..., phone lookups, ticket lookups) and the
+next event number, across transactions as long as ``PRAGMA data_version`` says no
+other connection committed in between; a rollback forgets it all. Appended events
+are written together at the commit (a unit's own reads see them; a rolled-back
+savepoint drops those appended since). Models made of immutable values are decoded
+once per distinct row text and handed out again.
+
+:class:`_UnitOfWorkBase` is the transaction part of
+:class:`ccdomain.sqlite.SqliteUnitOfWork`; each port's part subclasses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
+
+from ccdomain.errors import RuleViolation, StoreError
+from ccdomain.models import (
+    Block,
+    Campaign,
+    Company,
+    Contact,
+    Line,
+    Payment,
+    Product,
+    Promise,
+    Ticket,
+)
+from ccdomain.serialization import from_json
+from ccdomain.sqlite.fast_json import _json
+
+if TYPE_CHECKING:
+    from ccdomain.sqlite.store import SqliteStore
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_EVENTS_PAGE = 1000
+
+
+# Models made of immutable values only, read again and again: one decoded from a
+# row is handed out again for the same row text, as the in-memory store hands out
+# what it holds. (Contact and Event hold a dict, so each read decodes its own copy;
+# interactions and the like are rarely read twice, so they would only crowd it.)
+_SHAREABLE: frozenset[type] = frozenset(
+    {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
+)
+_DECODED_LIMIT = 50_000
+# Remembered reads per connection (by key, phone lookups, ticket lookups), each, kept
+# across transactions: past this many, they are dropped at the next commit.
+_READS_LIMIT = 250_000
+
+
+def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
+    """The ccdomain error for a database failure during ``operation``."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return RuleViolation(f"{operation} was refused by the database: {exc}")
+    return StoreError(f"{operation} failed: {type(exc).__name__}: {exc}")
+
+
+def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Translate any ``sqlite3`` exception raised by ``method`` into a ccdomain error (E1)."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _failure(operation, exc) from exc
+
+    return guarded
+
+
+class _Connection:
+    """One thread's connection and the state of its transaction."""
+
+    __slots__ = (
+        "active",
+        "blocks_empty",
+        "db",
+        "generation",
+        "handed",
+        "new_events",
+        "next_event",
+        "phones",
+        "reads",
+        "stack",
+        "tickets",
+        "tickets_after",
+        "unmarked",
+        "version",
+    )
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        # Units of work entered in this thread, outermost first.
+        self.stack: list[_UnitOfWorkBase] = []
+        # Units of work from this index of ``stack`` on have no savepoint yet: one is
+        # taken only before their first write (see ``mark``).
+        self.unmarked = 0
+        # True while this connection holds a transaction begun by a unit of work.
+        self.active = False
+        # Counter values handed out in the current transaction (kept on rollback: T5).
+        # After its first number a counter is counted here and written at commit.
+        self.handed: dict[str, int] = {}
+        # Increases at each end of transaction, so a savepoint knows it is gone.
+        self.generation = 0
+        # What this connection read (and wrote) stays true while nobody else changes
+        # the file: inside a transaction it holds the write lock, and between two of
+        # them ``PRAGMA data_version`` tells whether another connection committed. So
+        # the next event seq, campaigns, lines, blocks... by key and phone lookups are
+        # remembered across transactions and forgotten on a rollback or a foreign commit.
+        self.version: int | None = None
+        self.next_event: int | None = None
+        # Events appended in this transaction and not written yet, as (seq, JSON): they
+        # are written together, at the commit or once no savepoint is open (a savepoint
+        # rolled back drops those appended since it was taken).
+        self.new_events: list[tuple[int, str]] = []
+        self.reads: dict[tuple[str, ...], Any] = {}
+        self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
+        # Whether the blocks table is empty (None: not known).
+        self.blocks_empty: bool | None = None
+        # Ticket lookups by key (see ``SqliteTicketRepository._ticket_lookup``), kept up to
+        # date by the writes; a write of an outermost unit hides the lookups it changes
+        # until the commit (``tickets_after``), see ``_ticket_written``.
+        self.tickets: dict[tuple[Any, ...], Any] = {}
+        self.tickets_after: dict[tuple[Any, ...], Any] = {}
+
+    def begin(self) -> None:
+        """Start the write transaction and the savepoint a rollback returns to."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        self.active = True
+        ((version,),) = db.execute("PRAGMA data_version").fetchall()
+        if version != self.version:
+            self.forget()
+            self.version = version
+        db.execute("SAVEPOINT uow_start")
+
+    def mark(self) -> None:
+        """Take the savepoint of the units of work that had not written yet (before a write).
+
+        Units without a savepoint are the top of the stack and have seen no write since
+        they began, so one savepoint marks the start of all of them; the lowest of them
+        owns it (releases it) and the others roll back to it.
+        """
+        stack = self.stack
+        start = self.unmarked
+        self.unmarked = len(stack)
+        name = None
+        for depth in range(start, len(stack)):
+            unit = stack[depth]
+            if unit._nested and unit._generation == self.generation:
+                if name is None:  # named after its owner's depth: unique among open ones
+                    name = f"uow_{depth}"
+                    self.db.execute(f"SAVEPOINT {name}")
+                    unit._owner = True
+                unit._savepoint = name
+                unit._events_mark = len(self.new_events)
+
+    def savepoint_open(self) -> bool:
+        """Whether a unit of work of this transaction holds a savepoint."""
+        generation = self.generation
+        return any(u._savepoint is not None and u._generation == generation for u in self.stack)
+
+    def write_events(self) -> None:
+        """Write the events appended and not written yet.
+
+        Under an open savepoint, events appended before it are now written after it:
+        its unit keeps a copy, to append them again should it roll back.
+        """
+        rows = self.new_events
+        if not rows:
+            return
+        generation = self.generation
+        for unit in self.stack:
+            if unit._savepoint is not None and unit._generation == generation:
+                unit._events_before.extend(rows[: unit._events_mark])
+                unit._events_mark = 0
+        self.db.executemany("INSERT INTO events (seq, data) VALUES (?, ?)", rows)
+        self.new_events = []
+
+    def commit(self) -> None:
+        """Make the transaction's changes durable."""
+        self.write_events()
+        if self.handed:
+            self.restore_counters()
+        self.db.execute("COMMIT")
+        self._ended(keep=True)
+
+    def rollback(self) -> None:
+        """Undo the transaction, except the counters it took numbers from (T5)."""
+        self.new_events.clear()
+        if self.handed:
+            self.db.execute("ROLLBACK TO uow_start")
+            self.restore_counters()
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
+        self._ended(keep=False)
+
+    def restore_counters(self) -> None:
+        """Raise every counter again to the highest value handed out in this transaction."""
+        self.db.executemany(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+            list(self.handed.items()),
+        )
+
+    def reset(self) -> None:
+        """Leave no transaction behind after a failure (best effort)."""
+        self.new_events.clear()
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self._ended(keep=False)
+
+    def forget(self) -> None:
+        """Drop what this connection remembers of its reads (after a rollback)."""
+        self.next_event = self.new_events[-1][0] + 1 if self.new_events else None
+        self.reads.clear()
+        self.phones.clear()
+        self.blocks_empty = None
+        self.tickets.clear()
+        self.tickets_after.clear()
+
+    def _ended(self, *, keep: bool) -> None:
+        self.active = False
+        self.handed.clear()
+        if keep:
+            # What a committed transaction read and wrote is what the file holds.
+            if len(self.reads) > _READS_LIMIT:
+                self.reads.clear()
+            if len(self.phones) > _READS_LIMIT:
+                self.phones.clear()
+            self.tickets.update(self.tickets_after)
+            self.tickets_after.clear()
+            if len(self.tickets) > _READS_LIMIT:
+                self.tickets.clear()
+        else:
+            self.forget()
+            self.version = None
+        self.generation += 1
+
+
+class _UnitOfWorkBase:
+    """The transaction of a :class:`~ccdomain.sqlite.SqliteUnitOfWork` and the row helpers
+    its parts share (each port's part subclasses it).
+
+    Used outside a ``with`` block, each call is its own transaction.
+    """
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._decoded = store._decoded
+        self._conn: _Connection | None = None
+        # A nested unit is a savepoint of the outer one, taken before its first write
+        # (``_Connection.mark``): a unit that only reads costs no statement.
+        self._nested = False
+        self._savepoint: str | None = None
+        self._owner = False
+        self._events_mark = 0
+        self._events_before: list[tuple[int, str]] = []
+        self._generation = 0
+        self._committed = False
+
+    # -- transaction -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        conn = self._store._connection()
+        try:
+            if conn.stack:
+                if not conn.active:
+                    conn.begin()
+                self._nested = True
+            else:
+                if conn.db.in_transaction:  # left over by a failure: start clean
+                    conn.reset()
+                self._nested = False
+                conn.begin()
+        except sqlite3.Error as exc:
+            if not conn.stack:
+                conn.reset()
+            raise _failure("unit_of_work", exc) from exc
+        self._savepoint = None
+        self._owner = False
+        self._events_mark = 0
+        self._events_before = []
+        self._generation = conn.generation
+        self._committed = False
+        if not self._nested:
+            conn.unmarked = 0
+        conn.stack.append(self)
+        self._conn = conn
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            if not self._nested:
+                if conn.active:
+                    if self._committed:
+                        conn.commit()
+                    else:
+                        conn.rollback()
+            elif conn.generation == self._generation:
+                if not self._committed:
+                    self._rollback_savepoint(conn)
+                if self._owner:
+                    conn.db.execute(f"RELEASE {self._savepoint}")
+        except sqlite3.Error as error:
+            if not self._nested:
+                conn.reset()
+            if exc is None:
+                raise _failure("commit" if self._committed else "rollback", error) from error
+        finally:
+            if conn.stack and conn.stack[-1] is self:
+                conn.stack.pop()
+            elif self in conn.stack:
+                conn.stack.remove(self)
+            conn.unmarked = min(conn.unmarked, len(conn.stack))
+            self._conn = None
+        if (
+            len(conn.new_events) >= _EVENTS_PAGE
+            and conn.active
+            and exc is None
+            and not conn.savepoint_open()
+        ):
+            try:
+                conn.write_events()
+            except sqlite3.Error as error:
+                raise _failure("append_event", error) from error
+        if not self._nested and self._committed and exc is None and self._store._purge_pending:
+            self._store._run_purge(conn)
+
+    def _rollback_savepoint(self, conn: _Connection) -> None:
+        if self._savepoint is None:  # nothing written since this unit began
+            return
+        del conn.new_events[self._events_mark :]
+        conn.db.execute(f"ROLLBACK TO {self._savepoint}")
+        if self._events_before:  # appended before the savepoint, written after it
+            conn.new_events[:0] = self._events_before
+            self._events_mark = len(self._events_before)
+            self._events_before = []
+        conn.forget()
+        if conn.handed:
+            conn.restore_counters()
+
+    @_guarded
+    def commit(self) -> None:
+        """Keep the changes (the outermost commit makes them durable)."""
+        conn = self._conn
+        self._committed = True
+        if conn is not None and not self._nested and conn.active:
+            conn.commit()
+
+    @_guarded
+    def rollback(self) -> None:
+        """Undo every change made since this unit of work started (or last committed)."""
+        conn = self._conn
+        if conn is None:
+            return
+        if not self._nested:
+            if conn.active:
+                conn.rollback()
+        elif conn.generation == self._generation:
+            self._rollback_savepoint(conn)
+
+    def _db(self) -> sqlite3.Connection:
+        """The connection to run reads on, inside this unit's transaction."""
+        conn = self._conn
+        if conn is None:
+            return self._store._connection().db
+        if not conn.active:  # the outermost unit committed or rolled back: go on in a new one
+            conn.begin()
+            if not self._nested:
+                self._generation = conn.generation
+        return conn.db
+
+    def _wdb(self) -> sqlite3.Connection:
+        """The connection to run a write on: the savepoints of the active units are taken."""
+        db = self._db()
+        conn = self._conn
+        if conn is None:
+            # Its own transaction: what the connection remembers may no longer hold.
+            thread = self._store._connection()
+            thread.write_events()
+            thread.forget()
+        elif conn.unmarked < len(conn.stack):
+            conn.mark()
+        return db
+
+    def _next(self, name: str) -> int:
+        """The next value of a counter; remembered so a rollback does not reuse it.
+
+        Inside a transaction the counter row is read and raised once; the following
+        numbers are counted in memory and the row is raised to the last one at commit
+        (or rollback): nobody else can read it while this transaction holds the lock.
+        """
+        conn = self._conn
+        active = conn is not None and conn.active
+        if active and conn is not None and name in conn.handed:
+            value = conn.handed[name] + 1
+            conn.handed[name] = value
+            return value
+        ((value,),) = (
+            self._wdb()
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                (name,),
+            )
+            .fetchall()
+        )
+        if active and conn is not None:
+            conn.handed[name] = value
+        return int(value)
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def _load(self, text: str, cls: type[_R]) -> _R:
+        """The model a row's JSON describes, decoded once per distinct text when shareable."""
+        if cls not in _SHAREABLE:
+            return from_json(text, cls)
+        key = (cls, text)
+        found = self._decoded.get(key)
+        if found is None:
+            found = from_json(text, cls)
+            self._remember(key, found)
+        return cast(_R, found)
+
+    def _dump(self, obj: Any) -> str:
+        """The JSON of a model about to be written, remembered for the next read of it."""
+        text = _json(obj)
+        if type(obj) in _SHAREABLE:
+            self._remember((type(obj), text), obj)
+        return text
+
+    def _remember(self, key: tuple[type, str], obj: Any) -> None:
+        if len(self._decoded) >= _DECODED_LIMIT:
+            self._decoded.clear()
+        self._decoded[key] = obj
+
+    def _get(self, table: str, key: str, cls: type[_R]) -> _R | None:
+        db = self._db()
+        conn = self._conn
+        reads = None if conn is None or not conn.active or type(key) is not str else conn.reads
+        if reads is not None and (table, key) in reads:
+            return cast(_R | None, reads[table, key])
+        row = db.execute(f"SELECT data FROM {table} WHERE id = ?", (key,)).fetchone()
+        found = None if row is None else self._load(row[0], cls)
+        if reads is not None:
+            reads[table, key] = found
+        return found
+
+    def _forget(self, key: tuple[str, ...]) -> None:
+        """Drop a remembered read before the row it read changes."""
+        conn = self._conn
+        if conn is not None:
+            conn.reads.pop(key, None)
+
+    def _one(self, sql: str, params: tuple[object, ...], cls: type[_R]) -> _R | None:
+        row = self._db().execute(sql, params).fetchone()
+        return None if row is None else self._load(row[0], cls)
+
+    def _all(self, sql: str, params: tuple[object, ...], cls: type[_R]) -> list[_R]:
+        return [self._load(data, cls) for (data,) in self._db().execute(sql, params)]
+
+    def _seqs(self, table: str, ticket: int, what: str, items: Sequence[Any]) -> list[int]:
+        """The row seqs of a ticket's records, checked for a one-for-one replacement (I4)."""
+        seqs = [
+            int(seq)
+            for (seq,) in self._db().execute(
+                f"SELECT seq FROM {table} WHERE ticket = ? ORDER BY seq", (ticket,)
+            )
+        ]
+        if len(items) != len(seqs):
+            raise RuleViolation(
+                f"ticket {ticket} holds {len(seqs)} {what}; expected as many replacements, "
+                f"got {len(items)}"
+            )
+        for item in items:
+            if item.ticket != ticket:
+                raise RuleViolation(
+                    f"{what} of ticket {ticket} cannot be replaced by one of ticket {item.ticket!r}"
+                )
+        return seqs

@@ -1,0 +1,154 @@
+"""The SQLite store's schema: DDL and forward migrations (T2, T5, T9, K16, T11).
+
+The schema version is ``PRAGMA user_version``. Opening a store applies
+:data:`MIGRATIONS` in order (:meth:`ccdomain.sqlite.SqliteStore._migrate`), all in
+one transaction: migration 1 is the initial schema, 2 adds the company name index
+(K16), 3 rewrites stored events in version 3 of the event codec (T11).
+
+Rules the schema itself keeps, whatever the writer:
+
+* T2 - a partial unique index on ``tickets(campaign, customer) WHERE status =
+  'open'`` makes two open tickets of one (campaign, customer) impossible.
+* T5 - ticket, comment and contact numbers come from rows of ``counters``.
+* T9 - ``interactions.external_id`` is UNIQUE.
+* C1 - every model is a JSON text column (money a decimal string in it), never a REAL.
+"""
+
+from __future__ import annotations
+
+from ccdomain._folding import name_key
+from ccdomain.errors import InvalidData
+from ccdomain.event_codec import decode_event, encode_event
+from ccdomain.models import Company
+from ccdomain.serialization import from_json
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the initial schema.
+    (
+        "CREATE TABLE campaigns (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+        "CREATE TABLE lines (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+        "CREATE TABLE companies (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+        """CREATE TABLE contacts (
+            campaign TEXT NOT NULL,
+            code TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (campaign, code)
+        )""",
+        # kind 0 = E.164, 1 = national significant number, 2 = 7-digit suffix.
+        # Only live contacts (not tombstones) are indexed; rowid order is the
+        # order contacts were (re)indexed in, which is the order lookups return.
+        """CREATE TABLE phone_index (
+            kind INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            code TEXT NOT NULL,
+            FOREIGN KEY (campaign, code) REFERENCES contacts (campaign, code)
+        )""",
+        "CREATE INDEX phone_index_by_key ON phone_index (kind, key)",
+        "CREATE INDEX phone_index_by_contact ON phone_index (campaign, code)",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        """CREATE TABLE tickets (
+            number INTEGER PRIMARY KEY,
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            status TEXT NOT NULL,
+            contact TEXT,
+            data TEXT NOT NULL
+        )""",
+        # T2: at most one open ticket per (campaign, customer), whatever the writer.
+        "CREATE UNIQUE INDEX tickets_one_open ON tickets (campaign, customer) "
+        "WHERE status = 'open'",
+        # (customer, campaign, number) serves both customer lookups; with (customer,
+        # number) only, SQLite would rather walk tickets_by_campaign in number order.
+        "CREATE INDEX tickets_by_customer ON tickets (customer, campaign, number)",
+        "CREATE INDEX tickets_by_campaign ON tickets (campaign, number)",
+        "CREATE INDEX tickets_by_contact ON tickets (campaign, contact, number) "
+        "WHERE contact IS NOT NULL",
+        """CREATE TABLE interactions (
+            seq INTEGER PRIMARY KEY,
+            ticket INTEGER NOT NULL REFERENCES tickets (number),
+            external_id TEXT UNIQUE,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX interactions_by_ticket ON interactions (ticket, seq)",
+        """CREATE TABLE typifications (
+            seq INTEGER PRIMARY KEY,
+            ticket INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX typifications_by_ticket ON typifications (ticket, seq)",
+        """CREATE TABLE products (
+            id TEXT PRIMARY KEY,
+            campaign TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX products_by_contact ON products (campaign, contact, id)",
+        """CREATE TABLE payments (
+            id TEXT PRIMARY KEY,
+            product TEXT NOT NULL,
+            date TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX payments_by_product ON payments (product, date, id)",
+        """CREATE TABLE promises (
+            id TEXT PRIMARY KEY,
+            product TEXT NOT NULL,
+            made_on TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX promises_by_product ON promises (product, made_on, id)",
+        """CREATE TABLE comments (
+            seq INTEGER PRIMARY KEY,
+            ticket INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX comments_by_ticket ON comments (ticket, seq)",
+        """CREATE TABLE blocks (
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (campaign, customer)
+        )""",
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)",
+    ),
+    # 2: companies by name key (K16, CompanyNameIndex); existing companies are keyed by
+    # ccdomain_company_name_key, a function registered while migrating.
+    (
+        "CREATE TABLE company_names (id TEXT PRIMARY KEY REFERENCES companies (id), "
+        "key TEXT NOT NULL)",
+        "CREATE INDEX company_names_by_key ON company_names (key, id)",
+        "INSERT INTO company_names (id, key) "
+        "SELECT id, ccdomain_company_name_key(data) FROM companies",
+    ),
+    # 3: events of version 3 (typed payloads): every stored event is read through the
+    # codec, which upcasts version 2, and written again by ccdomain_event_v3, a function
+    # registered while migrating.
+    ("UPDATE events SET data = ccdomain_event_v3(data)",),
+)
+"""Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
+
+
+def _company_name_key(data: str) -> str:
+    """The name key of a stored company's JSON (migration 2 keys existing companies)."""
+    return name_key(from_json(data, Company).name)
+
+
+class _EventRewriter:
+    """``ccdomain_event_v3``: a stored event's text, of any version, as the codec writes it.
+
+    SQLite reports an exception raised in a function as a bare "user-defined function
+    raised exception"; the first error is kept here to name the event and the reason.
+    """
+
+    def __init__(self) -> None:
+        self.error: InvalidData | None = None
+
+    def __call__(self, data: str) -> str:
+        try:
+            return encode_event(decode_event(data))
+        except InvalidData as exc:
+            self.error = self.error or exc
+            raise

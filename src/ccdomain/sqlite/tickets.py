@@ -1,0 +1,428 @@
+"""The SQLite store's ticket repository: tickets, interactions, typifications (T1-T9, I4).
+
+* T2 - get-or-open runs inside the unit of work's write transaction, and the
+  partial unique index on open tickets (:mod:`ccdomain.sqlite.schema`) refuses a
+  second open ticket of a (campaign, customer) whatever the writer: atomic across
+  threads and processes.
+* T5 - ticket numbers come from a counter row, never reused (see
+  :mod:`ccdomain.sqlite.connection`).
+* T3, T7 - an update keeps the ticket's campaign and customer, and a closed ticket
+  never reopens.
+* T9 - ``interactions.external_id`` is UNIQUE: a repeated id is a RuleViolation.
+* I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
+
+Speed (the routing hot path): ticket lookups are remembered per connection and
+kept up to date by the ticket writes (those of an outermost unit only at its
+commit: until then its lookups after its own writes are read again). A ticket
+change that keeps its status and contact rewrites the row's text only, touching no
+index. Tickets and interactions are written by :mod:`ccdomain.sqlite.fast_json`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from ccdomain.errors import RuleViolation, UnknownTicket
+from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.serialization import to_json
+from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
+from ccdomain.sqlite.fast_json import _json
+
+_TICKET_COUNTER = "ticket"
+_OPEN = TicketStatus.OPEN.value
+
+_MISSING: Any = object()
+
+
+def _plain(params: tuple[Any, ...]) -> bool:
+    """Whether lookup parameters are plain str/int values, fit to key a remembered lookup."""
+    for p in params:
+        kind = type(p)
+        if kind is not str and kind is not int:
+            return False
+    return True
+
+
+def _derived(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    """A ticket lookup answered from the remembered tickets of its customer, or _MISSING.
+
+    (Done in nested units only: an outermost unit's lookups stay one statement each,
+    as the store's tests trace them.)
+    """
+    kind, customer = key[0], key[2] if key[0] == "open" else key[1]
+    every = cache.get(("customer", customer), _MISSING)
+    if every is _MISSING or kind == "number":
+        return _MISSING
+    if kind == "open":
+        campaign = key[1]
+        return next((t for t in every if t.campaign == campaign and t.is_open), None)
+    if kind == "open customer":
+        return tuple(t for t in every if t.is_open)
+    if len(key) == 3:  # ("customer", customer, campaign)
+        campaign = key[2]
+        return tuple(t for t in every if t.campaign == campaign)
+    return _MISSING
+
+
+def _by_number(tickets: tuple[Ticket, ...], ticket: Ticket, keep: bool) -> tuple[Ticket, ...]:
+    """``tickets`` (by number) with ``ticket`` in its place, or without it unless ``keep``."""
+    number = ticket.number
+    if tickets and tickets[-1].number == number:  # the customer's latest ticket changed
+        return (*tickets[:-1], ticket) if keep else tickets[:-1]
+    if keep and (not tickets or tickets[-1].number < number):  # a new one
+        return (*tickets, ticket)
+    others = [t for t in tickets if t.number != number]
+    if keep:
+        others.append(ticket)
+        others.sort(key=lambda t: t.number)
+    return tuple(others)
+
+
+class SqliteTicketRepository(_UnitOfWorkBase):
+    """Tickets, interactions and typifications (a part of
+    :class:`~ccdomain.sqlite.SqliteUnitOfWork`, not used alone)."""
+
+    @_guarded
+    def get_or_open_ticket(
+        self, campaign: str, customer: str, opener: Callable[[int], Ticket]
+    ) -> tuple[Ticket, bool]:
+        """The open ticket of (campaign, customer), or a new one numbered by the store (T2, T5)."""
+        found = self._open_ticket(campaign, customer)
+        if found is not None:
+            return found, False
+        db = self._db()
+        ticket = opener(self._next(_TICKET_COUNTER))
+        if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
+            raise RuleViolation(
+                f"the opener returned ticket {ticket.number} for "
+                f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
+                f"({campaign!r}, {customer!r})"
+            )
+        try:
+            self._wdb().execute(
+                "INSERT INTO tickets (number, campaign, customer, status, contact, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
+            )
+        except sqlite3.IntegrityError as exc:
+            # Only a writer outside any unit of work can get here (T2 race): take its ticket.
+            row = db.execute(
+                "SELECT data FROM tickets WHERE campaign = ? AND customer = ? AND status = 'open'",
+                (campaign, customer),
+            ).fetchone()
+            if row is not None:
+                return self._load(row[0], Ticket), False
+            raise RuleViolation(
+                f"ticket number {ticket.number!r} is already used; expected a fresh number"
+            ) from exc
+        self._ticket_written(ticket)
+        return ticket, True
+
+    @_guarded
+    def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of (campaign, customer), or None."""
+        return self._open_ticket(campaign, customer)
+
+    def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        return cast(
+            Ticket | None,
+            self._ticket_lookup(
+                ("open", campaign, customer),
+                "SELECT data FROM tickets WHERE campaign = ? AND customer = ? AND status = 'open'",
+                (campaign, customer),
+                one=True,
+            ),
+        )
+
+    @_guarded
+    def get_ticket(self, number: int) -> Ticket | None:
+        """The ticket with that number, or None."""
+        return cast(
+            Ticket | None,
+            self._ticket_lookup(
+                ("number", number),
+                "SELECT data FROM tickets WHERE number = ?",
+                (number,),
+                one=True,
+            ),
+        )
+
+    def _ticket_lookup(
+        self, key: tuple[Any, ...], sql: str, params: tuple[Any, ...], *, one: bool
+    ) -> Ticket | list[Ticket] | None:
+        """A ticket lookup, remembered by ``key`` while the connection holds the file."""
+        self._db()  # begins the transaction when due, so ``conn.active`` is current
+        conn = self._conn
+        cache = None
+        if conn is not None and conn.active and _plain(params):
+            cache = conn.tickets
+            found = cache.get(key, _MISSING)
+            if found is _MISSING and self._nested:
+                found = _derived(cache, key)
+                if found is not _MISSING:
+                    cache[key] = found
+            if found is not _MISSING:
+                return cast(Ticket | None, found) if one else list(found)
+        if one:
+            ticket = self._one(sql, params, Ticket)
+            if cache is not None:
+                cache[key] = ticket
+            return ticket
+        tickets = self._all(sql, params, Ticket)
+        if cache is not None:
+            cache[key] = tuple(tickets)
+        return tickets
+
+    def _ticket_written(self, ticket: Ticket) -> None:
+        """Bring the remembered lookups a written ticket changes up to date.
+
+        A write of a nested unit (a service call in a batch) updates them at once; one
+        of an outermost unit hides them until its commit, so that a unit's lookups after
+        its own writes are read again (what the store's tests trace).
+        """
+        conn = self._conn
+        if conn is None or not conn.active:
+            return
+        number, campaign, customer = ticket.number, ticket.campaign, ticket.customer
+        shown, after = conn.tickets, conn.tickets_after
+        if type(campaign) is not str or type(customer) is not str or type(number) is not int:
+            shown.clear()
+            after.clear()
+            return
+        target = shown if self._nested else after
+        is_open = ticket.is_open
+        key: tuple[Any, ...] = ("open", campaign, customer)
+        old = shown.pop(key, _MISSING)
+        if old is _MISSING:
+            old = after.pop(key, _MISSING)
+        if is_open:
+            target[key] = ticket  # T2: the only open ticket of its (campaign, customer)
+        elif old is not _MISSING and old is not None and old.number == number:
+            target[key] = None
+        elif old is not _MISSING:
+            target[key] = old
+        key = ("number", number)
+        if shown.pop(key, None) is not None or after.pop(key, None) is not None:
+            target[key] = ticket
+        for key, keep in (
+            (("customer", customer), True),
+            (("customer", customer, campaign), True),
+            (("open customer", customer), is_open),
+        ):
+            old = shown.pop(key, _MISSING)
+            if old is _MISSING:
+                old = after.pop(key, _MISSING)
+                if old is _MISSING:
+                    continue
+            target[key] = _by_number(old, ticket, keep)
+
+    @_guarded
+    def update_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
+        db = self._wdb()
+        data = self._dump(ticket)
+        key = (ticket.number, ticket.campaign, ticket.customer)
+        # Most changes (a message joining) keep the status and the contact: then only the
+        # row's text is rewritten and no index is touched. (Same status, so T3 holds.)
+        changed = db.execute(
+            "UPDATE tickets SET data = ? WHERE number = ? AND campaign = ? AND customer = ? "
+            "AND status = ? AND contact IS ?",
+            (data, *key, ticket.status.value, ticket.contact),
+        ).rowcount
+        if changed != 1:
+            # The reason is looked up only when this refuses.
+            changed = db.execute(
+                "UPDATE tickets SET status = ?, contact = ?, data = ? "
+                "WHERE number = ? AND campaign = ? AND customer = ? AND (status = 'open' OR ?)",
+                (ticket.status.value, ticket.contact, data, *key, not ticket.is_open),
+            ).rowcount
+        if changed == 1:
+            self._ticket_written(ticket)
+            return
+        old = db.execute(
+            "SELECT campaign, customer FROM tickets WHERE number = ?", (ticket.number,)
+        ).fetchone()
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if (old[0], old[1]) != (ticket.campaign, ticket.customer):
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to ({old[0]!r}, {old[1]!r}); "
+                "its campaign and customer cannot change"
+            )
+        raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+
+    @_guarded
+    def rewrite_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number, its customer included (I4)."""
+        db = self._wdb()
+        conn = self._conn
+        if conn is not None:  # its customer may change: every remembered lookup may be off
+            conn.tickets.clear()
+            conn.tickets_after.clear()
+        old = db.execute(
+            "SELECT campaign, status FROM tickets WHERE number = ?", (ticket.number,)
+        ).fetchone()
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if old[0] != ticket.campaign:
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to campaign {old[0]!r}; its campaign cannot change"
+            )
+        if ticket.is_open and old[1] != _OPEN:
+            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        try:
+            db.execute(
+                "UPDATE tickets SET customer = ?, status = ?, contact = ?, data = ? "
+                "WHERE number = ?",
+                (
+                    ticket.customer,
+                    ticket.status.value,
+                    ticket.contact,
+                    self._dump(ticket),
+                    ticket.number,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise RuleViolation(
+                f"customer {ticket.customer!r} already has an open ticket in campaign "
+                f"{ticket.campaign!r} (T2)"
+            ) from exc
+
+    @_guarded
+    def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a campaign (or all), by number."""
+        if campaign is None:
+            return self._all("SELECT data FROM tickets ORDER BY number", (), Ticket)
+        return self._all(
+            "SELECT data FROM tickets WHERE campaign = ? ORDER BY number", (campaign,), Ticket
+        )
+
+    @_guarded
+    def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a customer address (in one campaign or all), by number."""
+        if campaign is None:
+            found = self._ticket_lookup(
+                ("customer", customer),
+                "SELECT data FROM tickets WHERE customer = ? ORDER BY number",
+                (customer,),
+                one=False,
+            )
+        else:
+            found = self._ticket_lookup(
+                ("customer", customer, campaign),
+                "SELECT data FROM tickets WHERE customer = ? AND campaign = ? ORDER BY number",
+                (customer, campaign),
+                one=False,
+            )
+        return cast(list[Ticket], found)
+
+    @_guarded
+    def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
+        """Open tickets of a customer address across campaigns, by number."""
+        return cast(
+            list[Ticket],
+            self._ticket_lookup(
+                ("open customer", customer),
+                "SELECT data FROM tickets WHERE customer = ? AND status = 'open' ORDER BY number",
+                (customer,),
+                one=False,
+            ),
+        )
+
+    @_guarded
+    def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
+        """Tickets linked to that contact, by number."""
+        return self._all(
+            "SELECT data FROM tickets WHERE campaign = ? AND contact = ? ORDER BY number",
+            (campaign, code),
+            Ticket,
+        )
+
+    @_guarded
+    def add_interaction(self, interaction: Interaction) -> None:
+        """Append a routed interaction to its ticket; RuleViolation on a known external id (T9)."""
+        if interaction.ticket is None:
+            raise UnknownTicket(
+                f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
+            )
+        db = self._wdb()
+        try:
+            db.execute(
+                "INSERT INTO interactions (ticket, external_id, data) VALUES (?, ?, ?)",
+                (interaction.ticket, interaction.external_id, self._dump(interaction)),
+            )
+        except sqlite3.IntegrityError as exc:
+            known = db.execute(
+                "SELECT 1 FROM tickets WHERE number = ?", (interaction.ticket,)
+            ).fetchone()
+            if known is None:
+                raise UnknownTicket(
+                    f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
+                ) from exc
+            raise RuleViolation(
+                f"interaction {interaction.external_id!r} is already recorded; "
+                "expected a new external id"
+            ) from exc
+
+    @_guarded
+    def interactions(self, ticket: int) -> Sequence[Interaction]:
+        """Interactions of a ticket, in the order added."""
+        return self._all(
+            "SELECT data FROM interactions WHERE ticket = ? ORDER BY seq", (ticket,), Interaction
+        )
+
+    @_guarded
+    def find_interaction(self, external_id: str) -> Interaction | None:
+        """The recorded interaction with that external id, or None (T9)."""
+        return self._one(
+            "SELECT data FROM interactions WHERE external_id = ?", (external_id,), Interaction
+        )
+
+    @_guarded
+    def add_typification(self, typification: Typification) -> None:
+        """Record a typification (T8)."""
+        self._wdb().execute(
+            "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
+            (typification.ticket, self._dump(typification)),
+        )
+
+    @_guarded
+    def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
+        """Typifications of a ticket (or all), in the order recorded."""
+        if ticket is None:
+            return self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
+        return self._all(
+            "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq", (ticket,), Typification
+        )
+
+    @_guarded
+    def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
+        """Replace the interactions of a ticket one for one, in place (I4)."""
+        new = list(interactions)
+        seqs = self._seqs("interactions", ticket, "interactions", new)
+        db = self._wdb()
+        # Ids first cleared, so ids moving between rows of the ticket never collide.
+        db.execute("UPDATE interactions SET external_id = NULL WHERE ticket = ?", (ticket,))
+        for seq, item in zip(seqs, new, strict=True):
+            try:
+                db.execute(
+                    "UPDATE interactions SET external_id = ?, data = ? WHERE seq = ?",
+                    (item.external_id, _json(item), seq),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise RuleViolation(
+                    f"interaction {item.external_id!r} is already recorded on another ticket; "
+                    "expected a new external id"
+                ) from exc
+
+    @_guarded
+    def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
+        """Replace the typification records of a ticket one for one, in place (I4)."""
+        new = list(typifications)
+        seqs = self._seqs("typifications", ticket, "typifications", new)
+        self._wdb().executemany(
+            "UPDATE typifications SET data = ? WHERE seq = ?",
+            [(to_json(item), seq) for seq, item in zip(seqs, new, strict=True)],
+        )
