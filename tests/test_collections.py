@@ -959,3 +959,14 @@ def test_C5_promise_statuses_pauses_the_collector_and_restores_its_state() -> No
     finally:
         (gc.enable if was_enabled else gc.disable)()
     assert seen == [False, False]
+
+
+def test_C1_C5_module_doctests() -> None:
+    import doctest
+
+    from ccdomain.models import collections as records
+    from ccdomain.rules import balances, promises
+
+    for module in (records, balances, promises):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -415,6 +415,9 @@ OLD_CALLS: dict[str, Any] = {
     "cancel_promise(promise, agent, on)": lambda s: (
         cancel_promise(_promise(None), "rosa", dt.date(2026, 11, 3)).cancelled_on
     ),
+    "cancel_promise(promise=, agent=, on=)": lambda s: (
+        cancel_promise(promise=_promise(None), agent="rosa", on=dt.date(2026, 11, 3)).cancelled_on
+    ),
     "contact_products(store, campaign, code, on)": lambda s: len(
         contact_products(s, "cobranzas", "41223344", dt.date(2026, 11, 10))
     ),
@@ -426,12 +429,13 @@ OLD_RESULTS = {
     "register_promise(store, promise)": "PP-2",
     "withdraw_promise(store, promise_id)": "rosa",
     "cancel_promise(promise, agent, on)": dt.date(2026, 11, 3),
+    "cancel_promise(promise=, agent=, on=)": dt.date(2026, 11, 3),
     "contact_products(store, campaign, code, on)": 1,
 }
 
 
 @pytest.mark.parametrize("shape", sorted(OLD_CALLS))
-def test_C4_old_collections_names_and_shapes_warn_and_still_work(shape: str) -> None:
+def test_old_collections_names_and_shapes_warn_and_still_work(shape: str) -> None:
     store = _store()
     _with_a_promise(store)
     if shape.startswith("register_promise"):
@@ -439,3 +443,34 @@ def test_C4_old_collections_names_and_shapes_warn_and_still_work(shape: str) -> 
     with pytest.warns(DeprecationWarning, match="deprecated"):
         result = OLD_CALLS[shape](store)
     assert result == OLD_RESULTS[shape]
+
+
+_KEYS = st.sampled_from(
+    sorted(
+        {f.name for cls in (Product, Payment, Promise) for f in attrs.fields(cls)} | {"currency"}
+    )
+)
+_VALUES = st.one_of(
+    _junk,
+    st.just("L-100"),
+    st.just("2026-11-05"),
+    st.just("10 PEN"),
+    st.lists(st.dictionaries(st.sampled_from(["amount", "date", "due", "x"]), _junk), max_size=2),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(record=st.dictionaries(_KEYS, _VALUES, max_size=8), service=st.integers(0, 2))
+def test_E1_E2_junk_mappings_raise_only_ccdomain_errors_and_change_nothing(
+    record: dict[Any, Any], service: int
+) -> None:
+    store = _store()
+    declare_product(store, product=_product(), at=AT)
+    before = _snapshot(store)
+    call = (declare_product, record_payment, register_promise)[service]
+    name = ("product", "payment", "promise")[service]
+    try:
+        call(store, **{name: record}, at=AT)
+    except CcdomainError as exc:
+        assert exc.message
+        assert _snapshot(store) == before

@@ -419,7 +419,7 @@ def test_I4_the_personal_fields_are_the_customer_addresses_codes_and_free_texts(
 def test_I5_an_export_written_before_typed_events_still_reads_back() -> None:
     store = MemoryStore()
     _scenario_module().scenario(store)
-    document = export_contact(store, "ventas", "45821739")
+    document = export_contact(store, campaign="ventas", code="45821739")
     assert document.events and document.refused == ()
     old = unstructure(document)
     with store.unit_of_work() as uow:

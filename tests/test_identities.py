@@ -213,7 +213,7 @@ def _world(store: Store) -> dict[str, Any]:
     number = _case(store)
     declare_product(
         store,
-        Product(
+        product=Product(
             id="L-100",
             campaign=CAMPAIGN,
             contact=code,
@@ -225,7 +225,7 @@ def _world(store: Store) -> dict[str, Any]:
     )
     register_promise(
         store,
-        Promise(
+        promise=Promise(
             id="PP-1",
             product="L-100",
             campaign=CAMPAIGN,
@@ -238,7 +238,9 @@ def _world(store: Store) -> dict[str, Any]:
         at=_at(6),
     )
     record_payment(
-        store, Payment("PG-1", "L-100", money("300.00", "PEN"), dt.date(2026, 11, 5)), at=_at(7)
+        store,
+        payment=Payment("PG-1", "L-100", money("300.00", "PEN"), dt.date(2026, 11, 5)),
+        at=_at(7),
     )
     typify_ticket(
         store, number=number, agent="ana", at=_at(8), path=PATH, comment="Pagará el viernes 6"
@@ -279,7 +281,7 @@ def _refused(event: Event) -> tuple[Direction, str]:
 
 def test_I1_summary_lists_the_activity_newest_first(store: Store) -> None:
     world = _world(store)
-    page = contact_summary(store, CAMPAIGN, world["code"], page_size=50)
+    page = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page_size=50)
     times = [item.at for item in page.items]
     assert times == sorted(times, reverse=True)
     kinds = [item.kind for item in page.items]
@@ -311,15 +313,15 @@ def test_I1_summary_lists_the_activity_newest_first(store: Store) -> None:
 
 def test_I1_summary_pages_with_a_total(store: Store) -> None:
     world = _world(store)
-    everything = contact_summary(store, CAMPAIGN, world["code"], page_size=50).items
-    first = contact_summary(store, CAMPAIGN, world["code"], page=1, page_size=3)
-    third = contact_summary(store, CAMPAIGN, world["code"], page=3, page_size=3)
-    beyond = contact_summary(store, CAMPAIGN, world["code"], page=9, page_size=3)
+    everything = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page_size=50).items
+    first = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page=1, page_size=3)
+    third = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page=3, page_size=3)
+    beyond = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page=9, page_size=3)
     assert first.items == everything[:3] and third.items == everything[6:]
     assert (first.total, first.pages, first.has_next) == (8, 3, True)
     assert third.has_next is False and beyond.items == () and beyond.total == 8
     with store.unit_of_work() as uow:  # a unit of work is a source too
-        assert contact_summary(uow, CAMPAIGN, world["code"], page_size=3) == first
+        assert contact_summary(uow, campaign=CAMPAIGN, code=world["code"], page_size=3) == first
 
 
 @pytest.mark.parametrize(
@@ -331,17 +333,19 @@ def test_I1_bad_page_refused_naming_the_value(
 ) -> None:
     world = _world(store)
     with pytest.raises(RuleViolation, match=shown):
-        contact_summary(store, CAMPAIGN, world["code"], page=page, page_size=page_size)
+        contact_summary(
+            store, campaign=CAMPAIGN, code=world["code"], page=page, page_size=page_size
+        )
 
 
 def test_I1_unknown_contact_or_campaign_refused(store: Store) -> None:
     _world(store)
     with pytest.raises(UnknownContact, match="C-404"):
-        contact_summary(store, CAMPAIGN, "C-404")
+        contact_summary(store, campaign=CAMPAIGN, code="C-404")
     with pytest.raises(UnknownCampaign, match="nope"):
-        contact_summary(store, "nope", DNI)
+        contact_summary(store, campaign="nope", code=DNI)
     with pytest.raises(CcdomainError, match="None"):
-        contact_summary(store, CAMPAIGN, None)  # type: ignore[arg-type]
+        contact_summary(store, campaign=CAMPAIGN, code=None)  # type: ignore[arg-type]
 
 
 # --- tabs of 004 ------------------------------------------------------------------------------
@@ -349,20 +353,20 @@ def test_I1_unknown_contact_or_campaign_refused(store: Store) -> None:
 
 def test_I9_cases_tab_shows_only_agent_replies_with_comments(store: Store) -> None:
     world = _world(store)
-    [case] = cases_tab(store, CAMPAIGN, world["code"])
+    [case] = cases_tab(store, campaign=CAMPAIGN, code=world["code"])
     assert case.ticket.number == world["ticket"]
     assert [(r.agent, r.direction, r.channel) for r in case.replies] == [
         ("ana", Direction.OUTBOUND, Channel.WHATSAPP),
         ("luis", Direction.OUTBOUND, Channel.CALL),
     ]
     assert [c.text for c in case.comments] == ["Cliente molesto, vive en Lince"]
-    [only_ana] = cases_tab(store, CAMPAIGN, world["code"], agent="ana")
+    [only_ana] = cases_tab(store, campaign=CAMPAIGN, code=world["code"], agent="ana")
     assert [r.text for r in only_ana.replies] == ["Buenos días José, ¿cuándo podría pagar?"]
 
 
 def test_I9_messages_tab_threads_customer_and_agent_messages(store: Store) -> None:
     world = _world(store)
-    [thread] = messages_tab(store, CAMPAIGN, world["code"])
+    [thread] = messages_tab(store, campaign=CAMPAIGN, code=world["code"])
     assert [(m.direction, m.text) for m in thread.messages] == [
         (Direction.INBOUND, "Hola, soy José Luis y no puedo pagar"),
         (Direction.OUTBOUND, "Buenos días José, ¿cuándo podría pagar?"),
@@ -371,7 +375,7 @@ def test_I9_messages_tab_threads_customer_and_agent_messages(store: Store) -> No
 
 def test_I10_profile_tab_has_the_004_fields(store: Store) -> None:
     world = _world(store)
-    profile = profile_tab(store, CAMPAIGN, world["code"])
+    profile = profile_tab(store, campaign=CAMPAIGN, code=world["code"])
     assert (profile.first_names, profile.last_names) == ("José Luis", "Pérez Soto")
     assert profile.company == "Transportes Quispe SAC"
     assert (profile.gender, profile.email) == ("M", "jose.perez@example.com")
@@ -385,17 +389,17 @@ def test_I10_update_profile_goes_through_the_validated_service(store: Store) -> 
     code = world["code"]
     updated = update_profile(
         store,
-        CAMPAIGN,
-        code,
+        campaign=CAMPAIGN,
+        code=code,
+        agent="ana",
         at=_at(30),
-        actor="ana",
         first_names="José",
         email="JL.Perez@Example.org",
         mobile_phone="912 345 678",
         home_phone=None,
         tags=["vip-potencial"],
     )
-    profile = profile_tab(store, CAMPAIGN, code)
+    profile = profile_tab(store, campaign=CAMPAIGN, code=code)
     assert profile.first_names == "José" and profile.last_names == "Pérez Soto"
     assert profile.email == "jl.perez@example.org"
     assert (profile.mobile_phone, profile.home_phone) == ("+51912345678", None)
@@ -407,13 +411,17 @@ def test_I10_update_profile_goes_through_the_validated_service(store: Store) -> 
     # Bad values are refused by the same service, naming the value; nothing is written.
     before = _snapshot(store)
     with pytest.raises(InvalidPhoneNumber, match="98765"):
-        update_profile(store, CAMPAIGN, code, at=_at(31), mobile_phone="98765")
+        update_profile(store, campaign=CAMPAIGN, code=code, at=_at(31), mobile_phone="98765")
     with pytest.raises(InvalidChannel, match="not-an-email"):
-        update_profile(store, CAMPAIGN, code, at=_at(31), email="not-an-email", notes="x")
+        update_profile(
+            store, campaign=CAMPAIGN, code=code, at=_at(31), email="not-an-email", notes="x"
+        )
     with pytest.raises(RuleViolation, match="x" * 10):
-        update_profile(store, CAMPAIGN, code, at=_at(31), gender="x" * 10_000)
+        update_profile(store, campaign=CAMPAIGN, code=code, at=_at(31), gender="x" * 10_000)
     assert _snapshot(store) == before
-    assert update_profile(store, CAMPAIGN, code, at=_at(32)) == updated  # nothing given
+    assert (
+        update_profile(store, campaign=CAMPAIGN, code=code, at=_at(32)) == updated
+    )  # nothing given
 
 
 def test_M3_identities_tab_lists_addresses_and_matching_contacts(store: Store) -> None:
@@ -432,16 +440,16 @@ def test_M3_identities_tab_lists_addresses_and_matching_contacts(store: Store) -
         channels=[{"kind": "phone", "value": "917654321"}],
         at=_at(20),
     )
-    view = identities_tab(store, CAMPAIGN, world["code"])
+    view = identities_tab(store, campaign=CAMPAIGN, code=world["code"])
     assert [c.value for c in view.identities] == [PHONE, HOME, "jose.perez@example.com"]
     assert [(c.contact.code, c.tier) for c in view.candidates] == [
         (twin.code, MatchTier.EXACT),
         (near.code, MatchTier.SUFFIX),
     ]
-    found = search_identities(store, CAMPAIGN, world["code"], "987-654-321")
+    found = search_identities(store, campaign=CAMPAIGN, code=world["code"], query="987-654-321")
     assert [c.contact.code for c in found] == [twin.code, near.code]
     with pytest.raises(InvalidPhoneNumber, match="12"):
-        search_identities(store, CAMPAIGN, world["code"], "12")
+        search_identities(store, campaign=CAMPAIGN, code=world["code"], query="12")
 
 
 def test_M5_merge_identities_plans_then_applies(store: Store) -> None:
@@ -459,7 +467,7 @@ def test_M5_merge_identities_plans_then_applies(store: Store) -> None:
     assert merged.code == world["code"] and "+51999888777" in merged.phones
     assert merged.first_names == "José Luis"  # A's value wins (M5)
     # The tombstone resolves to the survivor in every view.
-    assert contact_summary(store, CAMPAIGN, twin.code).code == world["code"]
+    assert contact_summary(store, campaign=CAMPAIGN, code=twin.code).code == world["code"]
     before = _snapshot(store)
     with pytest.raises(RuleViolation, match=DNI):
         merge_identities(
@@ -477,7 +485,7 @@ def test_M5_merge_identities_plans_then_applies(store: Store) -> None:
 
 def test_I2_comment_recorded_with_an_event_that_holds_no_text(store: Store) -> None:
     world = _world(store)
-    [comment] = cases_tab(store, CAMPAIGN, world["code"])[0].comments
+    [comment] = cases_tab(store, campaign=CAMPAIGN, code=world["code"])[0].comments
     assert comment.seq is not None and comment.agent == "ana"
     [event] = _events(store, EventKind.COMMENT_ADDED)
     assert event.ticket == world["ticket"] and event.contact == world["code"]
@@ -486,7 +494,7 @@ def test_I2_comment_recorded_with_an_event_that_holds_no_text(store: Store) -> N
 
 def test_I2_comments_can_be_neither_edited_nor_deleted(store: Store) -> None:
     world = _world(store)
-    [comment] = cases_tab(store, CAMPAIGN, world["code"])[0].comments
+    [comment] = cases_tab(store, campaign=CAMPAIGN, code=world["code"])[0].comments
     before = _snapshot(store)
     with pytest.raises(CommentImmutable, match=rf"comment {comment.seq} of ticket"):
         edit_comment(
@@ -505,7 +513,7 @@ def test_I2_cancelling_a_case_removes_its_comments_and_keeps_its_history(store: 
     with store.unit_of_work() as uow:
         interactions = list(uow.interactions(number))
         events_before = list(uow.events())
-    cancelled = cancel_ticket(store, number, "sup1", _at(6))
+    cancelled = cancel_ticket(store, number=number, agent="sup1", at=_at(6))
     assert cancelled.status is TicketStatus.CANCELLED
     with store.unit_of_work() as uow:
         assert uow.comments(number) == []
@@ -513,7 +521,7 @@ def test_I2_cancelling_a_case_removes_its_comments_and_keeps_its_history(store: 
         events_after = list(uow.events())
     assert events_after[: len(events_before)] == events_before
     assert events_after[-1].kind is EventKind.TICKET_CANCELLED
-    assert contact_summary(store, CAMPAIGN, code).items[0].text == "case cancelled"
+    assert contact_summary(store, campaign=CAMPAIGN, code=code).items[0].text == "case cancelled"
     before = _snapshot(store)
     with pytest.raises(TicketClosed, match=rf"ticket {number}"):
         add_comment(store, ticket=number, agent="ana", at=_at(7), text="tarde")
@@ -596,14 +604,14 @@ def test_I3_blocked_identity_is_refused_both_ways_and_recorded(store: Store) -> 
         (Direction.INBOUND, PHONE),
         (Direction.OUTBOUND, PHONE),
     ]
-    summary = contact_summary(store, CAMPAIGN, world["code"], page_size=50)
+    summary = contact_summary(store, campaign=CAMPAIGN, code=world["code"], page_size=50)
     kinds = [i.kind for i in summary.items[:3]]
     assert kinds == [
         ActivityKind.INTERACTION_REFUSED,
         ActivityKind.INTERACTION_REFUSED,
         ActivityKind.IDENTITY_BLOCKED,
     ]
-    document = export_contact(store, CAMPAIGN, world["code"])
+    document = export_contact(store, campaign=CAMPAIGN, code=world["code"])
     assert document.blocks == (block,)
     assert [_refused(e)[0] for e in document.refused] == [Direction.INBOUND, Direction.OUTBOUND]
 
@@ -753,7 +761,9 @@ def _leaks(text: str) -> list[str]:
 def test_I4_anonymize_replaces_every_personal_value_and_keeps_the_reports(store: Store) -> None:
     world = _anonymizable(store)
     reports = _reports(store)
-    assert _leaks(export_json(store, CAMPAIGN, world["code"]))  # the values are there before
+    assert _leaks(
+        export_json(store, campaign=CAMPAIGN, code=world["code"])
+    )  # the values are there before
     anonymous = anonymize_contact(
         store, campaign=CAMPAIGN, code=world["code"], agent="dpo", at=_at(60)
     )
@@ -768,7 +778,7 @@ def test_I4_anonymize_replaces_every_personal_value_and_keeps_the_reports(store:
     # Nothing personal is left in any stored record nor in the export.
     snapshot = to_json(_snapshot(store)[:-1]) + "".join(to_json(e) for e in _snapshot(store)[-1])
     assert _leaks(snapshot) == []
-    text = export_json(store, CAMPAIGN, anonymous.code)
+    text = export_json(store, campaign=CAMPAIGN, code=anonymous.code)
     assert _leaks(text) == []
     document = from_json(text, ContactExport)
     [case] = document.cases
@@ -789,8 +799,10 @@ def test_I4_anonymize_replaces_every_personal_value_and_keeps_the_reports(store:
     assert (event.payload.tickets, event.payload.interactions) == (1, 3)
     # The old code is gone, the views work on the new one.
     with pytest.raises(UnknownContact, match=DNI):
-        contact_summary(store, CAMPAIGN, DNI)
-    assert contact_summary(store, CAMPAIGN, anonymous.code).total == 10  # 8, block, refusal
+        contact_summary(store, campaign=CAMPAIGN, code=DNI)
+    assert (
+        contact_summary(store, campaign=CAMPAIGN, code=anonymous.code).total == 10
+    )  # 8, block, refusal
 
 
 def test_I4_anonymized_code_is_opaque_and_deterministic(tmp_path: pathlib.Path) -> None:
@@ -876,7 +888,9 @@ def test_I4_anonymizing_twice_is_refused(store: Store) -> None:
     with pytest.raises(UnknownContact, match=DNI):
         anonymize_contact(store, campaign=CAMPAIGN, code=DNI, agent="dpo", at=_at(61))
     with pytest.raises(RuleViolation, match="anonymized"):
-        update_profile(store, CAMPAIGN, anonymous.code, at=_at(61), first_names="Juan")
+        update_profile(
+            store, campaign=CAMPAIGN, code=anonymous.code, at=_at(61), first_names="Juan"
+        )
     with pytest.raises(RuleViolation, match="anonymized"):
         add_comment(store, ticket=world["ticket"], agent="ana", at=_at(61), text="x")
     with pytest.raises(RuleViolation, match="agent"):
@@ -954,7 +968,7 @@ def test_I4_merge_tombstones_and_unlinked_cases_of_its_addresses_are_anonymized(
 
 def test_I5_export_holds_everything_about_the_contact_and_reads_back(store: Store) -> None:
     world = _anonymizable(store)
-    document = export_contact(store, CAMPAIGN, world["code"])
+    document = export_contact(store, campaign=CAMPAIGN, code=world["code"])
     assert document.contact.code == DNI and document.company is not None
     assert document.company.name == "Transportes Quispe SAC"
     [case] = document.cases
@@ -978,7 +992,7 @@ def test_I5_export_holds_everything_about_the_contact_and_reads_back(store: Stor
         EventKind.IDENTITY_BLOCKED,
     } <= kinds
     assert EventKind.CAMPAIGN_DECLARED not in kinds
-    text = export_json(store, CAMPAIGN, world["code"])
+    text = export_json(store, campaign=CAMPAIGN, code=world["code"])
     assert json.loads(text)["format"] == "ccdomain.contact-export/1"
     assert from_json(text, ContactExport) == document
 
@@ -1013,20 +1027,39 @@ def test_I5_export_then_import_reads_back_equal_for_arbitrary_contacts(
         uow.add_interaction(attrs.evolve(interaction, ticket=ticket.number, external_id=None))
         uow.add_comment(attrs.evolve(comments, ticket=ticket.number))
         uow.commit()
-    document = export_contact(store, CAMPAIGN, contact.code)
+    document = export_contact(store, campaign=CAMPAIGN, code=contact.code)
     assert document.contact == contact and len(document.cases) == 1
-    assert from_json(export_json(store, CAMPAIGN, contact.code), ContactExport) == document
+    assert (
+        from_json(export_json(store, campaign=CAMPAIGN, code=contact.code), ContactExport)
+        == document
+    )
 
 
 # --- bad input: only ccdomain errors, naming the value, nothing written ------------------------
 
 _BAD_CALLS: list[tuple[str, Callable[[Store], object], str]] = [
-    ("summary of an int code", lambda s: contact_summary(s, CAMPAIGN, 12345678), "12345678"),  # type: ignore[arg-type]
-    ("cases of an emoji", lambda s: cases_tab(s, CAMPAIGN, "😀"), "😀"),
-    ("profile of a huge code", lambda s: profile_tab(s, CAMPAIGN, "9" * 10_000), "999"),
-    ("messages of None campaign", lambda s: messages_tab(s, None, DNI), "None"),  # type: ignore[arg-type]
-    ("identities of a control char", lambda s: identities_tab(s, CAMPAIGN, "a\x07b"), "a"),
-    ("export of an unknown code", lambda s: export_contact(s, CAMPAIGN, "C-404"), "C-404"),
+    (
+        "summary of an int code",
+        lambda s: contact_summary(s, campaign=CAMPAIGN, code=12345678),
+        "12345678",
+    ),  # type: ignore[arg-type]
+    ("cases of an emoji", lambda s: cases_tab(s, campaign=CAMPAIGN, code="😀"), "😀"),
+    (
+        "profile of a huge code",
+        lambda s: profile_tab(s, campaign=CAMPAIGN, code="9" * 10_000),
+        "999",
+    ),
+    ("messages of None campaign", lambda s: messages_tab(s, campaign=None, code=DNI), "None"),  # type: ignore[arg-type]
+    (
+        "identities of a control char",
+        lambda s: identities_tab(s, campaign=CAMPAIGN, code="a\x07b"),
+        "a",
+    ),
+    (
+        "export of an unknown code",
+        lambda s: export_contact(s, campaign=CAMPAIGN, code="C-404"),
+        "C-404",
+    ),
     (
         "anonymize with a naive time",
         lambda s: anonymize_contact(
@@ -1041,10 +1074,14 @@ _BAD_CALLS: list[tuple[str, Callable[[Store], object], str]] = [
     ),
     (
         "update profile with a list name",
-        lambda s: update_profile(s, CAMPAIGN, DNI, at=_at(9), first_names=["José"]),
+        lambda s: update_profile(s, campaign=CAMPAIGN, code=DNI, at=_at(9), first_names=["José"]),
         "José",
     ),
-    ("summary from a string", lambda s: contact_summary("store", CAMPAIGN, DNI), "store"),  # type: ignore[arg-type]
+    (
+        "summary from a string",
+        lambda s: contact_summary("store", campaign=CAMPAIGN, code=DNI),
+        "store",
+    ),  # type: ignore[arg-type]
 ]
 
 
@@ -1079,3 +1116,53 @@ def test_I4_channel_kinds_of_the_contact_are_all_scrubbed_from_blocks(store: Sto
         }
     assert "jose.perez@example.com" not in customers and HOME not in customers
     assert len([c for c in customers if c is not None and c.startswith("anon-")]) == 3
+
+
+# --- the old call shapes still work, with a warning (removed in 1.0) ----------------------------
+
+_OLD_SHAPES: dict[str, Callable[[Store, str], object]] = {
+    "contact_summary(source, campaign, code)": lambda s, c: contact_summary(s, CAMPAIGN, c).code,
+    "contact_summary(source=...)": lambda s, c: (
+        contact_summary(source=s, campaign=CAMPAIGN, code=c).code
+    ),
+    "cases_tab(source, campaign, code)": lambda s, c: len(cases_tab(s, CAMPAIGN, c)),
+    "messages_tab(source, campaign, code)": lambda s, c: len(messages_tab(s, CAMPAIGN, c)),
+    "profile_tab(source, campaign, code)": lambda s, c: profile_tab(s, CAMPAIGN, c).code,
+    "identities_tab(source, campaign, code)": lambda s, c: (
+        identities_tab(s, CAMPAIGN, c).contact.code
+    ),
+    "search_identities(source, campaign, code, query)": lambda s, c: len(
+        search_identities(s, CAMPAIGN, c, "987654321")
+    ),
+    "update_profile(store, campaign, code, actor=)": lambda s, c: (
+        update_profile(s, CAMPAIGN, c, at=_at(30), actor="ana", notes="x").code
+    ),
+    "export_contact(source, campaign, code)": lambda s, c: export_contact(s, CAMPAIGN, c).code,
+    "export_json(source, campaign, code)": lambda s, c: (
+        from_json(export_json(s, CAMPAIGN, c), ContactExport).code
+    ),
+}
+_OLD_RESULTS: dict[str, object] = {
+    "cases_tab(source, campaign, code)": 1,
+    "messages_tab(source, campaign, code)": 1,
+    "search_identities(source, campaign, code, query)": 0,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_OLD_SHAPES))
+def test_old_positional_shapes_of_the_identities_services_warn_and_still_work(
+    store: Store, shape: str
+) -> None:
+    code = _world(store)["code"]
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        result = _OLD_SHAPES[shape](store, code)
+    assert result == _OLD_RESULTS.get(shape, code)
+
+
+def test_I5_I7_module_doctests() -> None:
+    import doctest
+
+    from ccdomain.rules import identities as rules
+
+    result = doctest.testmod(rules)
+    assert result.attempted > 0 and result.failed == 0

@@ -314,7 +314,7 @@ def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
     """The I5 document of a contact, as the identities service writes it."""
     from ccdomain.identities import export_json
 
-    return export_json(store, campaign, code)
+    return export_json(store, campaign=campaign, code=code)
 
 
 def _cmd_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

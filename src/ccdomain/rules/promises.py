@@ -373,6 +373,7 @@ def promise_status(
     promises use :func:`promise_statuses`.
 
         >>> import datetime as dt
+        >>> from ccdomain.models import money
         >>> p = Promise(id="PR-1", product="P-1", campaign="c", agent="ana",
         ...             made_on=dt.date(2026, 11, 1), ticket=1,
         ...             installments=[Installment(money("300", "PEN"), dt.date(2026, 11, 6))])

@@ -110,14 +110,12 @@ def _stored_product(uow: UnitOfWork, product_id: object) -> Product:
     return product
 
 
-def _fields(value: object, cls: type[Any], what: str) -> dict[str, object] | None:
-    """The fields of a plain mapping given for a ``cls`` record; None for the record itself.
+def _fields(value: object, what: str, cls: type[Any]) -> dict[str, object]:
+    """The fields of a plain mapping given instead of a ``cls`` record.
 
     Raises:
-        RuleViolation: ``value`` is neither the record nor a mapping.
+        RuleViolation: ``value`` is not a mapping either.
     """
-    if isinstance(value, cls):
-        return None
     if not isinstance(value, Mapping):
         raise RuleViolation(
             f"{what} {_show(value)} is not a {cls.__name__} or a mapping of its fields"
@@ -141,12 +139,12 @@ def _priced_installments(items: object, currency: str, error: type[CcdomainError
 
 
 def _product_record(value: object) -> Product:
-    fields = _fields(value, Product, "product")
-    if fields is None:
-        return value  # type: ignore[return-value]
-    currency = fields.pop("currency", None)
-    if currency is not None:
-        code = Money.zero(currency).currency
+    if isinstance(value, Product):
+        return value
+    fields = _fields(value, "product", Product)
+    given = fields.pop("currency", None)
+    code = None if given is None else Money.zero(given).currency
+    if code is not None:
         if "debt" in fields:
             fields["debt"] = _to_money(fields["debt"], "product debt", InvalidMoney, currency=code)
         if "installments" in fields:
@@ -154,7 +152,7 @@ def _product_record(value: object) -> Product:
                 fields["installments"], code, InvalidMoney
             )
     product = _record(Product, fields, "product", RuleViolation)
-    if currency is not None and product.currency != code:
+    if code is not None and product.currency != code:
         raise CurrencyMismatch(
             f"product {product.id!r} names currency {code!r} but its debt is {product.debt}"
         )
@@ -162,9 +160,9 @@ def _product_record(value: object) -> Product:
 
 
 def _payment_record(uow: UnitOfWork, value: object) -> Payment:
-    fields = _fields(value, Payment, "payment")
-    if fields is None:
-        return value  # type: ignore[return-value]
+    if isinstance(value, Payment):
+        return value
+    fields = _fields(value, "payment", Payment)
     if "amount" in fields and "product" in fields:
         product = _stored_product(uow, fields["product"])
         fields["amount"] = _to_money(
@@ -174,9 +172,9 @@ def _payment_record(uow: UnitOfWork, value: object) -> Payment:
 
 
 def _promise_record(uow: UnitOfWork, value: object) -> Promise:
-    fields = _fields(value, Promise, "promise")
-    if fields is None:
-        return value  # type: ignore[return-value]
+    if isinstance(value, Promise):
+        return value
+    fields = _fields(value, "promise", Promise)
     if "product" in fields:
         product = _stored_product(uow, fields["product"])
         fields.setdefault("campaign", product.campaign)
@@ -439,7 +437,8 @@ def _also_the_old_rule(service: _F) -> _F:
 
     @functools.wraps(service)
     def dispatch(*args: Any, **kwargs: Any) -> Any:
-        if not args or not isinstance(args[0], Promise):
+        first = args[0] if args else kwargs.get("promise")
+        if not isinstance(first, Promise):
             return service(*args, **kwargs)
         warn_deprecated(
             "cancel_promise(promise, agent, on) with a Promise record",
@@ -449,11 +448,11 @@ def _also_the_old_rule(service: _F) -> _F:
             raise TypeError(
                 f"cancel_promise() takes 3 arguments (promise, agent, on), {len(args)} given"
             )
-        for name, value in zip(("agent", "on"), args[1:], strict=False):
+        for name, value in zip(("promise", "agent", "on"), args, strict=False):
             if name in kwargs:
                 raise TypeError(f"cancel_promise() got multiple values for argument {name!r}")
             kwargs[name] = value
-        return cancelled_promise(args[0], **kwargs)
+        return cancelled_promise(kwargs.pop("promise"), **kwargs)
 
     return dispatch  # type: ignore[return-value]
 

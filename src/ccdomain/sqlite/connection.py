@@ -38,7 +38,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from ccdomain.errors import RuleViolation, StoreError
 from ccdomain.models import (
@@ -54,9 +54,6 @@ from ccdomain.models import (
 )
 from ccdomain.serialization import from_json
 from ccdomain.sqlite.fast_json import _json
-
-if TYPE_CHECKING:
-    from ccdomain.sqlite.store import SqliteStore
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -272,6 +269,17 @@ class _Connection:
         self.generation += 1
 
 
+class _StoreHandle(Protocol):
+    """What a unit of work needs of its store (:class:`~ccdomain.sqlite.SqliteStore`)."""
+
+    _decoded: dict[tuple[type, str], Any]
+    _purge_pending: bool
+
+    def _connection(self) -> _Connection: ...
+
+    def _run_purge(self, conn: _Connection) -> None: ...
+
+
 class _UnitOfWorkBase:
     """The transaction of a :class:`~ccdomain.sqlite.SqliteUnitOfWork` and the row helpers
     its parts share (each port's part subclasses it).
@@ -279,7 +287,7 @@ class _UnitOfWorkBase:
     Used outside a ``with`` block, each call is its own transaction.
     """
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: _StoreHandle) -> None:
         self._store = store
         self._decoded = store._decoded
         self._conn: _Connection | None = None
