@@ -83,7 +83,7 @@ def lookup_samples_us(store: MemoryStore, queries: list[str], rounds: int) -> li
         for _ in range(rounds):
             for query in queries:
                 start = clock()
-                find_candidates(uow, query, campaign="ventas")
+                find_candidates(uow, phone=query, campaign="ventas")
                 samples.append((clock() - start) / 1000)
     return samples
 
@@ -92,7 +92,7 @@ def check_and_warm(store: MemoryStore, queries: list[str]) -> None:
     """Warm the normalize cache and check that every query is an EXACT hit."""
     with store.unit_of_work() as uow:
         for query in queries:
-            found = find_candidates(uow, query, campaign="ventas")
+            found = find_candidates(uow, phone=query, campaign="ventas")
             assert found and found[0].tier is MatchTier.EXACT, query
 
 

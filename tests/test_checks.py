@@ -317,8 +317,8 @@ def _pepe(store: Store) -> None:
 
 
 def _merge(store: Store, agent: str) -> object:
-    plan = matching.plan_merge(store, "ventas", "12345678", "C-000001")
-    return matching.apply_merge(store, plan, agent=agent, at=LATER)
+    plan = matching.plan_merge(store, campaign="ventas", into="12345678", source="C-000001")
+    return matching.apply_merge(store, plan=plan, agent=agent, at=LATER)
 
 
 ACTOR_OPS: dict[str, _ActorOp] = {
@@ -341,7 +341,9 @@ ACTOR_OPS: dict[str, _ActorOp] = {
         agent=a,
     ),
     "tickets.resolve_ticket": lambda s, a: tickets.resolve_ticket(s, number=1, agent=a, at=LATER),
-    "tickets.set_labels": lambda s, a: tickets.set_labels(s, 1, ["vip"], a, LATER),
+    "tickets.label_ticket": lambda s, a: tickets.label_ticket(
+        s, number=1, labels=["vip"], agent=a, at=LATER
+    ),
     "matching.apply_merge": _merge,
     "identities.add_comment": lambda s, a: identities.add_comment(
         s, ticket=1, agent=a, at=LATER, text="x"
@@ -479,7 +481,9 @@ LOOK_ALIKE_OPS: dict[str, Callable[[Store], object]] = {
         customer="912345678",
         queue="ventas\u200f",
     ),
-    "ticket label": lambda s: tickets.set_labels(s, 1, ["vip\u200b"], "ana", LATER),
+    "ticket label": lambda s: tickets.label_ticket(
+        s, number=1, labels=["vip\u200b"], agent="ana", at=LATER
+    ),
     "contact tag": lambda s: ct.update_contact(
         s, campaign="ventas", code="12345678", tags=["v\u00a0ip"], at=AT
     ),
@@ -521,13 +525,16 @@ def test_E3_inner_whitespace_collapses_alike_in_every_module() -> None:
         status="no  answer",
     )
     assert (routed.interaction.agent, routed.interaction.status) == ("ana quispe", "no answer")
-    labelled = tickets.set_labels(store, 1, ["muy  urgente"], " ana quispe ", AT)
+    labelled = tickets.label_ticket(
+        store, number=1, labels=["muy  urgente"], agent=" ana quispe ", at=AT
+    )
     assert labelled.labels == ("muy urgente",)
     identities.add_comment(store, ticket=1, agent="ana  quispe", at=AT, text="ok")
     # Before E3 tickets kept inner spaces: this path was not the declared one.
-    closed, typification = tickets.typify_ticket(
+    typified = tickets.typify_ticket(
         store, number=1, agent="ana  quispe", at=LATER, path=["No   contactado"]
     )
+    closed, typification = typified.ticket, typified.typification
     assert typification.path == ("No contactado",)
     assert closed.closed_by == "ana quispe"
     with store.unit_of_work() as uow:
@@ -547,11 +554,17 @@ TICKET_OPS: dict[str, Callable[[Store, object], object]] = {
         agent="ana",
         at=LATER,
     ),
-    "tickets.set_labels": lambda s, n: tickets.set_labels(s, n, ["x"], "ana", LATER),  # type: ignore[arg-type]
-    "matching.link_ticket_to_contact": lambda s, n: matching.link_ticket_to_contact(
+    "tickets.label_ticket": lambda s, n: tickets.label_ticket(
         s,
         number=n,  # type: ignore[arg-type]
-        contact_code="12345678",
+        labels=["x"],
+        agent="ana",
+        at=LATER,
+    ),
+    "tickets.link_ticket": lambda s, n: tickets.link_ticket(
+        s,
+        number=n,  # type: ignore[arg-type]
+        contact="12345678",
         agent="ana",
         at=LATER,
     ),
@@ -623,9 +636,8 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
     b = ct.create_contact(
         store, campaign="cobranzas", channels=[{"kind": "phone", "value": "923456789"}], at=AT
     )
-    matching.apply_merge(
-        store, matching.plan_merge(store, "cobranzas", a.code, b.code), agent="sup1", at=AT
-    )
+    plan = matching.plan_merge(store, campaign="cobranzas", into=a.code, source=b.code)
+    matching.apply_merge(store, plan=plan, agent="sup1", at=AT)
     ticket = tickets.route_interaction(
         store,
         at=LATER,
@@ -640,8 +652,8 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
         ct.update_contact(store, campaign="cobranzas", code=b.code, notes="x", at=LATER).code
         == a.code
     )
-    assert tickets.link_ticket_contact(
-        store, ticket.number, None, b.code, "ana", LATER
+    assert tickets.link_ticket(
+        store, number=ticket.number, contact=b.code, agent="ana", at=LATER
     ).contact == (a.code)
     assert identities.contact_summary(store, campaign="cobranzas", code=b.code).code == a.code
     product = coll.declare_product(store, product=_product(contact=b.code), at=LATER)
@@ -656,8 +668,8 @@ def test_K17_a_merged_code_names_the_survivor_in_every_module() -> None:
         line="tel-cob",
         customer="966666666",
     ).ticket
-    linked = matching.link_ticket_to_contact(
-        store, number=second.number, contact_code=b.code, agent="ana", at=LATER
+    linked = matching.link_ticket(
+        store, number=second.number, contact=b.code, agent="ana", at=LATER
     )
     assert linked.contact == a.code
     third = tickets.route_interaction(

@@ -513,7 +513,7 @@ def test_I2_cancelling_a_case_removes_its_comments_and_keeps_its_history(store: 
     with store.unit_of_work() as uow:
         interactions = list(uow.interactions(number))
         events_before = list(uow.events())
-    cancelled = cancel_ticket(store, number, "sup1", _at(6))
+    cancelled = cancel_ticket(store, number=number, agent="sup1", at=_at(6))
     assert cancelled.status is TicketStatus.CANCELLED
     with store.unit_of_work() as uow:
         assert uow.comments(number) == []

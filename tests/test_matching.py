@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import doctest
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ccdomain.rules.matching
+import ccdomain.rules.merge
+import ccdomain.services.matching
 from ccdomain import matching
 from ccdomain.collections import Installment, Money, Payment, Product, Promise
 from ccdomain.contacts import get_contact, resolve_contact_code
@@ -37,6 +41,7 @@ from ccdomain.matching import (
     decide_link,
     find_candidates,
     identity_candidates,
+    link_ticket,
     link_ticket_to_contact,
     plan_merge,
 )
@@ -88,7 +93,7 @@ def store_with(*contacts: Contact, region: str = "PE") -> MemoryStore:
 
 def candidates(store: Store, raw: str, **kwargs: Any) -> list[Candidate]:
     with store.unit_of_work() as uow:
-        return find_candidates(uow, raw, **kwargs)
+        return find_candidates(uow, phone=raw, **kwargs)
 
 
 def codes(found: Sequence[Candidate]) -> list[str]:
@@ -212,7 +217,7 @@ def test_M14_most_recent_activity_comes_from_the_contacts_tickets(kind: str, tmp
     first = route_interaction(store, at=AT, customer="987654321", campaign="ventas", **kw)
     assert first.ticket.contact is None  # two EXACT candidates: ambiguous (M4)
     number = first.ticket.number
-    link_ticket_to_contact(store, number=number, contact_code="V-B", agent="ana", at=AT)
+    link_ticket(store, number=number, contact="V-B", agent="ana", at=AT)
     found = candidates(store, "987654321", campaign="ventas")
     assert codes(found) == ["V-B", "V-A"]
     assert [c.activity for c in found] == [AT, None]
@@ -221,7 +226,7 @@ def test_M14_most_recent_activity_comes_from_the_contacts_tickets(kind: str, tmp
     later = AT + dt.timedelta(hours=2)
     route_interaction(store, at=later, customer="987654321", campaign="ventas", **kw)
     with store.unit_of_work() as uow:
-        assert matching.contact_activity(uow, twins[1]) == later
+        assert matching.contact_activity(uow, contact=twins[1]) == later
         uow.update_contact(attrs.evolve(twins[0], last_activity=later + dt.timedelta(days=1)))
         uow.commit()
     assert codes(candidates(store, "987654321", campaign="ventas")) == ["V-A", "V-B"]
@@ -276,13 +281,13 @@ def test_M3_lookup_uses_index_lookups_only() -> None:
     store = store_with(*(person(f"C{i}", f"+5198765{i:04d}") for i in range(300)))
     with store.unit_of_work() as uow:
         spy = _IndexOnly(uow)
-        found = find_candidates(spy, "+51987650007", campaign="ventas")  # type: ignore[arg-type]
+        found = find_candidates(spy, phone="+51987650007", campaign="ventas")
     assert found[0].contact.code == "C7" and found[0].tier is MatchTier.EXACT
     # One suffix lookup serves EXACT, NATIONAL and SUFFIX; Peru has no variants.
     assert spy.lookups == 1
     with store.unit_of_work() as uow:
         spy = _IndexOnly(uow)
-        find_candidates(spy, "+52 55 1234 5678")  # type: ignore[arg-type]
+        find_candidates(spy, phone="+52 55 1234 5678")
     assert spy.lookups == 2  # plus one EXACT lookup of the +52 1 variant
 
 
@@ -295,7 +300,7 @@ def test_M3_identity_candidates_match_any_phone_of_the_contact() -> None:
         person("OTHER", "+51911111111"),
     )
     with store.unit_of_work() as uow:
-        found = identity_candidates(uow, me)
+        found = identity_candidates(uow, contact=me)
     assert [(c.contact.code, c.tier) for c in found] == [
         ("TWIN", MatchTier.EXACT),
         ("MX-OLD", MatchTier.VARIANT),
@@ -444,20 +449,20 @@ def test_M3_junk_into_find_candidates_raises_only_ccdomain_errors(junk: object) 
     store = store_with(person("A", "+51987654321"))
     with store.unit_of_work() as uow:
         must_refuse = (
-            lambda: find_candidates(uow, junk),  # type: ignore[arg-type]
-            lambda: find_candidates(junk, "987654321"),  # type: ignore[arg-type]
-            lambda: identity_candidates(uow, junk),  # type: ignore[arg-type]
-            lambda: plan_merge(uow, "ventas", "A", junk),  # type: ignore[arg-type]
-            lambda: plan_merge(junk, "ventas", "A", "A"),  # type: ignore[arg-type]
+            lambda: find_candidates(uow, phone=junk),  # type: ignore[arg-type]
+            lambda: find_candidates(junk, phone="987654321"),  # type: ignore[arg-type]
+            lambda: identity_candidates(uow, contact=junk),  # type: ignore[arg-type]
+            lambda: plan_merge(uow, campaign="ventas", into="A", source=junk),  # type: ignore[arg-type]
+            lambda: plan_merge(junk, campaign="ventas", into="A", source="A"),  # type: ignore[arg-type]
         )
         for call in must_refuse:
             with pytest.raises(CcdomainError) as info:
                 call()
             assert len(str(info.value)) < 400
         may_accept = (  # None is a valid campaign or region here
-            lambda: find_candidates(uow, "987654321", campaign=junk),  # type: ignore[arg-type]
-            lambda: find_candidates(uow, "987654321", region=junk),  # type: ignore[arg-type]
-            lambda: plan_merge(uow, junk, "A", "B"),  # type: ignore[arg-type]
+            lambda: find_candidates(uow, phone="987654321", campaign=junk),  # type: ignore[arg-type]
+            lambda: find_candidates(uow, phone="987654321", region=junk),  # type: ignore[arg-type]
+            lambda: plan_merge(uow, campaign=junk, into="A", source="B"),  # type: ignore[arg-type]
             lambda: decide_link(junk, "ventas"),  # type: ignore[arg-type]
             lambda: decide_link([], junk),  # type: ignore[arg-type]
         )
@@ -472,10 +477,10 @@ def test_M3_random_junk_raises_only_ccdomain_errors(junk: object) -> None:
     store = store_with(person("A", "+51987654321"))
     with store.unit_of_work() as uow:
         with contextlib.suppress(CcdomainError):
-            find_candidates(uow, junk)  # type: ignore[arg-type]
+            find_candidates(uow, phone=junk)  # type: ignore[arg-type]
         for args in ((junk, "A"), ("A", junk)):
             with pytest.raises(CcdomainError):
-                plan_merge(uow, "ventas", *args)  # type: ignore[arg-type]
+                plan_merge(uow, campaign="ventas", into=args[0], source=args[1])  # type: ignore[arg-type]
 
 
 # --- M4 linking -------------------------------------------------------------------------------
@@ -527,8 +532,8 @@ def test_M4_auto_link_agrees_with_decide_link(
     )
     customer = normalize_phone(query, "PE")
     with store.unit_of_work() as uow:
-        decision = decide_link(find_candidates(uow, customer), "ventas")
-        assert auto_link_contact(uow, "ventas", customer) == decision.contact_code
+        decision = decide_link(find_candidates(uow, phone=customer), "ventas")
+        assert auto_link_contact(uow, campaign="ventas", customer=customer) == decision.contact_code
 
 
 def test_M4_routing_links_on_one_exact_and_leaves_ambiguous_unlinked() -> None:
@@ -547,7 +552,7 @@ def test_M4_routing_links_on_one_exact_and_leaves_ambiguous_unlinked() -> None:
 def test_M4_manual_link_to_a_candidate() -> None:
     store = store_with(person("TWIN1", "+51912345678"), person("TWIN2", "+51912345678"))
     number = open_ticket(store, "ventas", "+51912345678", None)
-    ticket = link_ticket_to_contact(store, number=number, contact_code="TWIN2", agent="ana", at=AT)
+    ticket = link_ticket(store, number=number, contact="TWIN2", agent="ana", at=AT)
     assert ticket.contact == "TWIN2"
     with store.unit_of_work() as uow:
         assert uow.get_ticket(number).contact == "TWIN2"  # type: ignore[union-attr]
@@ -560,11 +565,11 @@ def test_M4_manual_link_refuses_unknown_contact_or_ticket_and_changes_nothing() 
     number = open_ticket(store, "ventas", "+51912345678", None)
     before = snapshot(store)
     with pytest.raises(UnknownContact):
-        link_ticket_to_contact(store, number=number, contact_code="S", agent="ana", at=AT)
+        link_ticket(store, number=number, contact="S", agent="ana", at=AT)
     with pytest.raises(UnknownTicket):
-        link_ticket_to_contact(store, number=999, contact_code="A", agent="ana", at=AT)
+        link_ticket(store, number=999, contact="A", agent="ana", at=AT)
     with pytest.raises(UnknownTicket):
-        link_ticket_to_contact(store, number="1", contact_code="A", agent="ana", at=AT)  # type: ignore[arg-type]
+        link_ticket(store, number="1", contact="A", agent="ana", at=AT)  # type: ignore[arg-type]
     assert snapshot(store) == before
 
 
@@ -699,7 +704,7 @@ def merge_store() -> MemoryStore:
 
 def test_M5_plan_lists_conflicts_winners_open_ticket_pairs_and_moves() -> None:
     store = merge_store()
-    plan = plan_merge(store, "ventas", "A", "B")
+    plan = plan_merge(store, campaign="ventas", into="A", source="B")
     conflicts = {c.field: (c.a_value, c.b_value, c.winner) for c in plan.conflicts}
     assert conflicts == {
         "first_names": ("José", "Jose Luis", "José"),
@@ -721,7 +726,9 @@ def test_M5_plan_lists_conflicts_winners_open_ticket_pairs_and_moves() -> None:
 
 def test_M5_apply_merge_unions_and_repoints_everything() -> None:
     store = merge_store()
-    merged = apply_merge(store, plan_merge(store, "ventas", "A", "B"), agent="sup1", at=AT)
+    merged = apply_merge(
+        store, plan=plan_merge(store, campaign="ventas", into="A", source="B"), agent="sup1", at=AT
+    )
     assert merged.vip is True
     assert merged.phones == ("+51987654321", "+51912345678")
     assert [c.value for c in merged.channels if c.kind is ChannelKind.EMAIL] == ["jose@example.com"]
@@ -739,7 +746,7 @@ def test_M5_apply_merge_unions_and_repoints_everything() -> None:
         assert uow.tickets_for_contact("ventas", "B") == []
         assert [p.id for p in uow.products_for_contact("ventas", "A")] == ["P-1"]
         assert [p.id for p in uow.payments_for_product("P-1")] == ["PAY-1"]
-        assert codes(find_candidates(uow, "+51912345678")) == ["A"]
+        assert codes(find_candidates(uow, phone="+51912345678")) == ["A"]
         merges = [e for e in uow.events() if e.kind is EventKind.CONTACTS_MERGED]
     assert [(e.contact, e.actor) for e in merges] == [("A", "sup1")]
     merged = merges[0].payload
@@ -752,7 +759,9 @@ def test_M5_merge_events_rebuild_the_ticket_links() -> None:
     kw: dict[str, Any] = {"at": AT, "channel": "sms", "direction": "outbound"}
     route_interaction(store, customer="987654321", campaign="ventas", **kw)
     route_interaction(store, customer="912345678", campaign="ventas", **kw)
-    apply_merge(store, plan_merge(store, "ventas", "A", "B"), agent="sup1", at=AT)
+    apply_merge(
+        store, plan=plan_merge(store, campaign="ventas", into="A", source="B"), agent="sup1", at=AT
+    )
     with store.unit_of_work() as uow:
         tickets = list(uow.list_tickets())
         assert [t.contact for t in tickets] == ["A", "A"]
@@ -761,7 +770,9 @@ def test_M5_merge_events_rebuild_the_ticket_links() -> None:
 
 def test_M5_late_interactions_for_B_land_on_A() -> None:
     store = merge_store()
-    apply_merge(store, plan_merge(store, "ventas", "A", "B"), agent="sup1", at=AT)
+    apply_merge(
+        store, plan=plan_merge(store, campaign="ventas", into="A", source="B"), agent="sup1", at=AT
+    )
     kw: dict[str, Any] = {"channel": "whatsapp", "direction": "outbound", "campaign": "ventas"}
     late = route_interaction(store, at=AT + dt.timedelta(hours=2), customer="912345678", **kw)
     assert (late.ticket.number, late.ticket.contact) == (2, "A")
@@ -769,9 +780,7 @@ def test_M5_late_interactions_for_B_land_on_A() -> None:
     fresh = route_interaction(store, at=AT + dt.timedelta(days=2), customer="912345678", **kw)
     assert fresh.ticket.number != 2 and fresh.ticket.contact == "A"
     # A link naming B's old code (a late replay line) lands on A too.
-    ticket = link_ticket_to_contact(
-        store, number=fresh.ticket.number, contact_code="B", agent="ana", at=AT
-    )
+    ticket = link_ticket(store, number=fresh.ticket.number, contact="B", agent="ana", at=AT)
     assert ticket.contact == "A"
     assert get_contact(store, campaign="ventas", code="B").code == "A"
 
@@ -785,35 +794,35 @@ def test_M5_refusals_change_nothing() -> None:
         uow.commit()
     before = snapshot(store)
     with pytest.raises(RuleViolation, match=r"'soporte'.*'ventas'"):
-        plan_merge(store, "ventas", "A", "S", from_campaign="soporte")
+        plan_merge(store, campaign="ventas", into="A", source="S", from_campaign="soporte")
     with pytest.raises(RuleViolation, match="into itself"):
-        plan_merge(store, "ventas", "A", "A")
+        plan_merge(store, campaign="ventas", into="A", source="A")
     with pytest.raises(RuleViolation, match="already merged"):
-        plan_merge(store, "ventas", "A", "T")
+        plan_merge(store, campaign="ventas", into="A", source="T")
     with pytest.raises(RuleViolation, match="already merged"):
-        plan_merge(store, "ventas", "T", "B")
+        plan_merge(store, campaign="ventas", into="T", source="B")
     with pytest.raises(RuleViolation, match="anonymized"):
-        plan_merge(store, "ventas", "A", "ANON")
+        plan_merge(store, campaign="ventas", into="A", source="ANON")
     with pytest.raises(UnknownContact, match="'NOPE'"):
-        plan_merge(store, "ventas", "A", "NOPE")
+        plan_merge(store, campaign="ventas", into="A", source="NOPE")
     with pytest.raises(UnknownContact):
-        plan_merge(store, "ventas", "S", "A")  # S is not a contact of ventas
-    plan = plan_merge(store, "ventas", "A", "B")
+        plan_merge(store, campaign="ventas", into="S", source="A")  # S is not a contact of ventas
+    plan = plan_merge(store, campaign="ventas", into="A", source="B")
     for bad in ({"agent": ""}, {"at": AT.replace(tzinfo=None)}, {"agent": None}):
         with pytest.raises(RuleViolation):
-            apply_merge(store, plan, **{"agent": "sup1", "at": AT, **bad})
+            apply_merge(store, plan=plan, **{"agent": "sup1", "at": AT, **bad})
     with pytest.raises(RuleViolation):
-        apply_merge(store, "plan", agent="sup1", at=AT)  # type: ignore[arg-type]
+        apply_merge(store, plan="plan", agent="sup1", at=AT)  # type: ignore[arg-type]
     assert snapshot(store) == before
 
 
 def test_M5_stale_plan_refused() -> None:
     store = merge_store()
-    plan = plan_merge(store, "ventas", "A", "B")
+    plan = plan_merge(store, campaign="ventas", into="A", source="B")
     open_ticket(store, "ventas", "+51955555555", "B")  # B gains a ticket after planning
     before = snapshot(store)
     with pytest.raises(RuleViolation, match="stale"):
-        apply_merge(store, plan, agent="sup1", at=AT)
+        apply_merge(store, plan=plan, agent="sup1", at=AT)
     assert snapshot(store) == before
     # An edit of A also makes it stale; a fresh plan applies.
     with store.unit_of_work() as uow:
@@ -822,17 +831,19 @@ def test_M5_stale_plan_refused() -> None:
         uow.update_contact(attrs.evolve(a, notes="llamar tarde"))
         uow.commit()
     with pytest.raises(RuleViolation, match="stale"):
-        apply_merge(store, plan, agent="sup1", at=AT)
-    apply_merge(store, plan_merge(store, "ventas", "A", "B"), agent="sup1", at=AT)
+        apply_merge(store, plan=plan, agent="sup1", at=AT)
+    apply_merge(
+        store, plan=plan_merge(store, campaign="ventas", into="A", source="B"), agent="sup1", at=AT
+    )
     with pytest.raises(RuleViolation, match="already merged"):
-        apply_merge(store, plan, agent="sup1", at=AT)
+        apply_merge(store, plan=plan, agent="sup1", at=AT)
 
 
 def test_M5_merge_inside_a_unit_of_work_plans_on_it() -> None:
     store = merge_store()
     with store.unit_of_work() as uow:
-        plan = plan_merge(uow, "ventas", "A", "B")
-        apply_merge(store, plan, agent="sup1", at=AT)  # joins the outer unit of work
+        plan = plan_merge(uow, campaign="ventas", into="A", source="B")
+        apply_merge(store, plan=plan, agent="sup1", at=AT)  # joins the outer unit of work
         uow.rollback()
     assert (
         get_contact(store, campaign="ventas", code="B").code == "B"
@@ -924,8 +935,8 @@ def test_M5_applied_merge_loses_no_channel_address_tag_or_reference(
             open_ticket(store, "ventas", f"+51955555{digit}{i}0", code)
             for i in range(side["tickets"])
         ]
-    plan = plan_merge(store, "ventas", "A", "B")
-    merged = apply_merge(store, plan, agent="sup1", at=AT)
+    plan = plan_merge(store, campaign="ventas", into="A", source="B")
+    merged = apply_merge(store, plan=plan, agent="sup1", at=AT)
 
     def chan_key(c: ContactChannel) -> tuple[str, str]:
         return (c.kind, c.value if c.kind in ("phone", "whatsapp") else c.value.casefold())
@@ -948,10 +959,82 @@ def test_M5_applied_merge_loses_no_channel_address_tag_or_reference(
         assert sorted(p.id for p in uow.products_for_contact("ventas", "A")) == sorted(products)
         assert resolve_contact_code(uow, campaign="ventas", code="B") == "A"
         for p in merged.phones:
-            assert "A" in codes(find_candidates(uow, p)) and "B" not in codes(
-                find_candidates(uow, p)
+            assert "A" in codes(find_candidates(uow, phone=p)) and "B" not in codes(
+                find_candidates(uow, phone=p)
             )
 
 
 def test_M1_matching_reexports_normalize_phone() -> None:
     assert matching.normalize_phone("987 654 321", "PE") == "+51987654321"
+
+
+def test_M3_doctests_of_the_matching_modules() -> None:
+    for module in (ccdomain.rules.matching, ccdomain.rules.merge, ccdomain.services.matching):
+        assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_M3_readers_take_a_store_or_a_unit_of_work_alike() -> None:
+    me = person("ME", "+51987654321")
+    store = store_with(me, person("TWIN", "+51987654321", last=AT), person("B", "+51912345678"))
+    with store.unit_of_work() as uow:
+        in_uow = (
+            find_candidates(uow, phone="987654321", campaign="ventas"),
+            identity_candidates(uow, contact=me),
+            matching.contact_activity(uow, contact=me),
+            auto_link_contact(uow, campaign="ventas", customer="+51912345678"),
+            plan_merge(uow, campaign="ventas", into="ME", source="TWIN"),
+        )
+    assert in_uow == (
+        find_candidates(store, phone="987654321", campaign="ventas"),
+        identity_candidates(store, contact=me),
+        matching.contact_activity(store, contact=me),
+        auto_link_contact(store, campaign="ventas", customer="+51912345678"),
+        plan_merge(store, campaign="ventas", into="ME", source="TWIN"),
+    )
+    assert codes(in_uow[0]) == ["TWIN", "ME"] and in_uow[3] == "B"
+
+
+# --- the API convention: old call shapes and names warn and still work -----------------------
+
+
+def test_M3_old_positional_calls_of_the_readers_warn_and_still_work() -> None:
+    me = person("ME", "+51987654321")
+    store = store_with(me, person("TWIN", "+51987654321"))
+    with store.unit_of_work() as uow:
+        calls: dict[str, Callable[[], Any]] = {
+            "find_candidates": lambda: find_candidates(uow, "987654321"),  # type: ignore[call-arg]
+            "identity_candidates": lambda: identity_candidates(uow, me),  # type: ignore[call-arg]
+            "contact_activity": lambda: matching.contact_activity(uow, me),  # type: ignore[call-arg]
+            "auto_link_contact": lambda: auto_link_contact(uow, "ventas", "+51987654321"),  # type: ignore[call-arg]
+        }
+        results: dict[str, Any] = {}
+        for name, call in calls.items():
+            with pytest.warns(DeprecationWarning, match=rf"{name}\(\) with positional"):
+                results[name] = call()
+    assert codes(results["find_candidates"]) == ["ME", "TWIN"]
+    assert codes(results["identity_candidates"]) == ["TWIN"]
+    assert results["contact_activity"] is None and results["auto_link_contact"] is None
+
+
+def test_M5_old_plan_merge_and_apply_merge_calls_warn_and_still_work() -> None:
+    store = store_with(person("A", "+51987654321"), person("B", "+51912345678"))
+    with pytest.warns(DeprecationWarning, match=r"plan_merge\(\) with positional campaign"):
+        plan = plan_merge(store, "ventas", "A", "B")  # type: ignore[call-arg]
+    with pytest.warns(DeprecationWarning, match="into_code=.*from_code="):
+        assert plan_merge(store, campaign="ventas", into_code="A", from_code="B") == plan  # type: ignore[call-arg]
+    with pytest.warns(DeprecationWarning, match=r"apply_merge\(\) with positional plan"):
+        merged = apply_merge(store, plan, agent="sup1", at=AT)  # type: ignore[call-arg]
+    assert merged.code == "A" and get_contact(store, campaign="ventas", code="B").code == "A"
+
+
+def test_M4_link_ticket_to_contact_is_a_deprecated_alias_of_link_ticket() -> None:
+    store = store_with(person("TWIN1", "+51912345678"), person("TWIN2", "+51912345678"))
+    number = open_ticket(store, "ventas", "+51912345678", None)
+    with pytest.warns(DeprecationWarning, match=r"link_ticket_to_contact\(\).*link_ticket\(\)"):
+        ticket = link_ticket_to_contact(
+            store, number=number, contact_code="TWIN2", agent="ana", at=AT
+        )
+    assert ticket.contact == "TWIN2"
+    # The old name required an agent; it still does.
+    with pytest.warns(DeprecationWarning), pytest.raises(RuleViolation, match="agent"):
+        link_ticket_to_contact(store, number=number, contact_code="TWIN1", agent=None, at=AT)

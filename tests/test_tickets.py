@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import doctest
 import random
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ccdomain.rules.tickets
 from ccdomain.errors import (
     BlockedIdentity,
     CcdomainError,
@@ -49,18 +51,25 @@ from ccdomain.models import (
     Ticket,
     TicketStatus,
 )
+from ccdomain.rules.routing import Target, opened_ticket
+from ccdomain.rules.tickets import with_interaction
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.fakes import RecordingChannel
 from ccdomain.tickets import (
     RouteOutcome,
     TypificationTree,
-    _with_interaction,
+    TypifyResult,
     agent_ticket_list,
+    agent_tickets,
     assign_ticket,
     cancel_ticket,
+    contact_history,
+    contact_typifications,
     describe_interaction,
     history_rows,
+    label_ticket,
     last_action,
+    link_ticket,
     link_ticket_contact,
     normalize_customer,
     place_call,
@@ -244,13 +253,14 @@ def test_T1_T3_T4_T5_seed_003_worked_example(store: MemoryStore) -> None:
     assert answer.ticket.number == n5678
 
     # Ventas typifies #1234 (T3).
-    closed, record = typify_ticket(
+    typified = typify_ticket(
         store,
         number=n1234,
         agent="ana",
         at=t(days=3, minutes=10),
         path=["Contactado", "Venta", "Contado"],
     )
+    closed, record = typified.ticket, typified.typification
     assert closed.status is TicketStatus.TYPIFIED
     assert record.ticket == n1234
 
@@ -364,12 +374,12 @@ def test_T3_closed_ticket_never_reopens(store: MemoryStore, how: str) -> None:
         )
         assert closed.status is TicketStatus.RESOLVED
     elif how == "typify":
-        closed, _ = typify_ticket(
+        closed = typify_ticket(
             store, campaign="ventas", customer="987654321", agent="ana", at=t(5),
             path=("No contactado", "Buzón"),
-        )  # fmt: skip
+        ).ticket  # fmt: skip
     else:
-        closed = cancel_ticket(store, first.number, "sup", t(5))
+        closed = cancel_ticket(store, number=first.number, agent="sup", at=t(5))
         assert closed.status is TicketStatus.CANCELLED
     assert closed.closed_at == t(5)
     assert closed.closed_by == ("sup" if how == "cancel" else "ana")
@@ -389,9 +399,9 @@ def test_T3_acting_on_a_closed_ticket_raises_TicketClosed(store: MemoryStore) ->
     with pytest.raises(TicketClosed):
         typify_ticket(store, number=number, agent="ana", at=t(2), path=TREE[0])
     with pytest.raises(TicketClosed):
-        cancel_ticket(store, number, "sup", t(2))
+        cancel_ticket(store, number=number, agent="sup", at=t(2))
     with pytest.raises(TicketClosed):
-        assign_ticket(store, number, "bea", "sup", t(2))
+        assign_ticket(store, number=number, assignee="bea", agent="sup", at=t(2))
     with pytest.raises(UnknownTicket, match="ventas"):
         resolve_ticket(store, campaign="ventas", customer="987654321", agent="ana", at=t(2))
     assert snapshot(store) == before
@@ -520,9 +530,11 @@ def test_T7_ticket_records_what_the_workspace_shows(store: MemoryStore) -> None:
     assert last_action(c.ticket) == "Gracias por llamar"
     assert c.ticket.last_agent == "bea"  # an inbound message has no agent
     assert c.ticket.interactions == 3
-    labelled = set_labels(store, c.ticket.number, ["vip", "urgente", "vip"], "bea", t(7))
+    labelled = label_ticket(
+        store, number=c.ticket.number, labels=["vip", "urgente", "vip"], agent="bea", at=t(7)
+    )
     assert labelled.labels == ("vip", "urgente")
-    assigned = assign_ticket(store, c.ticket.number, "carla", "sup", t(8))
+    assigned = assign_ticket(store, number=c.ticket.number, assignee="carla", agent="sup", at=t(8))
     assert assigned.assignee == "carla"
     out = outbound(store, "soporte", 9)
     assert out.ticket.origin is Direction.OUTBOUND and out.ticket.queue == ""
@@ -548,6 +560,10 @@ def test_T7_describe_interaction() -> None:
 
 
 # --- T8 typifications --------------------------------------------------------------------
+
+
+def test_T8_doctests_of_the_ticket_rules() -> None:
+    assert doctest.testmod(ccdomain.rules.tickets).failed == 0
 
 
 def test_T8_tree_accepts_full_paths_only() -> None:
@@ -593,7 +609,7 @@ def test_T8_tree_validity_is_membership_in_declared_paths(
 def test_T8_typify_records_the_typification(store: MemoryStore) -> None:
     inbound(store, 0, text="Hola")
     outbound(store, "ventas", 2, line="call-main", agent="ana")
-    ticket, record = typify_ticket(
+    result = typify_ticket(
         store,
         campaign="ventas",
         customer="987 654 321",
@@ -602,6 +618,8 @@ def test_T8_typify_records_the_typification(store: MemoryStore) -> None:
         path=["Contactado", "Venta", "Crédito", "12 cuotas"],
         comment="pagará el lunes",
     )
+    assert isinstance(result, TypifyResult)
+    ticket, record = result.ticket, result.typification
     assert ticket.status is TicketStatus.TYPIFIED and ticket.closed_by == "ana"
     assert (record.at, record.channel, record.line, record.customer, record.agent) == (
         t(5),
@@ -700,8 +718,8 @@ def test_T11_every_change_is_an_event_and_reports_rebuild(store: MemoryStore) ->
     add_contact(store, "ventas", "12345678", first_names="José")
     a = inbound(store, 0, external_id="m1")
     outbound(store, "soporte", 1, external_id="c1")
-    set_labels(store, a.ticket.number, ["vip"], "ana", t(2))
-    assign_ticket(store, a.ticket.number, "ana", "sup", t(2))
+    label_ticket(store, number=a.ticket.number, labels=["vip"], agent="ana", at=t(2))
+    assign_ticket(store, number=a.ticket.number, assignee="ana", agent="sup", at=t(2))
     typify_ticket(store, number=a.ticket.number, agent="ana", at=t(3), path=TREE[0], comment="ok")
     inbound(store, 2.5, external_id="m2")  # late
     inbound(store, 4, external_id="m3")  # new ticket
@@ -801,7 +819,7 @@ def test_I2_cancel_removes_the_case_comments(store: MemoryStore) -> None:
     with store.unit_of_work() as uow:
         uow.add_comment(Comment(ticket=number, at=t(1), agent="ana", text="cliente molesto"))
         uow.commit()
-    cancel_ticket(store, number, "sup", t(2))
+    cancel_ticket(store, number=number, agent="sup", at=t(2))
     with store.unit_of_work() as uow:
         assert list(uow.comments(number)) == []
     cancelled = [e for e in events_of(store) if e.kind is EventKind.TICKET_CANCELLED]
@@ -833,13 +851,13 @@ def test_I3_outbound_to_blocked_identity_refused_before_the_channel(store: Memor
     channel = RecordingChannel()
     with pytest.raises(BlockedIdentity):
         send_message(
-            store, channel, line="wa-ventas", to="987654321", text="hola", campaign="ventas",
-            agent="ana", at=t(1),
+            store, channel_port=channel, line="wa-ventas", to="987654321", text="hola",
+            campaign="ventas", agent="ana", at=t(1),
         )  # fmt: skip
     with pytest.raises(BlockedIdentity):
         place_call(
-            store, channel, line="call-main", to="987654321", agent="ana", campaign="ventas",
-            at=t(1),
+            store, channel_port=channel, line="call-main", to="987654321", agent="ana",
+            campaign="ventas", at=t(1),
         )  # fmt: skip
     assert channel.attempts == 0 and channel.sent == []
     assert tickets_of(store) == []
@@ -859,7 +877,7 @@ def test_K6_template_needs_campaign_and_queue(
     before = snapshot(store)
     with pytest.raises(RuleViolation, match="campaign and a queue"):
         send_template(
-            store, channel, line="wa-ventas", to="987654321", template="bienvenida",
+            store, channel_port=channel, line="wa-ventas", to="987654321", template="bienvenida",
             params=["José"], campaign=campaign, queue=queue, agent="ana", at=t(),
         )  # fmt: skip
     assert channel.attempts == 0
@@ -869,7 +887,7 @@ def test_K6_template_needs_campaign_and_queue(
 def test_K6_template_sent_and_routed_with_its_queue(store: MemoryStore) -> None:
     channel = RecordingChannel()
     result = send_template(
-        store, channel, line="wa-ventas", to="987 654 321", template="bienvenida",
+        store, channel_port=channel, line="wa-ventas", to="987 654 321", template="bienvenida",
         params=["José", "20%"], campaign="soporte", queue="soporte-vip", agent="ana", at=t(),
     )  # fmt: skip
     assert channel.sent[0].kind == "template"
@@ -883,19 +901,19 @@ def test_K6_template_sent_and_routed_with_its_queue(store: MemoryStore) -> None:
 def test_K6_send_message_and_place_call_route_outbound(store: MemoryStore) -> None:
     channel = RecordingChannel()
     msg = send_message(
-        store, channel, line="wa-ventas", to="987654321", text="Hola José", campaign="ventas",
-        agent="ana", at=t(),
+        store, channel_port=channel, line="wa-ventas", to="987654321", text="Hola José",
+        campaign="ventas", agent="ana", at=t(),
     )  # fmt: skip
     call = place_call(
-        store, channel, line="call-main", to="+51 987 654 321", agent="ana", campaign="ventas",
-        at=t(1),
+        store, channel_port=channel, line="call-main", to="+51 987 654 321", agent="ana",
+        campaign="ventas", at=t(1),
     )  # fmt: skip
     assert msg.outcome is RouteOutcome.OPENED and call.outcome is RouteOutcome.JOINED
     assert [r.provider_id for r in channel.sent] == ["fake-1", "fake-2"]
     assert call.interaction.external_id == "fake-2" and call.ticket.last_action == "placed"
     mail = send_message(
-        store, channel, line="mail", to="Jose@Example.com", text="Adjunto", campaign="ventas",
-        agent="ana", at=t(2),
+        store, channel_port=channel, line="mail", to="Jose@Example.com", text="Adjunto",
+        campaign="ventas", agent="ana", at=t(2),
     )  # fmt: skip
     assert mail.ticket.customer == "jose@example.com"
 
@@ -905,8 +923,8 @@ def test_K6_failing_channel_records_nothing(store: MemoryStore) -> None:
     before = snapshot(store)
     with pytest.raises(RuleViolation, match="fake channel told to fail"):
         send_message(
-            store, channel, line="wa-ventas", to="987654321", text="hola", campaign="ventas",
-            agent="ana", at=t(),
+            store, channel_port=channel, line="wa-ventas", to="987654321", text="hola",
+            campaign="ventas", agent="ana", at=t(),
         )  # fmt: skip
     assert snapshot(store) == before
     assert channel.attempts == 1 and channel.sent == []
@@ -938,7 +956,7 @@ def test_K6_send_message_checks_rules_before_the_channel(
     fields.update(kw)
     before = snapshot(store)
     with pytest.raises(error):
-        send_message(store, channel, **fields)
+        send_message(store, channel_port=channel, **fields)
     assert channel.attempts == 0 and snapshot(store) == before
 
 
@@ -974,14 +992,16 @@ def test_M4_manual_link_follows_merge_tombstones(store: MemoryStore) -> None:
     add_contact(store, "cobranzas", "C-2")
     add_contact(store, "cobranzas", "OLD", phone="+51987000111", merged_into="C-2")
     number = outbound(store, "cobranzas", 0).ticket.number
-    linked = link_ticket_contact(store, number, "cobranzas", "OLD", "ana", t(1))
+    linked = link_ticket(
+        store, number=number, campaign="cobranzas", contact="OLD", agent="ana", at=t(1)
+    )
     assert linked.contact == "C-2"
     with pytest.raises(UnknownContact, match="ZZ"):
-        link_ticket_contact(store, number, "cobranzas", "ZZ", "ana", t(1))
+        link_ticket(store, number=number, campaign="cobranzas", contact="ZZ", agent="ana", at=t(1))
     with pytest.raises(RuleViolation, match="cobranzas"):
-        link_ticket_contact(store, number, "ventas", "C-1", "ana", t(1))
-    by_customer = link_ticket_contact(
-        store, None, "cobranzas", "C-1", "ana", t(2), customer="987654321"
+        link_ticket(store, number=number, campaign="ventas", contact="C-1", agent="ana", at=t(1))
+    by_customer = link_ticket(
+        store, campaign="cobranzas", customer="987654321", contact="C-1", agent="ana", at=t(2)
     )
     assert by_customer.number == number and by_customer.contact == "C-1"
     with store.unit_of_work() as uow:
@@ -1005,10 +1025,12 @@ def test_T8_views_typification_and_history_rows_newest_first(store: MemoryStore)
         uow.commit()
     typify_ticket(store, number=second.ticket.number, agent="bea", at=t(62), path=TREE[3])
     with store.unit_of_work() as uow:
-        rows = typification_rows(uow, "ventas", "12345678")
-        history = history_rows(uow, "ventas", "12345678")
+        rows = contact_typifications(uow, campaign="ventas", code="12345678")
+        history = contact_history(uow, campaign="ventas", code="12345678")
         with pytest.raises(UnknownContact):
-            history_rows(uow, "ventas", "nadie")
+            contact_history(uow, campaign="ventas", code="nadie")
+    assert rows == contact_typifications(store, campaign="ventas", code="12345678")
+    assert history == contact_history(store, campaign="ventas", code="12345678")
     assert [r.ticket for r in rows] == [second.ticket.number, first.ticket.number]
     old = rows[1]
     assert (old.group, old.result, old.reason, old.sub_reason) == TREE[1]
@@ -1039,13 +1061,14 @@ def test_T7_agent_ticket_list_newest_first(store: MemoryStore) -> None:
     a = inbound(store, 0, text="Hola")
     b = outbound(store, "soporte", 5, agent="ana", customer="912345678", status="busy")
     c = outbound(store, "cobranzas", 6, agent="bea", customer="912345679")
-    assign_ticket(store, c.ticket.number, "ana", "sup", t(7))
-    set_labels(store, b.ticket.number, ["reclamo"], "ana", t(8))
+    assign_ticket(store, number=c.ticket.number, assignee="ana", agent="sup", at=t(7))
+    label_ticket(store, number=b.ticket.number, labels=["reclamo"], agent="ana", at=t(8))
     resolve_ticket(store, number=a.ticket.number, agent="ana", at=t(9))
     with store.unit_of_work() as uow:
-        items = agent_ticket_list(uow, "ana")
-        for_bea = agent_ticket_list(uow, "bea")
-        open_for_ana = agent_ticket_list(uow, "ana", open_only=True)
+        items = agent_tickets(uow, agent="ana")
+        for_bea = agent_tickets(uow, agent="bea")
+        open_for_ana = agent_tickets(uow, agent="ana", open_only=True)
+    assert agent_tickets(store, agent="ana") == items
     assert [i.number for i in items] == [a.ticket.number, c.ticket.number, b.ticket.number]
     assert items[0].title == "José Pérez" and items[0].channel is Channel.WHATSAPP
     assert items[0].last_action == "Hola"
@@ -1102,7 +1125,7 @@ def test_T7_recording_an_interaction_keeps_every_other_ticket_field(
         "alias", "contact", "channels", "labels", "assignee", "last_agent", "last_activity_at",
         "last_channel", "last_action", "interactions", "closed_at", "closed_by",
     }  # fmt: skip
-    updated = _with_interaction(ticket, interaction)
+    updated = with_interaction(ticket, interaction)
     for field in attrs.fields(Ticket):
         if field.name not in _CHANGED_BY_AN_INTERACTION:
             assert getattr(updated, field.name) == getattr(ticket, field.name)
@@ -1113,3 +1136,117 @@ def test_T7_recording_an_interaction_keeps_every_other_ticket_field(
     assert updated.last_action == (
         describe_interaction(interaction) if latest else ticket.last_action
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cst.interactions(),
+    cst.campaigns(),
+    st.none() | cst.lines(),
+    st.none() | st.sampled_from(["q-ventas", "q-vip"]),
+)
+def test_T7_a_new_ticket_equals_its_first_interaction_recorded_on_the_bare_ticket(
+    interaction: Interaction, campaign: Campaign, line: Line | None, queue: str | None
+) -> None:
+    """Routing builds a new ticket in one construction: the same as with_interaction."""
+    target = Target(campaign, interaction.customer, line)
+    bare = Ticket(
+        number=7,
+        campaign=campaign.id,
+        customer=interaction.customer,
+        origin=interaction.direction,
+        opened_at=interaction.at,
+        queue=queue if queue is not None else ("" if line is None else line.queue),
+        line=None if line is None else line.id,
+        alias="" if line is None else line.alias,
+    )
+    assert opened_ticket(7, target, interaction, queue) == with_interaction(bare, interaction)
+
+
+# --- the API convention: keyword-only services, old names and shapes warn ------------------
+
+
+def test_T8_typify_returns_a_record_whose_unpacking_warns_and_still_works(
+    store: MemoryStore,
+) -> None:
+    number = inbound(store, 0).ticket.number
+    result = typify_ticket(store, number=number, agent="ana", at=t(1), path=TREE[0])
+    assert attrs.has(type(result)) and result.ticket.status is TicketStatus.TYPIFIED
+    with pytest.warns(DeprecationWarning, match=r"\.ticket and \.typification"):
+        ticket, record = result
+    assert (ticket, record) == (result.ticket, result.typification)
+
+
+@pytest.mark.parametrize("service", ["cancel_ticket", "assign_ticket"])
+def test_T3_old_positional_calls_warn_and_still_work(store: MemoryStore, service: str) -> None:
+    number = inbound(store, 0).ticket.number
+    with pytest.warns(DeprecationWarning, match=rf"{service}\(\) with positional number"):
+        if service == "cancel_ticket":
+            done = cancel_ticket(store, number, "sup", t(1))  # type: ignore[call-arg]
+            assert done.status is TicketStatus.CANCELLED
+        else:
+            done = assign_ticket(store, number, "bea", "sup", t(1))  # type: ignore[call-arg]
+            assert done.assignee == "bea"
+
+
+def test_T16_set_labels_is_a_deprecated_alias_of_label_ticket(store: MemoryStore) -> None:
+    number = inbound(store, 0).ticket.number
+    resolve_ticket(store, number=number, agent="ana", at=t(1))
+    with pytest.warns(DeprecationWarning, match=r"set_labels\(\).*label_ticket\(\)"):
+        labelled = set_labels(store, number, ["vip", "vip"], "ana", t(2))
+    assert labelled.labels == ("vip",)
+
+
+def test_T19_link_ticket_contact_is_a_deprecated_alias_of_link_ticket(store: MemoryStore) -> None:
+    add_contact(store, "ventas", "C-1", phone="+51911111111")
+    number = inbound(store, 0).ticket.number
+    with pytest.warns(DeprecationWarning, match=r"link_ticket_contact\(\).*link_ticket\(\)"):
+        by_number = link_ticket_contact(store, number, None, "C-1", "ana", t(1))
+    assert by_number.contact == "C-1"
+    add_contact(store, "ventas", "C-2", phone="+51922222222")
+    with pytest.warns(DeprecationWarning, match="link_ticket_contact"):
+        by_customer = link_ticket_contact(
+            store, None, "ventas", "C-2", None, t(2), customer="987654321"
+        )
+    assert (by_customer.number, by_customer.contact) == (number, "C-2")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "args"),
+    [
+        (typification_rows, contact_typifications, ("ventas", "12345678")),
+        (history_rows, contact_history, ("ventas", "12345678")),
+        (agent_ticket_list, agent_tickets, ("ana",)),
+    ],
+    ids=["typification_rows", "history_rows", "agent_ticket_list"],
+)
+def test_T8_T17_old_view_names_warn_and_still_return_lists(
+    store: MemoryStore, old: Callable[..., Any], new: Callable[..., Any], args: tuple[str, ...]
+) -> None:
+    add_contact(store, "ventas", "12345678")
+    number = outbound(store, "ventas", 0).ticket.number
+    typify_ticket(store, number=number, agent="ana", at=t(1), path=TREE[0])
+    keywords = dict(zip(("agent",) if len(args) == 1 else ("campaign", "code"), args, strict=True))
+    with store.unit_of_work() as uow:
+        with pytest.warns(DeprecationWarning, match=rf"{old.__name__}\(\).*{new.__name__}\(\)"):
+            rows = old(uow, *args)
+        assert isinstance(rows, list) and len(rows) == 1
+        assert tuple(rows) == new(uow, **keywords)
+
+
+@pytest.mark.parametrize("service", ["send_message", "send_template", "place_call"])
+def test_T18_channel_services_take_the_port_positionally_with_a_warning(
+    store: MemoryStore, service: str
+) -> None:
+    channel = RecordingChannel()
+    common: dict[str, Any] = {"to": "987654321", "campaign": "ventas", "agent": "ana", "at": t()}
+    with pytest.warns(DeprecationWarning, match=rf"{service}\(\) with positional channel_port"):
+        if service == "send_message":
+            result = send_message(store, channel, line="wa-ventas", text="hola", **common)  # type: ignore[call-arg]
+        elif service == "send_template":
+            result = send_template(
+                store, channel, line="wa-ventas", template="t", params=[], queue="q", **common
+            )  # type: ignore[call-arg]
+        else:
+            result = place_call(store, channel, line="call-main", **common)  # type: ignore[call-arg]
+    assert result.outcome is RouteOutcome.OPENED and channel.attempts == 1

@@ -156,7 +156,7 @@ class TicketMachine(RuleBasedStateMachine):
             open_ticket = uow.get_open_ticket(campaign, _e164(customer))
         try:
             if typify:
-                ticket, record = typify_ticket(
+                typified = typify_ticket(
                     self.store,
                     campaign=campaign,
                     customer=customer,
@@ -164,6 +164,7 @@ class TicketMachine(RuleBasedStateMachine):
                     at=self.clock,
                     path=path,
                 )
+                ticket, record = typified.ticket, typified.typification
                 assert ticket.status is TicketStatus.TYPIFIED and record.path == path
             else:
                 ticket = resolve_ticket(

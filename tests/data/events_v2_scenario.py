@@ -69,7 +69,7 @@ def scenario(store: Store) -> None:
     )
     done = replay.replay(store, first)
     assert not done.bad_lines, done.bad_lines
-    tickets.set_labels(store, number=10, labels=["vip", "catálogo"], agent="ana", at=_at("10:13"))
+    tickets.label_ticket(store, number=10, labels=["vip", "catálogo"], agent="ana", at=_at("10:13"))
     tickets.assign_ticket(store, number=10, assignee="luis", agent="sup1", at=_at("10:14"))
     tickets.assign_ticket(store, number=10, assignee=None, agent="sup1", at=_at("10:15"))
     tickets.assign_ticket(store, number=10, assignee="ana", agent="sup1", at=_at("10:16"))

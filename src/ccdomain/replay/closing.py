@@ -111,9 +111,9 @@ def on_closing(ctx: LineContext) -> Outcome:
             closed = tk.resolve_ticket(ctx.store, agent=agent, at=at, **where)
         elif ctx.type == "typify":
             assert path is not None
-            closed, _ = tk.typify_ticket(
+            closed = tk.typify_ticket(
                 ctx.store, agent=agent, at=at, path=path, comment=comment, **where
-            )
+            ).ticket
         else:
             if number is None:
                 found = ctx.uow.get_open_ticket(where["campaign"], where["customer"])
@@ -123,7 +123,7 @@ def on_closing(ctx: LineContext) -> Outcome:
                         f"{customer!r} has no open ticket in campaign {where['campaign']!r}",
                     )
                 number = found.number
-            closed = tk.cancel_ticket(ctx.store, number, agent, at)
+            closed = tk.cancel_ticket(ctx.store, number=number, agent=agent, at=at)
     return ctx.outcome(at, Effect.TICKET_CLOSED, ticket=closed.number)
 
 
@@ -170,5 +170,5 @@ def on_link(ctx: LineContext) -> Outcome:
             at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"
         )
     with ctx.blame(None, UnknownContact="contact"):
-        tk.link_ticket_contact(ctx.store, ticket.number, None, code, agent, at)
+        tk.link_ticket(ctx.store, number=ticket.number, contact=code, agent=agent, at=at)
     return ctx.outcome(at, Effect.CONTACT_LINKED, ticket=ticket.number)

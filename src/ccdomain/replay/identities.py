@@ -43,8 +43,8 @@ def on_merge(ctx: LineContext) -> Outcome:
             return ctx.outcome(at, detail=f"contact {source!r} is merged into {live_into!r}")
     agent = ctx.agent()
     with ctx.blame(None):
-        plan = matching.plan_merge(ctx.uow, campaign.id, live_into, source)
-        matching.apply_merge(ctx.store, plan, agent=agent, at=at)
+        plan = matching.plan_merge(ctx.uow, campaign=campaign.id, into=live_into, source=source)
+        matching.apply_merge(ctx.store, plan=plan, agent=agent, at=at)
     return ctx.outcome(at, Effect.CONTACTS_MERGED)
 
 

@@ -66,7 +66,7 @@ from ccdomain.models import (
     Typification,
 )
 from ccdomain.phones import normalize_phone
-from ccdomain.tickets import describe_interaction, normalize_customer  # rewire: rules.tickets
+from ccdomain.rules.tickets import describe_interaction, normalize_customer
 
 __all__ = [
     "ANONYMIZED_TEXT",

@@ -1,4 +1,5 @@
-"""Unit-of-work helpers the services share: reading, the declared campaign, the live contact.
+"""Unit-of-work helpers the services share: reading, the declared campaign and line, the
+live contact.
 
 - K17 A contact code names the live contact (:func:`live_contact`): a merged
   contact's code names the contact it was merged into, for reads and edits
@@ -8,36 +9,69 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Final, cast
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Final, TypeVar, cast
 
 from ccdomain import checks
-from ccdomain.errors import RuleViolation, UnknownCampaign, UnknownContact
+from ccdomain.errors import (
+    CcdomainError,
+    RuleViolation,
+    UnknownCampaign,
+    UnknownContact,
+    UnknownLine,
+)
 from ccdomain.errors import show as _show
-from ccdomain.models import Campaign, Contact
+from ccdomain.models import Campaign, Contact, Line
 from ccdomain.ports import ContactRepository, Store, UnitOfWork
 
-__all__ = ["declared_campaign", "live_contact", "reading"]
+__all__ = ["declared_campaign", "get_campaign", "get_line", "live_contact", "reading"]
 
 _MAX_TOMBSTONE_HOPS: Final = 1000
+_UNIT_OF_WORK: Final = ("get_contact", "events")
+_T = TypeVar("_T")
 
 
-@contextlib.contextmanager
-def reading(source: Store | UnitOfWork) -> Iterator[UnitOfWork]:
+def reading(
+    source: Store | UnitOfWork | ContactRepository, needs: Sequence[str] = _UNIT_OF_WORK
+) -> AbstractContextManager[UnitOfWork]:
     """A unit of work to read from: the one given, or a new one of the store given.
+
+    Readers accept either, so a host reads inside the unit of work it already has
+    open and a notebook reads from the store; a new unit of work is left without
+    ``commit``, so reading changes nothing. Not a generator: ``find_candidates``
+    reads through it, a few microseconds a lookup.
+
+    Args:
+        source: a :class:`~ccdomain.ports.Store` or a :class:`~ccdomain.ports.UnitOfWork`.
+        needs: the methods a unit of work given directly must have (a reader that
+            only looks contacts up accepts any contact repository).
 
     Raises:
         RuleViolation: ``source`` is neither a store nor a unit of work.
     """
     opener = getattr(source, "unit_of_work", None)
     if callable(opener):
-        with cast(Store, source).unit_of_work() as uow:
-            yield uow
-        return
-    if callable(getattr(source, "get_contact", None)) and callable(getattr(source, "events", None)):
-        yield cast(UnitOfWork, source)
-        return
-    raise RuleViolation(f"{_show(source)} is not a store or a unit of work")
+        return cast(AbstractContextManager[UnitOfWork], opener())
+    for name in needs:
+        if not callable(getattr(source, name, None)):
+            raise RuleViolation(f"{_show(source)} is not a store or a unit of work")
+    return contextlib.nullcontext(cast(UnitOfWork, source))
+
+
+def _declared(found: _T | None, what: str, ident: str, error: type[CcdomainError]) -> _T:
+    if found is None:
+        raise error(f"{what} {_show(ident)} is not declared; expected the id of a declared {what}")
+    return found
+
+
+def get_campaign(uow: ContactRepository, campaign_id: str) -> Campaign:
+    """The declared campaign ``campaign_id`` (an id already checked).
+
+    Raises:
+        UnknownCampaign: no campaign has that id.
+    """
+    return _declared(uow.get_campaign(campaign_id), "campaign", campaign_id, UnknownCampaign)
 
 
 def declared_campaign(uow: UnitOfWork, campaign: object) -> Campaign:
@@ -53,6 +87,15 @@ def declared_campaign(uow: UnitOfWork, campaign: object) -> Campaign:
             f"campaign {_show(campaign)} is not declared; expected the id of a declared campaign"
         )
     return found
+
+
+def get_line(uow: ContactRepository, line_id: str) -> Line:
+    """The declared line ``line_id`` (an id already checked).
+
+    Raises:
+        UnknownLine: no line has that id.
+    """
+    return _declared(uow.get_line(line_id), "line", line_id, UnknownLine)
 
 
 def live_contact(uow: ContactRepository, campaign: object, code: object) -> Contact:

@@ -44,13 +44,6 @@ from ccdomain import checks
 from ccdomain._deprecation import accepts_old_call
 from ccdomain.errors import RuleViolation, UnknownContact
 from ccdomain.errors import show as _show
-from ccdomain.matching import (  # rewire: ccdomain.rules.matching, ccdomain.services.matching
-    Candidate,
-    apply_merge,
-    find_candidates,
-    identity_candidates,
-)
-from ccdomain.matching import plan_merge as _plan_merge  # rewire: ccdomain.services.merge
 from ccdomain.models import Channel, Contact, ContactChannel, Direction, Interaction, Ticket
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.contacts import contact_avatar
@@ -68,8 +61,11 @@ from ccdomain.rules.identities import (
     profile_of,
     ticket_activity,
 )
+from ccdomain.rules.matching import Candidate
 from ccdomain.services._common import declared_campaign, live_contact, reading
 from ccdomain.services.contacts import update_contact
+from ccdomain.services.matching import find_candidates, identity_candidates
+from ccdomain.services.merge import apply_merge, plan_merge
 
 __all__ = [
     "IdentitiesView",
@@ -308,8 +304,7 @@ def identities_tab(store: Store | UnitOfWork, *, campaign: str, code: str) -> Id
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
-        # rewire: identity_candidates(store, *, contact, only_campaign)
-        candidates = identity_candidates(uow, contact, only_campaign=True)
+        candidates = identity_candidates(uow, contact=contact, only_campaign=True)
     return IdentitiesView(
         contact=contact, identities=contact.channels, candidates=tuple(candidates)
     )
@@ -328,8 +323,7 @@ def search_identities(
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
-        # rewire: find_candidates(store, *, phone, campaign, only_campaign)
-        found = find_candidates(uow, query, campaign=contact.campaign, only_campaign=True)
+        found = find_candidates(uow, phone=query, campaign=contact.campaign, only_campaign=True)
     return tuple(c for c in found if c.contact.code != contact.code)
 
 
@@ -350,8 +344,7 @@ def merge_identities(
         b = checks.identifier(source, "contact code", UnknownContact)
         if a == b:
             raise RuleViolation(f"cannot merge contact {_show(a)} into itself")
-        # rewire: plan_merge(store, *, campaign, into, source); apply_merge(store, *, plan, ...)
-        plan = _plan_merge(uow, found.id, a, b)
-        merged = apply_merge(store, plan, agent=agent, at=at)
+        plan = plan_merge(uow, campaign=found.id, into=a, source=b)
+        merged = apply_merge(store, plan=plan, agent=agent, at=at)
         uow.commit()
     return merged

@@ -1,0 +1,272 @@
+"""Matching services: the candidates for a phone or a contact, and the automatic link (M3, M4).
+
+The lookups go through the store's phone indexes only: their cost does not grow
+with the number of contacts. The tiers, ranking and link decision they apply are
+in :mod:`ccdomain.rules.matching`.
+
+- M3 :func:`find_candidates` ranks the contacts a phone may belong to;
+  :func:`identity_candidates` the other contacts any phone of a contact matches.
+- M4 :func:`auto_link_contact` is the automatic link of a ticket: the one EXACT
+  contact of its campaign (:func:`exact_link_code` is its routing hot path, the
+  same rule :func:`~ccdomain.rules.matching.decide_link` gives).
+- M14 :func:`contact_activity`: a contact's most recent activity, the third
+  tie-break of M3, is the later of its ``last_activity`` and the last activity of
+  the tickets linked to it (routing writes tickets, never contacts).
+
+Every reader accepts a store (it reads in a unit of work of its own) or a unit
+of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import attrs
+
+from ccdomain import checks
+from ccdomain._deprecation import accepts_old_call
+from ccdomain.errors import RuleViolation
+from ccdomain.errors import show as _show
+from ccdomain.models import Contact
+from ccdomain.phones import national_number, normalize_phone, phone_variants_with_reason
+from ccdomain.ports import ContactRepository, Store, UnitOfWork
+from ccdomain.rules.matching import (
+    SUFFIX_DIGITS,
+    Candidate,
+    classify,
+    latest,
+    national_or_none,
+    rank,
+)
+from ccdomain.services._common import reading
+
+__all__ = [
+    "auto_link_contact",
+    "contact_activity",
+    "exact_link_code",
+    "find_candidates",
+    "identity_candidates",
+]
+
+_DEFAULT_REGION: Final = "PE"
+_INDEXES: Final = ("contacts_by_phone", "contacts_by_national_number", "get_contact")
+
+ContactKey = tuple[str, str]
+
+
+def _activity(uow: object, contact: Contact) -> dt.datetime | None:
+    latest_at = contact.last_activity
+    tickets_for_contact = getattr(uow, "tickets_for_contact", None)
+    if tickets_for_contact is None:
+        return latest_at
+    for ticket in tickets_for_contact(contact.campaign, contact.code):
+        latest_at = latest(latest_at, ticket.last_activity_at or ticket.opened_at)
+    return latest_at
+
+
+@accepts_old_call(("contact",))
+def contact_activity(store: Store | UnitOfWork, *, contact: Contact) -> dt.datetime | None:
+    """A contact's most recent activity (M14): the later of its ``last_activity`` and the
+    last activity (else the opening) of each ticket linked to it.
+
+    Routing writes tickets, never contacts, so the tickets are where a contact's
+    activity shows; a host that sets ``last_activity`` itself is heard too. A bare
+    contact repository (without ``tickets_for_contact``) gives ``last_activity``.
+
+    >>> import datetime as dt
+    >>> from ccdomain.memory import MemoryStore
+    >>> from ccdomain.models import Contact
+    >>> seen = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    >>> contact_activity(MemoryStore(), contact=Contact(campaign="c", code="1", last_activity=seen))
+    datetime.datetime(2026, 11, 2, 9, 30, tzinfo=datetime.timezone.utc)
+    """
+    if not isinstance(contact, Contact):
+        raise RuleViolation(f"{_show(contact)} is not a Contact")
+    with reading(store, ()) as uow:
+        return _activity(uow, contact)
+
+
+def _ranked(uow: object, candidates: list[Candidate], campaign: str | None) -> list[Candidate]:
+    """Rank candidates, looking up each one's activity first when there are several (M14).
+
+    A lone candidate needs no ranking, so routing's auto-link reads no tickets for it.
+    """
+    if len(candidates) < 2:
+        return candidates
+    return rank([attrs.evolve(c, activity=_activity(uow, c.contact)) for c in candidates], campaign)
+
+
+def _candidates_for(
+    uow: ContactRepository,
+    e164: str,
+    *,
+    campaign: str | None,
+    only_campaign: bool,
+    exclude: ContactKey | None = None,
+) -> list[Candidate]:
+    """The best candidate per contact for an E.164 number: index lookups only (M3).
+
+    One lookup finds the EXACT, NATIONAL and SUFFIX candidates together: numbers
+    with the same national number share its last 7 digits (a national number
+    shorter than that is its own suffix key, so the national index serves it).
+    Then one EXACT lookup per national variant, which may differ in the last 7.
+    A contact found once needs no (campaign, code) key: most lookups find one, and
+    not reading its code saves a memory access in a large store.
+    """
+    nsn = national_number(e164)
+    variants = dict(phone_variants_with_reason(e164))
+    if len(nsn) >= SUFFIX_DIGITS:
+        found = list(uow.contacts_by_phone_suffix(nsn[-SUFFIX_DIGITS:]))
+    else:
+        found = list(uow.contacts_by_national_number(nsn))
+    for variant in variants:
+        found.extend(uow.contacts_by_phone(variant))
+    seen: set[ContactKey] | None = set() if len(found) > 1 or exclude is not None else None
+    best: list[Candidate] = []
+    for contact in found:
+        if contact.merged_into is not None:
+            continue
+        if only_campaign and contact.campaign != campaign:
+            continue
+        if seen is not None:
+            key = (contact.campaign, contact.code)
+            if key in seen or key == exclude:
+                continue
+            seen.add(key)
+        candidate = classify(contact, e164, nsn, variants)
+        if candidate is not None:
+            best.append(candidate)
+    return best
+
+
+def _region_for(uow: ContactRepository, campaign: str | None, region: object) -> object:
+    if region is not None:
+        return region
+    found = uow.get_campaign(campaign) if campaign is not None else None
+    return found.region if found is not None else _DEFAULT_REGION
+
+
+@accepts_old_call(("phone",))
+def find_candidates(
+    store: Store | UnitOfWork,
+    *,
+    phone: str,
+    campaign: str | None = None,
+    region: str | None = None,
+    only_campaign: bool = False,
+) -> list[Candidate]:
+    """The contacts that may own ``phone``, ranked, each with why it matched (M3).
+
+    Tiers: EXACT (same E.164), NATIONAL (same national number, other country
+    code), SUFFIX (last 7+ digits agree), VARIANT (national mobile quirks). A
+    contact appears once, at its best tier. Inside a tier: contacts of
+    ``campaign`` first (when given), then VIP, then most recent activity, then
+    (campaign, code). Only index lookups: the cost does not grow with the number
+    of contacts. Tombstones never match.
+
+    Args:
+        store: a store, or a unit of work (or any contact repository).
+        phone: the number as typed or as E.164.
+        campaign: the campaign asking (ranks its contacts first).
+        region: the region for a number without country code; default: the
+            campaign's region, else ``PE``.
+        only_campaign: keep only contacts of ``campaign``.
+
+    Raises:
+        InvalidPhoneNumber: ``phone`` is not a valid number (M2).
+        RuleViolation: ``only_campaign`` without a campaign, or a bad argument.
+
+    >>> from ccdomain.memory import MemoryStore
+    >>> from ccdomain.models import Contact, ContactChannel, ChannelKind
+    >>> store = MemoryStore()
+    >>> with store.unit_of_work() as uow:
+    ...     uow.add_contact(Contact(campaign="ventas", code="12345678", channels=(
+    ...         ContactChannel(kind=ChannelKind.PHONE, value="+51987654321"),)))
+    ...     uow.commit()
+    >>> [(c.contact.code, c.tier.value, c.reason)
+    ...  for c in find_candidates(store, phone="987 654 321", campaign="ventas")]
+    [('12345678', 'exact', 'same number +51987654321')]
+    """
+    with reading(store, _INDEXES) as uow:
+        return _find(uow, phone, campaign, region, only_campaign)
+
+
+def _find(
+    uow: UnitOfWork, phone: object, campaign: object, region: object, only_campaign: object
+) -> list[Candidate]:
+    wanted_campaign = None if campaign is None else checks.identifier(campaign, "campaign")
+    checks.flag(only_campaign, "only_campaign")
+    if only_campaign and wanted_campaign is None:
+        raise RuleViolation("only_campaign=True needs a campaign: expected a campaign id")
+    e164 = normalize_phone(phone, _region_for(uow, wanted_campaign, region))
+    found = _candidates_for(uow, e164, campaign=wanted_campaign, only_campaign=bool(only_campaign))
+    return _ranked(uow, found, wanted_campaign)
+
+
+@accepts_old_call(("contact",))
+def identity_candidates(
+    store: Store | UnitOfWork, *, contact: Contact, only_campaign: bool = False
+) -> list[Candidate]:
+    """Other contacts that any phone of ``contact`` matches by the M3 tiers (issue: Identities).
+
+    A contact appears once, at the best tier over all the phones; ranking as in
+    :func:`find_candidates`, the contact's own campaign first.
+
+    Raises:
+        RuleViolation: ``contact`` is not a Contact, or ``store`` is neither a store
+            nor a unit of work.
+    """
+    with reading(store, _INDEXES) as uow:
+        return _identities(uow, contact, only_campaign)
+
+
+def _identities(uow: UnitOfWork, contact: object, only_campaign: bool) -> list[Candidate]:
+    if not isinstance(contact, Contact):
+        raise RuleViolation(f"{_show(contact)} is not a Contact")
+    key = (contact.campaign, contact.code)
+    best: dict[ContactKey, Candidate] = {}
+    for phone in contact.phones:
+        if national_or_none(phone) is None:
+            continue
+        found = _candidates_for(
+            uow, phone, campaign=contact.campaign, only_campaign=only_campaign, exclude=key
+        )
+        for candidate in found:
+            other = (candidate.contact.campaign, candidate.contact.code)
+            current = best.get(other)
+            if current is None or candidate.tier.rank < current.tier.rank:
+                best[other] = candidate
+    return _ranked(uow, list(best.values()), contact.campaign)
+
+
+def exact_link_code(uow: ContactRepository, campaign: str, customer: str) -> str | None:
+    """M4 on the routing hot path: the code of the one contact of ``campaign`` with the
+    customer's E.164 number, else None. Arguments already checked; one index lookup.
+
+    Only EXACT candidates can decide, so the other tiers are not searched; the result
+    is the one :func:`~ccdomain.rules.matching.decide_link` gives on the full list.
+    """
+    exact = [c for c in uow.contacts_by_phone(customer) if c.campaign == campaign]
+    return exact[0].code if len(exact) == 1 else None
+
+
+@accepts_old_call(("campaign", "customer"))
+def auto_link_contact(store: Store | UnitOfWork, *, campaign: str, customer: str) -> str | None:
+    """The code of the contact a ticket of ``customer`` in ``campaign`` links to (M4).
+
+    A ticket is linked automatically only when exactly one contact of the
+    ticket's campaign has the customer's E.164 number (one EXACT candidate);
+    otherwise it stays unlinked (``None``) and the candidates are offered.
+
+    Raises:
+        RuleViolation: the campaign or customer is not a string, or ``store`` is
+            neither a store nor a unit of work.
+    """
+    if not isinstance(customer, str) or not isinstance(campaign, str):
+        raise RuleViolation(
+            f"cannot link ({_show(campaign)}, {_show(customer)}): expected a campaign id "
+            "and a customer address"
+        )
+    with reading(store, _INDEXES) as uow:
+        return exact_link_code(uow, campaign, customer)

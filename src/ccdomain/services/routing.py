@@ -1,0 +1,301 @@
+"""Routing: the single entry point for a message or a call (T1-T6, T9, T10, M4, I3).
+
+:func:`route_interaction` applies, in one unit of work:
+
+- T9 an interaction whose external id is already recorded changes nothing
+  (outcome ``DUPLICATE``);
+- T6, T12, T13 the campaign it goes to (:func:`resolve_target`, with the
+  decisions of :mod:`ccdomain.rules.routing`);
+- I3 a blocked identity is refused with :class:`~ccdomain.errors.BlockedIdentity`,
+  and the refusal is recorded as an ``INTERACTION_REFUSED`` event;
+- T10 an interaction that happened while a now-closed ticket was open is
+  recorded on that ticket, which stays closed (outcome ``LATE``);
+- T1, T2, T5 otherwise it joins the open ticket of (campaign, customer), or the
+  store opens one with a fresh number (outcome ``JOINED`` / ``OPENED``);
+- M4 a ticket without a contact is linked when exactly one contact of its
+  campaign has the customer's E.164 number (:func:`ccdomain.services.links.auto_link`).
+
+This is the hot path of the library: every function here runs once per routed
+interaction, so it calls the unwrapped helpers of the other services directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from ccdomain import checks
+from ccdomain.errors import RuleViolation, UnknownCampaign
+from ccdomain.errors import show as _show
+from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
+from ccdomain.ports import Store, UnitOfWork
+from ccdomain.rules.routing import (
+    Target,
+    blocked_error,
+    campaign_on_line,
+    closed_covering,
+    line_region,
+    opened_ticket,
+    parse_channel,
+    parse_direction,
+    refusal_event,
+)
+from ccdomain.rules.tickets import (
+    interaction_event,
+    normalize_customer,
+    opened_event,
+    with_interaction,
+)
+from ccdomain.services._common import get_campaign, get_line
+from ccdomain.services.links import auto_link
+
+__all__ = ["RouteResult", "resolve_target", "route_interaction"]
+
+# Enum members read as class attributes go through a descriptor on Python 3.11; the hot
+# path reads these module constants instead.
+_OPENED = RouteOutcome.OPENED
+_JOINED = RouteOutcome.JOINED
+_LATE = RouteOutcome.LATE
+_OUTBOUND = Direction.OUTBOUND
+
+
+@attrs.frozen(kw_only=True)
+class RouteResult:
+    """The ticket an interaction went to, how, and the interaction as recorded."""
+
+    ticket: Ticket
+    outcome: RouteOutcome
+    interaction: Interaction
+
+
+def resolve_target(
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    direction: Direction,
+    customer: object,
+    line_id: str | None,
+    campaign_id: str | None,
+    at: dt.datetime,
+) -> Target:
+    """T6/T12: the campaign, normalized customer and line of an interaction (no writes).
+
+    Raises:
+        UnknownCampaign, UnknownLine: the campaign or line is not declared.
+        InvalidPhoneNumber, RuleViolation: the customer, or a missing campaign or line.
+    """
+    line = None if line_id is None else get_line(uow, line_id)
+    if campaign_id is not None:
+        campaign = get_campaign(uow, campaign_id)
+        return Target(campaign, normalize_customer(channel, customer, campaign.region), line)
+    if direction is _OUTBOUND:
+        raise RuleViolation(
+            f"outbound interaction to {_show(customer)} names no campaign; "
+            "expected the campaign it is made for (T6)"
+        )
+    if line is None:
+        raise RuleViolation(
+            f"inbound interaction from {_show(customer)} names no line; "
+            "expected the line it arrived on (T6)"
+        )
+    default = None
+    if line.campaign:
+        default = uow.get_campaign(line.campaign)
+        if default is None:
+            raise UnknownCampaign(
+                f"line {line.id!r} names default campaign {_show(line.campaign)}, "
+                "which is not declared"
+            )
+    region = default.region if default is not None else line_region(line)
+    normalized = normalize_customer(channel, customer, region)
+    chosen = campaign_on_line(uow.tickets_for_customer(normalized), line.id, at)
+    if chosen is not None and (default is None or chosen != default.id):
+        return Target(get_campaign(uow, chosen), normalized, line)
+    if default is None:
+        raise RuleViolation(
+            f"line {line.id!r} has no default campaign and customer {normalized!r} has no "
+            "ticket on it; expected a line with a default campaign (T6)"
+        )
+    return Target(default, normalized, line)
+
+
+def route_interaction(
+    store: Store,
+    *,
+    at: dt.datetime,
+    channel: Channel | str,
+    direction: Direction | str,
+    customer: str,
+    line: str | None = None,
+    campaign: str | None = None,
+    external_id: str | None = None,
+    agent: str | None = None,
+    text: str | None = None,
+    status: str | None = None,
+    duration_s: int | None = None,
+    queue: str | None = None,
+) -> RouteResult:
+    """Route one message or call to its ticket (T1-T6, T9, T10, M4, I3); the entry point.
+
+    Args:
+        store: where tickets, interactions and events live (one unit of work is used).
+        at: when the interaction happened (aware datetime): event time decides (T10).
+        channel: call, whatsapp, sms, email, messenger, instagram or webchat.
+        direction: inbound (arrives on ``line``) or outbound (made for ``campaign``).
+        customer: the customer's address as received; normalized per channel (E.164 for
+            phone channels, in the target campaign's region).
+        line: the line (business identifier) it arrived on or left from.
+        campaign: the campaign; required when outbound (T6); an inbound interaction that
+            names one goes there (T12).
+        external_id: the provider's id; a repeated one changes nothing (T9).
+        agent: the agent who made it (outbound) or answered it.
+        text: the message text. status, duration_s: a call's status and duration.
+        queue: the queue of a ticket this interaction opens (default: the line's queue).
+
+    Returns:
+        The :class:`RouteResult`: the ticket after the interaction, the outcome and the
+        interaction as recorded.
+
+    Raises:
+        UnknownCampaign, UnknownLine: the campaign or line is not declared.
+        InvalidPhoneNumber: a phone channel's customer is not a valid number.
+        BlockedIdentity: the customer is blocked in the target campaign (the refusal is
+            recorded as an event, nothing else changes).
+        RuleViolation, InvalidChannel: any other bad input. Nothing changes on any error.
+    """
+    at = checks.aware(at)
+    channel = parse_channel(channel)
+    direction = parse_direction(direction)
+    # Optional fields spelled out: this runs once per routed interaction.
+    line_id = None if line is None else checks.identifier(line, "line")
+    campaign_id = None if campaign is None else checks.identifier(campaign, "campaign")
+    external_id = None if external_id is None else checks.identifier(external_id, "external_id")
+    agent = None if agent is None else checks.agent(agent)
+    text = None if text is None else checks.text(text, "text")
+    status = None if status is None else checks.identifier(status, "status")
+    duration_s = None if duration_s is None else checks.duration(duration_s)
+    queue = None if queue is None else checks.identifier(queue, "queue")
+    with store.unit_of_work() as uow:
+        if external_id is not None:
+            seen = uow.find_interaction(external_id)
+            if seen is not None and seen.ticket is not None:
+                known = uow.get_ticket(seen.ticket)
+                if known is not None:
+                    return RouteResult(
+                        ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen
+                    )
+        target = resolve_target(
+            uow,
+            channel=channel,
+            direction=direction,
+            customer=customer,
+            line_id=line_id,
+            campaign_id=campaign_id,
+            at=at,
+        )
+        if uow.get_block(target.campaign.id, target.customer) is not None:
+            uow.append_event(
+                refusal_event(
+                    target,
+                    at=at,
+                    channel=channel,
+                    direction=direction,
+                    agent=agent,
+                    external_id=external_id,
+                    text=text,
+                )
+            )
+            uow.commit()
+            blocked = blocked_error(target)
+        else:
+            result = _record(
+                uow,
+                target,
+                at=at,
+                channel=channel,
+                direction=direction,
+                external_id=external_id,
+                agent=agent,
+                text=text,
+                status=status,
+                duration_s=duration_s,
+                queue=queue,
+            )
+            uow.commit()
+            return result
+    raise blocked
+
+
+def _record(
+    uow: UnitOfWork,
+    target: Target,
+    *,
+    at: dt.datetime,
+    channel: Channel,
+    direction: Direction,
+    external_id: str | None,
+    agent: str | None,
+    text: str | None,
+    status: str | None,
+    duration_s: int | None,
+    queue: str | None,
+) -> RouteResult:
+    """T1/T3/T10: put a checked interaction on its ticket, opening one when needed.
+
+    This is the hot path of routing: the interaction and the ticket are each built
+    once, one store write per change, no copies of listings.
+    """
+    campaign_id = target.campaign.id
+    customer = target.customer
+    line_id = None if target.line is None else target.line.id
+    ticket = uow.get_open_ticket(campaign_id, customer)
+    outcome = _JOINED
+    if ticket is None or at < ticket.opened_at:
+        late = closed_covering(uow.tickets_for_customer(customer, campaign_id), at)
+        if late is not None:
+            ticket, outcome = late, _LATE
+    recorded: Interaction | None = None
+
+    def recorded_on(number: int) -> Interaction:
+        return Interaction(
+            at=at,
+            channel=channel,
+            direction=direction,
+            customer=customer,
+            external_id=external_id,
+            line=line_id,
+            campaign=campaign_id,
+            agent=agent,
+            text=text,
+            status=status,
+            duration_s=duration_s,
+            ticket=number,
+        )
+
+    if ticket is None:
+
+        def opener(number: int) -> Ticket:
+            nonlocal recorded
+            recorded = recorded_on(number)
+            # Stored with its first interaction applied: no second write.
+            return opened_ticket(number, target, recorded, queue)
+
+        ticket, opened = uow.get_or_open_ticket(campaign_id, customer, opener)
+        if opened:
+            outcome = _OPENED
+            uow.append_event(opened_event(ticket, agent))
+    if outcome is _OPENED and recorded is not None:
+        updated, changed = ticket, False
+    else:
+        recorded = recorded_on(ticket.number)
+        updated, changed = with_interaction(ticket, recorded), True
+    uow.add_interaction(recorded)
+    uow.append_event(interaction_event(recorded, outcome))
+    if updated.contact is None:
+        linked = auto_link(uow, updated, at)
+        if linked is not None:
+            updated, changed = linked, True
+    if changed:
+        uow.update_ticket(updated)
+    return RouteResult(ticket=updated, outcome=outcome, interaction=recorded)
