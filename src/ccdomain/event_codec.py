@@ -243,15 +243,8 @@ def _tickets_v2(d: _Data) -> list[int]:
     return out
 
 
-_ANONYMIZED_COUNTS: Final = (
-    "tickets",
-    "interactions",
-    "typifications",
-    "comments",
-    "products",
-    "blocks_removed",
-    "events_rewritten",
-)
+# Every field of the payload is a count, so the payload's own fields name them (in order).
+_ANONYMIZED_COUNTS: Final = tuple(attrs.fields_dict(ev.ContactAnonymized))
 
 
 def _texts(*keys: str) -> Callable[[_Data], dict[str, Any]]:
