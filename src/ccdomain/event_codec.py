@@ -43,37 +43,10 @@ from typing import Any, Final
 
 import attrs
 
+from ccdomain import events as ev
 from ccdomain._converter import structure, unstructure
 from ccdomain.errors import InvalidData, show
-from ccdomain.events import (
-    PAYLOAD_TYPES,
-    CampaignDeclared,
-    CommentAdded,
-    ContactAnonymized,
-    ContactCreated,
-    ContactLinked,
-    ContactsMerged,
-    ContactUpdated,
-    Event,
-    EventKind,
-    IdentityBlocked,
-    IdentityUnblocked,
-    InteractionAdded,
-    InteractionRefused,
-    LineDeclared,
-    Payload,
-    PaymentRecorded,
-    PaymentReversed,
-    ProductDeclared,
-    PromiseCancelled,
-    PromiseMade,
-    TicketAssigned,
-    TicketCancelled,
-    TicketLabelled,
-    TicketOpened,
-    TicketResolved,
-    TicketTypified,
-)
+from ccdomain.events import PAYLOAD_TYPES, Event, EventKind, Payload
 
 __all__ = [
     "EVENT_VERSION",
@@ -270,20 +243,19 @@ def _tickets_v2(d: _Data) -> list[int]:
     return out
 
 
-_ANONYMIZED_COUNTS: Final = (
-    "tickets",
-    "interactions",
-    "typifications",
-    "comments",
-    "products",
-    "blocks_removed",
-    "events_rewritten",
-)
+# Every field of the payload is a count, so the payload's own fields name them (in order).
+_ANONYMIZED_COUNTS: Final = tuple(attrs.fields_dict(ev.ContactAnonymized))
+
+
+def _texts(*keys: str) -> Callable[[_Data], dict[str, Any]]:
+    """Read version-2 data whose keys are all required text, kept under the same names."""
+    return lambda d: {k: d.text(k) for k in keys}
+
 
 # Each kind's version-2 data, as the library wrote it, read into the version-3 payload.
 _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
-    EventKind.CAMPAIGN_DECLARED: lambda d: {"kind": d.text("kind"), "region": d.text("region")},
-    EventKind.LINE_DECLARED: lambda d: {"line": d.text("line"), "channel": d.text("channel")},
+    EventKind.CAMPAIGN_DECLARED: _texts("kind", "region"),
+    EventKind.LINE_DECLARED: _texts("line", "channel"),
     EventKind.CONTACT_CREATED: lambda d: {"fields": d.commas("fields")},
     EventKind.CONTACT_UPDATED: lambda d: {"fields": d.commas("fields")},
     EventKind.CONTACT_LINKED: lambda d: {
@@ -331,33 +303,14 @@ _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
         "comment_seq": None if d.get("seq") == "None" else d.number("seq"),
         "length": d.number("length"),
     },
-    EventKind.IDENTITY_BLOCKED: lambda d: {"customer": d.text("customer")},
-    EventKind.IDENTITY_UNBLOCKED: lambda d: {"customer": d.text("customer")},
+    EventKind.IDENTITY_BLOCKED: _texts("customer"),
+    EventKind.IDENTITY_UNBLOCKED: _texts("customer"),
     EventKind.CONTACT_ANONYMIZED: lambda d: {k: d.number(k, 0) for k in _ANONYMIZED_COUNTS},
-    EventKind.PRODUCT_DECLARED: lambda d: {
-        "product": d.text("product"),
-        "debt": d.text("debt"),
-        "currency": d.text("currency"),
-    },
-    EventKind.PAYMENT_RECORDED: lambda d: {
-        "payment": d.text("payment"),
-        "product": d.text("product"),
-        "amount": d.text("amount"),
-        "status": d.text("status"),
-    },
-    EventKind.PAYMENT_REVERSED: lambda d: {
-        "payment": d.text("payment"),
-        "product": d.text("product"),
-    },
-    EventKind.PROMISE_MADE: lambda d: {
-        "promise": d.text("promise"),
-        "product": d.text("product"),
-        "total": d.text("total"),
-    },
-    EventKind.PROMISE_CANCELLED: lambda d: {
-        "promise": d.text("promise"),
-        "product": d.text("product"),
-    },
+    EventKind.PRODUCT_DECLARED: _texts("product", "debt", "currency"),
+    EventKind.PAYMENT_RECORDED: _texts("payment", "product", "amount", "status"),
+    EventKind.PAYMENT_REVERSED: _texts("payment", "product"),
+    EventKind.PROMISE_MADE: _texts("promise", "product", "total"),
+    EventKind.PROMISE_CANCELLED: _texts("promise", "product"),
 }
 
 
@@ -395,7 +348,7 @@ def _json_text(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-def _interaction_data(payload: InteractionAdded) -> dict[str, str]:
+def _interaction_data(payload: ev.InteractionAdded) -> dict[str, str]:
     i = payload.interaction
     data = {"channel": i.channel.value, "direction": i.direction.value, "customer": i.customer}
     data.update(
@@ -413,19 +366,19 @@ def _interaction_data(payload: InteractionAdded) -> dict[str, str]:
 
 def _data_v2(payload: Payload) -> dict[str, str]:
     match payload:
-        case CampaignDeclared():
+        case ev.CampaignDeclared():
             return {"kind": payload.kind, "region": payload.region}
-        case LineDeclared():
+        case ev.LineDeclared():
             return {"line": payload.line, "channel": payload.channel.value}
-        case ContactCreated() | ContactUpdated():
+        case ev.ContactCreated() | ev.ContactUpdated():
             return {"fields": _join(payload.fields)}
-        case ContactLinked():
+        case ev.ContactLinked():
             return {
                 "how": payload.how.value,
                 "customer": payload.customer,
                 **_some(**{"from": payload.merged_from}),
             }
-        case ContactsMerged():
+        case ev.ContactsMerged():
             return {
                 "into": payload.into,
                 "from": payload.merged_from,
@@ -433,7 +386,7 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "products": _join(payload.products),
                 "conflicts": _join(payload.conflicts),
             }
-        case TicketOpened():
+        case ev.TicketOpened():
             return {
                 "customer": payload.customer,
                 "origin": payload.origin.value,
@@ -441,9 +394,9 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "alias": payload.alias,
                 **_some(line=payload.line),
             }
-        case InteractionAdded():
+        case ev.InteractionAdded():
             return _interaction_data(payload)
-        case InteractionRefused():
+        case ev.InteractionRefused():
             return {
                 "reason": payload.reason,
                 "customer": payload.customer,
@@ -451,9 +404,9 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "direction": payload.direction.value,
                 **_some(line=payload.line, external_id=payload.external_id, text=payload.text),
             }
-        case TicketResolved():
+        case ev.TicketResolved():
             return {}
-        case TicketTypified():
+        case ev.TicketTypified():
             return {
                 "path": _json_text(payload.path),
                 "comment": payload.comment,
@@ -463,40 +416,40 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                     line=payload.line,
                 ),
             }
-        case TicketCancelled():
+        case ev.TicketCancelled():
             return {"comments_removed": str(payload.comments_removed)}
-        case TicketLabelled():
+        case ev.TicketLabelled():
             return {"labels": _json_text(payload.labels)}
-        case TicketAssigned():
+        case ev.TicketAssigned():
             return _some(assignee=payload.assignee)
-        case CommentAdded():
+        case ev.CommentAdded():
             return {"seq": str(payload.comment_seq), "length": str(payload.length)}
-        case IdentityBlocked() | IdentityUnblocked():
+        case ev.IdentityBlocked() | ev.IdentityUnblocked():
             return {"customer": payload.customer}
-        case ContactAnonymized():
+        case ev.ContactAnonymized():
             return {k: str(getattr(payload, k)) for k in _ANONYMIZED_COUNTS}
-        case ProductDeclared():
+        case ev.ProductDeclared():
             return {
                 "product": payload.product,
                 "debt": str(payload.debt),
                 "currency": payload.currency,
             }
-        case PaymentRecorded():
+        case ev.PaymentRecorded():
             return {
                 "payment": payload.payment,
                 "product": payload.product,
                 "amount": str(payload.amount),
                 "status": payload.status,
             }
-        case PaymentReversed():
+        case ev.PaymentReversed():
             return {"payment": payload.payment, "product": payload.product}
-        case PromiseMade():
+        case ev.PromiseMade():
             return {
                 "promise": payload.promise,
                 "product": payload.product,
                 "total": str(payload.total),
             }
-        case PromiseCancelled():  # pragma: no branch - the last payload class
+        case ev.PromiseCancelled():  # pragma: no branch - the last payload class
             return {"promise": payload.promise, "product": payload.product}
 
 

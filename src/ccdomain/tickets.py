@@ -29,6 +29,9 @@ store of :func:`cancel_ticket`, :func:`assign_ticket` and the channel services'
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from ccdomain._deprecation import deprecated_alias
 from ccdomain.models import Interaction, RouteOutcome, Ticket, Typification
 from ccdomain.rules.tickets import (
@@ -112,24 +115,26 @@ link_ticket_contact = deprecated_alias(
     positional=("number", "campaign", "contact", "agent", "at"),
     renamed={"code": "contact"},
 )
-# The old views returned lists.
-typification_rows = deprecated_alias(
-    contact_typifications,
-    "typification_rows",
-    positional=("campaign", "code"),
-    renamed={"contact_code": "code"},
-    adapt=lambda store, **kw: list(contact_typifications(store, **kw)),
-)
-history_rows = deprecated_alias(
-    contact_history,
-    "history_rows",
-    positional=("campaign", "code"),
-    renamed={"contact_code": "code"},
-    adapt=lambda store, **kw: list(contact_history(store, **kw)),
-)
+
+
+def _as_list(view: Callable[..., Iterable[Any]]) -> Callable[..., list[Any]]:
+    """The view returning a list, as the old views did."""
+    return lambda store, **kw: list(view(store, **kw))
+
+
+def _old_contact_rows(view: Callable[..., Iterable[Any]], old_name: str) -> Callable[..., Any]:
+    """An old per-contact view: ``(store, campaign, code)`` or ``contact_code=``; a list."""
+    return deprecated_alias(
+        view,
+        old_name,
+        positional=("campaign", "code"),
+        renamed={"contact_code": "code"},
+        adapt=_as_list(view),
+    )
+
+
+typification_rows = _old_contact_rows(contact_typifications, "typification_rows")
+history_rows = _old_contact_rows(contact_history, "history_rows")
 agent_ticket_list = deprecated_alias(
-    agent_tickets,
-    "agent_ticket_list",
-    positional=("agent",),
-    adapt=lambda store, **kw: list(agent_tickets(store, **kw)),
+    agent_tickets, "agent_ticket_list", positional=("agent",), adapt=_as_list(agent_tickets)
 )

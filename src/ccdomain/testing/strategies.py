@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
+import attrs
 from hypothesis import strategies as st
 
 from ccdomain.collections import (
@@ -425,18 +426,7 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     EventKind.IDENTITY_UNBLOCKED: st.builds(IdentityUnblocked, customer=_customers),
     EventKind.CONTACT_ANONYMIZED: st.builds(
         ContactAnonymized,
-        **{
-            name: st.integers(0, 1000)
-            for name in (
-                "tickets",
-                "interactions",
-                "typifications",
-                "comments",
-                "products",
-                "blocks_removed",
-                "events_rewritten",
-            )
-        },
+        **{name: st.integers(0, 1000) for name in attrs.fields_dict(ContactAnonymized)},
     ),
     EventKind.PRODUCT_DECLARED: st.builds(
         ProductDeclared, product=_ids, debt=_amounts, currency=_currencies

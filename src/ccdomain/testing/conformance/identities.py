@@ -28,15 +28,21 @@ __all__ = ["IdentityRepositoryConformance"]
 class IdentityRepositoryConformance(StoreCase):
     """Case comments (I2) and blocked identities (I3)."""
 
-    def test_I2_comments_get_increasing_seq_in_order_added(self) -> None:
+    def _comment_twice_on_1_once_on_2(self) -> tuple[Comment, Comment, Comment]:
+        """Ticket 1's first comment, ticket 2's, ticket 1's second: added in that order."""
         with self.uow() as uow:
-            a1 = uow.add_comment(Comment(ticket=1, at=AT, agent="ana", text="uno"))
+            a1 = uow.add_comment(Comment(ticket=1, at=AT, agent="ana", text="José llamó"))
             b1 = uow.add_comment(Comment(ticket=2, at=AT, agent="ana", text="otro"))
             a2 = uow.add_comment(Comment(ticket=1, at=AT, agent="luis", text="dos"))
             uow.commit()
+        return a1, b1, a2
+
+    def test_I2_comments_get_increasing_seq_in_order_added(self) -> None:
+        a1, b1, a2 = self._comment_twice_on_1_once_on_2()
         assert a1.seq is not None and b1.seq is not None and a2.seq is not None
         assert a1.seq < b1.seq < a2.seq
-        assert attrs.evolve(a1, seq=None) == Comment(ticket=1, at=AT, agent="ana", text="uno")
+        first = Comment(ticket=1, at=AT, agent="ana", text="José llamó")
+        assert attrs.evolve(a1, seq=None) == first
         with self.uow() as uow:
             assert list(uow.comments(1)) == [a1, a2]
             assert list(uow.comments(2)) == [b1]
@@ -76,11 +82,7 @@ class IdentityRepositoryConformance(StoreCase):
             assert uow.get_block("soporte", PHONE) is not None
 
     def test_I4_replace_comments_keeps_seq_and_count(self) -> None:
-        with self.uow() as uow:
-            a1 = uow.add_comment(Comment(ticket=1, at=AT, agent="ana", text="José llamó"))
-            b1 = uow.add_comment(Comment(ticket=2, at=AT, agent="ana", text="otro"))
-            a2 = uow.add_comment(Comment(ticket=1, at=AT, agent="luis", text="dos"))
-            uow.commit()
+        a1, b1, a2 = self._comment_twice_on_1_once_on_2()
         blank = [attrs.evolve(a1, text="[x]"), attrs.evolve(a2, text="[x]")]
         with self.uow() as uow:
             with pytest.raises(RuleViolation, match="2 comments"):

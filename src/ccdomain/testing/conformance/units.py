@@ -145,28 +145,29 @@ class UnitOfWorkConformance(StoreCase):
         self._assert_holds("c", False)
         self._assert_holds("d", True)
 
+    def _nest_a_then_b_deeper(self, *, commit_middle: bool) -> None:
+        """Inside the current unit: ``a`` in a committed nested unit, then ``b`` in a
+        committed unit two levels down, whose middle unit commits only if asked."""
+        with self.uow() as nested:
+            self._write_everything(nested, "a")
+            nested.commit()
+        with self.uow() as nested, self.uow() as deeper:
+            self._write_everything(deeper, "b")
+            deeper.commit()
+            if commit_middle:
+                nested.commit()
+
     def test_E2_nested_commit_is_kept_with_the_outer_unit(self) -> None:
         with self.uow() as outer:
-            with self.uow() as nested:
-                self._write_everything(nested, "a")
-                nested.commit()
-            with self.uow() as nested, self.uow() as deeper:
-                self._write_everything(deeper, "b")
-                deeper.commit()
-                nested.commit()
+            self._nest_a_then_b_deeper(commit_middle=True)
             outer.commit()
         self._assert_holds("a", True)
         self._assert_holds("b", True)
 
     def test_E2_nested_commit_undone_when_outer_rolls_back(self) -> None:
         with self.uow() as outer:
-            with self.uow() as nested:
-                self._write_everything(nested, "a")
-                nested.commit()
-            with self.uow() as nested, self.uow() as deeper:
-                self._write_everything(deeper, "b")
-                deeper.commit()
-                # nested left without commit: b goes, though deeper committed
+            # the middle unit left without commit: b goes, though deeper committed
+            self._nest_a_then_b_deeper(commit_middle=False)
             assert not any(self._holds(outer, "b").values())
             assert all(self._holds(outer, "a").values())
         self._assert_holds("a", False)
