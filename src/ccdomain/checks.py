@@ -372,6 +372,21 @@ def items(
     return found
 
 
+def instance(value: object, kind: type[T], what: str = "", error: Error = RuleViolation) -> T:
+    """``value`` itself when it is a ``kind`` record; ``what`` names it in the refusal.
+
+    >>> instance(3, int)
+    3
+
+    Raises:
+        CcdomainError: ``error``, naming the value and the kind expected.
+    """
+    if not isinstance(value, kind):
+        named = f"{what} " if what else ""
+        raise error(f"{named}{show(value)} is not a {kind.__name__}")
+    return value
+
+
 def mapping(
     value: object, field: str, error: Error = RuleViolation, *, keys: Iterable[str]
 ) -> dict[str, object]:

@@ -140,9 +140,7 @@ def require_contact(contact: object) -> Contact:
     Raises:
         RuleViolation: it is not.
     """
-    if not isinstance(contact, Contact):
-        raise RuleViolation(f"{_show(contact)} is not a Contact")
-    return contact
+    return checks.instance(contact, Contact)
 
 
 # --- campaigns and lines ----------------------------------------------------------------------
@@ -634,9 +632,7 @@ def _checked_fields(
 
 
 def _require_campaign(campaign: object) -> Campaign:
-    if not isinstance(campaign, Campaign):
-        raise RuleViolation(f"{_show(campaign)} is not a Campaign")
-    return campaign
+    return checks.instance(campaign, Campaign)
 
 
 def build_contact(
