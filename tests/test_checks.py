@@ -972,3 +972,22 @@ def test_E1_a_rule_given_the_wrong_record_names_it_as_before_the_shared_check() 
             call()
         assert str(caught.value) == words
     assert checks.instance(AT, dt.datetime) is AT
+
+
+def test_E1_an_unknown_line_channel_or_field_type_is_refused_in_the_same_words() -> None:
+    """make_line and make_custom_field read their kind through checks.member, words unchanged."""
+    from ccdomain.errors import InvalidCustomField
+    from ccdomain.models import Channel, FieldType
+    from ccdomain.rules.contacts import make_line
+    from ccdomain.rules.custom_fields import make_custom_field
+
+    assert make_line("wa", " WhatsApp ", "+51999888777").channel is Channel.WHATSAPP
+    assert make_custom_field("plan", FieldType.NUMBER).type is FieldType.NUMBER
+    channels = ", ".join(c.value for c in Channel)
+    with pytest.raises(RuleViolation) as a:
+        make_line("wa", "fax", "+51999888777")
+    assert str(a.value) == f"line 'wa' has channel 'fax': expected one of {channels}"
+    with pytest.raises(InvalidCustomField) as b:
+        make_custom_field("plan", 3)
+    types = ", ".join(t.value for t in FieldType)
+    assert str(b.value) == f"custom field 'plan' has type 3: expected one of {types}"

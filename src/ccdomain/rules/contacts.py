@@ -261,14 +261,7 @@ def make_line(
         InvalidPhoneNumber, InvalidChannel: the address does not fit the channel.
     """
     line_id = checks.identifier(id, "line id")
-    kind: Channel | None = None
-    if isinstance(channel, str):
-        kind = next((c for c in Channel if c.value == channel.strip().lower()), None)
-    if kind is None:
-        raise RuleViolation(
-            f"line {line_id!r} has channel {_show(channel)}: expected one of "
-            f"{', '.join(c.value for c in Channel)}"
-        )
+    kind = checks.member(channel, Channel, f"line {line_id!r} has channel")
     value = checks.identifier(address, f"address of line {line_id!r}", limit=checks.ADDRESS_MAX)
     if region is not None:
         if kind in _PHONE_CHANNELS:
