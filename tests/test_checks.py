@@ -947,3 +947,47 @@ def test_C13_a_campaign_is_refused_what_its_collections_policy_refuses(
         ct.make_campaign("cobranzas", kind="collections", **settings_)
     edge = ct.make_campaign("c", grace_days=checks.DAYS_MAX, tolerance=Decimal("0.50"))
     assert coll.policy_for(edge).grace_days == checks.DAYS_MAX
+
+
+def test_E1_a_rule_given_the_wrong_record_names_it_as_before_the_shared_check() -> None:
+    """The pure rules' "is not a X" refusals kept their words when they became checks.instance."""
+    from ccdomain.rules.addresses import add_address
+    from ccdomain.rules.balances import aging_bucket, outstanding_balance
+    from ccdomain.rules.contacts import build_contact, require_contact
+    from ccdomain.rules.promises import cancelled_promise
+
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: require_contact("x"), "'x' is not a Contact"),
+        (lambda: add_address("x", Address(line="Av 1")), "'x' is not a Contact"),
+        (lambda: build_contact("x"), "'x' is not a Campaign"),  # type: ignore[arg-type]
+        (lambda: outstanding_balance("x", ()), "product 'x' is not a Product"),  # type: ignore[arg-type]
+        (lambda: aging_bucket(3, "x"), "policy 'x' is not a CollectionsPolicy"),  # type: ignore[arg-type]
+        (
+            lambda: cancelled_promise("x", agent="ana", on=DAY),  # type: ignore[arg-type]
+            "promise 'x' is not a Promise",
+        ),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuleViolation) as caught:
+            call()
+        assert str(caught.value) == words
+    assert checks.instance(AT, dt.datetime) is AT
+
+
+def test_E1_an_unknown_line_channel_or_field_type_is_refused_in_the_same_words() -> None:
+    """make_line and make_custom_field read their kind through checks.member, words unchanged."""
+    from ccdomain.errors import InvalidCustomField
+    from ccdomain.models import Channel, FieldType
+    from ccdomain.rules.contacts import make_line
+    from ccdomain.rules.custom_fields import make_custom_field
+
+    assert make_line("wa", " WhatsApp ", "+51999888777").channel is Channel.WHATSAPP
+    assert make_custom_field("plan", FieldType.NUMBER).type is FieldType.NUMBER
+    channels = ", ".join(c.value for c in Channel)
+    with pytest.raises(RuleViolation) as a:
+        make_line("wa", "fax", "+51999888777")
+    assert str(a.value) == f"line 'wa' has channel 'fax': expected one of {channels}"
+    with pytest.raises(InvalidCustomField) as b:
+        make_custom_field("plan", 3)
+    types = ", ".join(t.value for t in FieldType)
+    assert str(b.value) == f"custom field 'plan' has type 3: expected one of {types}"

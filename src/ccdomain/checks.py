@@ -77,6 +77,7 @@ Constant                  Limit       Used for
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 import unicodedata
 import zoneinfo
@@ -144,6 +145,7 @@ PAGE_SIZE_MAX: Final = 500
 AMOUNT_MAX: Final = 10**15
 
 T = TypeVar("T")
+_Named = TypeVar("_Named", bound=enum.Enum)
 Error = type[CcdomainError]
 
 # Names: C0 and C1 controls and lone surrogates (UTF-8 cannot encode them: SQLite refuses).
@@ -370,6 +372,37 @@ def items(
             if not isinstance(item, of):
                 raise error(f"{field} holds {show(item)}: expected only {of.__name__} items")
     return found
+
+
+def instance(value: object, kind: type[T], what: str = "", error: Error = RuleViolation) -> T:
+    """``value`` itself when it is a ``kind`` record; ``what`` names it in the refusal.
+
+    >>> instance(3, int)
+    3
+
+    Raises:
+        CcdomainError: ``error``, naming the value and the kind expected.
+    """
+    if not isinstance(value, kind):
+        named = f"{what} " if what else ""
+        raise error(f"{named}{show(value)} is not a {kind.__name__}")
+    return value
+
+
+def member(value: object, kind: type[_Named], named: str, error: Error = RuleViolation) -> _Named:
+    """The member of ``kind`` whose value ``value`` spells, in any case and padding.
+
+    ``named`` opens the refusal (``"line 'wa' has channel"``).
+
+    Raises:
+        CcdomainError: ``error``, naming the value and listing the members' values.
+    """
+    if isinstance(value, str):
+        spelled = value.strip().lower()
+        for found in kind:
+            if found.value == spelled:
+                return found
+    raise error(f"{named} {show(value)}: expected one of {', '.join(str(m.value) for m in kind)}")
 
 
 def mapping(

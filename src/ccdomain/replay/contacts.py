@@ -29,22 +29,12 @@ from ccdomain.errors import show as _show
 from ccdomain.models import Campaign, Contact
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
+from ccdomain.rules.contacts import CONTACT_FIELDS
 
 __all__ = ["CONTACT_INPUTS", "on_contact"]
 
-CONTACT_INPUTS: Final = (
-    "first_names",
-    "last_names",
-    "document",
-    "company",
-    "vip",
-    "channels",
-    "addresses",
-    "custom",
-    "gender",
-    "tags",
-    "notes",
-)
+# The line's contact fields are exactly the ones a contact is created with.
+CONTACT_INPUTS: Final = CONTACT_FIELDS
 _CONTACT_BLAME: Final = {
     "InvalidDocument": "document",
     "DuplicateContact": "document",

@@ -14,7 +14,7 @@ import attrs
 import phonenumbers
 
 from ccdomain import checks
-from ccdomain.errors import InvalidAddress, RuleViolation
+from ccdomain.errors import InvalidAddress
 from ccdomain.errors import show as _show
 from ccdomain.models import Address, Contact
 
@@ -40,9 +40,7 @@ _ADDRESS_FIELDS: Final = (
 
 
 def _require_contact(contact: object) -> Contact:
-    if not isinstance(contact, Contact):
-        raise RuleViolation(f"{_show(contact)} is not a Contact")
-    return contact
+    return checks.instance(contact, Contact)
 
 
 def make_address(

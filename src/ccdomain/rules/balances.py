@@ -51,9 +51,7 @@ __all__ = [
 
 
 def _policy(value: object) -> CollectionsPolicy:
-    if not isinstance(value, CollectionsPolicy):
-        raise RuleViolation(f"policy {_show(value)} is not a CollectionsPolicy")
-    return value
+    return checks.instance(value, CollectionsPolicy, "policy")
 
 
 def local_date(at: dt.datetime, timezone: str) -> dt.date:
@@ -115,9 +113,7 @@ def _payments_of(product: str, currency: str, payments: object) -> list[Payment]
 
 
 def _product(value: object) -> Product:
-    if not isinstance(value, Product):
-        raise RuleViolation(f"product {_show(value)} is not a Product")
-    return value
+    return checks.instance(value, Product, "product")
 
 
 def _made_total(product: Product, payments: object, on: object) -> Decimal:

@@ -140,9 +140,7 @@ def require_contact(contact: object) -> Contact:
     Raises:
         RuleViolation: it is not.
     """
-    if not isinstance(contact, Contact):
-        raise RuleViolation(f"{_show(contact)} is not a Contact")
-    return contact
+    return checks.instance(contact, Contact)
 
 
 # --- campaigns and lines ----------------------------------------------------------------------
@@ -263,14 +261,7 @@ def make_line(
         InvalidPhoneNumber, InvalidChannel: the address does not fit the channel.
     """
     line_id = checks.identifier(id, "line id")
-    kind: Channel | None = None
-    if isinstance(channel, str):
-        kind = next((c for c in Channel if c.value == channel.strip().lower()), None)
-    if kind is None:
-        raise RuleViolation(
-            f"line {line_id!r} has channel {_show(channel)}: expected one of "
-            f"{', '.join(c.value for c in Channel)}"
-        )
+    kind = checks.member(channel, Channel, f"line {line_id!r} has channel")
     value = checks.identifier(address, f"address of line {line_id!r}", limit=checks.ADDRESS_MAX)
     if region is not None:
         if kind in _PHONE_CHANNELS:
@@ -634,9 +625,7 @@ def _checked_fields(
 
 
 def _require_campaign(campaign: object) -> Campaign:
-    if not isinstance(campaign, Campaign):
-        raise RuleViolation(f"{_show(campaign)} is not a Campaign")
-    return campaign
+    return checks.instance(campaign, Campaign)
 
 
 def build_contact(

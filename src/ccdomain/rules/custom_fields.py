@@ -77,14 +77,9 @@ def make_custom_field(
         InvalidCustomField: naming the offending value.
     """
     field_name = checks.identifier(name, "custom field name", InvalidCustomField)
-    kind: FieldType | None = None
-    if isinstance(type, str):
-        kind = next((t for t in FieldType if t.value == type.strip().lower()), None)
-    if kind is None:
-        raise InvalidCustomField(
-            f"custom field {field_name!r} has type {_show(type)}: expected one of "
-            f"{', '.join(t.value for t in FieldType)}"
-        )
+    kind = checks.member(
+        type, FieldType, f"custom field {field_name!r} has type", InvalidCustomField
+    )
     options: list[str] = []
     seen: set[str] = set()
     for choice in checks.items(choices, f"choices of {field_name!r}", InvalidCustomField):

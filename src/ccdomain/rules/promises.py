@@ -385,8 +385,7 @@ def promise_status(
         CurrencyMismatch: when a payment of the product is in another currency.
         RuleViolation: on malformed arguments.
     """
-    if not isinstance(promise, Promise):
-        raise RuleViolation(f"promise {_show(promise)} is not a Promise")
+    promise = checks.instance(promise, Promise, "promise")
     return promise_statuses([promise], payments, policy, as_of)[promise.id]
 
 
@@ -413,8 +412,7 @@ def check_new_promise(
         CurrencyMismatch: when the promise is not in the product's currency.
         RuleViolation: on malformed arguments.
     """
-    if not isinstance(promise, Promise):
-        raise RuleViolation(f"promise {_show(promise)} is not a Promise")
+    promise = checks.instance(promise, Promise, "promise")
     product = _product(product)
     policy = _policy(policy)
     day = checks.day(today, "today")
@@ -480,8 +478,7 @@ def cancelled_promise(promise: Promise, *, agent: str, on: dt.date) -> Promise:
         RuleViolation: when it is already cancelled, ``on`` is before it was
             made, or an argument is malformed.
     """
-    if not isinstance(promise, Promise):
-        raise RuleViolation(f"promise {_show(promise)} is not a Promise")
+    promise = checks.instance(promise, Promise, "promise")
     who = checks.agent(agent)
     day = checks.day(on, "cancellation date")
     if promise.cancelled_on is not None:

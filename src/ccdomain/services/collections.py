@@ -89,6 +89,7 @@ __all__ = [
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_Kept = TypeVar("_Kept", Product, Payment)
 
 
 def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:
@@ -108,6 +109,20 @@ def _stored_product(uow: UnitOfWork, product_id: object) -> Product:
     if product is None:
         raise UnknownProduct(f"no product with id {_show(product_id)}; expected a declared product")
     return product
+
+
+def _repeated(stored: _Kept | None, record: _Kept, what: str, done: str) -> _Kept | None:
+    """The stored record when ``record`` repeats it (a no-op), else None.
+
+    Raises:
+        RuleViolation: another record is stored with ``record``'s id.
+    """
+    if stored is None or stored == record:
+        return stored
+    raise RuleViolation(
+        f"{what} {record.id!r} is already {done} with other values; "
+        f"expected a new id or an identical {what}"
+    )
 
 
 def _fields(value: object, what: str, cls: type[Any]) -> dict[str, object]:
@@ -215,14 +230,9 @@ def declare_product(
         _collections_campaign(uow, record.campaign)
         code = live_contact(uow, record.campaign, record.contact).code
         record = attrs.evolve(record, contact=code)
-        stored = uow.get_product(record.id)
-        if stored == record:
-            return stored
+        stored = _repeated(uow.get_product(record.id), record, "product", "declared")
         if stored is not None:
-            raise RuleViolation(
-                f"product {record.id!r} is already declared with other values; "
-                "expected a new id or an identical product"
-            )
+            return stored
         uow.put_product(record)
         uow.append_event(
             Event(
@@ -271,14 +281,9 @@ def record_payment(
                 f"payment {record.id!r} is in {record.amount.currency!r} but product "
                 f"{product.id!r} is in {product.currency!r}"
             )
-        stored = uow.get_payment(record.id)
-        if stored == record:
-            return stored
+        stored = _repeated(uow.get_payment(record.id), record, "payment", "recorded")
         if stored is not None:
-            raise RuleViolation(
-                f"payment {record.id!r} is already recorded with other values; "
-                "expected a new id or an identical payment"
-            )
+            return stored
         uow.put_payment(record)
         uow.append_event(
             Event(
