@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Final, TypeVar, cast
+from typing import Final, cast
 
 from ccdomain import checks
 from ccdomain.errors import (
-    CcdomainError,
     RuleViolation,
     UnknownCampaign,
     UnknownContact,
@@ -29,7 +28,6 @@ __all__ = ["declared_campaign", "get_campaign", "get_line", "live_contact", "rea
 
 _MAX_TOMBSTONE_HOPS: Final = 1000
 _UNIT_OF_WORK: Final = ("get_contact", "events")
-_T = TypeVar("_T")
 
 
 def reading(
@@ -59,19 +57,19 @@ def reading(
     return contextlib.nullcontext(cast(UnitOfWork, source))
 
 
-def _declared(found: _T | None, what: str, ident: str, error: type[CcdomainError]) -> _T:
-    if found is None:
-        raise error(f"{what} {_show(ident)} is not declared; expected the id of a declared {what}")
-    return found
-
-
 def get_campaign(uow: ContactRepository, campaign_id: str) -> Campaign:
     """The declared campaign ``campaign_id`` (an id already checked).
 
     Raises:
         UnknownCampaign: no campaign has that id.
     """
-    return _declared(uow.get_campaign(campaign_id), "campaign", campaign_id, UnknownCampaign)
+    # Spelled out rather than shared with get_line: routing calls both once per interaction.
+    found = uow.get_campaign(campaign_id)
+    if found is None:
+        raise UnknownCampaign(
+            f"campaign {_show(campaign_id)} is not declared; expected the id of a declared campaign"
+        )
+    return found
 
 
 def declared_campaign(uow: UnitOfWork, campaign: object) -> Campaign:
@@ -95,7 +93,12 @@ def get_line(uow: ContactRepository, line_id: str) -> Line:
     Raises:
         UnknownLine: no line has that id.
     """
-    return _declared(uow.get_line(line_id), "line", line_id, UnknownLine)
+    found = uow.get_line(line_id)
+    if found is None:
+        raise UnknownLine(
+            f"line {_show(line_id)} is not declared; expected the id of a declared line"
+        )
+    return found
 
 
 def live_contact(uow: ContactRepository, campaign: object, code: object) -> Contact:
