@@ -86,9 +86,14 @@ def accepts_old_call(
     renames = dict(renamed or {})
 
     def decorate(func: _F) -> _F:
+        old_names = tuple(renames)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if len(args) <= leading and not any(old in kwargs for old in renames):
+            # The new call shape costs one length test (and a probe per renamed keyword).
+            if len(args) <= leading and (
+                not old_names or not any(old in kwargs for old in old_names)
+            ):
                 return func(*args, **kwargs)
             head, rest = args[:leading], args[leading:]
             _, kwargs, changes = _adapt(func.__name__, rest, kwargs, positional, renames)
