@@ -25,6 +25,7 @@ import importlib.resources
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ from typing import IO, Any, Final, TextIO
 
 from ccdomain import __version__
 from ccdomain.errors import CcdomainError
-from ccdomain.listings import contact_rows, promise_rows, ticket_rows, typification_rows
+from ccdomain.listings import FIELDS, contact_rows, promise_rows, ticket_rows, typification_rows
 from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
@@ -148,30 +149,64 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
-    """Rows as an aligned table (only ``columns``), a JSON array, or CSV (every key).
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def _csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs (OWASP CSV injection).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
+    a leading single quote; a plain number (``-12.50``, an E.164 ``+51987654321``)
+    is left alone: a spreadsheet reads it as the number it is, and no formula fits
+    in it.
+
+    >>> print(_csv_cell('=HYPERLINK("http://x")'), _csv_cell("-12.50"), _csv_cell("Ana"))
+    '=HYPERLINK("http://x") -12.50 Ana
+    """
+    if text.startswith(_FORMULA_START) and _PLAIN_NUMBER.fullmatch(text) is None:
+        return "'" + text
+    return text
+
+
+def format_rows(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    columns: Sequence[str],
+    *,
+    fields: Sequence[str] | None = None,
+) -> str:
+    """Rows as an aligned table (only ``columns``), a JSON array, or CSV (every field).
+
+    The CSV header is ``fields`` (a listing's :data:`ccdomain.listings.FIELDS`), so it
+    is the same with or without rows; without ``fields``, the keys of the first row
+    (``columns`` when there is none). CSV cells go through :func:`_csv_cell`.
 
     >>> print(format_rows([{"n": 1, "path": ["A", "B"]}], "table", ["n", "path"]), end="")
     n  path
     -  -----
     1  A > B
+    >>> print(format_rows([], "csv", ["n"], fields=["n", "path"]), end="")
+    n,path
     """
     if fmt == "json":
         return json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
-        keys = list(rows[0]) if rows else list(columns)
+        keys = list(fields) if fields is not None else list(rows[0]) if rows else list(columns)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(keys)
         for row in rows:
-            writer.writerow(
-                [
-                    "true" if v is True else "false" if v is False else _cell(v, column=k)
-                    for k, v in row.items()
-                ]
-            )
+            writer.writerow([_csv_value(row.get(k), k) for k in keys])
         return buffer.getvalue()
     return _table(rows, columns)
+
+
+def _csv_value(value: Any, column: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _csv_cell(_cell(value, column=column))
 
 
 # --- stores and files ------------------------------------------------------------------------
@@ -304,7 +339,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
             raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
         finally:
             store.close()
-        stdout.write(format_rows(rows, args.format, _TABLE_COLUMNS[name]))
+        stdout.write(format_rows(rows, args.format, _TABLE_COLUMNS[name], fields=FIELDS[name]))
         return 0
 
     return run

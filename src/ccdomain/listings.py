@@ -15,14 +15,18 @@ values being strings, numbers, booleans, lists or None (times and dates in ISO
     [('12345678', 'AQ', {'type': 'DNI', 'number': '12345678'})]
 
 The keys of each listing are a public contract (docs/cli.md): extended, never
-renamed. A contact code in a row is the live contact's, merge tombstones followed
-(M5): the one a user would look up.
+renamed. :data:`FIELDS` holds them, in order, by the name of the command that
+lists them, so a listing without rows still has its columns (a CSV header). A
+contact code in a row is the live contact's, merge tombstones followed (M5): the
+one a user would look up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
@@ -30,7 +34,79 @@ from ccdomain.errors import CcdomainError
 from ccdomain.models import Campaign
 from ccdomain.ports import Store, UnitOfWork
 
-__all__ = ["contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+__all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+
+FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "tickets": (
+            "number",
+            "campaign",
+            "customer",
+            "status",
+            "contact",
+            "interactions",
+            "channels",
+            "origin",
+            "line",
+            "alias",
+            "queue",
+            "labels",
+            "assignee",
+            "opened_at",
+            "closed_at",
+            "closed_by",
+            "last_action",
+        ),
+        "contacts": (
+            "campaign",
+            "code",
+            "first_names",
+            "last_names",
+            "vip",
+            "avatar",
+            "phones",
+            "emails",
+            "document",
+            "company",
+            "tags",
+            "merged_into",
+            "anonymized",
+        ),
+        "typifications": (
+            "ticket",
+            "campaign",
+            "at",
+            "agent",
+            "path",
+            "comment",
+            "customer",
+            "channel",
+            "line",
+            "contact",
+        ),
+        "promises": (
+            "id",
+            "product",
+            "status",
+            "paid",
+            "total",
+            "due",
+            "currency",
+            "campaign",
+            "contact",
+            "agent",
+            "made_on",
+            "ticket",
+            "installments",
+            "cancelled_on",
+        ),
+    }
+)
+"""The keys of the rows of each listing, in order, by command name (``ccdomain tickets``...).
+
+Every row of :func:`ticket_rows` has exactly the keys ``FIELDS["tickets"]``, in that
+order, and so on: the header of a listing comes from here, never from its rows.
+"""
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
