@@ -164,6 +164,7 @@ _KINDS: Final = {
     "Zs": "the whitespace character",
 }
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_OFFSET_SECONDS: Final = re.compile(r"[+-][0-9]{2}:?[0-9]{2}:?[0-9]{2}(?:[.,][0-9]+)?\Z")
 _ID_EXPECTED: Final = "an identifier without control, invisible or non-space whitespace characters"
 _NAME_EXPECTED: Final = "a single line without control characters"
 _TEXT_EXPECTED: Final = "a text without control characters other than tab and line breaks"
@@ -466,7 +467,16 @@ def aware(value: object, field: str = "at", error: Error = RuleViolation) -> dt.
 
 
 def iso_time(value: object, field: str = "at", error: Error = RuleViolation) -> dt.datetime:
-    """An ISO 8601 time with an offset, given as a string (event files, R2)."""
+    """An ISO 8601 time with an offset in hours and minutes, given as a string (event files, R2).
+
+    >>> iso_time("2026-11-20T10:00:00-05:00").isoformat()
+    '2026-11-20T10:00:00-05:00'
+    >>> iso_time("2026-11-20T10:00:00-05:00:30")
+    Traceback (most recent call last):
+    ...
+    ccdomain.errors.RuleViolation: at '2026-11-20T10:00:00-05:00:30' has an offset with seconds; \
+expected an offset in hours and minutes like -05:00
+    """
     reason = f"{field} {show(value)} is not an ISO 8601 time with offset"
     if not isinstance(value, str) or len(value) > TIME_TEXT_MAX:
         raise error(reason)
@@ -474,8 +484,16 @@ def iso_time(value: object, field: str = "at", error: Error = RuleViolation) -> 
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise error(reason) from None
-    if parsed.utcoffset() is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         raise error(reason + " (the offset is missing)")
+    if offset % dt.timedelta(minutes=1) or _OFFSET_SECONDS.search(value):
+        # ISO 8601 offsets are hours and minutes; Python also reads seconds and
+        # microseconds (and loses some of them), which would be echoed.
+        raise error(
+            f"{field} {show(value)} has an offset with seconds; expected an offset in hours "
+            "and minutes like -05:00"
+        )
     return parsed
 
 

@@ -53,8 +53,9 @@ Rules of the replay (docs/rules.md):
   lines, never part of one.
 - R2 Events are validated before any service is called: unknown event types
   and unknown fields are refused (keys starting with ``_`` are comments and are
-  ignored); times are ISO 8601 with an offset, dates ``YYYY-MM-DD``, money a
-  string. Every refusal names the line, the field when one is to blame, and the
+  ignored), and so is a key given twice in one JSON object; times are ISO 8601
+  with an offset in hours and minutes, dates ``YYYY-MM-DD``, money a string.
+  Every refusal names the line, the field when one is to blame, and the
   reason: ``line 7: field 'at': '2026-13-01' is not an ISO 8601 time with offset``.
 - R3 Events without a time of their own (campaign, line, contact, link, product,
   payment, promise, merge; and comment, block, unblock and anonymize when they
@@ -81,7 +82,8 @@ Rules of the replay (docs/rules.md):
 - R7 A promise names the ticket it was made in: ``ticket``, else the customer's
   ticket of the campaign open at the event time, else the open one, else the
   latest; a customer with no ticket in the campaign still gets the promise,
-  without a ticket (C22).
+  without a ticket (C22), when it is an address of the product's contact; any
+  other customer without a ticket is a bad line.
 """
 
 from __future__ import annotations

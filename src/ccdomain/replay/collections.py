@@ -6,7 +6,8 @@ Part of :mod:`ccdomain.replay`. The lines ``product``, ``payment``,
 tombstones followed); money is a string in the product's currency (R2); a promise
 names the ticket it was made in (R7: ``ticket``, else the customer's ticket of the
 campaign open at the event time, else the open one, else the latest; a customer
-with no ticket in the campaign still gets the promise, without one, C22).
+with no ticket in the campaign still gets the promise, without one, C22, when it
+is an address of the product's contact; anyone else is a bad line).
 
 R4: a product, payment or promise whose id is stored with equal values is already
 applied (a payment that moved on from ``scheduled`` to ``made`` or ``reversed``, or
@@ -24,6 +25,8 @@ from typing import Final
 import attrs
 
 from ccdomain import collections as coll
+from ccdomain import contacts as ct
+from ccdomain.errors import CcdomainError
 from ccdomain.errors import show as _show
 from ccdomain.models import Campaign
 from ccdomain.replay.closing import ticket_at
@@ -169,6 +172,28 @@ def _promise_ticket(
     return (None if chosen is None else chosen.number), customer
 
 
+def _ticketless_customer(
+    ctx: LineContext, campaign: Campaign, product: coll.Product, customer: str
+) -> None:
+    """C22: a customer without a ticket is the product's contact, or the line is bad (R2).
+
+    Anything else (``"%_%"``, a mistyped number) would silently give a promise without
+    a ticket, whose customer nobody can be found by.
+    """
+    try:
+        contact = ct.live_contact(ctx.uow, campaign.id, product.contact)
+    except CcdomainError:
+        contact = None
+    if contact is not None and customer in {ch.value for ch in contact.channels}:
+        return
+    raise ctx.fail(
+        "customer",
+        f"{_show(customer)} has no ticket in campaign {campaign.id!r} and is not an address "
+        f"of contact {product.contact!r}, the product's; expected the customer of a ticket "
+        "of the campaign or an address of the product's contact",
+    )
+
+
 def on_promise(ctx: LineContext) -> Outcome:
     """A ``promise`` line: register the promise in its ticket (R4, R7)."""
     product = _product_of(ctx)
@@ -185,6 +210,9 @@ def on_promise(ctx: LineContext) -> Outcome:
     if not installments:
         raise ctx.fail("installments", "missing; expected a list of {amount, date}")
     ticket, customer = _promise_ticket(ctx, campaign, at)
+    stored = ctx.uow.get_promise(promise_id)
+    if stored is None and ticket is None and customer is not None:
+        _ticketless_customer(ctx, campaign, product, customer)
     with ctx.blame("installments"):
         promise = coll.Promise(
             id=promise_id,
@@ -196,7 +224,6 @@ def on_promise(ctx: LineContext) -> Outcome:
             ticket=ticket,
             customer=customer,
         )
-    stored = ctx.uow.get_promise(promise_id)
     if stored is not None:
         plain = attrs.evolve(stored, cancelled_on=None, cancelled_by=None, ticket=ticket)
         return _stored_before(
