@@ -295,6 +295,8 @@ def _version_2_database(path: Path, *, change: dict[int, str] | None = None) -> 
 _OPAQUE = (
     (re.compile(r"ANON-[0-9A-F]{16}"), "ANON-<hash>"),
     (re.compile(r"anon-[0-9a-f]{12}-"), "anon-<hash>-"),
+    # A contact's creation fingerprint (I11) is recorded since after version 2.
+    (re.compile(r'"fingerprint":(?:"[0-9a-f]*"|null)'), '"fingerprint":<since version 3>'),
 )
 
 

@@ -819,7 +819,9 @@ def test_R4_contacts_without_document_or_phone_are_found_without_listing_the_cam
     text = lines(CAMPAIGN, *people, *named)
     store = MemoryStore()
     assert replay(store, text).contacts_created == 250
-    assert listed.count <= 1  # the index is built once, not a scan per contact
+    # The index is built once, not a scan per contact; so is the list of campaigns
+    # holding an anonymized contact (looked up by fingerprint, I11).
+    assert listed.count <= 2
     listed.count = 0
     again = replay(store, text)
     assert again.contacts_created == 0 and again.already_applied == len(text)

@@ -3,9 +3,12 @@ and merged contacts (R4, I4)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccdomain import checks
+from ccdomain.cli import main
 from ccdomain.errors import CcdomainError, RuleViolation
 from ccdomain.identities import identity_address
-from ccdomain.listings import promise_rows
+from ccdomain.listings import contact_rows, promise_rows, ticket_rows, typification_rows
 from ccdomain.memory import MemoryStore
 from ccdomain.replay import EventRejected, apply_event, replay
 from ccdomain.replay.lines import parse_line
+from ccdomain.sqlite import SqliteStore
 
 COBRANZAS = {
     "type": "campaign",
@@ -185,3 +190,319 @@ def test_R7_C22_no_customer_string_silently_gets_a_ticketless_promise(customer: 
         assert identity_address(customer, "PE") == "+51962444555"
     with pytest.raises(CcdomainError):
         identity_address("", "PE")
+
+
+# --- R4, I4: a second replay brings nothing of an anonymized contact back ----------------------
+
+CONTACT_PRODUCT_ANONYMIZE = [
+    {**COBRANZAS, "typifications": [["Contactado"]]},
+    {
+        "type": "contact",
+        "campaign": "cobranzas",
+        "first_names": "Zacarías",
+        "last_names": "Pérez",
+        "document": {"type": "DNI", "number": "44556677"},
+        "channels": [{"kind": "phone", "value": "962 111 222"}],
+    },
+    {**PRODUCT, "contact": "44556677"},
+    {
+        "type": "anonymize",
+        "campaign": "cobranzas",
+        "contact": "44556677",
+        "agent": "dpo",
+        "at": "2026-11-20T12:00:00-05:00",
+    },
+]
+PERSONAL = ("Zacar", "Pérez", "44556677", "962111222", "Xilófono", "wilfredo", "Yolanda")
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _cli_listings(db: Path) -> list[str]:
+    outs = []
+    for name in ("tickets", "contacts", "typifications", "promises"):
+        more = ["--as-of", "2026-11-20"] if name == "promises" else []
+        code, out, err = _cli(name, "--db", str(db), "--format", "json", *more)
+        assert code == 0, err
+        outs.append(out)
+    return outs
+
+
+def _leaks(db: Path) -> list[str]:
+    """The personal values found in the SQLite file and its write-ahead log, byte for byte."""
+    data = b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists())
+    return [value for value in PERSONAL if value.encode() in data]
+
+
+def _write(path: Path, events: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("with_product", [True, False])
+def test_R4_I4_a_second_replay_brings_no_anonymized_contact_back(
+    tmp_path: Path, with_product: bool
+) -> None:
+    # The second replay failed at the product line and the contact was back with his
+    # name and phone; without the product, each replay added another ANON- contact.
+    events = [e for e in CONTACT_PRODUCT_ANONYMIZE if with_product or e["type"] != "product"]
+    file, db = _write(tmp_path / "e.jsonl", events), tmp_path / "cc.sqlite"
+    code, out, err = _cli("replay", str(file), "--db", str(db))
+    assert code == 0, err
+    once = _cli_listings(db)
+    assert _leaks(db) == []
+    for _ in range(2):
+        code, out, err = _cli("replay", str(file), "--db", str(db))
+        assert code == 0, err
+        assert f"already applied:       {len(events)}" in out
+        assert _cli_listings(db) == once
+        assert _leaks(db) == []
+    (contact,) = json.loads(once[1])
+    assert contact["anonymized"] and contact["code"].startswith("ANON-")
+
+
+def test_R4_I4_the_contact_line_is_found_by_apply_event_alone_too() -> None:
+    store = MemoryStore()
+    for event in CONTACT_PRODUCT_ANONYMIZE:
+        apply_event(store, event)
+    for event in CONTACT_PRODUCT_ANONYMIZE:
+        assert apply_event(store, event).already_applied, event["type"]
+
+
+def test_R4_M5_a_contact_without_document_or_phone_merged_into_another_is_not_created_again() -> (
+    None
+):
+    # R4's lookup of a merged contact ran only for contacts with phones.
+    text = [
+        json.dumps(e)
+        for e in (
+            {"type": "campaign", "id": "v", "region": "PE"},
+            {
+                "type": "contact",
+                "campaign": "v",
+                "first_names": "Ana",
+                "document": {"type": "DNI", "number": "12345678"},
+                "channels": [{"kind": "phone", "value": "987654321"}],
+            },
+            {
+                "type": "contact",
+                "campaign": "v",
+                "channels": [{"kind": "email", "value": "a@x.pe"}],
+            },
+            {"type": "contact", "campaign": "v", "last_names": "Solo"},
+            {
+                "type": "merge",
+                "campaign": "v",
+                "into": "12345678",
+                "from": "C-000001",
+                "agent": "s",
+            },
+            {
+                "type": "merge",
+                "campaign": "v",
+                "into": "12345678",
+                "from": "C-000002",
+                "agent": "s",
+            },
+        )
+    ]
+    for store_of in (MemoryStore, None):
+        store = MemoryStore()
+        if store_of is None:  # event by event, without a replay's memory
+            for line in text:
+                apply_event(store, json.loads(line))
+        else:
+            replay(store, text)
+        again = replay(store, text)
+        assert (again.contacts_created, again.already_applied, again.bad_lines) == (0, 6, ())
+        assert len(contact_rows(store)) == 3
+
+
+# Every line type that can name the contact or one of its addresses, with and without ids.
+WHOLE_FILE = [
+    {**COBRANZAS, "typifications": [["Contactado", "Promesa de pago"], ["No contactado"]]},
+    {
+        "type": "line",
+        "id": "tel",
+        "channel": "call",
+        "address": "+51 1 7003333",
+        "campaign": "cobranzas",
+    },
+    {
+        "type": "line",
+        "id": "wa",
+        "channel": "whatsapp",
+        "address": "+51 1 7003334",
+        "campaign": "cobranzas",
+    },
+    {
+        "type": "contact",
+        "campaign": "cobranzas",
+        "first_names": "Zacarías",
+        "last_names": "Pérez",
+        "document": {"type": "DNI", "number": "44556677"},
+        "channels": [{"kind": "phone", "value": "962 111 222"}],
+        "company": "Mina SAC",
+    },
+    {
+        "type": "contact",
+        "campaign": "cobranzas",
+        "first_names": "Zacarías",
+        "document": {"type": "DNI", "number": "44556677"},
+    },
+    {
+        "type": "contact",
+        "campaign": "cobranzas",
+        "first_names": "Wil",
+        "channels": [{"kind": "email", "value": "wilfredo@zmail.pe"}],
+    },
+    {
+        "type": "contact",
+        "campaign": "cobranzas",
+        "first_names": "Eustaquia",
+        "channels": [{"kind": "phone", "value": "962 333 444"}],
+    },
+    {
+        "type": "interaction",
+        "id": "c1",
+        "at": "2026-11-02T10:00:00-05:00",
+        "channel": "call",
+        "direction": "outbound",
+        "campaign": "cobranzas",
+        "line": "tel",
+        "customer": "962111222",
+        "agent": "rosa",
+        "status": "answered",
+        "duration_s": 60,
+    },
+    {
+        "type": "interaction",
+        "at": "2026-11-02T10:05:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "962111222",
+        "text": "Xilófono secreto",
+    },
+    {
+        "type": "comment",
+        "ticket": 1,
+        "agent": "rosa",
+        "at": "2026-11-02T10:06:00-05:00",
+        "text": "Zacarías molesto",
+    },
+    {
+        "type": "typify",
+        "campaign": "cobranzas",
+        "customer": "962 111 222",
+        "agent": "rosa",
+        "at": "2026-11-02T10:10:00-05:00",
+        "path": ["Contactado", "Promesa de pago"],
+        "comment": "Zacarías paga",
+    },
+    {
+        "type": "interaction",
+        "at": "2026-11-02T11:00:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "962555666",
+        "text": "Soy Yolanda",
+    },
+    {
+        "type": "link",
+        "campaign": "cobranzas",
+        "customer": "962555666",
+        "contact": "44556677",
+        "agent": "rosa",
+    },
+    {
+        "type": "resolve",
+        "campaign": "cobranzas",
+        "customer": "962555666",
+        "agent": "rosa",
+        "at": "2026-11-02T11:10:00-05:00",
+    },
+    {**PRODUCT, "contact": "44556677"},
+    {"type": "payment", "id": "PAY-1", "product": "P-1", "amount": "100.00", "date": "2026-11-02"},
+    {
+        **PROMISE,
+        "customer": "962111222",
+        "installments": [{"amount": "100.00", "date": "2026-11-05"}],
+    },
+    {
+        "type": "block",
+        "campaign": "cobranzas",
+        "customer": "962111222",
+        "agent": "sup",
+        "at": "2026-11-02T12:00:00-05:00",
+    },
+    {
+        "type": "interaction",
+        "id": "w9",
+        "at": "2026-11-02T12:05:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "962111222",
+        "text": "Déjenme Zacarías",
+    },
+    {
+        "type": "interaction",
+        "at": "2026-11-02T12:06:00-05:00",
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "line": "wa",
+        "customer": "962111222",
+        "text": "Otra vez",
+    },
+    {
+        "type": "merge",
+        "campaign": "cobranzas",
+        "into": "44556677",
+        "from": "C-000001",
+        "agent": "sup",
+    },
+    {
+        "type": "anonymize",
+        "campaign": "cobranzas",
+        "contact": "44556677",
+        "agent": "dpo",
+        "at": "2026-11-03T09:00:00-05:00",
+    },
+]
+
+
+def test_R4_I4_every_line_naming_an_anonymized_contact_or_address_is_already_applied(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "cc.sqlite"
+    text = [json.dumps(e, ensure_ascii=False) for e in WHOLE_FILE]
+    store = SqliteStore(db)
+    try:
+        once = replay(store, text)
+        assert once.bad_lines == () and once.refused == 2
+        before = _listings(store)
+        assert _leaks(db) == []
+        for _ in range(2):
+            again = replay(store, text)
+            assert (again.applied, again.already_applied, again.bad_lines) == (0, len(text), ())
+            assert _listings(store) == before
+            assert _leaks(db) == []
+    finally:
+        store.close()
+    assert _leaks(db) == []
+
+
+def _listings(store: Any) -> tuple[Any, ...]:
+    return (
+        ticket_rows(store),
+        contact_rows(store),
+        typification_rows(store),
+        promise_rows(store, as_of=dt.date(2026, 11, 20)),
+    )

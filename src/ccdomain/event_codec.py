@@ -256,7 +256,10 @@ def _texts(*keys: str) -> Callable[[_Data], dict[str, Any]]:
 _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
     EventKind.CAMPAIGN_DECLARED: _texts("kind", "region"),
     EventKind.LINE_DECLARED: _texts("line", "channel"),
-    EventKind.CONTACT_CREATED: lambda d: {"fields": d.commas("fields")},
+    EventKind.CONTACT_CREATED: lambda d: {
+        "fields": d.commas("fields"),
+        "fingerprint": d.get("fingerprint"),  # written by Event.data only, never in version 2
+    },
     EventKind.CONTACT_UPDATED: lambda d: {"fields": d.commas("fields")},
     EventKind.CONTACT_LINKED: lambda d: {
         "how": d.text("how"),
@@ -370,7 +373,9 @@ def _data_v2(payload: Payload) -> dict[str, str]:
             return {"kind": payload.kind, "region": payload.region}
         case ev.LineDeclared():
             return {"line": payload.line, "channel": payload.channel.value}
-        case ev.ContactCreated() | ev.ContactUpdated():
+        case ev.ContactCreated():
+            return {"fields": _join(payload.fields), **_some(fingerprint=payload.fingerprint)}
+        case ev.ContactUpdated():
             return {"fields": _join(payload.fields)}
         case ev.ContactLinked():
             return {

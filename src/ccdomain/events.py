@@ -112,6 +112,8 @@ class Personal(enum.Enum):
     """A contact code (a document number is personal)."""
     TEXT = "text"
     """Free text someone typed (a message, a comment)."""
+    DIGEST = "digest"
+    """A one-way digest of a contact's values (its creation fingerprint, I11)."""
 
 
 _PERSONAL: Final = "ccdomain.personal"
@@ -143,9 +145,16 @@ class LineDeclared:
 
 @attrs.frozen(kw_only=True)
 class ContactCreated:
-    """A contact was created; ``fields`` names the fields it was given, never their values."""
+    """A contact was created; ``fields`` names the fields it was given, never their values.
+
+    ``fingerprint`` is :func:`ccdomain.rules.identities.contact_fingerprint` of the
+    contact as created (None in events recorded before it existed): a replayed
+    ``contact`` line finds its contact by it once anonymization took the values away
+    (R4, I11). Anonymization blanks it; the anonymous code is derived from it.
+    """
 
     fields: tuple[str, ...] = ()
+    fingerprint: str | None = _personal(Personal.DIGEST, default=None)
 
 
 @attrs.frozen(kw_only=True)

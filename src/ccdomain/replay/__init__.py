@@ -70,8 +70,12 @@ Rules of the replay (docs/rules.md):
   the check the services apply (:mod:`ccdomain.checks`, E3), so what is compared
   with the store is what the store holds (a padded ``" ana "`` agent is ``"ana"``);
   a contact's channels, addresses and tags are held by the keys a merge dedupes
-  them by (M11). When a line of each type is already applied is said by the
-  module that applies it (above).
+  them by (M11). A line naming a contact merged or anonymized since, or an
+  anonymized address, is already applied: an anonymized contact is found by the
+  fingerprint of the values its line created it with (I11), the other lines by
+  what they recorded but the personal values (:class:`~ccdomain.replay.memos.Anonymized`),
+  so nothing of it comes back. When a line of each type is already applied is
+  said by the module that applies it (above).
 - R5 Customer strings in resolve, typify, cancel, link, promise, block and unblock
   events are read in the campaign's region as blocks read them (I7: a phone-looking
   value a phone, a value with ``@`` an email, else an id); contact codes in link,

@@ -11,7 +11,11 @@ choice for a promise); its contact code follows merge tombstones (R5).
 R4: a closing whose ticket was already closed that way, at that time, by that agent
 (and for a typify, with that path) is already applied; a ticket closed otherwise
 refuses it (T3). A link to the contact the ticket is already linked to is already
-applied.
+applied. When the customer or the contact was anonymized since (I4), the address or
+code the line names is gone: a closing or a link naming a customer without tickets
+is already applied when the store records that closing or link (kind, campaign,
+time, agent, path) of an anonymized ticket or contact, and a link naming a code the
+store lost, of a ticket linked to an anonymized contact, is already applied.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from ccdomain import checks
-from ccdomain import contacts as ct
 from ccdomain import tickets as tk
+from ccdomain.events import EventKind
 from ccdomain.models import Campaign, Ticket, TicketStatus
 from ccdomain.ports import UnitOfWork
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
+from ccdomain.rules.identities import is_anonymous_address
 
 __all__ = ["on_closing", "on_link", "ticket_at"]
 
@@ -77,6 +82,40 @@ def _closed_by_same(
     return None
 
 
+_CLOSING_EVENTS: Final = {
+    "resolve": EventKind.TICKET_RESOLVED,
+    "typify": EventKind.TICKET_TYPIFIED,
+    "cancel": EventKind.TICKET_CANCELLED,
+}
+
+
+def _closed_anonymized(
+    ctx: LineContext,
+    campaign: Campaign,
+    at: dt.datetime,
+    agent: str,
+    path: tuple[str, ...] | None,
+) -> Ticket | None:
+    """The ticket of an anonymized customer this closing closed (R4, I4).
+
+    The line names the customer by the address anonymization replaced: its ticket is
+    found by the closing event it recorded (kind, campaign, time, agent, path).
+    """
+    kind = _CLOSING_EVENTS[ctx.type]
+    for event in ctx.anonymized_events(at):
+        if (
+            event.kind is kind
+            and event.campaign == campaign.id
+            and event.actor == agent
+            and event.ticket is not None
+            and (path is None or getattr(event.payload, "path", None) == path)
+        ):
+            ticket = ctx.uow.get_ticket(event.ticket)
+            if ticket is not None and is_anonymous_address(ticket.customer):
+                return ticket
+    return None
+
+
 def on_closing(ctx: LineContext) -> Outcome:
     """A ``resolve``, ``typify`` or ``cancel`` line: close the ticket so (R4: once)."""
     at = ctx.time("at")
@@ -96,6 +135,8 @@ def on_closing(ctx: LineContext) -> Outcome:
         assert campaign is not None and customer is not None
         candidates = list(ctx.uow.tickets_for_customer(customer, campaign.id))
     done = _closed_by_same(ctx, candidates, at, agent, path)
+    if done is None and not candidates and campaign is not None:
+        done = _closed_anonymized(ctx, campaign, at, agent, path)
     if done is not None:
         return ctx.outcome(
             at, ticket=done.number, detail=f"ticket {done.number} is already closed so"
@@ -147,6 +188,23 @@ def ticket_at(uow: UnitOfWork, campaign: str, customer: str, at: dt.datetime) ->
     return chosen
 
 
+def _linked_anonymized(
+    ctx: LineContext, campaign: Campaign, at: dt.datetime, agent: str | None
+) -> int | None:
+    """The ticket this link linked to a contact anonymized since (R4, I4), by its event."""
+    for event in ctx.anonymized_events(at):
+        if (
+            event.kind is EventKind.CONTACT_LINKED
+            and event.campaign == campaign.id
+            and event.actor == agent
+            and event.contact is not None
+        ):
+            contact = ctx.uow.get_contact(campaign.id, event.contact)
+            if contact is not None and contact.anonymized:
+                return event.ticket
+    return None
+
+
 def on_link(ctx: LineContext) -> Outcome:
     """A ``link`` line: link the ticket to a contact (R4: once; R5: the live contact)."""
     at = ctx.clock()
@@ -156,15 +214,18 @@ def on_link(ctx: LineContext) -> Outcome:
         assert campaign is not None and customer is not None
         chosen = ticket_at(ctx.uow, campaign.id, customer, at)
         if chosen is None:
+            linked = _linked_anonymized(ctx, campaign, at, agent)
+            if linked is not None:
+                return ctx.outcome(at, ticket=linked, detail=f"ticket {linked} was linked so")
             raise ctx.fail("customer", f"{customer!r} has no ticket in campaign {campaign.id!r}")
         ticket = chosen
     else:
         found = ctx.uow.get_ticket(number)
         assert found is not None  # ticket_number() checked it
         ticket = found
-    raw_code = ctx.text("contact")
-    with ctx.blame("contact"):
-        code = ct.live_contact(ctx.uow, ticket.campaign, raw_code).code
+    home = ctx.uow.get_campaign(ticket.campaign)
+    assert home is not None  # a stored ticket's campaign is declared
+    code = ctx.contact_code(home, stored=ticket.contact)
     if ticket.contact == code:
         return ctx.outcome(
             at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"

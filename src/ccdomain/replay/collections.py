@@ -12,6 +12,8 @@ is an address of the product's contact; anyone else is a bad line).
 R4: a product, payment or promise whose id is stored with equal values is already
 applied (a payment that moved on from ``scheduled`` to ``made`` or ``reversed``, or
 a promise cancelled since, still counts as equal); other values are a bad line. A
+product whose contact was anonymized since is compared without it (the code the
+line names is gone, I4), and so is a promise's customer and ticket. A
 reversal of a reversed payment, and a cancellation of a promise cancelled by the
 same agent that day, are already applied.
 """
@@ -32,6 +34,7 @@ from ccdomain.models import Campaign
 from ccdomain.replay.closing import ticket_at
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, EventRejected, Outcome
+from ccdomain.rules.identities import is_anonymous_address
 
 __all__ = ["on_cancel_promise", "on_payment", "on_product", "on_promise", "on_reverse_payment"]
 
@@ -83,7 +86,8 @@ def on_product(ctx: LineContext) -> Outcome:
     campaign = ctx.campaign()
     at = ctx.clock()
     product_id = ctx.text("id")
-    code = ctx.contact_code(campaign)
+    stored = ctx.uow.get_product(product_id)
+    code = ctx.contact_code(campaign, stored=None if stored is None else stored.contact)
     currency = ctx.text("currency")
     debt = ctx.amount("debt", currency)
     due = ctx.date("due")
@@ -100,7 +104,6 @@ def on_product(ctx: LineContext) -> Outcome:
             due=due,
             installments=tuple(schedule),
         )
-    stored = ctx.uow.get_product(product_id)
     if stored is not None:
         return _stored_before(
             ctx,
@@ -226,6 +229,9 @@ def on_promise(ctx: LineContext) -> Outcome:
         )
     if stored is not None:
         plain = attrs.evolve(stored, cancelled_on=None, cancelled_by=None, ticket=ticket)
+        if is_anonymous_address(stored.customer):
+            # Anonymized since (I4): the line's customer and its ticket cannot be told.
+            plain = attrs.evolve(plain, customer=customer)
         return _stored_before(
             ctx, at, f"promise {promise_id!r}", "registered", same=plain == promise
         )

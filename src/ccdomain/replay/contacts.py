@@ -1,4 +1,4 @@
-"""Replay of ``contact`` lines: a contact created once, whatever the file repeats (R4, K2, M11).
+"""Replay of ``contact`` lines: a contact created once, whatever the file says (R4, K2, M11, I11).
 
 Part of :mod:`ccdomain.replay`. The line is applied through
 :func:`ccdomain.contacts.create_contact`; before that, R4 decides whether the store
@@ -12,7 +12,12 @@ already holds it:
 - a contact without document is already applied when a contact without document of
   the campaign holds it the same way (found through its phones, else by its first
   channel or name through :class:`~ccdomain.replay.memos.ContactKeys`), or a live
-  contact holding its phones absorbed a merged contact (M5).
+  contact holding it (its phones, else its first channel or name) absorbed a merged
+  contact (M5);
+- either is already applied when the contact it created was anonymized since (I4):
+  its code and values are gone, but its anonymous code is made of the fingerprint of
+  the values it was created with (I11), which the line still says; so is a line
+  repeating part of one found so earlier in the replay.
 
 Channels and addresses are compared by the keys a merge dedupes them by (M11), so
 what a merge kept one of counts as the same value.
@@ -30,6 +35,7 @@ from ccdomain.models import Campaign, Contact
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
 from ccdomain.rules.contacts import CONTACT_FIELDS
+from ccdomain.rules.identities import anonymous_code, contact_fingerprint
 
 __all__ = ["CONTACT_INPUTS", "on_contact"]
 
@@ -102,8 +108,12 @@ def _same_undocumented(ctx: LineContext, campaign: Campaign, new: Contact) -> Co
     for found in seen.values():
         if found.document is None and not _contact_conflicts(found, new):
             return found
-    holders = [found for found in seen.values() if not _contact_conflicts(found, new, names=False)]
-    if new.phones and holders:
+    # A contact merged into another (M5) is held by it, found by its phones, else its
+    # first channel, else its names. The survivor keeps its own names (M5): they are
+    # compared only when the line has nothing else to be told by.
+    names = not new.channels
+    holders = [found for found in seen.values() if not _contact_conflicts(found, new, names=names)]
+    if holders:
         if keys is not None and keys.catch_up(ctx.uow):
             absorbed = {
                 f.code for f in holders if keys.is_merge_target(ctx.uow, campaign.id, f.code)
@@ -113,6 +123,31 @@ def _same_undocumented(ctx: LineContext, campaign: Campaign, new: Contact) -> Co
         for found in holders:
             if found.code in absorbed:
                 return found
+    return None
+
+
+def _anonymized_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
+    """The anonymized contact this line created in an earlier replay, if any (R4, I11).
+
+    Anonymization took its values and code away; its anonymous code is made of the
+    fingerprint of the values it was created with, which the line still says. A line
+    repeating part of a contact line found so earlier in this replay is it too.
+    """
+    if ctx.memos is not None and not ctx.memos.anonymized.in_campaign(ctx.uow, campaign.id):
+        return None
+    fingerprint = contact_fingerprint(new)
+    for attempt in range(100):
+        found = ctx.uow.get_contact(campaign.id, anonymous_code(fingerprint, attempt))
+        if found is None:
+            break
+        if found.anonymized:
+            if ctx.memos is not None:
+                ctx.memos.anonymized.lines.setdefault(campaign.id, []).append(new)
+            return found
+    if ctx.memos is not None:
+        for seen in ctx.memos.anonymized.lines.get(campaign.id, ()):
+            if seen.document == new.document and not _contact_conflicts(seen, new):
+                return seen
     return None
 
 
@@ -141,10 +176,16 @@ def on_contact(ctx: LineContext) -> Outcome:
                     f"{', '.join(conflicts)}; expected an identical re-declaration",
                 )
             return ctx.outcome(at, detail=f"contact {code!r} already exists")
+        gone = _anonymized_since(ctx, campaign, _contact_candidate(ctx, campaign, fields))
+        if gone is not None:
+            return ctx.outcome(at, detail=f"contact {code!r} was anonymized since")
     else:
-        existing = _same_undocumented(ctx, campaign, _contact_candidate(ctx, campaign, fields))
+        candidate = _contact_candidate(ctx, campaign, fields)
+        existing = _same_undocumented(ctx, campaign, candidate)
         if existing is not None:
             return ctx.outcome(at, detail=f"contact {existing.code!r} already holds it")
+        if _anonymized_since(ctx, campaign, candidate) is not None:
+            return ctx.outcome(at, detail="the contact was anonymized since")
     with ctx.blame(None, **_CONTACT_BLAME):
         created = ct.create_contact(ctx.store, campaign=campaign.id, at=at, agent=actor, **fields)
     return ctx.outcome(at, Effect.CONTACT_CREATED, detail=f"contact {created.code!r}")

@@ -6,23 +6,51 @@ and :func:`ccdomain.matching.apply_merge` (M5); the others through
 address read in the campaign's region (I3, I7), an anonymization (I4).
 
 R4: a merge of a contact already merged into the same live contact is already
-applied; so is a comment recorded with that time, agent and text (or whose event
-says so: a cancel removes comments, an anonymization rewrites their text, the event
-holding only the length stays), a block of a blocked address and an unblock of an
-unblocked one (I7), and an anonymization of an anonymized contact (or of a code
-this very line anonymized in an earlier replay).
+applied, and so is one whose codes are gone when the store records a merge of that
+campaign, time and agent between contacts anonymized since (I4 renamed them); so is
+a comment recorded with that time, agent and text (or whose event says so: a cancel
+removes comments, an anonymization rewrites their text, the event holding only the
+length stays), a block of a blocked address and an unblock of an unblocked one (I7),
+a block whose event (campaign, time, agent) is recorded under an anonymous address
+(in a replay: anonymization removed the block), and an anonymization of an
+anonymized contact (or of a code this very line anonymized in an earlier replay).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ccdomain import checks, matching
 from ccdomain import contacts as ct
 from ccdomain import identities as ids
-from ccdomain.events import CommentAdded, EventKind
+from ccdomain.events import CommentAdded, ContactsMerged, EventKind, IdentityBlocked
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
+from ccdomain.rules.identities import is_anonymous_address
 
 __all__ = ["on_anonymize", "on_block", "on_comment", "on_merge"]
+
+
+def _merged_anonymized(ctx: LineContext, campaign: str, at: dt.datetime, agent: str) -> bool:
+    """Whether a merge of that campaign, time and agent joined contacts anonymized since.
+
+    Anonymization renamed both (I11): the codes the line names are gone (R4).
+    """
+    for event in ctx.anonymized_events(at):
+        payload = event.payload
+        if (
+            type(payload) is ContactsMerged
+            and (event.campaign, event.actor) == (campaign, agent)
+            and _anonymized(ctx, campaign, payload.into)
+            and _anonymized(ctx, campaign, payload.merged_from)
+        ):
+            return True
+    return False
+
+
+def _anonymized(ctx: LineContext, campaign: str, code: str) -> bool:
+    contact = ctx.uow.get_contact(campaign, code)
+    return contact is not None and contact.anonymized
 
 
 def on_merge(ctx: LineContext) -> Outcome:
@@ -33,6 +61,8 @@ def on_merge(ctx: LineContext) -> Outcome:
     source = ctx.text("from")
     target = ctx.uow.get_contact(campaign.id, source)
     if target is None:
+        if _merged_anonymized(ctx, campaign.id, at, ctx.agent()):
+            return ctx.outcome(at, detail=f"contact {source!r} was merged, then anonymized")
         raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
     with ctx.blame("into"):
         live_into = ct.live_contact(ctx.uow, campaign.id, into).code
@@ -86,6 +116,15 @@ def on_block(ctx: LineContext) -> Outcome:
     if ctx.type == "block":
         if blocked:
             return ctx.outcome(at, detail=f"{address!r} is already blocked")
+        if ctx.memos is not None and any(
+            type(e.payload) is IdentityBlocked
+            and (e.campaign, e.actor) == (campaign.id, agent)
+            and is_anonymous_address(e.payload.customer)
+            for e in ctx.anonymized_events(at)
+        ):
+            # Anonymization removed the block and replaced its address (I4): the
+            # block this line made is recorded under the anonymous one.
+            return ctx.outcome(at, detail="the address was blocked, then anonymized")
         ids.block_identity(ctx.store, campaign=campaign.id, customer=address, agent=agent, at=at)
         return ctx.outcome(at, Effect.IDENTITY_BLOCKED)
     if not blocked:
@@ -113,6 +152,9 @@ def on_anonymize(ctx: LineContext) -> Outcome:
         raise ctx.fail("contact", f"no contact with code {code!r} in campaign {campaign.id!r}")
     if contact.anonymized:
         return ctx.outcome(at, detail=f"contact {code!r} is already anonymized")
+    if ctx.memos is not None:
+        # What the file's later lines may repeat is what was anonymized before this one.
+        ctx.memos.anonymized.anonymizing(ctx.uow, campaign.id)
     with ctx.blame("contact"):
         anonymous = ids.anonymize_contact(
             ctx.store, campaign=campaign.id, code=code, agent=agent, at=at

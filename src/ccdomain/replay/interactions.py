@@ -8,21 +8,27 @@ R4: an interaction whose id is recorded is already applied (T9, the service says
 one without id is already applied when an identical interaction (time, channel,
 direction, line, text, status, duration, agent) is on a ticket of the customer. A
 message of a blocked identity is refused and the refusal recorded (I3), once: the
-same refusal recorded before is already applied.
+same refusal recorded before is already applied. In a replay, an interaction (or a
+refusal) recorded before anonymization replaced its customer and text (I4) is
+already applied when the rest is identical (time, channel, direction, line, id,
+agent, status, duration, and a text that was empty or not).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ccdomain import checks
 from ccdomain import tickets as tk
 from ccdomain.errors import BlockedIdentity, CcdomainError
 from ccdomain.errors import show as _show
+from ccdomain.events import Event, InteractionAdded, InteractionRefused
 from ccdomain.models import Campaign, Channel, Direction, Interaction
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.memos import Refusals, interaction_key
 from ccdomain.replay.outcomes import Effect, Outcome
+from ccdomain.rules.identities import ANONYMIZED_TEXT, is_anonymous_address
 
 __all__ = ["on_interaction"]
 
@@ -49,6 +55,11 @@ def on_interaction(ctx: LineContext) -> Outcome:
     text = ctx.free_text("text")
     status = ctx.opt_text("status")
     duration = ctx.checked("duration_s", checks.duration)
+    if ctx.memos is not None:
+        seen = (channel, Direction(direction), line_id, external_id, _anonymized_text(text))
+        for event in ctx.anonymized_events(at):
+            if _anonymized_interaction(event, agent, status, duration) == seen:
+                return ctx.outcome(at, detail="the interaction is recorded, anonymized since")
     if external_id is None:
         # Without an id, an identical interaction of the customer is a redelivery (R4).
         home: Campaign | None = None
@@ -126,6 +137,34 @@ def on_interaction(ctx: LineContext) -> Outcome:
     late = result.outcome is tk.RouteOutcome.LATE
     effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
     return ctx.outcome(at, effect, ticket=ticket.number)
+
+
+def _anonymized_text(text: str | None) -> str | None:
+    return ANONYMIZED_TEXT if text else text
+
+
+def _anonymized_interaction(
+    event: Event, agent: str | None, status: str | None, duration: int | None
+) -> tuple[Any, ...] | None:
+    """What the interaction (or refusal) ``event`` of an anonymous customer is told by.
+
+    Anonymization replaced its customer and text (I4): the rest is compared (R4).
+    """
+    payload = event.payload
+    fields: tuple[Any, ...]
+    if type(payload) is InteractionAdded:
+        item = payload.interaction
+        if (item.agent, item.status, item.duration_s) != (agent, status, duration):
+            return None
+        customer = item.customer
+        fields = (item.channel, item.direction, item.line, item.external_id, item.text)
+    elif type(payload) is InteractionRefused:
+        customer = payload.customer
+        fields = (payload.channel, payload.direction, payload.line, payload.external_id)
+        fields += (payload.text,)
+    else:
+        return None
+    return fields if is_anonymous_address(customer) else None
 
 
 def _refused(ctx: LineContext, at: dt.datetime, exc: BlockedIdentity) -> Outcome:

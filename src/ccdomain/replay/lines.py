@@ -29,9 +29,10 @@ from ccdomain import contacts as ct
 from ccdomain import identities as ids
 from ccdomain.errors import CcdomainError
 from ccdomain.errors import show as _show
+from ccdomain.events import Event
 from ccdomain.models import Campaign
 from ccdomain.ports import Store, UnitOfWork
-from ccdomain.replay.memos import Memos
+from ccdomain.replay.memos import Memos, anonymized_trail
 from ccdomain.replay.outcomes import EPOCH, Effect, EventRejected, Outcome
 
 __all__ = ["LineContext", "parse_line"]
@@ -250,10 +251,32 @@ class LineContext:
         with self.blame(name):
             return ids.identity_address(raw, campaign.region)
 
-    def contact_code(self, campaign: Campaign, name: str = "contact") -> str:
+    def contact_code(
+        self, campaign: Campaign, name: str = "contact", *, stored: str | None = None
+    ) -> str:
+        """The live contact the line names by code (R5: merge tombstones followed).
+
+        ``stored`` is the contact the record this line repeats holds (a product's, a
+        ticket's): when the line's code is gone from the store and ``stored`` was
+        anonymized, the line names it (I4 took the code away, R4).
+        """
         code = self.text(name)
+        if stored is not None and self.uow.get_contact(campaign.id, code) is None:
+            held = self.uow.get_contact(campaign.id, stored)
+            if held is not None and held.anonymized:
+                return stored
         with self.blame(name):
             return ct.live_contact(self.uow, campaign.id, code).code
+
+    def anonymized_events(self, at: dt.datetime) -> list[Event]:
+        """The events about anonymized contacts, tickets and addresses at ``at`` (R4, I4).
+
+        A replay reads them once (:class:`~ccdomain.replay.memos.Anonymized`);
+        :func:`~ccdomain.replay.apply_event` alone reads the log now.
+        """
+        if self.memos is not None:
+            return self.memos.anonymized.trail(self.uow).get(at, [])
+        return anonymized_trail(self.uow).get(at, [])
 
     def ticket_number(self, name: str = "ticket") -> int | None:
         number = self.checked(name, checks.ticket_number)

@@ -4,26 +4,31 @@ Part of :mod:`ccdomain.replay`. Each memory answers one already-applied question
 (R4) that otherwise read more of the store at every line, making some files
 quadratic (docs/performance.md): the contacts by channel and name and the merge
 targets (:class:`ContactKeys`), the id-less interactions of each customer
-(:class:`Redeliveries`), and the refusals recorded (:class:`Refusals`, I3). An
+(:class:`Redeliveries`), the refusals recorded (:class:`Refusals`, I3), and the
+anonymized contacts and the events about them (:class:`Anonymized`, I4). An
 anonymization rewrites what they hold, so they forget it (I4).
 :func:`ccdomain.replay.apply_event` alone has no memory and reads the store instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Final
 
 from ccdomain import matching
-from ccdomain.events import ContactsMerged, Event, EventKind
+from ccdomain.events import ContactsMerged, Event, EventKind, personal_values
 from ccdomain.models import Contact, Interaction
 from ccdomain.ports import UnitOfWork
+from ccdomain.rules.identities import is_anonymous_address
 
 __all__ = [
     "INTERACTION_FIELDS",
+    "Anonymized",
     "ContactKeys",
     "Memos",
     "Redeliveries",
     "Refusals",
+    "anonymized_trail",
     "interaction_key",
 ]
 
@@ -226,6 +231,72 @@ class Refusals:
         return False
 
 
+def _anonymized_code(code: str | None) -> bool:
+    # Codes are document numbers or C-000001: only anonymization writes ANON- (I11).
+    return code is not None and code.startswith("ANON-")
+
+
+def _about_anonymized(event: Event, tickets: set[int]) -> bool:
+    """Whether anonymization rewrote ``event``: it names one of its tickets, codes or addresses."""
+    if event.ticket in tickets or _anonymized_code(event.contact):
+        return True
+    return any(
+        is_anonymous_address(value) or _anonymized_code(value)
+        for _, value in personal_values(event.payload)
+    )
+
+
+def anonymized_trail(uow: UnitOfWork) -> dict[dt.datetime, list[Event]]:
+    """The events about anonymized contacts, tickets and addresses, by time (R4, I4).
+
+    Anonymization keeps every event but rewrites its personal values: a line that
+    recorded one can still be told by the rest (type, time, agent, campaign...).
+    """
+    tickets = {t.number for t in uow.list_tickets() if is_anonymous_address(t.customer)}
+    trail: dict[dt.datetime, list[Event]] = {}
+    for event in uow.events():
+        if _about_anonymized(event, tickets):
+            trail.setdefault(event.at, []).append(event)
+    return trail
+
+
+class Anonymized:
+    """What a replay knows of the store's anonymized contacts (R4, I4, I11).
+
+    - ``campaigns``: the campaigns holding an anonymized contact, read once (a
+      ``contact`` line of another campaign is not looked up by fingerprint);
+    - ``lines``: the contacts of the ``contact`` lines found anonymized in this
+      replay (in memory only), so a later line repeating part of one is too;
+    - :meth:`trail`: :func:`anonymized_trail` as the store held it before this replay
+      anonymized anything. Read once: an event this replay anonymized is not one a
+      later line of the same file may be a repeat of.
+    """
+
+    def __init__(self) -> None:
+        self.campaigns: set[str] | None = None
+        self.lines: dict[str, list[Contact]] = {}
+        self._trail: dict[dt.datetime, list[Event]] | None = None
+
+    def _campaigns(self, uow: UnitOfWork) -> set[str]:
+        if self.campaigns is None:
+            self.campaigns = {c.campaign for c in uow.list_contacts() if c.anonymized}
+        return self.campaigns
+
+    def in_campaign(self, uow: UnitOfWork, campaign: str) -> bool:
+        """Whether ``campaign`` holds an anonymized contact."""
+        return campaign in self._campaigns(uow)
+
+    def trail(self, uow: UnitOfWork) -> dict[dt.datetime, list[Event]]:
+        if self._trail is None:
+            self._trail = anonymized_trail(uow) if self._campaigns(uow) else {}
+        return self._trail
+
+    def anonymizing(self, uow: UnitOfWork, campaign: str) -> None:
+        """Called before this replay anonymizes a contact of ``campaign``."""
+        self.trail(uow)
+        self._campaigns(uow).add(campaign)
+
+
 class Memos:
     """What one replay remembers from line to line, each keeping a scan from repeating."""
 
@@ -233,6 +304,7 @@ class Memos:
         self.refusals = Refusals()
         self.contacts = ContactKeys()
         self.redeliveries = Redeliveries()
+        self.anonymized = Anonymized()
 
     def forget(self) -> None:
         """An anonymization rewrote data the memos hold (I4)."""

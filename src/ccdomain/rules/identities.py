@@ -12,7 +12,8 @@ unit of work.
   :func:`newest_first_activity`; cases by :func:`newest_first`.
 - I7 :func:`identity_address`: an identity read by its shape.
 - I10 the profile: :func:`profile_of`, :func:`profile_channels`.
-- I4, I11 anonymization: :func:`opaque`, :func:`anonymous_addresses`,
+- I4, I11 anonymization: :func:`opaque`, :func:`contact_fingerprint`,
+  :func:`anonymous_code`, :func:`anonymous_addresses`, :func:`is_anonymous_address`,
   :func:`scrubbed_case`, :func:`scrubbed_event`, :func:`anonymized_contact`, and
   :data:`ANONYMIZED_TEXT`, what a personal text becomes.
 
@@ -28,6 +29,7 @@ import contextlib
 import datetime as dt
 import enum
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -36,6 +38,7 @@ from typing import Final, cast
 import attrs
 
 from ccdomain import checks
+from ccdomain._converter import unstructure
 from ccdomain._folding import fold
 from ccdomain.errors import InvalidChannel
 from ccdomain.errors import show as _show
@@ -83,9 +86,12 @@ __all__ = [
     "SummaryPage",
     "anonymized_contact",
     "anonymous_addresses",
+    "anonymous_code",
     "contact_addresses",
+    "contact_fingerprint",
     "event_activity",
     "identity_address",
+    "is_anonymous_address",
     "newest_first",
     "newest_first_activity",
     "opaque",
@@ -557,6 +563,49 @@ def opaque(seed: str, *parts: str) -> str:
     return hashlib.sha256("\x1f".join((seed, *parts)).encode("utf-8")).hexdigest()
 
 
+# What a contact is created with, without what the store adds: its number (a generated
+# code), activity, merge and anonymization marks.
+_NOT_GIVEN: Final = ("code", "last_activity", "merged_into", "anonymized")
+
+
+def contact_fingerprint(contact: Contact) -> str:
+    """A SHA-256 (hex) over every value a contact was created with but its code (I11, R4).
+
+    Two contacts built from the same values (the same ``contact`` line of an event
+    file) have the same fingerprint, whatever code a store gave them. It is recorded
+    when the contact is created (``ContactCreated.fingerprint``) and, once the contact
+    is anonymized, survives only as its anonymous code (:func:`anonymous_code`): the
+    line that created the contact finds it again, nothing else can read it back.
+    """
+    values = {k: v for k, v in unstructure(contact).items() if k not in _NOT_GIVEN}
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return opaque("contact", text)
+
+
+def anonymous_code(fingerprint: str, attempt: int = 0) -> str:
+    """The ``ANON-`` code of an anonymized contact created with ``fingerprint`` (I11).
+
+    ``attempt`` counts codes already taken in the campaign (two contacts created with
+    the same values); the code says nothing of the contact without its values.
+
+    >>> anonymous_code("0" * 64)
+    'ANON-B2299F0002583C20'
+    """
+    return "ANON-" + opaque("anonymous contact", fingerprint, str(attempt))[:16].upper()
+
+
+_ANONYMOUS_ADDRESS: Final = re.compile(r"anon-[0-9a-f]{12}-[0-9]+")
+
+
+def is_anonymous_address(value: object) -> bool:
+    """Whether ``value`` is a customer address anonymization wrote (``anon-<hex>-<n>``, I11).
+
+    >>> is_anonymous_address("anon-0123456789ab-2"), is_anonymous_address("+51987654321")
+    (True, False)
+    """
+    return isinstance(value, str) and _ANONYMOUS_ADDRESS.fullmatch(value) is not None
+
+
 def _blanked(text: str | None) -> str | None:
     return ANONYMIZED_TEXT if text else text
 
@@ -678,6 +727,8 @@ def scrubbed_event(
             return addresses[value]
         if value in codes:
             return codes[value]
+        if kind is Personal.DIGEST:
+            return ""  # the anonymous code is made of it: the digest itself goes (I11)
         return ANONYMIZED_TEXT if kind is Personal.TEXT and value else value
 
     payload = scrub(event.payload, replace)

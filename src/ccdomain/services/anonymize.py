@@ -1,23 +1,26 @@
 """Anonymization of a contact (I4, I11): every personal value replaced, the reports kept.
 
-- I11 Anonymizing an anonymized contact (anonymizing twice) is refused. An open
-  case stays open under its new anonymous address: the customer's next message
-  from the real address opens a new, unlinked ticket (T3 is untouched). Names,
-  document, company reference, gender, tags, notes, channels, addresses and
-  custom values are emptied; VIP and last activity stay. The code becomes
-  ``ANON-`` and 16 hex digits of a SHA-256 over everything held about the contact
-  and the time: opaque, stable for the same store and time, and not computable
-  from the code alone. Merge tombstones resolving to the contact get opaque codes
-  too. Customer addresses become ``anon-<hex>-<n>``; message texts, typification
-  and case comments, and refusal texts become ``[anonymized]`` (empty ones stay
-  empty). Interaction external ids stay (a redelivered webhook stays a duplicate,
-  T9), as do agents, lines, queues, labels, statuses, paths, dates, amounts and
-  counts. Blocks of the contact's addresses are removed (the address is no longer
-  held). A company record is shared and stays; the contact's reference to it is
-  dropped. Events are rewritten in place (the one exception to the append-only
-  log), so :func:`ccdomain.tickets.rebuild_tickets` still equals the stored
-  tickets. A store that is :class:`~ccdomain.ports.Purgeable` is purged after the
-  commit, so the old values cannot be read from its files either.
+- I11 Anonymizing an anonymized contact (anonymizing twice) is refused. An open case
+  stays open under its new anonymous address: the customer's next message from the real
+  address opens a new, unlinked ticket (T3 is untouched). Names, document, company
+  reference, gender, tags, notes, channels, addresses and custom values are emptied; VIP
+  and last activity stay. The code becomes ``ANON-`` and 16 hex digits of a SHA-256 over
+  the contact's creation fingerprint (every value it was created with, recorded when it
+  was created: :func:`~ccdomain.rules.identities.contact_fingerprint`): opaque, stable,
+  not computable from the code alone, and found again by the event line that created the
+  contact (R4). A contact whose creation recorded no fingerprint (before this version)
+  gets a SHA-256 over everything held about it and the time. The fingerprint in its
+  creation event is blanked. Merge tombstones resolving to the contact get opaque codes
+  too, from their own fingerprints. Customer addresses become ``anon-<hex>-<n>``;
+  message texts, typification and case comments, and refusal texts become
+  ``[anonymized]`` (empty ones stay empty). Interaction external ids stay (a redelivered
+  webhook stays a duplicate, T9), as do agents, lines, queues, labels, statuses, paths,
+  dates, amounts and counts. Blocks of the contact's addresses are removed (the address
+  is no longer held). A company record is shared and stays; the contact's reference to
+  it is dropped. Events are rewritten in place (the one exception to the append-only
+  log), so :func:`ccdomain.tickets.rebuild_tickets` still equals the stored tickets. A
+  store that is :class:`~ccdomain.ports.Purgeable` is purged after the commit, so the
+  old values cannot be read from its files either.
 
 The replacements are the pure rules of :mod:`ccdomain.rules.identities`; this
 service finds what is held (:func:`~ccdomain.services.export.export_document`,
@@ -32,12 +35,13 @@ import attrs
 
 from ccdomain import checks
 from ccdomain.errors import RuleViolation
-from ccdomain.events import ContactAnonymized, Event, EventKind
+from ccdomain.events import ContactAnonymized, ContactCreated, Event, EventKind
 from ccdomain.models import Contact
 from ccdomain.ports import Purgeable, Store, UnitOfWork
 from ccdomain.rules.identities import (
     anonymized_contact,
     anonymous_addresses,
+    anonymous_code,
     opaque,
     scrubbed_case,
     scrubbed_event,
@@ -49,14 +53,34 @@ from ccdomain.services.identities import live_contact_in
 __all__ = ["anonymize_contact"]
 
 
-def _new_code(uow: UnitOfWork, campaign: str, seed: str, *parts: str) -> str:
+def _new_code(uow: UnitOfWork, campaign: str, fingerprint: str | None, *seed: str) -> str:
+    """The first free anonymous code: from the contact's creation fingerprint when its
+    creation recorded one (a replayed ``contact`` line finds it so, R4), else from ``seed``."""
     for attempt in range(100):
-        code = "ANON-" + opaque(seed, *parts, str(attempt))[:16].upper()
+        if fingerprint:
+            code = anonymous_code(fingerprint, attempt)
+        else:
+            code = "ANON-" + opaque(*seed, str(attempt))[:16].upper()
         if uow.get_contact(campaign, code) is None:
             return code
     raise RuleViolation(  # pragma: no cover - 100 collisions of 64-bit codes
         f"no free anonymous code found in campaign {campaign!r}"
     )
+
+
+def _fingerprints(uow: UnitOfWork, campaign: str, codes: set[str]) -> dict[str, str]:
+    """The creation fingerprint of each of ``codes`` its ``CONTACT_CREATED`` event holds."""
+    found: dict[str, str] = {}
+    for event in uow.events():
+        payload = event.payload
+        if (
+            type(payload) is ContactCreated
+            and event.campaign == campaign
+            and event.contact in codes
+            and payload.fingerprint
+        ):
+            found[event.contact] = payload.fingerprint  # a code freed and taken again: the last
+    return found
 
 
 def anonymize_contact(
@@ -88,10 +112,13 @@ def anonymize_contact(
             )
         document = export_document(uow, contact)
         seed = opaque(to_json(document), when.isoformat())
-        new_code = _new_code(uow, campaign_id, seed, "contact")
+        prints = _fingerprints(uow, campaign_id, {contact.code, *document.merged_codes})
+        new_code = _new_code(uow, campaign_id, prints.get(contact.code), seed, "contact")
         codes = {contact.code: new_code}
         for merged_code in document.merged_codes:
-            codes[merged_code] = _new_code(uow, campaign_id, seed, "merged", merged_code)
+            codes[merged_code] = _new_code(
+                uow, campaign_id, prints.get(merged_code), seed, "merged", merged_code
+            )
         addresses = anonymous_addresses(document, seed)
 
         uow.rename_contact(campaign_id, contact.code, anonymized_contact(contact, code=new_code))

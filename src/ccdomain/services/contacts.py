@@ -50,6 +50,7 @@ from ccdomain.rules.contacts import (
     make_company,
     require_contact,
 )
+from ccdomain.rules.identities import contact_fingerprint
 from ccdomain.rules.search import contact_matcher
 from ccdomain.services._common import declared_campaign, live_contact, reading
 from ccdomain.services.companies import company_named
@@ -186,7 +187,8 @@ def contact_detail_view(store: Store | UnitOfWork, *, contact: Contact) -> Conta
 def _event(
     kind: EventKind, contact: Contact, at: dt.datetime, actor: str | None, fields: Iterable[str]
 ) -> Event:
-    # Only field names, never values: the log must hold no personal data (I4).
+    # Only field names, never values: the log must hold no personal data (I4). The
+    # fingerprint is one-way, and anonymization blanks it (I11).
     names = tuple(sorted(fields))
     return Event(
         kind=kind,
@@ -194,7 +196,7 @@ def _event(
         actor=actor,
         campaign=contact.campaign,
         contact=contact.code,
-        payload=ContactCreated(fields=names)
+        payload=ContactCreated(fields=names, fingerprint=contact_fingerprint(contact))
         if kind is EventKind.CONTACT_CREATED
         else ContactUpdated(fields=names),
     )

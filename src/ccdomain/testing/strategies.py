@@ -365,7 +365,11 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     EventKind.LINE_DECLARED: st.builds(
         LineDeclared, line=_ids, channel=st.sampled_from(list(Channel))
     ),
-    EventKind.CONTACT_CREATED: st.builds(ContactCreated, fields=_comma_free(_ids)),
+    EventKind.CONTACT_CREATED: st.builds(
+        ContactCreated,
+        fields=_comma_free(_ids),
+        fingerprint=st.none() | st.just("") | st.text("0123456789abcdef", min_size=64, max_size=64),
+    ),
     EventKind.CONTACT_UPDATED: st.builds(ContactUpdated, fields=_comma_free(_ids)),
     EventKind.CONTACT_LINKED: st.one_of(
         st.builds(
