@@ -23,19 +23,22 @@ Where each part lives (each module's docstring names the rules it keeps):
 * :mod:`ccdomain.sqlite.fast_json` - the JSON of tickets, interactions and routing's
   events written without cattrs: the same text as ``to_json`` and ``encode_event``.
 
-Example:
+Example (what a committed unit of work wrote is in the file for the next store):
     >>> import tempfile, pathlib
     >>> from ccdomain.models import Campaign
-    >>> store = SqliteStore(pathlib.Path(tempfile.mkdtemp()) / "cc.db")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cc.db"
+    >>> store = SqliteStore(path)
     >>> with store.unit_of_work() as uow:
     ...     uow.put_campaign(Campaign(id="ventas"))
     ...     uow.commit()
-    >>> with store.unit_of_work() as uow:
+    >>> store.close()
+    >>> reopened = SqliteStore(path)
+    >>> with reopened.unit_of_work() as uow:
     ...     uow.get_campaign("ventas").id
     'ventas'
-    >>> store.integrity_check(), store.schema_version
+    >>> reopened.integrity_check(), reopened.schema_version
     ('ok', 3)
-    >>> store.close()
+    >>> reopened.close()
 """
 
 from ccdomain.sqlite.schema import MIGRATIONS
