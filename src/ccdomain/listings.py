@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
@@ -53,6 +54,7 @@ def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, 
     code, merge tombstones followed, or None), interactions (count), channels, origin,
     line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
     """
+    campaign = None if campaign is None else checks.identifier(campaign, "campaign")
     with store.unit_of_work() as uow:
         return [
             {
@@ -85,6 +87,7 @@ def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str,
     emails, document ({type, number} or None), company (its name), tags, merged_into
     (set on a merge tombstone, M5), anonymized.
     """
+    campaign = None if campaign is None else checks.identifier(campaign, "campaign")
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         names: dict[str, str] = {}
@@ -137,6 +140,7 @@ def promise_rows(store: Store, *, as_of: dt.date) -> list[dict[str, Any]]:
     Raises:
         RuleViolation: ``as_of`` is not a date.
     """
+    as_of = checks.day(as_of, "as_of")
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         for promise in uow.list_promises():
@@ -179,6 +183,7 @@ def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict
     Keys: ticket, campaign, at, agent, path (list of labels), comment, customer,
     channel, line, contact (the ticket's live contact code, or None).
     """
+    campaign = None if campaign is None else checks.identifier(campaign, "campaign")
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         for t in uow.typifications():
