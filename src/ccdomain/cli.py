@@ -372,7 +372,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccdomain",
         description="The rule book of a contact center: replay event files, list tickets, "
         "contacts, typifications and promises to pay.",
-        epilog="Exit status: 0 ok, 1 bad lines in a replay, 2 usage or file errors.",
+        epilog="Exit status: 0 ok, 1 bad lines in a replay, 2 usage, file or storage errors.",
     )
     parser.add_argument("--version", action="version", version=f"ccdomain {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -384,7 +384,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply events (one JSON object a line, docs/events.md) to a SQLite "
         "database, created if missing, and print a summary. A bad line is reported on stderr "
         "as 'line N: field F: reason' and the exit status is 1; the lines before it stay "
-        "applied. Replaying the same file twice leaves the database as one replay did.",
+        "applied. A database that fails (read-only, full disk) stops the replay with status "
+        "2. Replaying the same file twice leaves the database as one replay did.",
     )
     p.add_argument("events", metavar="EVENTS", help="the event file, or - to read stdin")
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
