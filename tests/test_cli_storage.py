@@ -29,7 +29,7 @@ import pytest
 
 import ccdomain.cli
 from ccdomain.cli import main
-from ccdomain.sqlite import SqliteStore
+from ccdomain.sqlite import MIGRATIONS, SqliteStore
 
 EVENTS = [
     {"type": "campaign", "id": "ventas", "region": "PE"},
@@ -107,6 +107,24 @@ def test_E4_listings_and_export_leave_a_database_exactly_as_they_found_it(
     code, out, err = call(reader[0], "--db", str(db), *reader[1:])
     assert (code, err) == (0, "") and out
     assert state(db) == before == (before[0], [])
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda r: r[0])
+def test_E4_listings_read_a_database_of_an_earlier_version_without_migrating_it(
+    tmp_path: Path, reader: tuple[str, ...]
+) -> None:
+    path = tmp_path / "v1.sqlite"
+    old = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    before = state(path)
+    code, _, err = call(reader[0], "--db", str(path), *reader[1:])
+    assert code == (2 if reader[0] == "export" else 0), err  # export: no such contact
+    assert "Traceback" not in err
+    assert state(path) == before
 
 
 @pytest.mark.parametrize("reader", READERS, ids=lambda r: r[0])
