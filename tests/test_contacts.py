@@ -90,7 +90,10 @@ from ccdomain.errors import (
 from ccdomain.events import ContactCreated, EventKind
 from ccdomain.memory import MemoryStore, MemoryUnitOfWork
 from ccdomain.models import Channel
+from ccdomain.rules.addresses import address_from
 from ccdomain.rules.contacts import CONTACT_FIELDS, company_id
+from ccdomain.rules.custom_fields import custom_field_from
+from ccdomain.testing import strategies as cst
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 JUNK = st.one_of(st.none(), st.integers(), st.text(), st.binary(), st.floats())
@@ -620,6 +623,28 @@ def test_K9_template_is_validated() -> None:
     with pytest.raises(InvalidCustomField, match="twice"):
         make_campaign("x", custom_fields=[{"name": "a"}, {"name": "a", "type": "number"}])
     assert make_custom_field("Plan", "CHOICE", choices=("A",)).type is FieldType.CHOICE
+
+
+@settings(max_examples=40, deadline=None)
+@given(cst.addresses(), cst.custom_field_defs())
+def test_K8_K9_a_record_given_as_itself_or_as_its_fields_reads_the_same(
+    address: Address, field: CustomFieldDef
+) -> None:
+    # address_from and custom_field_from read a record's fields through one helper
+    # (checks.record_fields): a record and the mapping of its fields are one input,
+    # built or refused alike (the strategies draw some the rules refuse).
+    def outcome(read: Callable[[object], object], value: object) -> object:
+        try:
+            return read(value)
+        except (InvalidAddress, InvalidCustomField) as exc:
+            return type(exc), str(exc)
+
+    assert outcome(address_from, address) == outcome(address_from, attrs.asdict(address))
+    assert outcome(custom_field_from, field) == outcome(custom_field_from, attrs.asdict(field))
+    with pytest.raises(InvalidAddress, match=r"^address \{'city': 'Lima'\} has no line$"):
+        address_from({"city": "Lima"})
+    with pytest.raises(InvalidCustomField, match=r"^7 is not a custom field: expected a Cust"):
+        custom_field_from(7)
 
 
 # --- K10 search ---------------------------------------------------------------------------------

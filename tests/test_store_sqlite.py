@@ -157,11 +157,14 @@ def test_K16_migration_2_keys_the_companies_of_a_version_1_database(tmp_path: Pa
 
 
 def test_E1_newer_schema_is_refused(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "new.db").close()  # a ccdomain database, of a later version:
     db = sqlite3.connect(tmp_path / "new.db")
     db.execute("PRAGMA user_version = 99")
     db.close()
     with pytest.raises(StoreError, match="schema version 99"):
         SqliteStore(tmp_path / "new.db")
+    with pytest.raises(StoreError, match="schema version 99"):
+        SqliteStore(tmp_path / "new.db", read_only=True)
 
 
 def test_E1_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:

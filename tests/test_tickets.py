@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccdomain.rules.tickets
+from ccdomain import checks
 from ccdomain.errors import (
     BlockedIdentity,
     CcdomainError,
@@ -53,6 +54,7 @@ from ccdomain.models import (
 )
 from ccdomain.rules.routing import Target, opened_ticket
 from ccdomain.rules.tickets import with_interaction
+from ccdomain.services.routing import route_checked
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.fakes import RecordingChannel
 from ccdomain.tickets import (
@@ -1250,3 +1252,74 @@ def test_T18_channel_services_take_the_port_positionally_with_a_warning(
         else:
             result = place_call(store, channel, line="call-main", **common)  # type: ignore[call-arg]
     assert result.outcome is RouteOutcome.OPENED and channel.attempts == 1
+
+
+_padded = st.sampled_from(["", " ", "  "])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 600),
+            st.sampled_from(["987654321", " +51 912 345 678 ", "51987000111"]),
+            st.sampled_from([None, "wa-ventas"]),
+            st.sampled_from([None, "ventas", "soporte"]),
+            st.sampled_from([None, "wamid.1", "wamid.2"]),
+            st.sampled_from([None, "ana", "bo  b"]),
+            st.sampled_from([None, "Hola", "  dos\tlíneas\n "]),
+            _padded,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_E3_route_checked_equals_route_interaction(calls: list[tuple[Any, ...]]) -> None:
+    """Replay's entry (values checked once, by replay) routes exactly as the public one."""
+    public, checked = make_store(), make_store()
+    for minutes, customer, line, campaign, external_id, agent, text, pad in calls:
+        if line is None and campaign is None:
+            line = "wa-ventas"
+        raw: dict[str, Any] = {
+            "at": t(minutes),
+            "channel": "whatsapp",
+            "direction": "outbound" if campaign is not None else "inbound",
+            "customer": customer,
+            "line": None if line is None else pad + line + pad,
+            "campaign": None if campaign is None else pad + campaign,
+            "external_id": external_id,
+            "agent": None if agent is None else agent + pad,
+            "text": text,
+        }
+        outcomes = []
+        for store, entry in ((public, route_interaction), (checked, _route_checked)):
+            try:
+                outcomes.append(entry(store, **raw).outcome)
+            except CcdomainError as exc:
+                outcomes.append(type(exc))
+        assert outcomes[0] == outcomes[1]
+    assert snapshot(public) == snapshot(checked)
+
+
+def _route_checked(store: MemoryStore, **raw: Any) -> Any:
+    """The values read the way replay reads them, then the unchecked entry."""
+
+    def opt(check: Any, name: str) -> Any:
+        value = raw[name]
+        return None if value is None else check(value, name)
+
+    return route_checked(
+        store,
+        at=checks.aware(raw["at"]),
+        channel=Channel(raw["channel"]),
+        direction=Direction(raw["direction"]),
+        customer=checks.identifier(raw["customer"], "customer", limit=checks.ADDRESS_MAX),
+        line=opt(checks.identifier, "line"),
+        campaign=opt(checks.identifier, "campaign"),
+        external_id=opt(checks.identifier, "external_id"),
+        agent=opt(checks.agent, "agent"),
+        text=opt(checks.text, "text"),
+        status=None,
+        duration_s=None,
+        queue=None,
+    )

@@ -81,7 +81,7 @@ import enum
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar, overload
 
 from ccdomain.errors import CcdomainError, RuleViolation, show
@@ -118,6 +118,7 @@ __all__ = [
     "mapping",
     "name",
     "path",
+    "record_fields",
     "region",
     "text",
     "ticket_number",
@@ -424,6 +425,40 @@ def mapping(
                 f"{field} has an unknown field {show(key)}: expected some of {', '.join(names)}"
             )
         fields[key] = item
+    return fields
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def record_fields(
+    value: object,
+    record: type[Any],
+    field: str,
+    error: Error = RuleViolation,
+    *,
+    keys: Sequence[str],
+    required: str,
+) -> dict[str, object]:
+    """The fields ``keys`` of a ``record``, given as one or as a plain mapping of them.
+
+    What a rule reads from a host that holds a record or the shape of an event line
+    (an address, a template field): the rule then builds it with its checks.
+
+    Raises:
+        CcdomainError: ``error``: neither a ``record`` nor a mapping, a key that is
+            not a field name, or a mapping without ``required``.
+    """
+    if isinstance(value, record):
+        return {key: getattr(value, key) for key in keys}
+    if not isinstance(value, Mapping):
+        raise error(
+            f"{show(value)} is not {_a(field)}: expected {_a(record.__name__)} or a mapping"
+        )
+    fields = mapping(value, _a(field), error, keys=keys)
+    if required not in fields:
+        raise error(f"{field} {show(value)} has no {required}")
     return fields
 
 

@@ -10,9 +10,10 @@ Subcommands (docs/cli.md has the whole reference)::
     ccdomain --version
 
 Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
-2 a usage error or a file or database that cannot be used (a message on stderr,
-no traceback). The CLI is the only place that reads the clock: ``promises``
-defaults ``--as-of`` to today's date.
+2 a usage error, a file or database that cannot be used, or a store that failed
+during a replay (a message on stderr, no traceback). Listings and ``export`` open
+the database read-only: they never create or change a file. The CLI is the only
+place that reads the clock: ``promises`` defaults ``--as-of`` to today's date.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, TextIO
 
-from ccdomain import __version__
+from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
 from ccdomain.listings import FIELDS, contact_rows, promise_rows, ticket_rows, typification_rows
 from ccdomain.replay import ReplaySummary, replay
@@ -213,6 +214,12 @@ def _csv_value(value: Any, column: str) -> str:
 
 
 def _open_store(path: str, *, create: bool) -> SqliteStore:
+    """The store of ``--db``: opened for writing by ``replay`` (``create``), else read-only.
+
+    A listing or an export never creates or changes a file; a replay creates one only
+    where there is none (or an empty one); another application's database is refused
+    by the store itself either way.
+    """
     if os.path.exists(path) and not os.path.isfile(path):
         raise _UsageError(f"database {path!r} is not a file")
     if not create and not os.path.exists(path):
@@ -221,9 +228,9 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
     if create and not os.path.isdir(parent):
         raise _UsageError(f"cannot create database {path!r}: folder {parent!r} does not exist")
     try:
-        return SqliteStore(path)
-    except CcdomainError as exc:
-        raise _UsageError(f"cannot use database {path!r}: {exc}") from None
+        return SqliteStore(path, read_only=not create)
+    except CcdomainError as exc:  # its message names the file and what was expected
+        raise _UsageError(str(exc)) from None
 
 
 def _event_lines(stream: IO[bytes]) -> Iterator[bytes]:
@@ -320,6 +327,8 @@ def _parse_day(text: str) -> dt.date:
 
 def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+        if args.campaign is not None:  # checked as every campaign id is, before any file
+            args.campaign = checks.identifier(args.campaign, "campaign")
         store = _open_store(args.db, create=False)
         try:
             rows: list[dict[str, Any]]
@@ -398,7 +407,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccdomain",
         description="The rule book of a contact center: replay event files, list tickets, "
         "contacts, typifications and promises to pay.",
-        epilog="Exit status: 0 ok, 1 bad lines in a replay, 2 usage or file errors.",
+        epilog="Exit status: 0 ok, 1 bad lines in a replay, 2 usage, file or storage errors.",
     )
     parser.add_argument("--version", action="version", version=f"ccdomain {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -410,7 +419,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply events (one JSON object a line, docs/events.md) to a SQLite "
         "database, created if missing, and print a summary. A bad line is reported on stderr "
         "as 'line N: field F: reason' and the exit status is 1; the lines before it stay "
-        "applied. Replaying the same file twice leaves the database as one replay did.",
+        "applied. A database that fails (read-only, full disk) stops the replay with status "
+        "2. Replaying the same file twice leaves the database as one replay did.",
     )
     p.add_argument("events", metavar="EVENTS", help="the event file, or - to read stdin")
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")

@@ -24,88 +24,22 @@ is :func:`cancelled_promise`; positional records and ``actor=`` in the services.
 """
 
 from ccdomain._deprecation import deprecated_alias
-from ccdomain.models.collections import (
-    DEFAULT_BUCKETS,
-    MINOR_UNITS,
-    AgingBucket,
-    CollectionsPolicy,
-    Installment,
-    Money,
-    Payment,
-    PaymentStatus,
-    Product,
-    ProductInstallment,
-    Promise,
-    aging_buckets,
-    money,
-)
-from ccdomain.rules.balances import (
-    aging_bucket,
-    credit,
-    days_past_due,
-    local_date,
-    outstanding_balance,
-    policy_for,
-)
-from ccdomain.rules.promises import (
-    Allocation,
-    InstallmentCoverage,
-    ProductSummary,
-    PromiseStatus,
-    PromiseStatusKind,
-    cancelled_promise,
-    check_new_promise,
-    product_summary,
-    promise_status,
-    promise_statuses,
-)
-from ccdomain.services.collections import (
-    cancel_promise,
-    contact_products,
-    declare_product,
-    record_payment,
-    register_promise,
-    reverse_payment,
-)
+from ccdomain.models import collections as _records
+from ccdomain.models.collections import *  # noqa: F403
+from ccdomain.rules import balances as _balances
+from ccdomain.rules import promises as _promises
+from ccdomain.rules.balances import *  # noqa: F403
+from ccdomain.rules.promises import *  # noqa: F403
+from ccdomain.services import collections as _services
+from ccdomain.services.collections import *  # noqa: F403
+from ccdomain.services.collections import cancel_promise
 
-__all__ = [
-    "DEFAULT_BUCKETS",
-    "MINOR_UNITS",
-    "AgingBucket",
-    "Allocation",
-    "CollectionsPolicy",
-    "Installment",
-    "InstallmentCoverage",
-    "Money",
-    "Payment",
-    "PaymentStatus",
-    "Product",
-    "ProductInstallment",
-    "ProductSummary",
-    "Promise",
-    "PromiseStatus",
-    "PromiseStatusKind",
-    "aging_bucket",
-    "aging_buckets",
-    "cancel_promise",
-    "cancelled_promise",
-    "check_new_promise",
-    "contact_products",
-    "credit",
-    "days_past_due",
-    "declare_product",
-    "local_date",
-    "money",
-    "outstanding_balance",
-    "policy_for",
-    "product_summary",
-    "promise_status",
-    "promise_statuses",
-    "record_payment",
-    "register_promise",
-    "reverse_payment",
-    "withdraw_promise",
-]
+# A module re-exported whole lists its names once, in its own __all__.
+__all__ = ["withdraw_promise"]
+__all__ += _records.__all__
+__all__ += _balances.__all__
+__all__ += _promises.__all__
+__all__ += _services.__all__
 
 withdraw_promise = deprecated_alias(
     cancel_promise.__wrapped__,  # type: ignore[attr-defined]

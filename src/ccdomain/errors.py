@@ -33,6 +33,7 @@ __all__ = [
     "InvalidTypification",
     "RuleViolation",
     "StoreError",
+    "StoreUnavailable",
     "TicketClosed",
     "UnknownCampaign",
     "UnknownContact",
@@ -196,6 +197,19 @@ class StoreError(CcdomainError):
     """A store could not complete an operation (the database is locked, corrupt, ...)."""
 
     default_message = "the store could not complete the operation"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot read or write its database, whatever the operation (E1).
+
+    The database is read-only, full, failing (disk I/O), locked by another writer past
+    the timeout, damaged, or the store is closed. The failure is the storage's, not
+    the values': any other call would fail the same way, so a replay stops at it
+    (``ccdomain replay`` exits with status 2) instead of reporting every later line as
+    bad. Other store errors are about the operation and its values.
+    """
+
+    default_message = "the store cannot read or write its database"
 
 
 class InvalidData(CcdomainError):

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
@@ -113,6 +114,12 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _campaign(campaign: str | None) -> str | None:
+    """The ``campaign`` filter, read as every campaign id is (E3), so every store answers
+    alike: text SQLite cannot hold is refused here, not by the store."""
+    return None if campaign is None else checks.identifier(campaign, "campaign")
+
+
 def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
     if code is None:
         return None
@@ -129,6 +136,7 @@ def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, 
     code, merge tombstones followed, or None), interactions (count), channels, origin,
     line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
     """
+    campaign = _campaign(campaign)
     with store.unit_of_work() as uow:
         return [
             {
@@ -161,6 +169,7 @@ def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str,
     emails, document ({type, number} or None), company (its name), tags, merged_into
     (set on a merge tombstone, M5), anonymized.
     """
+    campaign = _campaign(campaign)
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         names: dict[str, str] = {}
@@ -213,6 +222,7 @@ def promise_rows(store: Store, *, as_of: dt.date) -> list[dict[str, Any]]:
     Raises:
         RuleViolation: ``as_of`` is not a date.
     """
+    as_of = checks.day(as_of, "as_of")
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         for promise in uow.list_promises():
@@ -255,6 +265,7 @@ def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict
     Keys: ticket, campaign, at, agent, path (list of labels), comment, customer,
     channel, line, contact (the ticket's live contact code, or None).
     """
+    campaign = _campaign(campaign)
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         for t in uow.typifications():

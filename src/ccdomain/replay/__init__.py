@@ -88,6 +88,11 @@ Rules of the replay (docs/rules.md):
   latest; a customer with no ticket in the campaign still gets the promise,
   without a ticket (C22), when it is an address of the product's contact; any
   other customer without a ticket is a bad line.
+- R8 A failure of the store itself (:class:`~ccdomain.errors.StoreUnavailable`: a
+  read-only, full, failing or locked database) is not a bad line, with or without
+  ``keep_going``: the replay stops at once and raises :class:`ReplayStopped`, naming
+  the line and the last line kept. The lines before it stay applied: the batch
+  they are in is committed if the store still can.
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ from typing import Any, Final
 from ccdomain import listings
 from ccdomain._deprecation import deprecated_alias
 from ccdomain._gc import collector_paused
-from ccdomain.errors import CcdomainError
+from ccdomain.errors import CcdomainError, StoreUnavailable
 from ccdomain.errors import show as _show
 from ccdomain.ports import Store
 from ccdomain.replay.kinds import EVENT_TYPES, LINE_EVENTS, LINE_KINDS
@@ -110,6 +115,7 @@ from ccdomain.replay.outcomes import (
     Effect,
     EventRejected,
     Outcome,
+    ReplayStopped,
     ReplaySummary,
 )
 
@@ -120,6 +126,7 @@ __all__ = [
     "Effect",
     "EventRejected",
     "Outcome",
+    "ReplayStopped",
     "ReplaySummary",
     "apply_event",
     "contact_rows",
@@ -156,6 +163,8 @@ def apply_event(
         EventRejected: (an :class:`~ccdomain.errors.InvalidEvent`) the event is malformed
             or a rule refused it; its message names the line, the field and the reason.
             Nothing of the event was applied.
+        StoreUnavailable: the store could not read or write (R8); nothing of the event
+            was applied.
     """
     return _apply(store, event, line_no=line_no, default_at=default_at, memos=None)
 
@@ -200,7 +209,12 @@ def _apply(
             if outcome.effects:
                 uow.commit()
         kept = bool(outcome.effects)
-    except EventRejected:
+    except StoreUnavailable:
+        raise
+    except EventRejected as exc:
+        failure = _storage_failure(exc)
+        if failure is not None:  # a handler blamed a field for the storage's failure (R8)
+            raise failure from None
         raise
     except CcdomainError as exc:
         raise EventRejected(str(exc), line=line_no) from exc
@@ -208,6 +222,18 @@ def _apply(
         if memos is not None:
             memos.redeliveries.settle(kept)
     return outcome
+
+
+def _storage_failure(exc: BaseException) -> StoreUnavailable | None:
+    """The StoreUnavailable behind a rejection, if the store's failure caused it (R8)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, StoreUnavailable):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class _Tally:
@@ -256,50 +282,67 @@ def replay(
     Returns:
         The :class:`ReplaySummary`. Bad lines are in ``bad_lines``; without
         ``keep_going``, ``stopped_at`` is the line the replay stopped at.
+
+    Raises:
+        ReplayStopped: (a :class:`~ccdomain.errors.StoreUnavailable`) the store could not
+            read or write (R8); it names the line and the last line kept.
     """
     tally = _Tally()
     memos = Memos()
     stopped: int | None = None
     source = iter(enumerate(lines, start=1))
-    done = False
-    while not done:
-        # The collector is paused batch by batch (ccdomain._gc): the store keeps every
-        # ticket, interaction and event, and its passes over them were pure cost.
-        with collector_paused(), store.unit_of_work() as outer:
-            in_batch = 0
-            try:
-                for number, text in source:
-                    if text.strip():
-                        tally.add("lines")
-                        try:
-                            outcome = _apply(
-                                store,
-                                parse_line(text, number),
-                                line_no=number,
-                                default_at=tally.last_at,
-                                memos=memos,
-                            )
-                        except EventRejected as exc:
-                            tally.bad.append(
-                                BadLine(line=number, field=exc.field, reason=exc.reason)
-                            )
-                            if not keep_going:
-                                stopped = number
-                                done = True
+    pending = next(source, None)  # read before a batch begins: no empty last batch
+    kept = 0  # the last line whose effect is committed
+    while pending is not None:
+        at = pending[0]  # the line being applied (the first, while the batch begins)
+        done = pending[0] - 1  # the last line this batch went past
+        failed: StoreUnavailable | None = None
+        try:
+            # The collector is paused batch by batch (ccdomain._gc): the store keeps every
+            # ticket, interaction and event, and its passes over them were pure cost.
+            with collector_paused(), store.unit_of_work() as outer:
+                in_batch = 0
+                try:
+                    while pending is not None and (in_batch == 0 or in_batch < batch):
+                        number, text = pending
+                        at = number
+                        if text.strip():
+                            tally.add("lines")
+                            try:
+                                outcome = _apply(
+                                    store,
+                                    parse_line(text, number),
+                                    line_no=number,
+                                    default_at=tally.last_at,
+                                    memos=memos,
+                                )
+                            except EventRejected as exc:
+                                tally.bad.append(
+                                    BadLine(line=number, field=exc.field, reason=exc.reason)
+                                )
+                                if not keep_going:
+                                    stopped = done = number
+                                    pending = None
+                                    break
+                            except StoreUnavailable as exc:
+                                failed = exc
                                 break
-                        else:
-                            tally.record(outcome)
-                    if progress is not None:
-                        progress(number)
-                    in_batch += 1
-                    if in_batch >= batch:
-                        break
-                else:
-                    done = True
-            finally:
-                # Whole lines only: a line that failed half-way was undone by its own
-                # unit of work, so what the batch holds can always be kept.
-                outer.commit()
+                            else:
+                                tally.record(outcome)
+                        done = number
+                        if progress is not None:
+                            progress(number)
+                        in_batch += 1
+                        pending = next(source, None)
+                finally:
+                    # Whole lines only: a line that failed half-way was undone by its own
+                    # unit of work, so what the batch holds can always be kept.
+                    outer.commit()
+        except StoreUnavailable as exc:  # the batch could not begin or be committed
+            raise ReplayStopped(failed or exc, line=at, kept=kept) from exc
+        kept = done
+        if failed is not None:
+            raise ReplayStopped(failed, line=at, kept=kept) from failed
     return _summary(store, tally, stopped)
 
 

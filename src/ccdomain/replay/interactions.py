@@ -24,13 +24,21 @@ from ccdomain import tickets as tk
 from ccdomain.errors import BlockedIdentity, CcdomainError
 from ccdomain.errors import show as _show
 from ccdomain.events import Event, InteractionAdded, InteractionRefused
-from ccdomain.models import Campaign, Channel, Direction, Interaction
+from ccdomain.models import Campaign, Channel, Direction, Interaction, RouteOutcome
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.memos import Refusals, interaction_key
 from ccdomain.replay.outcomes import Effect, Outcome
 from ccdomain.rules.identities import ANONYMIZED_TEXT, is_anonymous_address
+from ccdomain.services.routing import route_checked
 
 __all__ = ["on_interaction"]
+
+_CHANNELS = {c.value: c for c in Channel}
+_DUPLICATE = RouteOutcome.DUPLICATE
+_OPENED = RouteOutcome.OPENED
+_LATE = RouteOutcome.LATE
+_INBOUND = Direction.INBOUND
+_OUTBOUND = Direction.OUTBOUND
 
 
 def on_interaction(ctx: LineContext) -> Outcome:
@@ -38,16 +46,20 @@ def on_interaction(ctx: LineContext) -> Outcome:
     at = ctx.time("at")
     external_id = ctx.opt_text("id")
     channel_name = ctx.text("channel")
-    channel = next((c for c in Channel if c.value == channel_name), None)
+    channel = _CHANNELS.get(channel_name)
     if channel is None:
         raise ctx.fail(
             "channel",
             f"{_show(channel_name)} is not a channel; expected one of "
             + ", ".join(c.value for c in Channel),
         )
-    direction = ctx.text("direction")
-    if direction not in ("inbound", "outbound"):
-        raise ctx.fail("direction", f"{_show(direction)} is not 'inbound' or 'outbound'")
+    direction_name = ctx.text("direction")
+    if direction_name == "inbound":
+        direction = _INBOUND
+    elif direction_name == "outbound":
+        direction = _OUTBOUND
+    else:
+        raise ctx.fail("direction", f"{_show(direction_name)} is not 'inbound' or 'outbound'")
     line_id = ctx.opt_text("line")
     campaign_id = ctx.opt_text("campaign")
     raw_customer = ctx.text("customer", limit=checks.ADDRESS_MAX)
@@ -56,7 +68,7 @@ def on_interaction(ctx: LineContext) -> Outcome:
     status = ctx.opt_text("status")
     duration = ctx.checked("duration_s", checks.duration)
     if ctx.memos is not None:
-        seen = (channel, Direction(direction), line_id, external_id, _anonymized_text(text))
+        seen = (channel, direction, line_id, external_id, _anonymized_text(text))
         for event in ctx.anonymized_events(at):
             if _anonymized_interaction(event, agent, status, duration) == seen:
                 return ctx.outcome(at, detail="the interaction is recorded, anonymized since")
@@ -75,7 +87,7 @@ def on_interaction(ctx: LineContext) -> Outcome:
             probe = Interaction(
                 at=at,
                 channel=channel,
-                direction=Direction(direction),
+                direction=direction,
                 customer=customer,
                 line=line_id,
                 agent=agent,
@@ -102,7 +114,8 @@ def on_interaction(ctx: LineContext) -> Outcome:
                     at, ticket=number, detail=f"an identical interaction is on ticket {number}"
                 )
     try:
-        result = tk.route_interaction(
+        # Each field was read through its check above: the service does not check again.
+        result = route_checked(
             ctx.store,
             at=at,
             channel=channel,
@@ -115,6 +128,7 @@ def on_interaction(ctx: LineContext) -> Outcome:
             text=text,
             status=status,
             duration_s=duration,
+            queue=None,
         )
     except BlockedIdentity as exc:
         return _refused(ctx, at, exc)
@@ -124,17 +138,17 @@ def on_interaction(ctx: LineContext) -> Outcome:
         ):
             raise exc from None
     ticket = result.ticket
-    if result.outcome is tk.RouteOutcome.DUPLICATE:
+    if result.outcome is _DUPLICATE:
         return ctx.outcome(
             at, ticket=ticket.number, detail=f"interaction {external_id!r} is recorded"
         )
     if ctx.memos is not None:
         ctx.memos.redeliveries.recorded(result.interaction, ticket.number)
-    if result.outcome is tk.RouteOutcome.OPENED:
+    if result.outcome is _OPENED:
         # M4 links a ticket when it opens (a later message may link it too: not counted).
         linked = (Effect.CONTACT_LINKED,) if ticket.contact is not None else ()
         return ctx.outcome(at, Effect.TICKET_OPENED, *linked, ticket=ticket.number)
-    late = result.outcome is tk.RouteOutcome.LATE
+    late = result.outcome is _LATE
     effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
     return ctx.outcome(at, effect, ticket=ticket.number)
 

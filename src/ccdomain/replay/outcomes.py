@@ -4,7 +4,8 @@ Part of :mod:`ccdomain.replay`, which exports every name here: import them from 
 :class:`EventRejected` is a line that cannot be applied, naming the line, the field to
 blame and the reason (R2); :class:`Outcome` is what one applied line did, its
 :class:`Effect` values named as the event kinds the line recorded (R6); :class:`BadLine`
-and :class:`ReplaySummary` are what a whole replay counts (R1).
+and :class:`ReplaySummary` are what a whole replay counts (R1); :class:`ReplayStopped`
+is a replay the store failed under (R8).
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from typing import Final
 
 import attrs
 
-from ccdomain.errors import InvalidEvent
+from ccdomain.errors import InvalidEvent, StoreUnavailable
 from ccdomain.events import EventKind
 
-__all__ = ["EPOCH", "BadLine", "Effect", "EventRejected", "Outcome", "ReplaySummary"]
+__all__ = [
+    "EPOCH",
+    "BadLine",
+    "Effect",
+    "EventRejected",
+    "Outcome",
+    "ReplayStopped",
+    "ReplaySummary",
+]
 
 EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 """The time of an event with no time of its own and none to take (R3)."""
@@ -48,6 +57,33 @@ class EventRejected(InvalidEvent):
         self.field = field
         self.line = line
         super().__init__(_where(line, field) + reason)
+
+
+class ReplayStopped(StoreUnavailable):
+    """The store failed during a replay (read-only, full, I/O, locked...): the replay stopped.
+
+    Not a bad line: the line was not to blame, and every later one would have failed
+    the same way (R8). The lines before ``line`` were applied, but only those up to
+    ``kept`` are in the store: the rest of their batch could not be committed.
+
+    Attributes:
+        line: the line being applied when the store failed, or the first line of the
+            batch the store could not begin.
+        kept: the last line whose effect is in the store (0: none of this replay's).
+        cause: the store's error, naming the operation and the file.
+    """
+
+    def __init__(self, cause: StoreUnavailable, *, line: int, kept: int) -> None:
+        self.cause = cause
+        self.line = line
+        self.kept = kept
+        if kept == line - 1:
+            tail = "the lines before it are kept" if kept else "no line was applied"
+        elif kept:
+            tail = f"lines 1 to {kept} are kept; the lines after them could not be committed"
+        else:
+            tail = "no line was kept: the lines before it could not be committed"
+        super().__init__(f"line {line}: {cause}; the replay stopped there: {tail}")
 
 
 @attrs.frozen(kw_only=True)

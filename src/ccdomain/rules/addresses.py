@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 
 import attrs
@@ -86,14 +85,9 @@ def address_from(value: object) -> Address:
     Raises:
         InvalidAddress: naming the value.
     """
-    if isinstance(value, Address):
-        fields: dict[str, object] = attrs.asdict(value, recurse=False)
-    elif isinstance(value, Mapping):
-        fields = checks.mapping(value, "an address", InvalidAddress, keys=_ADDRESS_FIELDS)
-    else:
-        raise InvalidAddress(f"{_show(value)} is not an address: expected an Address or a mapping")
-    if "line" not in fields:
-        raise InvalidAddress(f"address {_show(value)} has no line")
+    fields = checks.record_fields(
+        value, Address, "address", InvalidAddress, keys=_ADDRESS_FIELDS, required="line"
+    )
     return make_address(fields.pop("line"), **fields)
 
 

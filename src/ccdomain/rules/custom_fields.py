@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
-import attrs
 from dateutil import parser as date_parser
 
 from ccdomain import checks
@@ -46,6 +45,7 @@ _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAY_FIRST_DATE: Final = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
 _TRUE_WORDS: Final = frozenset({"true", "si", "yes", "1", "verdadero"})
 _FALSE_WORDS: Final = frozenset({"false", "no", "0", "falso"})
+_FIELD_KEYS: Final = ("name", "type", "required", "choices", "label")
 
 
 # --- the template -----------------------------------------------------------------------------
@@ -115,17 +115,9 @@ def custom_field_from(value: object) -> CustomFieldDef:
     Raises:
         InvalidCustomField: naming the value.
     """
-    if isinstance(value, CustomFieldDef):
-        fields: dict[str, object] = attrs.asdict(value, recurse=False)
-    elif isinstance(value, Mapping):
-        allowed = ("name", "type", "required", "choices", "label")
-        fields = checks.mapping(value, "a custom field", InvalidCustomField, keys=allowed)
-    else:
-        raise InvalidCustomField(
-            f"{_show(value)} is not a custom field: expected a CustomFieldDef or a mapping"
-        )
-    if "name" not in fields:
-        raise InvalidCustomField(f"custom field {_show(value)} has no name")
+    fields = checks.record_fields(
+        value, CustomFieldDef, "custom field", InvalidCustomField, keys=_FIELD_KEYS, required="name"
+    )
     name = fields.pop("name")
     kind = fields.pop("type", FieldType.TEXT)
     return make_custom_field(name, kind, **fields)

@@ -20,7 +20,7 @@ import datetime as dt
 from ccdomain import checks
 from ccdomain.events import Event, EventKind, IdentityBlocked, IdentityUnblocked
 from ccdomain.models import Block, Channel
-from ccdomain.ports import Store
+from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.identities import identity_address
 from ccdomain.services._common import declared_campaign
 
@@ -34,6 +34,15 @@ def _identity_event(kind: EventKind, block: Block, agent: str, at: dt.datetime) 
         else IdentityUnblocked(customer=block.customer)
     )
     return Event(kind=kind, at=at, actor=agent, campaign=block.campaign, payload=payload)
+
+
+def _stored_block(
+    uow: UnitOfWork, campaign: str, customer: str, channel: Channel | str | None
+) -> tuple[str, str, Block | None]:
+    """The campaign's id, the address as the campaign reads it (I7), and its block if any."""
+    found = declared_campaign(uow, campaign)
+    address = identity_address(customer, found.region, channel)
+    return found.id, address, uow.get_block(found.id, address)
 
 
 def block_identity(
@@ -65,12 +74,10 @@ def block_identity(
     who = checks.agent(agent)
     when = checks.aware(at)
     with store.unit_of_work() as uow:
-        found = declared_campaign(uow, campaign)
-        address = identity_address(customer, found.region, channel)
-        existing = uow.get_block(found.id, address)
+        campaign_id, address, existing = _stored_block(uow, campaign, customer, channel)
         if existing is not None:
             return existing
-        block = Block(campaign=found.id, customer=address, at=when, agent=who)
+        block = Block(campaign=campaign_id, customer=address, at=when, agent=who)
         uow.put_block(block)
         uow.append_event(_identity_event(EventKind.IDENTITY_BLOCKED, block, who, when))
         uow.commit()
@@ -96,12 +103,10 @@ def unblock_identity(
     who = checks.agent(agent)
     when = checks.aware(at)
     with store.unit_of_work() as uow:
-        found = declared_campaign(uow, campaign)
-        address = identity_address(customer, found.region, channel)
-        existing = uow.get_block(found.id, address)
+        campaign_id, address, existing = _stored_block(uow, campaign, customer, channel)
         if existing is None:
             return None
-        uow.remove_block(found.id, address)
+        uow.remove_block(campaign_id, address)
         uow.append_event(_identity_event(EventKind.IDENTITY_UNBLOCKED, existing, who, when))
         uow.commit()
     return existing

@@ -52,6 +52,7 @@ from ccdomain.errors import show as _show
 from ccdomain.events import (
     Event,
     EventKind,
+    Payload,
     PaymentRecorded,
     PaymentReversed,
     ProductDeclared,
@@ -90,6 +91,20 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _Kept = TypeVar("_Kept", Product, Payment)
+
+
+def _product_event(
+    kind: EventKind, product: Product, payload: Payload, at: dt.datetime, agent: str | None
+) -> Event:
+    """An event about ``product``, naming its campaign and its contact."""
+    return Event(
+        kind=kind,
+        at=at,
+        actor=agent,
+        campaign=product.campaign,
+        contact=product.contact,
+        payload=payload,
+    )
 
 
 def _collections_campaign(uow: UnitOfWork, campaign_id: str) -> Campaign:
@@ -234,18 +249,10 @@ def declare_product(
         if stored is not None:
             return stored
         uow.put_product(record)
-        uow.append_event(
-            Event(
-                kind=EventKind.PRODUCT_DECLARED,
-                at=when,
-                actor=who,
-                campaign=record.campaign,
-                contact=code,
-                payload=ProductDeclared(
-                    product=record.id, debt=record.debt.amount, currency=record.currency
-                ),
-            )
+        declared = ProductDeclared(
+            product=record.id, debt=record.debt.amount, currency=record.currency
         )
+        uow.append_event(_product_event(EventKind.PRODUCT_DECLARED, record, declared, when, who))
         uow.commit()
     return record
 
@@ -285,21 +292,13 @@ def record_payment(
         if stored is not None:
             return stored
         uow.put_payment(record)
-        uow.append_event(
-            Event(
-                kind=EventKind.PAYMENT_RECORDED,
-                at=when,
-                actor=who,
-                campaign=product.campaign,
-                contact=product.contact,
-                payload=PaymentRecorded(
-                    payment=record.id,
-                    product=product.id,
-                    amount=record.amount.amount,
-                    status=record.status.value,
-                ),
-            )
+        recorded = PaymentRecorded(
+            payment=record.id,
+            product=product.id,
+            amount=record.amount.amount,
+            status=record.status.value,
         )
+        uow.append_event(_product_event(EventKind.PAYMENT_RECORDED, product, recorded, when, who))
         uow.commit()
     return record
 
@@ -331,16 +330,8 @@ def reverse_payment(
         reversed_ = attrs.evolve(stored, status=PaymentStatus.REVERSED)
         product = _stored_product(uow, stored.product)
         uow.put_payment(reversed_)
-        uow.append_event(
-            Event(
-                kind=EventKind.PAYMENT_REVERSED,
-                at=when,
-                actor=who,
-                campaign=product.campaign,
-                contact=product.contact,
-                payload=PaymentReversed(payment=stored.id, product=stored.product),
-            )
-        )
+        reversal = PaymentReversed(payment=stored.id, product=stored.product)
+        uow.append_event(_product_event(EventKind.PAYMENT_REVERSED, product, reversal, when, who))
         uow.commit()
     return reversed_
 

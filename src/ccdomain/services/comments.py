@@ -20,9 +20,10 @@ from typing import NoReturn
 from ccdomain import checks
 from ccdomain.errors import CommentImmutable, RuleViolation, TicketClosed, UnknownTicket
 from ccdomain.errors import show as _show
-from ccdomain.events import CommentAdded, Event, EventKind
+from ccdomain.events import CommentAdded, EventKind
 from ccdomain.models import Comment, TicketStatus
 from ccdomain.ports import Store
+from ccdomain.rules.tickets import ticket_event
 
 __all__ = ["add_comment", "delete_comment", "edit_comment"]
 
@@ -63,17 +64,8 @@ def add_comment(store: Store, *, ticket: int, agent: str, at: dt.datetime, text:
                     f"ticket {number} belongs to an anonymized contact: it takes no comments (I4)"
                 )
         stored = uow.add_comment(Comment(ticket=number, at=when, agent=who, text=body))
-        uow.append_event(
-            Event(
-                kind=EventKind.COMMENT_ADDED,
-                at=when,
-                actor=who,
-                campaign=found.campaign,
-                ticket=number,
-                contact=found.contact,
-                payload=CommentAdded(comment_seq=stored.seq, length=len(body)),
-            )
-        )
+        added = CommentAdded(comment_seq=stored.seq, length=len(body))
+        uow.append_event(ticket_event(EventKind.COMMENT_ADDED, found, who, when, added))
         uow.commit()
     return stored
 

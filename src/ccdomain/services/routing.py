@@ -50,7 +50,7 @@ from ccdomain.rules.tickets import (
 from ccdomain.services._common import get_campaign, get_line
 from ccdomain.services.links import auto_link
 
-__all__ = ["RouteResult", "resolve_target", "route_interaction"]
+__all__ = ["RouteResult", "resolve_target", "route_checked", "route_interaction"]
 
 # Enum members read as class attributes go through a descriptor on Python 3.11; the hot
 # path reads these module constants instead.
@@ -164,18 +164,54 @@ def route_interaction(
             recorded as an event, nothing else changes).
         RuleViolation, InvalidChannel: any other bad input. Nothing changes on any error.
     """
-    at = checks.aware(at)
-    channel = parse_channel(channel)
-    direction = parse_direction(direction)
     # Optional fields spelled out: this runs once per routed interaction.
-    line_id = None if line is None else checks.identifier(line, "line")
-    campaign_id = None if campaign is None else checks.identifier(campaign, "campaign")
-    external_id = None if external_id is None else checks.identifier(external_id, "external_id")
-    agent = None if agent is None else checks.agent(agent)
-    text = None if text is None else checks.text(text, "text")
-    status = None if status is None else checks.identifier(status, "status")
-    duration_s = None if duration_s is None else checks.duration(duration_s)
-    queue = None if queue is None else checks.identifier(queue, "queue")
+    return route_checked(
+        store,
+        at=checks.aware(at),
+        channel=parse_channel(channel),
+        direction=parse_direction(direction),
+        customer=customer,
+        line=None if line is None else checks.identifier(line, "line"),
+        campaign=None if campaign is None else checks.identifier(campaign, "campaign"),
+        external_id=None if external_id is None else checks.identifier(external_id, "external_id"),
+        agent=None if agent is None else checks.agent(agent),
+        text=None if text is None else checks.text(text, "text"),
+        status=None if status is None else checks.identifier(status, "status"),
+        duration_s=None if duration_s is None else checks.duration(duration_s),
+        queue=None if queue is None else checks.identifier(queue, "queue"),
+    )
+
+
+def route_checked(
+    store: Store,
+    *,
+    at: dt.datetime,
+    channel: Channel,
+    direction: Direction,
+    customer: str,
+    line: str | None,
+    campaign: str | None,
+    external_id: str | None,
+    agent: str | None,
+    text: str | None,
+    status: str | None,
+    duration_s: int | None,
+    queue: str | None,
+) -> RouteResult:
+    """:func:`route_interaction` for values each already read through :mod:`ccdomain.checks`.
+
+    For callers that check every field once themselves (replay reads each field of a
+    line through the same checks): ``at`` aware, ``channel`` and ``direction`` members,
+    the texts as :func:`ccdomain.checks.identifier` / :func:`~ccdomain.checks.text` /
+    :func:`~ccdomain.checks.agent` return them. ``customer`` is normalised here, as in
+    :func:`route_interaction` (its form depends on the target campaign's region). Passing
+    unchecked values breaks the rules of :mod:`ccdomain.checks` (E3): use
+    :func:`route_interaction`.
+
+    Raises:
+        The errors of :func:`route_interaction` but for those of the input checks.
+    """
+    line_id, campaign_id = line, campaign
     with store.unit_of_work() as uow:
         if external_id is not None:
             seen = uow.find_interaction(external_id)

@@ -12,8 +12,8 @@ and returns a tuple of frozen rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
@@ -114,9 +114,42 @@ class TicketListItem:
     at: dt.datetime
 
 
-def _contact_tickets(uow: UnitOfWork, campaign: object, code: object) -> Sequence[Ticket]:
-    contact = live_contact(uow, campaign, code)
-    return uow.tickets_for_contact(contact.campaign, contact.code)
+class _Row(Protocol):
+    """A row of a contact tab: what the tab's newest-first order reads."""
+
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def ticket(self) -> int: ...
+
+
+_R = TypeVar("_R", bound=_Row)
+
+
+def _contact_rows(
+    store: Store | UnitOfWork,
+    campaign: object,
+    code: object,
+    rows_of: Callable[[UnitOfWork, Ticket, dict[str, str]], Iterable[_R]],
+) -> tuple[_R, ...]:
+    """The rows of each ticket of a contact, newest first: a contact tab (seed 000).
+
+    ``rows_of`` gets the unit of work, a ticket and the line aliases read so far.
+    A merged code reads the contact it was merged into.
+
+    Raises:
+        UnknownContact: no such contact in the campaign.
+    """
+    with reading(store, _READS) as uow:
+        contact = live_contact(uow, campaign, code)
+        aliases: dict[str, str] = {}
+        rows = [
+            row
+            for ticket in uow.tickets_for_contact(contact.campaign, contact.code)
+            for row in rows_of(uow, ticket, aliases)
+        ]
+    rows.sort(key=lambda r: (r.at, r.ticket), reverse=True)
+    return tuple(rows)
 
 
 def _alias_of(uow: UnitOfWork, cache: dict[str, str], line: str | None) -> str:
@@ -138,36 +171,30 @@ def contact_typifications(
     Raises:
         UnknownContact: no such contact in the campaign.
     """
-    with reading(store, _READS) as uow:
-        return _typifications(uow, campaign, code)
+    return _contact_rows(store, campaign, code, _typification_rows)
 
 
-def _typifications(uow: UnitOfWork, campaign: object, code: object) -> tuple[TypificationRow, ...]:
-    aliases: dict[str, str] = {}
-    rows = []
-    for ticket in _contact_tickets(uow, campaign, code):
-        for record in uow.typifications(ticket.number):
-            levels = (*record.path, "", "", "", "")
-            rows.append(
-                TypificationRow(
-                    at=record.at,
-                    ticket=record.ticket,
-                    campaign=record.campaign,
-                    channel=record.channel,
-                    line=record.line,
-                    alias=_alias_of(uow, aliases, record.line),
-                    customer=record.customer,
-                    agent=record.agent,
-                    group=levels[0],
-                    result=levels[1],
-                    reason=levels[2],
-                    sub_reason=levels[3],
-                    comment=record.comment,
-                    path=record.path,
-                )
-            )
-    rows.sort(key=lambda r: (r.at, r.ticket), reverse=True)
-    return tuple(rows)
+def _typification_rows(
+    uow: UnitOfWork, ticket: Ticket, aliases: dict[str, str]
+) -> Iterator[TypificationRow]:
+    for record in uow.typifications(ticket.number):
+        levels = (*record.path, "", "", "", "")
+        yield TypificationRow(
+            at=record.at,
+            ticket=record.ticket,
+            campaign=record.campaign,
+            channel=record.channel,
+            line=record.line,
+            alias=_alias_of(uow, aliases, record.line),
+            customer=record.customer,
+            agent=record.agent,
+            group=levels[0],
+            result=levels[1],
+            reason=levels[2],
+            sub_reason=levels[3],
+            comment=record.comment,
+            path=record.path,
+        )
 
 
 def _history_row(uow: UnitOfWork, ticket: Ticket, aliases: dict[str, str]) -> HistoryRow:
@@ -225,15 +252,9 @@ def contact_history(
     Raises:
         UnknownContact: no such contact in the campaign.
     """
-    with reading(store, _READS) as uow:
-        return _history(uow, campaign, code)
-
-
-def _history(uow: UnitOfWork, campaign: object, code: object) -> tuple[HistoryRow, ...]:
-    aliases: dict[str, str] = {}
-    rows = [_history_row(uow, t, aliases) for t in _contact_tickets(uow, campaign, code)]
-    rows.sort(key=lambda r: (r.at, r.ticket), reverse=True)
-    return tuple(rows)
+    return _contact_rows(
+        store, campaign, code, lambda uow, ticket, aliases: (_history_row(uow, ticket, aliases),)
+    )
 
 
 def _handled_by(uow: UnitOfWork, ticket: Ticket, agent: str) -> bool:

@@ -8,11 +8,13 @@ REAL. Events are stored through :mod:`ccdomain.event_codec`, one JSON text a row
 
 Where each part lives (each module's docstring names the rules it keeps):
 
-* :mod:`ccdomain.sqlite.store` - :class:`SqliteStore` (open, migrate, purge,
-  integrity check; WAL durability) and :class:`SqliteUnitOfWork`, composed of the
-  parts below (E1, I4).
+* :mod:`ccdomain.sqlite.store` - :class:`SqliteStore` (open for writing or
+  read-only, migrate, purge, integrity check; WAL durability) and
+  :class:`SqliteUnitOfWork`, composed of the parts below (E1, E4, I4).
 * :mod:`ccdomain.sqlite.schema` - the DDL and :data:`MIGRATIONS` (T2's partial
-  unique index, T9's unique external id, K16's company names, T11's event version 3).
+  unique index, T9's unique external id, K16's company names, T11's event version 3),
+  and :data:`APPLICATION_ID`, which tells a ccdomain database from another
+  application's (E4).
 * :mod:`ccdomain.sqlite.connection` - per-thread connections, transactions and
   savepoints (E2), counters that a rollback does not reuse (T5), sqlite3 errors
   turned into ccdomain errors (E1), and the reads remembered for speed.
@@ -23,22 +25,25 @@ Where each part lives (each module's docstring names the rules it keeps):
 * :mod:`ccdomain.sqlite.fast_json` - the JSON of tickets, interactions and routing's
   events written without cattrs: the same text as ``to_json`` and ``encode_event``.
 
-Example:
+Example (what a committed unit of work wrote is in the file for the next store):
     >>> import tempfile, pathlib
     >>> from ccdomain.models import Campaign
-    >>> store = SqliteStore(pathlib.Path(tempfile.mkdtemp()) / "cc.db")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cc.db"
+    >>> store = SqliteStore(path)
     >>> with store.unit_of_work() as uow:
     ...     uow.put_campaign(Campaign(id="ventas"))
     ...     uow.commit()
-    >>> with store.unit_of_work() as uow:
+    >>> store.close()
+    >>> reopened = SqliteStore(path)
+    >>> with reopened.unit_of_work() as uow:
     ...     uow.get_campaign("ventas").id
     'ventas'
-    >>> store.integrity_check(), store.schema_version
+    >>> reopened.integrity_check(), reopened.schema_version
     ('ok', 3)
-    >>> store.close()
+    >>> reopened.close()
 """
 
-from ccdomain.sqlite.schema import MIGRATIONS
+from ccdomain.sqlite.schema import APPLICATION_ID, MIGRATIONS
 from ccdomain.sqlite.store import SqliteStore, SqliteUnitOfWork
 
-__all__ = ["MIGRATIONS", "SqliteStore", "SqliteUnitOfWork"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SqliteStore", "SqliteUnitOfWork"]

@@ -15,8 +15,9 @@ How the store keeps its transaction rules:
   transaction and written back at its end.
 * E1 - no ``sqlite3`` exception escapes (:func:`_guarded`): unique keys become the
   ccdomain error the in-memory store raises (``DuplicateContact``,
-  ``RuleViolation``, in each port's part), every other database failure a
-  ``StoreError`` naming the operation.
+  ``RuleViolation``, in each port's part), a failure of the storage itself
+  (read-only, full, I/O, locked, damaged) a ``StoreUnavailable`` naming the
+  operation and the file, every other database failure a ``StoreError``.
 
 Each thread uses its own connection (:class:`_Connection`), opened on first use.
 
@@ -40,7 +41,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
-from ccdomain.errors import RuleViolation, StoreError
+from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.models import (
     Block,
     Campaign,
@@ -74,15 +75,54 @@ _DECODED_LIMIT = 50_000
 _READS_LIMIT = 250_000
 
 
-def _failure(operation: str, exc: sqlite3.Error) -> StoreError | RuleViolation:
-    """The ccdomain error for a database failure during ``operation``."""
+# What a failure of the storage itself (StoreUnavailable) says about the database, by
+# SQLite's primary result code; other codes of those classes say "cannot be used".
+_UNAVAILABLE: dict[int, str] = {
+    sqlite3.SQLITE_READONLY: "cannot be written",
+    sqlite3.SQLITE_BUSY: "is locked by another connection",
+    sqlite3.SQLITE_LOCKED: "is locked by another connection",
+    sqlite3.SQLITE_FULL: "is full, or its disk is",
+    sqlite3.SQLITE_IOERR: "could not be read or written (disk I/O)",
+    sqlite3.SQLITE_CORRUPT: "is damaged",
+    sqlite3.SQLITE_NOTADB: "is not a SQLite database",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened",
+    sqlite3.SQLITE_PERM: "cannot be written (permission denied)",
+}
+
+
+def _failure(
+    operation: str, exc: sqlite3.Error, path: str | None = None
+) -> StoreError | RuleViolation:
+    """The ccdomain error for a database failure during ``operation`` on the file ``path``.
+
+    A failure of the storage itself (read-only, full, I/O, locked, damaged, closed: the
+    classes SQLite raises for them) is a :class:`StoreUnavailable`, whatever the values;
+    a refused unique key a :class:`RuleViolation`; anything else (a value SQLite cannot
+    bind or hold) a plain :class:`StoreError`.
+    """
     if isinstance(exc, sqlite3.IntegrityError):
         return RuleViolation(f"{operation} was refused by the database: {exc}")
-    return StoreError(f"{operation} failed: {type(exc).__name__}: {exc}")
+    database = "the database" if path is None else f"database {path!r}"
+    # Without an operation, the store is being opened.
+    head = f"{operation} failed: {database}" if operation else f"cannot use {database}: it"
+    if (
+        isinstance(exc, sqlite3.OperationalError | sqlite3.InternalError)
+        or type(exc) is sqlite3.DatabaseError
+    ):
+        code = getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_ERROR) & 0xFF
+        return StoreUnavailable(f"{head} {_UNAVAILABLE.get(code, 'cannot be used')} ({exc})")
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+        return StoreUnavailable(f"{head} is closed ({exc})")
+    return StoreError(f"{operation or 'opening'} failed: {database}: {type(exc).__name__}: {exc}")
 
 
 def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Translate any ``sqlite3`` exception raised by ``method`` into a ccdomain error (E1)."""
+    """Translate any ``sqlite3`` exception raised by ``method`` into a ccdomain error (E1).
+
+    A value SQLite cannot take (text with a lone surrogate, an integer past 64 bits)
+    is a :class:`StoreError` too: the services' input checks refuse such values
+    first, so only a direct caller of the store meets it.
+    """
     operation = method.__name__
 
     @functools.wraps(method)
@@ -90,7 +130,17 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return method(*args, **kwargs)
         except sqlite3.Error as exc:
-            raise _failure(operation, exc) from exc
+            unit = args[0] if args else None
+            error = _failure(operation, exc, getattr(getattr(unit, "_store", None), "path", None))
+            conn = getattr(unit, "_conn", None)
+            if isinstance(conn, _Connection):
+                conn.note_failure(error)
+            raise error from exc
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise StoreError(
+                f"{operation} failed: a value SQLite cannot hold: {exc}; expected text "
+                "without lone surrogates and integers of at most 64 bits"
+            ) from exc
 
     return guarded
 
@@ -104,6 +154,7 @@ class _Connection:
         "db",
         "generation",
         "handed",
+        "lost",
         "new_events",
         "next_event",
         "phones",
@@ -124,6 +175,11 @@ class _Connection:
         self.unmarked = 0
         # True while this connection holds a transaction begun by a unit of work.
         self.active = False
+        # Set when SQLite rolled the whole transaction back after a failure of the
+        # storage (a full disk, an I/O error): every later operation of the units of
+        # work in it fails with this message, instead of going on outside any
+        # transaction, until the outermost unit of work ends.
+        self.lost: str | None = None
         # Counter values handed out in the current transaction (kept on rollback: T5).
         # After its first number a counter is counted here and written at commit.
         self.handed: dict[str, int] = {}
@@ -231,6 +287,17 @@ class _Connection:
             list(self.handed.items()),
         )
 
+    def note_failure(self, error: Exception) -> None:
+        """After a statement failed with ``error``: mark the transaction lost if it is gone."""
+        try:
+            gone = self.active and not self.db.in_transaction
+        except sqlite3.Error:  # the connection was closed
+            gone = self.active
+        if gone and self.lost is None:
+            self.lost = (
+                f"{error}; the database rolled back the whole transaction: nothing of it was kept"
+            )
+
     def reset(self) -> None:
         """Leave no transaction behind after a failure (best effort)."""
         self.new_events.clear()
@@ -252,6 +319,7 @@ class _Connection:
 
     def _ended(self, *, keep: bool) -> None:
         self.active = False
+        self.lost = None
         self.handed.clear()
         if keep:
             # What a committed transaction read and wrote is what the file holds.
@@ -274,6 +342,9 @@ class _StoreHandle(Protocol):
 
     _decoded: dict[tuple[type, str], Any]
     _purge_pending: bool
+
+    @property
+    def path(self) -> str: ...
 
     def _connection(self) -> _Connection: ...
 
@@ -318,7 +389,7 @@ class _UnitOfWorkBase:
         except sqlite3.Error as exc:
             if not conn.stack:
                 conn.reset()
-            raise _failure("unit_of_work", exc) from exc
+            raise _failure("unit_of_work", exc, self._store.path) from exc
         self._savepoint = None
         self._owner = False
         self._events_mark = 0
@@ -341,7 +412,10 @@ class _UnitOfWorkBase:
         if conn is None:
             return
         try:
-            if not self._nested:
+            if conn.lost is not None:  # nothing to commit or roll back: end what is left
+                if not self._nested:
+                    conn.reset()
+            elif not self._nested:
                 if conn.active:
                     if self._committed:
                         conn.commit()
@@ -356,7 +430,9 @@ class _UnitOfWorkBase:
             if not self._nested:
                 conn.reset()
             if exc is None:
-                raise _failure("commit" if self._committed else "rollback", error) from error
+                raise _failure(
+                    "commit" if self._committed else "rollback", error, self._store.path
+                ) from error
         finally:
             if conn.stack and conn.stack[-1] is self:
                 conn.stack.pop()
@@ -367,13 +443,14 @@ class _UnitOfWorkBase:
         if (
             len(conn.new_events) >= _EVENTS_PAGE
             and conn.active
+            and conn.lost is None
             and exc is None
             and not conn.savepoint_open()
         ):
             try:
                 conn.write_events()
             except sqlite3.Error as error:
-                raise _failure("append_event", error) from error
+                raise _failure("append_event", error, self._store.path) from error
         if not self._nested and self._committed and exc is None and self._store._purge_pending:
             self._store._run_purge(conn)
 
@@ -394,6 +471,8 @@ class _UnitOfWorkBase:
     def commit(self) -> None:
         """Keep the changes (the outermost commit makes them durable)."""
         conn = self._conn
+        if conn is not None and conn.lost is not None:
+            raise StoreUnavailable(conn.lost)
         self._committed = True
         if conn is not None and not self._nested and conn.active:
             conn.commit()
@@ -404,7 +483,10 @@ class _UnitOfWorkBase:
         conn = self._conn
         if conn is None:
             return
-        if not self._nested:
+        if conn.lost is not None:  # SQLite undid it all already
+            if not self._nested:
+                conn.reset()
+        elif not self._nested:
             if conn.active:
                 conn.rollback()
         elif conn.generation == self._generation:
@@ -415,6 +497,8 @@ class _UnitOfWorkBase:
         conn = self._conn
         if conn is None:
             return self._store._connection().db
+        if conn.lost is not None:
+            raise StoreUnavailable(conn.lost)
         if not conn.active:  # the outermost unit committed or rolled back: go on in a new one
             conn.begin()
             if not self._nested:

@@ -86,7 +86,7 @@ class SqliteEventLog(_UnitOfWorkBase):
                     .fetchall()
                 )
             except sqlite3.Error as exc:
-                raise _failure("events", exc) from exc
+                raise _failure("events", exc, self._store.path) from exc
             if not rows:
                 break
             for seq, data in rows:

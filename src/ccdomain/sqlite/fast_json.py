@@ -61,7 +61,23 @@ def _ticket_json(t: Ticket) -> str:
     )
 
 
+# Routing writes each interaction twice: its row, then inside its INTERACTION_ADDED event.
+# The last text is kept with its (frozen) record so the second write reuses it; one
+# tuple, swapped whole, so threads sharing the module never see a mismatched pair.
+_last_interaction: tuple[Interaction | None, str] = (None, "")
+
+
 def _interaction_json(i: Interaction) -> str:
+    global _last_interaction
+    last = _last_interaction
+    if last[0] is i:
+        return last[1]
+    text = _interaction_text(i)
+    _last_interaction = (i, text)
+    return text
+
+
+def _interaction_text(i: Interaction) -> str:
     return (
         f'{{"at":{_quote(i.at.isoformat())},"channel":{_quote(i.channel)},'
         f'"direction":{_quote(i.direction)},"customer":{_quote(i.customer)},'

@@ -1,9 +1,16 @@
-"""The SQLite store's schema: DDL and forward migrations (T2, T5, T9, K16, T11).
+"""The SQLite store's schema: DDL, forward migrations, and which files are ccdomain's (T2,
+T5, T9, K16, T11, E1).
 
 The schema version is ``PRAGMA user_version``. Opening a store applies
 :data:`MIGRATIONS` in order (:meth:`ccdomain.sqlite.SqliteStore._migrate`), all in
 one transaction: migration 1 is the initial schema, 2 adds the company name index
 (K16), 3 rewrites stored events in version 3 of the event codec (T11).
+
+A ccdomain database says so in its header: ``PRAGMA application_id`` is
+:data:`APPLICATION_ID`. Files written before it was set (schema versions 1 to 3)
+are known by their tables. :func:`_check_database` refuses every other file that
+holds something (another application's database) before anything is written to
+it, so neither a listing nor a replay ever converts one.
 
 Rules the schema itself keeps, whatever the writer:
 
@@ -16,13 +23,17 @@ Rules the schema itself keeps, whatever the writer:
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from typing import Final
+
 from ccdomain._folding import name_key
-from ccdomain.errors import InvalidData
+from ccdomain.errors import InvalidData, StoreError
 from ccdomain.event_codec import decode_event, encode_event
 from ccdomain.models import Company
 from ccdomain.serialization import from_json
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the initial schema.
@@ -129,6 +140,84 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("UPDATE events SET data = ccdomain_event_v3(data)",),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
+
+APPLICATION_ID: Final = 0x6363646D
+"""``PRAGMA application_id`` of a ccdomain database: the bytes ``ccdm``.
+
+Set when a store opened for writing creates or migrates the file (a file of schema
+version 1 to 3 gets it at its next such opening), so ``file(1)`` and
+:func:`_check_database` tell a ccdomain database from another application's.
+"""
+
+# The tables ccdomain had created by schema versions 1, 2 and 3, which did not set the
+# application id: a file of such a version with all of them is ccdomain's. History,
+# so computed once from the migrations as shipped.
+_LEGACY_TABLES: Final = {
+    version: frozenset(
+        re.findall(
+            r"CREATE TABLE (\w+)",
+            " ".join(statement for step in MIGRATIONS[:version] for statement in step),
+        )
+    )
+    for version in (1, 2, 3)
+}
+
+
+def _check_database(db: sqlite3.Connection, path: str, *, known: int, writing: bool) -> int:
+    """The schema version of the database open on ``db``, once it is known to be ccdomain's.
+
+    Run inside a transaction: its answer holds until the transaction ends.
+
+    Args:
+        db: a connection to the file.
+        path: the file, for messages.
+        known: the newest schema version this code knows.
+        writing: whether the store will write. An empty database (a 0-byte file, or one
+            with no table, index, view or trigger and no application id or user version)
+            is then returned as version 0, to be created; a read-only store refuses it.
+
+    Raises:
+        StoreError: the file is empty (reading), holds another application's data, or
+            has a schema version newer than ``known``.
+        sqlite3.Error: the file cannot be read (not a database, locked, ...).
+    """
+    ((application,),) = db.execute("PRAGMA application_id").fetchall()
+    ((version,),) = db.execute("PRAGMA user_version").fetchall()
+    objects = db.execute(
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' "
+        "ORDER BY name"
+    ).fetchall()
+    where = f"cannot use database {path!r}"
+    if application == 0 and version == 0 and not objects:
+        if writing:
+            return 0
+        raise StoreError(
+            f"{where}: it is empty; expected a ccdomain database (`ccdomain replay` "
+            "or a store opened for writing creates one)"
+        )
+    tables = {name for kind, name in objects if kind == "table"}
+    legacy = application == 0 and version in _LEGACY_TABLES and _LEGACY_TABLES[version] <= tables
+    if application != APPLICATION_ID and not legacy:
+        if application != 0:
+            held = f"its application_id is {application:#x}, another application's"
+        elif objects:
+            names = ", ".join(repr(name) for _, name in objects[:5])
+            more = f" and {len(objects) - 5} more" if len(objects) > 5 else ""
+            held = f"it holds another application's data ({names}{more})"
+        else:
+            held = f"it has user_version {version} but no ccdomain tables"
+        new = ", or the name of a file that does not exist yet" if writing else ""
+        raise StoreError(
+            f"{where}: {held}; expected a ccdomain database{new} (ccdomain never "
+            "converts another application's database)"
+        )
+    if version > known:
+        raise StoreError(
+            f"{where}: it has schema version {version}; this ccdomain knows versions up to {known}"
+        )
+    if version == 0 and not writing:
+        raise StoreError(f"{where}: it has no schema yet; expected a ccdomain database")
+    return int(version)
 
 
 def _company_name_key(data: str) -> str:

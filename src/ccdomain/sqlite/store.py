@@ -1,8 +1,13 @@
 """The SQLite store: opening, migrating, purging and checking a database file (E1, I4).
 
 :class:`SqliteStore` opens (or creates) the file and brings its schema up to date
-(:mod:`ccdomain.sqlite.schema`); :class:`SqliteUnitOfWork` is composed of one part
+(:mod:`ccdomain.sqlite.schema`), or, opened with ``read_only=True``, reads it as it
+is without ever writing to it; :class:`SqliteUnitOfWork` is composed of one part
 per repository port over the transaction part of :mod:`ccdomain.sqlite.connection`.
+
+E1 at the door: a path that cannot name a file, another application's database, a
+file or folder that cannot be written (when writing) are refused with a ccdomain
+error naming the file and what was expected, before SQLite touches anything.
 
 The database runs in WAL mode with ``synchronous=NORMAL``: a committed unit of
 work survives a crash of the process; a power loss may lose the last few commits
@@ -16,9 +21,10 @@ import contextlib
 import os
 import sqlite3
 import threading
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from ccdomain.errors import StoreError
+from ccdomain.errors import StoreError, StoreUnavailable, show
 from ccdomain.event_codec import EVENT_VERSION
 from ccdomain.sqlite import schema
 from ccdomain.sqlite.collections import SqliteCollectionsRepository
@@ -34,30 +40,68 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
 
+def _database_path(path: object) -> str:
+    """``path`` as the text of a file name, or a StoreError saying why it cannot be one."""
+    try:
+        text = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise StoreError(f"{show(path)} is not a database path; expected a str or path")
+    if not text:
+        raise StoreError(
+            "'' is not a database path; expected a file name (SQLite would open a "
+            "temporary database, lost at close)"
+        )
+    if "\x00" in text:
+        raise StoreError(
+            f"{show(text)} is not a database path: it holds a NUL character; expected a file name"
+        )
+    try:
+        os.fsencode(text)  # what SQLite is given: a surrogate-escaped byte is fine
+    except UnicodeEncodeError as exc:
+        raise StoreError(
+            f"{show(text)} is not a database path: the file system cannot encode "
+            f"U+{ord(text[exc.start]):04X} at position {exc.start}; expected a file name"
+        ) from None
+    return text
+
+
+def _uri(path: str, options: str) -> str:
+    """The SQLite URI of ``path`` with query ``options`` (every byte of the name kept)."""
+    return f"file:{urllib.parse.quote(os.fsencode(os.path.abspath(path)))}?{options}"
+
+
 class SqliteStore:
     """The SQLite implementation of :class:`ccdomain.ports.Store` (see :mod:`ccdomain.sqlite`).
 
     Args:
-        path: the database file; created with its schema when missing.
+        path: the database file. Opened for writing, it is created with its schema when
+            missing (or empty: 0 bytes, or a SQLite file holding nothing) and migrated
+            when older.
         timeout: seconds a unit of work waits for another writer before failing.
+        read_only: open an existing ccdomain database for reading only: nothing is
+            created, migrated or written, and no ``-wal`` or ``-shm`` file is left
+            behind; a write raises :class:`~ccdomain.errors.StoreUnavailable`.
 
     Raises:
-        StoreError: the file cannot be opened, is not a database, or holds a
-            schema newer than this version of ccdomain knows.
+        StoreError: the path cannot name a file; the file is not a SQLite database,
+            is another application's database, holds a schema newer than this version
+            of ccdomain knows, or (``read_only``) does not exist or is empty.
+        StoreUnavailable: (a StoreError) the file cannot be opened, or (writing) the
+            file or its folder cannot be written.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
-        try:
-            self._path = os.fspath(path)
-        except TypeError as exc:
-            raise StoreError(
-                f"{path!r:.60} is not a database path; expected a str or path"
-            ) from exc
-        if not isinstance(self._path, str):
-            raise StoreError(f"{path!r:.60} is not a database path; expected a str or path")
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
+        self._path = _database_path(path)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             raise StoreError(f"{timeout!r:.60} is not a timeout; expected seconds >= 0")
+        if not isinstance(read_only, bool):
+            raise StoreError(f"read_only {show(read_only)} is not valid; expected True or False")
         self._timeout = float(timeout)
+        self._read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[_Connection] = []
@@ -66,7 +110,15 @@ class SqliteStore:
         self._decoded: dict[tuple[type, str], Any] = {}
         # Set by purge() inside a unit of work: the outermost one purges after its commit.
         self._purge_pending = False
-        self._schema_version = self._migrate()
+        # The URI a read-only store opens, and whether the -wal and -shm files its
+        # connections may make are to be removed at close (see _open_read_only).
+        self._uri: str | None = None
+        self._tidy = False
+        if read_only:
+            self._schema_version = self._open_read_only()
+        else:
+            self._check_writable()
+            self._schema_version = self._migrate()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self._path!r})"
@@ -81,18 +133,26 @@ class SqliteStore:
         """The schema version of the database (``PRAGMA user_version``)."""
         return self._schema_version
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened with ``read_only=True`` (it never writes)."""
+        return self._read_only
+
     def unit_of_work(self) -> SqliteUnitOfWork:
         """A new unit of work; a savepoint of the active one when nested in this thread."""
         return SqliteUnitOfWork(self)
 
     def close(self) -> None:
-        """Close every connection the store opened; later use raises StoreError."""
+        """Close every connection the store opened; later use raises StoreUnavailable."""
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
+            tidy, self._tidy = self._tidy, False
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.db.close()
+        if tidy:
+            self._remove_side_files()
 
     def purge(self) -> None:
         """Erase freed and superseded data from the database files (I4, ``Purgeable``).
@@ -103,9 +163,14 @@ class SqliteStore:
         inside a unit of work, it runs when the outermost one commits.
 
         Raises:
-            StoreError: the database is closed, or a reader in another connection kept
-                the log from being emptied (call it again later).
+            StoreError: the database is closed or read-only, or a reader in another
+                connection kept the log from being emptied (call it again later).
         """
+        if self._read_only:
+            raise StoreUnavailable(
+                f"cannot purge database {self._path!r}: the store was opened read-only; "
+                "expected a store opened for writing"
+            )
         conn = self._connection()
         if conn.stack or conn.active:
             self._purge_pending = True
@@ -130,7 +195,7 @@ class SqliteStore:
         try:
             rows = self._connection().db.execute("PRAGMA integrity_check").fetchall()
         except sqlite3.Error as exc:
-            raise _failure("integrity_check", exc) from exc
+            raise _failure("integrity_check", exc, self._path) from exc
         return "\n".join(str(row[0]) for row in rows)
 
     # -- connections and schema ----------------------------------------------------------------
@@ -142,14 +207,15 @@ class SqliteStore:
             return conn
         with self._lock:
             if self._closed:
-                raise StoreError(f"the store on {self._path!r} is closed")
+                raise StoreUnavailable(f"the store on {self._path!r} is closed")
             try:
                 db = sqlite3.connect(
-                    self._path,
+                    self._path if self._uri is None else self._uri,
                     timeout=self._timeout,
                     isolation_level=None,
                     check_same_thread=False,
                     cached_statements=256,
+                    uri=self._uri is not None,
                 )
                 db.execute("PRAGMA foreign_keys = ON")
                 db.execute("PRAGMA synchronous = NORMAL")
@@ -157,28 +223,118 @@ class SqliteStore:
                 # contact center's day stay in memory.
                 db.execute("PRAGMA cache_size = -32768")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the database {self._path!r}: {exc}") from exc
+                raise _failure("", exc, self._path) from exc
             conn = _Connection(db)
             self._connections.append(conn)
         self._local.conn = conn
         return conn
 
+    def _check_writable(self) -> None:
+        """Refuse, before SQLite creates anything, a file or folder this process cannot write.
+
+        WAL needs the folder too: SQLite creates the ``-wal`` and ``-shm`` files there.
+        (A write that fails anyway, on a full disk or a file locked by its file system,
+        is a StoreUnavailable from the operation.)
+        """
+        path = self._path
+        if path == ":memory:":
+            return
+        where = f"cannot use database {path!r}"
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise StoreError(f"{where}: it is a folder; expected a database file")
+        if not os.path.isdir(folder):
+            raise StoreUnavailable(f"{where}: its folder {folder!r} does not exist")
+        if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+            raise StoreUnavailable(
+                f"{where}: the file cannot be written (no permission, or read-only); "
+                "expected a file this process can write (a store opened with "
+                "read_only=True reads it)"
+            )
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreUnavailable(
+                f"{where}: its folder {folder!r} cannot be written; expected a folder "
+                "where SQLite can create the database and its -wal and -shm files"
+            )
+
+    def _open_read_only(self) -> int:
+        """Open an existing ccdomain database for reading; its schema version.
+
+        SQLite reads a WAL database through its ``-wal`` and ``-shm`` files, and a
+        read-only connection (``mode=ro``) creates them when missing but never removes
+        them. So: with a ``-wal`` file there (a writer is at work, or crashed), read
+        through it; otherwise, where this process may write the file and its folder,
+        read with ``mode=ro`` and, at close, let SQLite remove the files it made (it
+        does so only when no other connection uses them); otherwise (read-only media,
+        another user's file) read the file as it is (``immutable``), creating nothing.
+        """
+        path = self._path
+        where = f"cannot use database {path!r}"
+        if not os.path.exists(path):
+            raise StoreError(
+                f"{where}: it does not exist; expected an existing ccdomain database "
+                "(a read-only store never creates one)"
+            )
+        if not os.path.isfile(path):
+            raise StoreError(f"{where}: it is not a file; expected a database file")
+        wal, shm = f"{path}-wal", f"{path}-shm"
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(wal):
+            options = "mode=ro"
+        elif os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK):
+            options = "mode=ro"
+            self._tidy = not os.path.exists(shm)
+        else:
+            options = "mode=ro&immutable=1"
+        self._uri = _uri(path, options)
+        try:
+            db = self._connection().db
+            db.execute("BEGIN")
+            try:
+                return schema._check_database(db, path, known=len(schema.MIGRATIONS), writing=False)
+            finally:
+                db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            self.close()
+            raise _failure("", exc, path) from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def _remove_side_files(self) -> None:
+        """Let SQLite remove the ``-wal`` and ``-shm`` files the read-only connections made.
+
+        Closing the last connection of a WAL database that may write removes them; a
+        read-only one never does. So one such connection is opened and closed: if
+        another connection still uses the database, SQLite leaves the files to it.
+        """
+        path = self._path
+        if not (os.path.exists(f"{path}-wal") or os.path.exists(f"{path}-shm")):
+            return
+        with contextlib.suppress(sqlite3.Error):
+            db = sqlite3.connect(_uri(path, "mode=rw"), uri=True, timeout=0)
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            finally:
+                db.close()
+
     def _migrate(self) -> int:
-        """Bring the schema up to the newest version, returning it."""
+        """Bring the schema up to the newest version, returning it.
+
+        The file is checked first, inside the write transaction (so two processes
+        creating it at once do not both do it): another application's database is
+        refused before anything is written to it, WAL included.
+        """
         migrations = schema.MIGRATIONS  # read here, so a test can add a later one
         rewriter = schema._EventRewriter()
         conn = self._connection()
         db = conn.db
         try:
-            db.execute("PRAGMA journal_mode = WAL").fetchall()
             db.execute("BEGIN IMMEDIATE")
             try:
-                (version,) = db.execute("PRAGMA user_version").fetchone()
-                if version > len(migrations):
-                    raise StoreError(
-                        f"the database {self._path!r} has schema version {version}; "
-                        f"this ccdomain knows versions up to {len(migrations)}"
-                    )
+                version = schema._check_database(
+                    db, self._path, known=len(migrations), writing=True
+                )
                 db.create_function(
                     "ccdomain_company_name_key", 1, schema._company_name_key, deterministic=True
                 )
@@ -187,10 +343,14 @@ class SqliteStore:
                     for statement in migrations[number - 1]:
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version = {number}")
+                ((application,),) = db.execute("PRAGMA application_id").fetchall()
+                if application != schema.APPLICATION_ID:
+                    db.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
                 db.execute("COMMIT")
             except BaseException:
                 conn.reset()
                 raise
+            db.execute("PRAGMA journal_mode = WAL").fetchall()
         except sqlite3.Error as exc:
             self.close()
             if rewriter.error is not None:
@@ -198,7 +358,7 @@ class SqliteStore:
                     f"cannot migrate the events of {self._path!r} to version {EVENT_VERSION} "
                     f"(nothing was changed): {rewriter.error}"
                 ) from exc
-            raise StoreError(f"cannot open the database {self._path!r}: {exc}") from exc
+            raise _failure("", exc, self._path) from exc
         except BaseException:
             self.close()
             raise
