@@ -14,6 +14,9 @@ already holds it:
   channel or name through :class:`~ccdomain.replay.memos.ContactKeys`), or a live
   contact holding it (its phones, else its first channel or name) absorbed a merged
   contact (M5);
+- a contact without document is also already applied when the contact it created
+  was merged since (M5: the tombstone holds only its code), found by the fingerprint
+  of its values its creation recorded (I11);
 - either is already applied when the contact it created was anonymized since (I4):
   its code and values are gone, but its anonymous code is made of the fingerprint of
   the values it was created with (I11), which the line still says; so is a line
@@ -31,6 +34,7 @@ from typing import Any, Final
 from ccdomain import contacts as ct
 from ccdomain import matching
 from ccdomain.errors import show as _show
+from ccdomain.events import ContactCreated
 from ccdomain.models import Campaign, Contact
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
@@ -126,6 +130,29 @@ def _same_undocumented(ctx: LineContext, campaign: Campaign, new: Contact) -> Co
     return None
 
 
+def _merged_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
+    """The contact this line created in an earlier replay, merged into another since (M5).
+
+    A merge leaves a tombstone holding nothing but its code: a contact without
+    document or phone is found by the fingerprint its creation recorded (I11).
+    """
+    fingerprint = contact_fingerprint(new)
+    keys = ctx.memos.contacts if ctx.memos is not None else None
+    code = keys.created_with(ctx.uow, campaign.id, fingerprint) if keys is not None else None
+    if code is None and keys is None and not new.phones:
+        # apply_event alone reads the log (as it lists the campaign for such a contact).
+        for event in ctx.uow.events():
+            payload = event.payload
+            if (
+                type(payload) is ContactCreated
+                and payload.fingerprint == fingerprint
+                and event.campaign == campaign.id
+            ):
+                code = event.contact
+    found = None if code is None else ctx.uow.get_contact(campaign.id, code)
+    return found if found is not None and found.merged_into is not None else None
+
+
 def _anonymized_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
     """The anonymized contact this line created in an earlier replay, if any (R4, I11).
 
@@ -142,12 +169,20 @@ def _anonymized_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Con
             break
         if found.anonymized:
             if ctx.memos is not None:
-                ctx.memos.anonymized.lines.setdefault(campaign.id, []).append(new)
+                ctx.memos.anonymized.lines.setdefault((campaign.id, found.code), new)
             return found
     if ctx.memos is not None:
-        for seen in ctx.memos.anonymized.lines.get(campaign.id, ()):
+        # As the store held them the first time (_same_undocumented): a contact of the
+        # same document, or any that absorbed a merged contact (M5), holding the line.
+        memo = ctx.memos.anonymized
+        for (where, code), seen in memo.lines.items():
+            if where != campaign.id:
+                continue
             if seen.document == new.document and not _contact_conflicts(seen, new):
-                return seen
+                return ctx.uow.get_contact(campaign.id, code)
+            absorbed = new.document is None and (where, code) in memo.absorbed
+            if absorbed and not _contact_conflicts(seen, new, names=not new.channels):
+                return ctx.uow.get_contact(campaign.id, code)
     return None
 
 
@@ -184,6 +219,9 @@ def on_contact(ctx: LineContext) -> Outcome:
         existing = _same_undocumented(ctx, campaign, candidate)
         if existing is not None:
             return ctx.outcome(at, detail=f"contact {existing.code!r} already holds it")
+        merged = _merged_since(ctx, campaign, candidate)
+        if merged is not None:
+            return ctx.outcome(at, detail=f"contact {merged.code!r} was merged since")
         if _anonymized_since(ctx, campaign, candidate) is not None:
             return ctx.outcome(at, detail="the contact was anonymized since")
     with ctx.blame(None, **_CONTACT_BLAME):

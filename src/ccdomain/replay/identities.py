@@ -13,7 +13,8 @@ removes comments, an anonymization rewrites their text, the event holding only t
 length stays), a block of a blocked address and an unblock of an unblocked one (I7),
 a block whose event (campaign, time, agent) is recorded under an anonymous address
 (in a replay: anonymization removed the block), and an anonymization of an
-anonymized contact (or of a code this very line anonymized in an earlier replay).
+anonymized contact (or of a code this very line anonymized in an earlier replay: its
+event of that campaign, time and agent, one event per code in a replay).
 """
 
 from __future__ import annotations
@@ -27,15 +28,23 @@ from ccdomain.events import CommentAdded, ContactsMerged, EventKind, IdentityBlo
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Effect, Outcome
 from ccdomain.rules.identities import is_anonymous_address
+from ccdomain.rules.merge import merged_contact
 
 __all__ = ["on_anonymize", "on_block", "on_comment", "on_merge"]
 
 
-def _merged_anonymized(ctx: LineContext, campaign: str, at: dt.datetime, agent: str) -> bool:
+def _merged_anonymized(
+    ctx: LineContext, campaign: str, source: str, at: dt.datetime, agent: str
+) -> bool:
     """Whether a merge of that campaign, time and agent joined contacts anonymized since.
 
-    Anonymization renamed both (I11): the codes the line names are gone (R4).
+    Anonymization renamed both (I11): the codes the line names are gone (R4). In a
+    replay, a later merge of the same code repeated one found so (it recorded nothing).
     """
+    memo = ctx.memos.anonymized if ctx.memos is not None else None
+    if memo is not None and (campaign, source) in memo.merged:
+        return True
+    found = False
     for event in ctx.anonymized_events(at):
         payload = event.payload
         if (
@@ -44,8 +53,16 @@ def _merged_anonymized(ctx: LineContext, campaign: str, at: dt.datetime, agent: 
             and _anonymized(ctx, campaign, payload.into)
             and _anonymized(ctx, campaign, payload.merged_from)
         ):
-            return True
-    return False
+            found = True
+            if memo is not None:
+                memo.merged.add((campaign, source))
+                # What the two contact lines said, joined as the merge joined them (M5).
+                into = memo.lines.get((campaign, payload.into))
+                merged = memo.lines.get((campaign, payload.merged_from))
+                if into is not None and merged is not None:
+                    memo.lines[(campaign, payload.into)] = merged_contact(into, merged)[0]
+                    memo.absorbed.add((campaign, payload.into))
+    return found
 
 
 def _anonymized(ctx: LineContext, campaign: str, code: str) -> bool:
@@ -61,7 +78,7 @@ def on_merge(ctx: LineContext) -> Outcome:
     source = ctx.text("from")
     target = ctx.uow.get_contact(campaign.id, source)
     if target is None:
-        if _merged_anonymized(ctx, campaign.id, at, ctx.agent()):
+        if _merged_anonymized(ctx, campaign.id, source, at, ctx.agent()):
             return ctx.outcome(at, detail=f"contact {source!r} was merged, then anonymized")
         raise ctx.fail("from", f"no contact with code {source!r} in campaign {campaign.id!r}")
     with ctx.blame("into"):
@@ -106,6 +123,29 @@ def on_comment(ctx: LineContext) -> Outcome:
     return ctx.outcome(at, Effect.COMMENT_ADDED, ticket=number)
 
 
+def _blocked_anonymized(
+    ctx: LineContext, campaign: str, address: str, agent: str, at: dt.datetime
+) -> bool:
+    """Whether this block is recorded under an anonymous address (in a replay, R4, I4).
+
+    A later block of the same address in the file was a repeat of a blocked one.
+    """
+    assert ctx.memos is not None
+    memo = ctx.memos.anonymized
+    if (campaign, address) in memo.blocked:
+        return True
+    for event in ctx.anonymized_events(at, before_replay=True):
+        payload = event.payload
+        if (
+            type(payload) is IdentityBlocked
+            and (event.campaign, event.actor) == (campaign, agent)
+            and is_anonymous_address(payload.customer)
+        ):
+            memo.blocked.add((campaign, address))
+            return True
+    return False
+
+
 def on_block(ctx: LineContext) -> Outcome:
     """I3: block or unblock an identity in a campaign (an identical repeat is a no-op, I7)."""
     campaign = ctx.campaign()
@@ -116,12 +156,7 @@ def on_block(ctx: LineContext) -> Outcome:
     if ctx.type == "block":
         if blocked:
             return ctx.outcome(at, detail=f"{address!r} is already blocked")
-        if ctx.memos is not None and any(
-            type(e.payload) is IdentityBlocked
-            and (e.campaign, e.actor) == (campaign.id, agent)
-            and is_anonymous_address(e.payload.customer)
-            for e in ctx.anonymized_events(at)
-        ):
+        if ctx.memos is not None and _blocked_anonymized(ctx, campaign.id, address, agent, at):
             # Anonymization removed the block and replaced its address (I4): the
             # block this line made is recorded under the anonymous one.
             return ctx.outcome(at, detail="the address was blocked, then anonymized")
@@ -140,25 +175,36 @@ def on_anonymize(ctx: LineContext) -> Outcome:
     agent = ctx.agent()
     code = ctx.text("contact")
     contact = ctx.uow.get_contact(campaign.id, code)
+    memo = ctx.memos.anonymized if ctx.memos is not None else None
     if contact is None:
-        # The code is gone when this very event anonymized it in an earlier replay.
+        # The code is gone when this very event anonymized it in an earlier replay: its
+        # event is recorded (campaign, time, agent). In a replay, one event stands for
+        # one code: an event this replay made or took already is another code's.
+        if memo is not None and (campaign.id, code) in memo.codes:
+            return ctx.outcome(at, detail="the contact is already anonymized")
         for event in ctx.uow.events():
-            if event.kind is EventKind.CONTACT_ANONYMIZED and (
-                event.campaign,
-                event.at,
-                event.actor,
-            ) == (campaign.id, at, agent):
+            if (
+                event.kind is EventKind.CONTACT_ANONYMIZED
+                and (event.campaign, event.at, event.actor) == (campaign.id, at, agent)
+                and (memo is None or event.seq not in memo.claimed)
+            ):
+                if memo is not None:
+                    memo.claim(campaign.id, code, event)
                 return ctx.outcome(at, detail="the contact is already anonymized")
         raise ctx.fail("contact", f"no contact with code {code!r} in campaign {campaign.id!r}")
     if contact.anonymized:
         return ctx.outcome(at, detail=f"contact {code!r} is already anonymized")
-    if ctx.memos is not None:
+    if memo is not None:
         # What the file's later lines may repeat is what was anonymized before this one.
-        ctx.memos.anonymized.anonymizing(ctx.uow, campaign.id)
+        memo.anonymizing(ctx.uow, campaign.id)
     with ctx.blame("contact"):
         anonymous = ids.anonymize_contact(
             ctx.store, campaign=campaign.id, code=code, agent=agent, at=at
         )
     if ctx.memos is not None:
         ctx.memos.forget()  # the recorded refusals' and interactions' data changed (I4)
+    if memo is not None:
+        for event in ctx.uow.events():
+            if event.kind is EventKind.CONTACT_ANONYMIZED and event.contact == anonymous.code:
+                memo.claim(campaign.id, code, event)
     return ctx.outcome(at, Effect.CONTACT_ANONYMIZED, detail=f"now {anonymous.code}")

@@ -69,8 +69,13 @@ def on_interaction(ctx: LineContext) -> Outcome:
     duration = ctx.checked("duration_s", checks.duration)
     if ctx.memos is not None:
         seen = (channel, direction, line_id, external_id, _anonymized_text(text))
-        for event in ctx.anonymized_events(at):
-            if _anonymized_interaction(event, agent, status, duration) == seen:
+        for event in ctx.anonymized_events(at, before_replay=True):
+            told = _anonymized_interaction(event, agent, status, duration)
+            if told is not None and external_id is None:
+                # Without an id, an identical interaction is one whatever its id (R4).
+                told = (*told[:3], None, told[4])
+            if told == seen:
+                _note_anonymous_ticket(ctx, channel, raw_customer, event.ticket)
                 return ctx.outcome(at, detail="the interaction is recorded, anonymized since")
     if external_id is None:
         # Without an id, an identical interaction of the customer is a redelivery (R4).
@@ -139,6 +144,8 @@ def on_interaction(ctx: LineContext) -> Outcome:
             raise exc from None
     ticket = result.ticket
     if result.outcome is _DUPLICATE:
+        if ctx.memos is not None and is_anonymous_address(ticket.customer):
+            _note_anonymous_ticket(ctx, channel, raw_customer, ticket.number)
         return ctx.outcome(
             at, ticket=ticket.number, detail=f"interaction {external_id!r} is recorded"
         )
@@ -151,6 +158,25 @@ def on_interaction(ctx: LineContext) -> Outcome:
     late = result.outcome is _LATE
     effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
     return ctx.outcome(at, effect, ticket=ticket.number)
+
+
+def _note_anonymous_ticket(
+    ctx: LineContext, channel: Channel, raw_customer: str, number: int | None
+) -> None:
+    """Remember, for this replay, that the line's customer is the one of ticket ``number``.
+
+    Anonymization replaced the address on the ticket (I4); the lines of the file that
+    name the customer (closings, links) find the ticket so (R4).
+    """
+    ticket = None if number is None or ctx.memos is None else ctx.uow.get_ticket(number)
+    campaign = None if ticket is None else ctx.uow.get_campaign(ticket.campaign)
+    if ticket is None or campaign is None or ctx.memos is None:
+        return
+    try:
+        customer = tk.normalize_customer(channel, raw_customer, campaign.region)
+    except CcdomainError:
+        return
+    ctx.memos.anonymized.note_ticket(campaign.id, customer, ticket.number)
 
 
 def _anonymized_text(text: str | None) -> str | None:

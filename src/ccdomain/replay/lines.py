@@ -268,15 +268,18 @@ class LineContext:
         with self.blame(name):
             return ct.live_contact(self.uow, campaign.id, code).code
 
-    def anonymized_events(self, at: dt.datetime) -> list[Event]:
+    def anonymized_events(self, at: dt.datetime, *, before_replay: bool = False) -> list[Event]:
         """The events about anonymized contacts, tickets and addresses at ``at`` (R4, I4).
 
-        A replay reads them once (:class:`~ccdomain.replay.memos.Anonymized`);
+        A replay keeps them (:class:`~ccdomain.replay.memos.Anonymized`): as they were
+        before it anonymized anything when ``before_replay``, else as they are now;
         :func:`~ccdomain.replay.apply_event` alone reads the log now.
         """
-        if self.memos is not None:
-            return self.memos.anonymized.trail(self.uow).get(at, [])
-        return anonymized_trail(self.uow).get(at, [])
+        if self.memos is None:
+            return anonymized_trail(self.uow).get(at, [])
+        memo = self.memos.anonymized
+        trail = memo.trail(self.uow) if before_replay else memo.live_trail(self.uow)
+        return trail.get(at, [])
 
     def ticket_number(self, name: str = "ticket") -> int | None:
         number = self.checked(name, checks.ticket_number)

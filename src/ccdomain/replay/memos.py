@@ -16,8 +16,8 @@ import datetime as dt
 from typing import Any, Final
 
 from ccdomain import matching
-from ccdomain.events import ContactsMerged, Event, EventKind, personal_values
-from ccdomain.models import Contact, Interaction
+from ccdomain.events import ContactCreated, ContactsMerged, Event, EventKind, personal_values
+from ccdomain.models import Contact, Interaction, Ticket
 from ccdomain.ports import UnitOfWork
 from ccdomain.rules.identities import is_anonymous_address
 
@@ -49,6 +49,7 @@ class ContactKeys:
     def __init__(self) -> None:
         self.codes: dict[tuple[str, ...], set[str]] = {}
         self.tombstones: dict[tuple[str, str], set[str]] = {}
+        self.created: dict[tuple[str, str], str] = {}  # (campaign, fingerprint) -> code
         self.seen: int | None = None  # the last event read; None: not built yet
 
     def _add(self, contact: Contact) -> None:
@@ -71,6 +72,7 @@ class ContactKeys:
             for event in uow.events():
                 if event.seq is None:  # pragma: no cover - a host store that numbers no event
                     return False
+                self._note_creation(event)
                 last = event.seq
             for contact in uow.list_contacts():
                 self._add(contact)
@@ -79,6 +81,7 @@ class ContactKeys:
         for event in uow.events(self.seen):
             if event.seq is None:  # pragma: no cover - a host store that numbers no event
                 return False
+            self._note_creation(event)
             if event.campaign is not None:
                 # A merge names the contact kept; the tombstone is its "from".
                 payload = event.payload
@@ -93,6 +96,20 @@ class ContactKeys:
                         self._add(changed)
             self.seen = event.seq
         return True
+
+    def _note_creation(self, event: Event) -> None:
+        payload = event.payload
+        if type(payload) is ContactCreated and payload.fingerprint and event.contact:
+            self.created[(event.campaign or "", payload.fingerprint)] = event.contact
+
+    def created_with(self, uow: UnitOfWork, campaign: str, fingerprint: str) -> str | None:
+        """The code of the contact created from values of ``fingerprint`` (I11), if any.
+
+        None also when the log has no seq: the caller then reads the log itself.
+        """
+        if not self.catch_up(uow):  # pragma: no cover - a host store that numbers no event
+            return None
+        return self.created.get((campaign, fingerprint))
 
     def holding(self, uow: UnitOfWork, new: Contact) -> list[Contact] | None:
         """The contacts of ``new``'s campaign that may hold it, by code; None: list them all.
@@ -265,17 +282,40 @@ class Anonymized:
 
     - ``campaigns``: the campaigns holding an anonymized contact, read once (a
       ``contact`` line of another campaign is not looked up by fingerprint);
-    - ``lines``: the contacts of the ``contact`` lines found anonymized in this
-      replay (in memory only), so a later line repeating part of one is too;
+    - ``lines``: what the ``contact`` lines found anonymized in this replay said, by
+      the anonymous code they were found by (in memory only; a merge found so joins
+      two of them as it joined the contacts, M5), so a later line repeating part of
+      one is found too;
+    - ``blocked``, ``merged``, ``linked``: the addresses, merged codes and links whose
+      line was found anonymized since in this replay, so a later line repeating it
+      (which recorded nothing the first time) is too;
+    - ``tickets``: the anonymous tickets an interaction line of this replay was found
+      on, by campaign and the address the line names (anonymization replaced it), so
+      the closings and links naming that customer find them;
+    - ``codes`` and ``claimed``: the codes an ``anonymize`` line of this replay
+      anonymized or found anonymized, and the event of each: one event stands for
+      one code (two anonymizations at the same time by the same agent are two);
     - :meth:`trail`: :func:`anonymized_trail` as the store held it before this replay
-      anonymized anything. Read once: an event this replay anonymized is not one a
-      later line of the same file may be a repeat of.
+      anonymized anything, for the lines that would otherwise apply (interactions,
+      blocks): an event this replay anonymized is not one a later line of the same
+      file may be a repeat of, it is another message or block of that address;
+    - :meth:`live_trail`: :func:`anonymized_trail` now, for the lines that would
+      otherwise be bad lines (a closing, a link or a merge naming what is gone),
+      read again after each anonymization of this replay.
     """
 
     def __init__(self) -> None:
         self.campaigns: set[str] | None = None
-        self.lines: dict[str, list[Contact]] = {}
+        self.lines: dict[tuple[str, str], Contact] = {}  # (campaign, anonymous code)
+        self.absorbed: set[tuple[str, str]] = set()  # those lines a merge joined another to
+        self.blocked: set[tuple[str, str]] = set()  # (campaign, address) found so
+        self.merged: set[tuple[str, str]] = set()  # (campaign, from) found so
+        self.linked: dict[tuple[str, str, str], int | None] = {}  # (campaign, customer, code)
+        self.codes: set[tuple[str, str]] = set()  # (campaign, code) anonymized or found so
+        self.tickets: dict[tuple[str, str], list[int]] = {}  # (campaign, address) -> tickets
+        self.claimed: set[int] = set()  # the CONTACT_ANONYMIZED events they stand for
         self._trail: dict[dt.datetime, list[Event]] | None = None
+        self._live: dict[dt.datetime, list[Event]] | None = None
 
     def _campaigns(self, uow: UnitOfWork) -> set[str]:
         if self.campaigns is None:
@@ -291,10 +331,32 @@ class Anonymized:
             self._trail = anonymized_trail(uow) if self._campaigns(uow) else {}
         return self._trail
 
+    def live_trail(self, uow: UnitOfWork) -> dict[dt.datetime, list[Event]]:
+        if self._live is None:
+            self._live = anonymized_trail(uow) if self._campaigns(uow) else {}
+        return self._live
+
+    def note_ticket(self, campaign: str, address: str, number: int) -> None:
+        numbers = self.tickets.setdefault((campaign, address), [])
+        if number not in numbers:
+            numbers.append(number)
+
+    def tickets_of(self, uow: UnitOfWork, campaign: str, address: str) -> list[Ticket]:
+        """The anonymous tickets noted for ``address`` in ``campaign``, as stored now."""
+        found = (uow.get_ticket(n) for n in self.tickets.get((campaign, address), ()))
+        return [t for t in found if t is not None]
+
+    def claim(self, campaign: str, code: str, event: Event) -> None:
+        """``code`` is the contact of this CONTACT_ANONYMIZED ``event``."""
+        self.codes.add((campaign, code))
+        if event.seq is not None:
+            self.claimed.add(event.seq)
+
     def anonymizing(self, uow: UnitOfWork, campaign: str) -> None:
         """Called before this replay anonymizes a contact of ``campaign``."""
         self.trail(uow)
         self._campaigns(uow).add(campaign)
+        self._live = None  # read again, with what this anonymization rewrites
 
 
 class Memos:
