@@ -153,6 +153,11 @@ def _merged_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact
     return found if found is not None and found.merged_into is not None else None
 
 
+def _may_be_anonymized(ctx: LineContext, campaign: Campaign) -> bool:
+    """False when a replay knows the campaign holds no anonymized contact (I4)."""
+    return ctx.memos is None or ctx.memos.anonymized.in_campaign(ctx.uow, campaign.id)
+
+
 def _anonymized_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact | None:
     """The anonymized contact this line created in an earlier replay, if any (R4, I11).
 
@@ -160,7 +165,7 @@ def _anonymized_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Con
     fingerprint of the values it was created with, which the line still says. A line
     repeating part of a contact line found so earlier in this replay is it too.
     """
-    if ctx.memos is not None and not ctx.memos.anonymized.in_campaign(ctx.uow, campaign.id):
+    if not _may_be_anonymized(ctx, campaign):
         return None
     fingerprint = contact_fingerprint(new)
     for attempt in range(100):
@@ -211,9 +216,12 @@ def on_contact(ctx: LineContext) -> Outcome:
                     f"{', '.join(conflicts)}; expected an identical re-declaration",
                 )
             return ctx.outcome(at, detail=f"contact {code!r} already exists")
-        gone = _anonymized_since(ctx, campaign, _contact_candidate(ctx, campaign, fields))
-        if gone is not None:
-            return ctx.outcome(at, detail=f"contact {code!r} was anonymized since")
+        # The line's values are built (as for a stored contact) only in a campaign that
+        # holds an anonymized contact: a new contact is then created from them again.
+        if _may_be_anonymized(ctx, campaign):
+            gone = _anonymized_since(ctx, campaign, _contact_candidate(ctx, campaign, fields))
+            if gone is not None:
+                return ctx.outcome(at, detail=f"contact {code!r} was anonymized since")
     else:
         candidate = _contact_candidate(ctx, campaign, fields)
         existing = _same_undocumented(ctx, campaign, candidate)

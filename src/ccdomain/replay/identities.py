@@ -182,14 +182,14 @@ def on_anonymize(ctx: LineContext) -> Outcome:
         # one code: an event this replay made or took already is another code's.
         if memo is not None and (campaign.id, code) in memo.codes:
             return ctx.outcome(at, detail="the contact is already anonymized")
-        for event in ctx.uow.events():
+        for event in ctx.anonymized_events(at):
             if (
                 event.kind is EventKind.CONTACT_ANONYMIZED
-                and (event.campaign, event.at, event.actor) == (campaign.id, at, agent)
-                and (memo is None or event.seq not in memo.claimed)
+                and (event.campaign, event.actor) == (campaign.id, agent)
+                and (memo is None or event.contact not in memo.claimed)
             ):
                 if memo is not None:
-                    memo.claim(campaign.id, code, event)
+                    memo.claim(campaign.id, code, event.contact)
                 return ctx.outcome(at, detail="the contact is already anonymized")
         raise ctx.fail("contact", f"no contact with code {code!r} in campaign {campaign.id!r}")
     if contact.anonymized:
@@ -204,7 +204,5 @@ def on_anonymize(ctx: LineContext) -> Outcome:
     if ctx.memos is not None:
         ctx.memos.forget()  # the recorded refusals' and interactions' data changed (I4)
     if memo is not None:
-        for event in ctx.uow.events():
-            if event.kind is EventKind.CONTACT_ANONYMIZED and event.contact == anonymous.code:
-                memo.claim(campaign.id, code, event)
+        memo.claim(campaign.id, code, anonymous.code)  # its event names the new code
     return ctx.outcome(at, Effect.CONTACT_ANONYMIZED, detail=f"now {anonymous.code}")

@@ -313,7 +313,7 @@ class Anonymized:
         self.linked: dict[tuple[str, str, str], int | None] = {}  # (campaign, customer, code)
         self.codes: set[tuple[str, str]] = set()  # (campaign, code) anonymized or found so
         self.tickets: dict[tuple[str, str], list[int]] = {}  # (campaign, address) -> tickets
-        self.claimed: set[int] = set()  # the CONTACT_ANONYMIZED events they stand for
+        self.claimed: set[str | None] = set()  # the anonymous codes of their events
         self._trail: dict[dt.datetime, list[Event]] | None = None
         self._live: dict[dt.datetime, list[Event]] | None = None
 
@@ -346,11 +346,10 @@ class Anonymized:
         found = (uow.get_ticket(n) for n in self.tickets.get((campaign, address), ()))
         return [t for t in found if t is not None]
 
-    def claim(self, campaign: str, code: str, event: Event) -> None:
-        """``code`` is the contact of this CONTACT_ANONYMIZED ``event``."""
+    def claim(self, campaign: str, code: str, anonymous: str | None) -> None:
+        """``code`` is the contact of the CONTACT_ANONYMIZED event naming ``anonymous``."""
         self.codes.add((campaign, code))
-        if event.seq is not None:
-            self.claimed.add(event.seq)
+        self.claimed.add(anonymous)
 
     def anonymizing(self, uow: UnitOfWork, campaign: str) -> None:
         """Called before this replay anonymizes a contact of ``campaign``."""

@@ -30,6 +30,7 @@ I8) and writes the replacements in one unit of work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import attrs
 
@@ -68,10 +69,10 @@ def _new_code(uow: UnitOfWork, campaign: str, fingerprint: str | None, *seed: st
     )
 
 
-def _fingerprints(uow: UnitOfWork, campaign: str, codes: set[str]) -> dict[str, str]:
+def _fingerprints(logged: Iterable[Event], campaign: str, codes: set[str]) -> dict[str, str]:
     """The creation fingerprint of each of ``codes`` its ``CONTACT_CREATED`` event holds."""
     found: dict[str, str] = {}
-    for event in uow.events():
+    for event in logged:
         payload = event.payload
         if (
             type(payload) is ContactCreated
@@ -112,7 +113,9 @@ def anonymize_contact(
             )
         document = export_document(uow, contact)
         seed = opaque(to_json(document), when.isoformat())
-        prints = _fingerprints(uow, campaign_id, {contact.code, *document.merged_codes})
+        # Read once: the writes below append or change no event until the scrub.
+        logged = list(uow.events())
+        prints = _fingerprints(logged, campaign_id, {contact.code, *document.merged_codes})
         new_code = _new_code(uow, campaign_id, prints.get(contact.code), seed, "contact")
         codes = {contact.code: new_code}
         for merged_code in document.merged_codes:
@@ -154,7 +157,7 @@ def anonymize_contact(
             uow.remove_block(block.campaign, block.customer)
         numbers = {case.ticket.number for case in document.cases}
         rewritten = 0
-        for event in list(uow.events()):
+        for event in logged:
             scrubbed_one = scrubbed_event(
                 event, campaign=campaign_id, numbers=numbers, codes=codes, addresses=addresses
             )
