@@ -136,6 +136,8 @@ def _merged_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact
     A merge leaves a tombstone holding nothing but its code: a contact without
     document or phone is found by the fingerprint its creation recorded (I11).
     """
+    if ctx.memos is not None and not ctx.memos.anonymized.has_tombstones(ctx.uow, campaign.id):
+        return None
     fingerprint = contact_fingerprint(new)
     keys = ctx.memos.contacts if ctx.memos is not None else None
     code = keys.created_with(ctx.uow, campaign.id, fingerprint) if keys is not None else None

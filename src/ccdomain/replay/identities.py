@@ -92,6 +92,8 @@ def on_merge(ctx: LineContext) -> Outcome:
     with ctx.blame(None):
         plan = matching.plan_merge(ctx.uow, campaign=campaign.id, into=live_into, source=source)
         matching.apply_merge(ctx.store, plan=plan, agent=agent, at=at)
+    if ctx.memos is not None:
+        ctx.memos.anonymized.merge_applied(campaign.id)
     return ctx.outcome(at, Effect.CONTACTS_MERGED)
 
 

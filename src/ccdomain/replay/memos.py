@@ -306,6 +306,7 @@ class Anonymized:
 
     def __init__(self) -> None:
         self.campaigns: set[str] | None = None
+        self.merging: set[str] = set()  # campaigns holding a merge tombstone, read with them
         self.lines: dict[tuple[str, str], Contact] = {}  # (campaign, anonymous code)
         self.absorbed: set[tuple[str, str]] = set()  # those lines a merge joined another to
         self.blocked: set[tuple[str, str]] = set()  # (campaign, address) found so
@@ -319,8 +320,22 @@ class Anonymized:
 
     def _campaigns(self, uow: UnitOfWork) -> set[str]:
         if self.campaigns is None:
-            self.campaigns = {c.campaign for c in uow.list_contacts() if c.anonymized}
+            self.campaigns = set()
+            for contact in uow.list_contacts():
+                if contact.anonymized:
+                    self.campaigns.add(contact.campaign)
+                if contact.merged_into is not None:
+                    self.merging.add(contact.campaign)
         return self.campaigns
+
+    def has_tombstones(self, uow: UnitOfWork, campaign: str) -> bool:
+        """Whether ``campaign`` holds a merge tombstone (M5), read with the campaigns."""
+        self._campaigns(uow)
+        return campaign in self.merging
+
+    def merge_applied(self, campaign: str) -> None:
+        """This replay merged two contacts of ``campaign`` (a tombstone is there now)."""
+        self.merging.add(campaign)
 
     def in_campaign(self, uow: UnitOfWork, campaign: str) -> bool:
         """Whether ``campaign`` holds an anonymized contact."""
