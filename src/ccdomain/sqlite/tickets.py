@@ -4,8 +4,9 @@
   partial unique index on open tickets (:mod:`ccdomain.sqlite.schema`) refuses a
   second open ticket of a (campaign, customer) whatever the writer: atomic across
   threads and processes.
-* T5 - ticket numbers come from a counter row, never reused (see
-  :mod:`ccdomain.sqlite.connection`).
+* T5 - ticket numbers come from a counter row, taken in the unit of work's
+  transaction together with the ticket they number (see
+  :mod:`ccdomain.sqlite.connection`): a rolled-back opening leaves no gap.
 * T3, T7 - an update keeps the ticket's campaign and customer, and a closed ticket
   never reopens.
 * T9 - ``interactions.external_id`` is UNIQUE: a repeated id is a RuleViolation.
@@ -93,11 +94,19 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         if found is not None:
             return found, False
         db = self._db()
-        ticket = opener(self._next(_TICKET_COUNTER))
-        if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
+        current = self._counter(_TICKET_COUNTER)
+        # Inside a unit of work the number is taken only once its ticket is stored: a
+        # refused opener or a rolled-back unit leaves no gap (T5).
+        number = self._next(_TICKET_COUNTER) if current is None else current + 1
+        ticket = opener(number)
+        if (
+            (ticket.campaign, ticket.customer) != (campaign, customer)
+            or not ticket.is_open
+            or ticket.number != number
+        ):
             raise RuleViolation(
                 f"the opener returned ticket {ticket.number} for "
-                f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
+                f"({ticket.campaign!r}, {ticket.customer!r}); expected open ticket {number} for "
                 f"({campaign!r}, {customer!r})"
             )
         try:
@@ -117,6 +126,8 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             raise RuleViolation(
                 f"ticket number {ticket.number!r} is already used; expected a fresh number"
             ) from exc
+        if current is not None:
+            self._take(_TICKET_COUNTER, number)
         self._ticket_written(ticket)
         return ticket, True
 
