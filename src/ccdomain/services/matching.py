@@ -260,13 +260,11 @@ def auto_link_contact(store: Store | UnitOfWork, *, campaign: str, customer: str
     otherwise it stays unlinked (``None``) and the candidates are offered.
 
     Raises:
-        RuleViolation: the campaign or customer is not a string, or ``store`` is
-            neither a store nor a unit of work.
+        RuleViolation: the campaign or customer is not an identifier (E3: one SQLite
+            could not hold is refused here, on every store), or ``store`` is neither a
+            store nor a unit of work.
     """
-    if not isinstance(customer, str) or not isinstance(campaign, str):
-        raise RuleViolation(
-            f"cannot link ({_show(campaign)}, {_show(customer)}): expected a campaign id "
-            "and a customer address"
-        )
+    campaign = checks.identifier(campaign, "campaign")
+    customer = checks.identifier(customer, "customer", limit=checks.ADDRESS_MAX)
     with reading(store, _INDEXES) as uow:
         return exact_link_code(uow, campaign, customer)
