@@ -50,6 +50,7 @@ from ccdomain.models import (
     Typification,
 )
 from ccdomain.phones import national_number, phone_suffix
+from ccdomain.ports import checked_opening
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -459,18 +460,9 @@ class MemoryUnitOfWork:
         # The number is taken only with the ticket it numbers, through the undo log:
         # a refused opener or a rolled-back unit leaves no gap (T5).
         number = s.counters.get(_TICKET_COUNTER, 0) + 1
-        ticket = opener(number)
-        if (
-            ticket.campaign != campaign
-            or ticket.customer != customer
-            or not ticket.is_open
-            or ticket.number != number
-        ):
-            raise RuleViolation(
-                f"the opener returned ticket {ticket.number} for "
-                f"({ticket.campaign!r}, {ticket.customer!r}); expected open ticket {number} for "
-                f"({campaign!r}, {customer!r})"
-            )
+        ticket = checked_opening(
+            opener(number), campaign=campaign, customer=customer, number=number
+        )
         self._next(_TICKET_COUNTER)
         self._set(s.tickets, ticket.number, ticket)
         self._ticket_indexes(ticket, add=True)

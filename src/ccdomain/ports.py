@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from ccdomain.errors import RuleViolation
 from ccdomain.events import Event
 from ccdomain.models import (
     Block,
@@ -55,6 +56,7 @@ __all__ = [
     "Store",
     "TicketRepository",
     "UnitOfWork",
+    "checked_opening",
 ]
 
 
@@ -389,3 +391,26 @@ class ChannelPort(Protocol):
 
     def place_call(self, line: Line, to: str, agent: str) -> str:
         """Place a call from a line to a customer."""
+
+
+def checked_opening(ticket: Ticket, *, campaign: str, customer: str, number: int) -> Ticket:
+    """What :meth:`TicketRepository.get_or_open_ticket`'s opener returned, if it may be stored.
+
+    Every store runs this check (a host store may too): the opener must return the
+    open ticket of (``campaign``, ``customer``) carrying the ``number`` it was given,
+    or the store would overwrite another ticket or leave a gap (T2, T5).
+
+    Raises:
+        RuleViolation: the ticket is another one, or not open.
+    """
+    if (
+        (ticket.campaign, ticket.customer) != (campaign, customer)
+        or not ticket.is_open
+        or ticket.number != number
+    ):
+        raise RuleViolation(
+            f"the opener returned ticket {ticket.number} for "
+            f"({ticket.campaign!r}, {ticket.customer!r}); expected open ticket {number} for "
+            f"({campaign!r}, {customer!r})"
+        )
+    return ticket

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.ports import checked_opening
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 from ccdomain.sqlite.fast_json import _json
@@ -98,17 +99,9 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         # Inside a unit of work the number is taken only once its ticket is stored: a
         # refused opener or a rolled-back unit leaves no gap (T5).
         number = self._next(_TICKET_COUNTER) if current is None else current + 1
-        ticket = opener(number)
-        if (
-            (ticket.campaign, ticket.customer) != (campaign, customer)
-            or not ticket.is_open
-            or ticket.number != number
-        ):
-            raise RuleViolation(
-                f"the opener returned ticket {ticket.number} for "
-                f"({ticket.campaign!r}, {ticket.customer!r}); expected open ticket {number} for "
-                f"({campaign!r}, {customer!r})"
-            )
+        ticket = checked_opening(
+            opener(number), campaign=campaign, customer=customer, number=number
+        )
         try:
             self._wdb().execute(
                 "INSERT INTO tickets (number, campaign, customer, status, contact, data) "
