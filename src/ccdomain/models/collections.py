@@ -370,6 +370,7 @@ def money(amount: object, currency: object) -> Money:
     Raises:
         InvalidMoney: naming the amount or currency that was refused.
 
+    Examples:
         >>> money("1500.4", "CLP")
         Money(amount=Decimal('1500'), currency='CLP')
         >>> money("0.125", "USD").amount
@@ -747,7 +748,7 @@ def _timezone(value: object) -> zoneinfo.ZoneInfo:
 class CollectionsPolicy:
     """A collections campaign's promise and aging settings (C3, C4, C5).
 
-    Args:
+    Attributes:
         grace_days: days after an installment's date before it counts as broken.
         tolerance: shortfall (currency units) still accepted as covering an installment.
         horizon_days: how far after the day it is made a promise may reach.
