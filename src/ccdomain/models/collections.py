@@ -108,6 +108,7 @@ MINOR_UNITS: Mapping[str, int] = types.MappingProxyType(
         2,
     )
 )
+"""Digits after the decimal point of each ISO 4217 currency; money rounds to them (C1)."""
 
 _MAX_AMOUNT = Decimal(checks.AMOUNT_MAX)
 # Arithmetic never depends on the caller's decimal context; 40 digits hold any
@@ -680,6 +681,7 @@ def aging_buckets(limits: Iterable[tuple[int, int | None]]) -> tuple[AgingBucket
 DEFAULT_BUCKETS: tuple[AgingBucket, ...] = aging_buckets(
     ((1, 30), (31, 60), (61, 90), (91, 120), (121, None))
 )
+"""The aging buckets of a policy that names none: 1-30, 31-60, 61-90, 91-120, 121+ (C3)."""
 
 
 def _to_buckets(value: object) -> tuple[AgingBucket, ...]:
