@@ -14,7 +14,7 @@ fields in, records out; nothing here reads a store or a clock. The services of
 - K7 avatar: :func:`avatar` (``"JP★"``), :func:`contact_avatar`.
 - Campaigns and lines (T6, C3-C5 settings): :func:`make_campaign`, :func:`make_line`.
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - K11 Codes are stable: a contact keeps its code when its document is set or
   changed later (:func:`edit_contact` never changes it); the service refuses the

@@ -1,4 +1,4 @@
-"""Customer information views and edits (seed 004; I1, I8-I10, M3, M5).
+"""Customer information views and edits (I1, I8-I10, M3, M5).
 
 The customer information panel of an agent's desk, over the store ports. Every
 view takes a store or a unit of work (read in a unit of work of its own, or in the
