@@ -267,3 +267,20 @@ def test_export_prints_one_json_document(db: Path) -> None:
     assert "12345678" in json.dumps(document)
     code, _, err = call("export", "--db", str(db), "--campaign", "ventas", "--contact", "999")
     assert code == 2 and "999" in err
+
+
+def test_CLI1_a_closed_pipe_is_not_an_error_of_the_data() -> None:
+    """`ccdomain demo | head -1`: the reader leaves early; exit 0, nothing on stderr."""
+    shell = f'{sys.executable} -m ccdomain demo | head -1; echo "status=${{PIPESTATUS[0]}}"'
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    first, status = done.stdout.splitlines()
+    assert first.startswith("Replaying the bundled demo")
+    assert status == "status=0"
+    assert done.stderr == ""

@@ -6,6 +6,7 @@ import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -49,3 +50,48 @@ def test_every_test_the_rules_page_cites_exists() -> None:
 
 def test_the_rules_page_cites_the_tests_as_the_suite_names_them() -> None:
     assert TOOL.render(RULES) == RULES, "run: python tools/rules_page.py"
+
+
+def _python_blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+
+
+def test_the_concepts_example_runs_as_written() -> None:
+    (block,) = _python_blocks(ROOT / "docs" / "concepts.md")
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "docs/concepts.md", "exec"), namespace)
+    assert namespace["contact"].code == "45678912"
+    assert (namespace["ticket"].number, namespace["ticket"].contact) == (1, "45678912")
+    summary = namespace["summary"]
+    assert str(summary.balance.amount) == "600.00"
+    assert summary.days_past_due == 25
+    assert summary.promises[0][1].status.value == "pending"
+
+
+def _public_modules() -> set[str]:
+    names = {"ccdomain"}
+    for path in (ROOT / "src" / "ccdomain").rglob("*.py"):
+        parts = path.relative_to(ROOT / "src").with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(part.startswith("_") for part in parts):
+            names.add(".".join(parts))
+    return names
+
+
+def test_every_public_module_has_a_place_in_the_api_reference() -> None:
+    pages = (ROOT / "docs" / "reference").glob("*.md")
+    documented = {
+        name for page in pages for name in re.findall(r"^::: ([\w.]+)", page.read_text(), re.M)
+    }
+    assert "ccdomain.contacts" in documented
+    missing = _public_modules() - documented
+    assert not missing, f"add these modules to a page of docs/reference: {sorted(missing)}"
+    assert documented <= _public_modules(), sorted(documented - _public_modules())
+
+
+def test_the_site_lists_every_page_of_docs() -> None:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s+- (?:[^:\n]+: )?([\w/.-]+\.md)$", config, re.M))
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages == listed, (sorted(pages - listed), sorted(listed - pages))

@@ -32,6 +32,7 @@ from test_fuzz_replay import DEMO, JUNK_VALUES, listings_of
 
 from ccdomain import listings
 from ccdomain.errors import CcdomainError, RuleViolation
+from ccdomain.matching import auto_link_contact
 from ccdomain.memory import MemoryStore
 from ccdomain.ports import Store
 from ccdomain.replay import replay
@@ -182,3 +183,11 @@ def test_E3_listings_check_the_campaign_they_filter_on(campaign: Any, tmp_path: 
                 listing(store, campaign=campaign)
         with pytest.raises(RuleViolation, match="as_of"):
             listings.promise_rows(store, as_of="2026-11-20")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("customer", ["\ud800", "\u200b+51987654321", 51987654321])
+def test_E3_auto_link_contact_checks_the_customer(customer: Any, tmp_path: Path) -> None:
+    """Found by the fuzz test: SQLite raised StoreError where memory answered None."""
+    for store in (MemoryStore(), SqliteStore(tmp_path / "x.sqlite")):
+        with pytest.raises(RuleViolation, match="customer"):
+            auto_link_contact(store, campaign="ventas", customer=customer)

@@ -1,7 +1,7 @@
 """The SQLite store passes the store conformance suite (T2, T5, T9, E1, E2), plus its specifics.
 
 The specifics: schema version and forward migrations, WAL and foreign keys, the
-partial unique index behind T2, numbers burnt by a rollback staying burnt (T5),
+partial unique index behind T2, counters written only by a commit (T5),
 money stored as text (C1), lookups served by index searches (M3), and every
 sqlite3 failure turned into a ccdomain error (E1).
 """
@@ -21,6 +21,7 @@ from ccdomain.errors import StoreError
 from ccdomain.models import (
     Campaign,
     ChannelKind,
+    Comment,
     Company,
     Contact,
     ContactChannel,
@@ -248,16 +249,33 @@ def test_T2_partial_unique_index_refuses_a_second_open_ticket(tmp_path: Path) ->
     db.close()
 
 
-def test_T5_rolled_back_number_stays_burnt_after_reopening(tmp_path: Path) -> None:
+def test_T5_counters_are_written_only_by_the_commit_of_what_they_number(tmp_path: Path) -> None:
+    """A rolled-back number is given back for good: the file never held it (issue 14)."""
+
+    def counters() -> dict[str, int]:
+        db = sqlite3.connect(tmp_path / "a.db")
+        try:
+            return dict(db.execute("SELECT name, value FROM counters").fetchall())
+        finally:
+            db.close()
+
     store = SqliteStore(tmp_path / "a.db")
     with store.unit_of_work() as uow:
         dropped, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.next_contact_number("ventas")
+        uow.add_comment(Comment(ticket=dropped.number, at=AT, agent="ana", text="x"))
+        assert counters() == {}  # another connection reads the last commit
+    assert counters() == {}
     store.close()
     store = SqliteStore(tmp_path / "a.db")
     with store.unit_of_work() as uow:
         kept, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        with store.unit_of_work() as nested:  # a rolled-back savepoint
+            nested.next_contact_number("ventas")
+        assert uow.next_contact_number("ventas") == 1
         uow.commit()
-    assert kept.number > dropped.number
+    assert kept.number == dropped.number == 1
+    assert counters() == {"ticket": 1, "contact:ventas": 1}
     store.close()
 
 

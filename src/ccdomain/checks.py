@@ -19,7 +19,7 @@ was expected (E1); the replay drops the leading field name, which its
 ``line N: field 'x':`` prefix already says. This module is the bottom layer: it
 imports only :mod:`ccdomain.errors` and the standard library.
 
-E3 Kinds of text (decisions where DESIGN is silent):
+E3 Kinds of text (decisions where the product documents are silent):
 
 - identifiers (ids, codes, agents and actors, queue and status names, labels,
   tags, typification levels, customer and channel addresses): one line,

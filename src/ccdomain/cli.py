@@ -19,6 +19,7 @@ place that reads the clock: ``promises`` defaults ``--as-of`` to today's date.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import importlib
@@ -32,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Final, TextIO
+from typing import IO, Any, Final, TextIO, cast
 
 from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
@@ -476,6 +477,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Reader(io.TextIOBase):
+    """Standard output that survives its reader going away (``ccdomain demo | head -1``).
+
+    A closed pipe is not an error of the data: the first write that meets it sends the
+    rest of the output to nowhere, and the command ends with the status its work earned.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def _gone(self) -> None:
+        self.gone = True
+        # Python flushes sys.stdout at exit too: point its descriptor at nowhere first.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ccdomain`` command; returns the exit status (0, 1 or 2).
 
@@ -488,8 +527,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (status 2)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     run: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.run
+    stdout = _Reader(sys.stdout)
+    out = cast(TextIO, stdout)
     try:
-        return run(args, sys.stdout, sys.stderr)
+        status = run(args, out, sys.stderr)
+        stdout.flush()
+        return status
     except _UsageError as exc:
         sys.stderr.write(f"ccdomain {args.command}: error: {exc}\n")
         return 2
@@ -499,8 +542,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted; the lines applied so far are kept\n")
         return 130
-    except BrokenPipeError:
-        # The reader (``| head``) went away: stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1

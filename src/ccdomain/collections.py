@@ -1,4 +1,4 @@
-"""Collections: money, products, payments, promises to pay (DESIGN C1-C6, C7-C23).
+"""Collections: money, products, payments, promises to pay (C1-C23).
 
 The public face of the collections family: it re-exports, and holds no logic.
 

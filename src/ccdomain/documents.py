@@ -1,4 +1,4 @@
-"""Identity documents (DESIGN K3, and the contact code of K2), in the manner of python-stdnum.
+"""Identity documents (K3, and the contact code of K2), in the manner of python-stdnum.
 
 A document has a type and a number. Every :class:`DocumentType` offers the four
 python-stdnum functions: ``compact`` (drop spaces, dots and dashes, upper case),

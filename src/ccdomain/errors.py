@@ -1,4 +1,4 @@
-"""Errors raised by ccdomain (DESIGN E1).
+"""Errors raised by ccdomain (E1).
 
 Every rejection raises a subclass of :class:`CcdomainError`, which subclasses
 :class:`ValueError`. Messages name the offending value and what was expected::

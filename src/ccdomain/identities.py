@@ -1,4 +1,4 @@
-"""Customer information and identities, as in seed 004 (rules I1-I12).
+"""Customer information and identities (rules I1-I12).
 
 The public face of the identities family: it re-exports, and holds no logic.
 

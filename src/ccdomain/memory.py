@@ -6,6 +6,12 @@ get-or-open of T2 atomic). Changes are applied at once and an undo log records
 how to take each back; rolling back replays the log backwards to the mark the
 unit of work (or savepoint) started at.
 
+Counters (ticket numbers, comment seqs, generated contact numbers) are changes
+like any other: a number is taken through the undo log, together with what it
+numbers, so a unit that rolls back (an exception, ``KeyboardInterrupt``) gives it
+back and the next unit takes the same one (T5: no gap, and no number goes to two
+records, since the lock keeps other units out until this one ends).
+
 All stored values are immutable models, so reads hand out the stored objects
 themselves and nobody can change the store behind its back. The phone indexes
 hold the contacts themselves (not their keys), so a lookup is one probe (M3).
@@ -44,10 +50,13 @@ from ccdomain.models import (
     Typification,
 )
 from ccdomain.phones import national_number, phone_suffix
+from ccdomain.ports import checked_opening
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 _MISSING: Any = object()
+_TICKET_COUNTER = "ticket"
+_COMMENT_COUNTER = "comment"
 # The key of an undo record that takes back a list append.
 _APPEND: Any = object()
 ContactKey = tuple[str, str]
@@ -98,9 +107,9 @@ class _State:
         self.by_phone: dict[str, _Indexed] = {}
         self.by_national: dict[str, _Indexed] = {}
         self.by_suffix: dict[str, _Indexed] = {}
+        # Counters by name, as the SQLite store names them: "ticket", "comment",
+        # "contact:<campaign>". Written through the undo log like everything else (T5).
         self.counters: dict[str, int] = {}
-        self.ticket_counter = 0
-        self.comment_counter = 0
         self.tickets: dict[int, Ticket] = {}
         self.open_tickets: dict[tuple[str, str], int] = {}
         # Ticket numbers, kept in increasing order by _index_insort.
@@ -395,11 +404,15 @@ class MemoryUnitOfWork:
         """Live contacts with a phone ending in these 7 digits (index lookup)."""
         return _indexed(self._s.by_suffix.get(suffix))
 
-    def next_contact_number(self, campaign: str) -> int:
-        """A number never returned before for this campaign."""
-        number = self._s.counters.get(campaign, 0) + 1
-        self._set(self._s.counters, campaign, number)
+    def _next(self, counter: str) -> int:
+        """Take the next value of a counter; a rollback gives it back (T5)."""
+        number = self._s.counters.get(counter, 0) + 1
+        self._set(self._s.counters, counter, number)
         return number
+
+    def next_contact_number(self, campaign: str) -> int:
+        """The next number of this campaign's generated codes; a rollback gives it back."""
+        return self._next(f"contact:{campaign}")
 
     def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
         """Replace the contact (campaign, code) by ``contact``, which may carry a new code."""
@@ -444,15 +457,13 @@ class MemoryUnitOfWork:
         number = s.open_tickets.get((campaign, customer))
         if number is not None:
             return s.tickets[number], False
-        # Not undo-logged: a rolled-back opening burns its number, never reused (T5).
-        s.ticket_counter += 1
-        ticket = opener(s.ticket_counter)
-        if ticket.campaign != campaign or ticket.customer != customer or not ticket.is_open:
-            raise RuleViolation(
-                f"the opener returned ticket {ticket.number} for "
-                f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
-                f"({campaign!r}, {customer!r})"
-            )
+        # The number is taken only with the ticket it numbers, through the undo log:
+        # a refused opener or a rolled-back unit leaves no gap (T5).
+        number = s.counters.get(_TICKET_COUNTER, 0) + 1
+        ticket = checked_opening(
+            opener(number), campaign=campaign, customer=customer, number=number
+        )
+        self._next(_TICKET_COUNTER)
         self._set(s.tickets, ticket.number, ticket)
         self._ticket_indexes(ticket, add=True)
         self._set(s.interactions, ticket.number, [])
@@ -675,9 +686,7 @@ class MemoryUnitOfWork:
 
     def add_comment(self, comment: Comment) -> Comment:
         """Record a comment, returning it with its seq set."""
-        self._s.comment_counter += 1
-        seq = self._s.comment_counter
-        stored = attrs.evolve(comment, seq=seq)
+        stored = attrs.evolve(comment, seq=self._next(_COMMENT_COUNTER))
         self._set(
             self._s.comments, comment.ticket, (*self._s.comments.get(comment.ticket, ()), stored)
         )

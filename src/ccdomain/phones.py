@@ -30,7 +30,7 @@ does a number that parses but is not valid for its region:
     ...
     ccdomain.errors.InvalidPhoneNumber: '98765' is not a valid phone number for region PE
 
-Choices made here where DESIGN is silent (report them in docs/rules.md):
+Choices made here where the product documents are silent (report them in docs/rules.md):
 
 - The region is required and must be a region ``phonenumbers`` knows, even when the number
   carries its own ``+`` country code: it is the campaign's default region, never optional.

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from ccdomain.errors import RuleViolation
 from ccdomain.events import Event
 from ccdomain.models import (
     Block,
@@ -55,6 +56,7 @@ __all__ = [
     "Store",
     "TicketRepository",
     "UnitOfWork",
+    "checked_opening",
 ]
 
 
@@ -116,7 +118,11 @@ class ContactRepository(Protocol):
         """Live contacts with a phone ending in ``suffix`` (exactly 7 digits)."""
 
     def next_contact_number(self, campaign: str) -> int:
-        """A number never returned before for this campaign (for generated codes)."""
+        """The next number of this campaign's generated codes (K2).
+
+        Taken inside the unit of work: a rollback gives it back, so the next unit
+        gets the same number (no gap, T5); a committed number is never returned again.
+        """
 
     def rename_contact(self, campaign: str, code: str, contact: Contact) -> None:
         """Replace the contact (campaign, code) by ``contact``, which may carry a new code.
@@ -137,9 +143,12 @@ class TicketRepository(Protocol):
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one.
 
-        When none is open, calls ``opener(number)`` with a fresh ticket number
-        (unique across campaigns, increasing, never reused: T5) and stores the
-        ticket it returns. Atomic: two concurrent callers never both open (T2).
+        When none is open, calls ``opener(number)`` with the next ticket number
+        (unique across campaigns, increasing: T5) and stores the ticket it returns,
+        which must carry that number. The number is taken inside the unit of work,
+        with the ticket: a refused opener or a unit that rolls back leaves no gap
+        (the next opening gets the same number), and a committed number is never
+        given again. Atomic: two concurrent callers never both open (T2).
         Returns the ticket and whether it was opened now.
         """
 
@@ -247,7 +256,12 @@ class IdentityRepository(Protocol):
     """Case comments (I2) and blocked identities (I3)."""
 
     def add_comment(self, comment: Comment) -> Comment:
-        """Record a comment, returning it with its ``seq`` set."""
+        """Record a comment, returning it with its ``seq`` set.
+
+        The seq is the next of an increasing counter, taken inside the unit of work
+        (a rollback gives it back: T5); a committed seq is never given again, even
+        after ``delete_comments``.
+        """
 
     def comments(self, ticket: int) -> Sequence[Comment]:
         """Comments of a ticket, in the order added."""
@@ -377,3 +391,26 @@ class ChannelPort(Protocol):
 
     def place_call(self, line: Line, to: str, agent: str) -> str:
         """Place a call from a line to a customer."""
+
+
+def checked_opening(ticket: Ticket, *, campaign: str, customer: str, number: int) -> Ticket:
+    """What :meth:`TicketRepository.get_or_open_ticket`'s opener returned, if it may be stored.
+
+    Every store runs this check (a host store may too): the opener must return the
+    open ticket of (``campaign``, ``customer``) carrying the ``number`` it was given,
+    or the store would overwrite another ticket or leave a gap (T2, T5).
+
+    Raises:
+        RuleViolation: the ticket is another one, or not open.
+    """
+    if (
+        (ticket.campaign, ticket.customer) != (campaign, customer)
+        or not ticket.is_open
+        or ticket.number != number
+    ):
+        raise RuleViolation(
+            f"the opener returned ticket {ticket.number} for "
+            f"({ticket.campaign!r}, {ticket.customer!r}); expected open ticket {number} for "
+            f"({campaign!r}, {customer!r})"
+        )
+    return ticket

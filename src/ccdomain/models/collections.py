@@ -108,6 +108,7 @@ MINOR_UNITS: Mapping[str, int] = types.MappingProxyType(
         2,
     )
 )
+"""Digits after the decimal point of each ISO 4217 currency; money rounds to them (C1)."""
 
 _MAX_AMOUNT = Decimal(checks.AMOUNT_MAX)
 # Arithmetic never depends on the caller's decimal context; 40 digits hold any
@@ -370,6 +371,7 @@ def money(amount: object, currency: object) -> Money:
     Raises:
         InvalidMoney: naming the amount or currency that was refused.
 
+    Examples:
         >>> money("1500.4", "CLP")
         Money(amount=Decimal('1500'), currency='CLP')
         >>> money("0.125", "USD").amount
@@ -679,6 +681,7 @@ def aging_buckets(limits: Iterable[tuple[int, int | None]]) -> tuple[AgingBucket
 DEFAULT_BUCKETS: tuple[AgingBucket, ...] = aging_buckets(
     ((1, 30), (31, 60), (61, 90), (91, 120), (121, None))
 )
+"""The aging buckets of a policy that names none: 1-30, 31-60, 61-90, 91-120, 121+ (C3)."""
 
 
 def _to_buckets(value: object) -> tuple[AgingBucket, ...]:
@@ -747,7 +750,7 @@ def _timezone(value: object) -> zoneinfo.ZoneInfo:
 class CollectionsPolicy:
     """A collections campaign's promise and aging settings (C3, C4, C5).
 
-    Args:
+    Attributes:
         grace_days: days after an installment's date before it counts as broken.
         tolerance: shortfall (currency units) still accepted as covering an installment.
         horizon_days: how far after the day it is made a promise may reach.

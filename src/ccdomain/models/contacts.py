@@ -38,6 +38,7 @@ DEFAULT_BUCKET_LIMITS: tuple[tuple[int, int | None], ...] = (
     (91, 120),
     (121, None),
 )
+"""The aging buckets of a new campaign, as ``(minimum, maximum)`` days past due (C3, C12)."""
 
 
 class FieldType(enum.StrEnum):

@@ -4,7 +4,7 @@
   normalized per kind (:func:`normalize_channel`) and deduplicated
   (:func:`dedupe_channels`).
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - K12 Channel kinds are named by their value or a few aliases (``correo``,
   ``telefono``, ``wa``, ``ig``...); emails are lower-cased and checked for

@@ -14,7 +14,7 @@ fields in, records out; nothing here reads a store or a clock. The services of
 - K7 avatar: :func:`avatar` (``"JP★"``), :func:`contact_avatar`.
 - Campaigns and lines (T6, C3-C5 settings): :func:`make_campaign`, :func:`make_line`.
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - K11 Codes are stable: a contact keeps its code when its document is set or
   changed later (:func:`edit_contact` never changes it); the service refuses the
@@ -508,7 +508,10 @@ def make_company(
         region: default region of the phone.
 
     Raises:
-        RuleViolation, InvalidDocument, InvalidAddress, InvalidPhoneNumber.
+        RuleViolation: a name or field that is not valid.
+        InvalidDocument: the tax id is not a valid document.
+        InvalidAddress: an address that is not valid.
+        InvalidPhoneNumber: a phone that is not valid.
     """
     company_name = checks.name(name, "company name", required=True)
     document = document_from(tax_id)
@@ -664,7 +667,10 @@ def build_contact(
         code: the contact's code. By default the document's compact number (K2); a
             contact without a document needs one (:func:`generated_code` of the
             campaign's next contact number, which only the store knows).
-        first_names, last_names, gender, notes: texts.
+        first_names: the first names.
+        last_names: the last names.
+        gender: the gender, as typed.
+        notes: free notes.
         document: a Document, a mapping {type, number} or a (type, number) pair.
         company: a company id or name, resolved among ``companies`` (:func:`company_id`).
         vip: the VIP flag.
@@ -677,8 +683,11 @@ def build_contact(
     Raises:
         RuleViolation: ``campaign`` is not a Campaign; a code is missing or is not the
             document's; a field is not valid.
-        InvalidDocument, InvalidChannel, InvalidPhoneNumber, InvalidAddress,
-        InvalidCustomField: naming the bad value.
+        InvalidDocument: naming the bad document.
+        InvalidChannel: naming the bad channel.
+        InvalidPhoneNumber: naming the bad phone.
+        InvalidAddress: naming the bad address.
+        InvalidCustomField: naming the bad custom field.
     """
     found = _require_campaign(campaign)
     given = {

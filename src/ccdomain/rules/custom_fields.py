@@ -4,7 +4,7 @@
   ``required`` and the choices of a choice field (:func:`make_custom_field`);
   :func:`convert_custom_values` validates values against it and converts them.
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - K14 Custom values: blank text counts as absent; numbers are digits with an
   optional ``.`` decimal part (a comma is refused as ambiguous), at most 30

@@ -8,7 +8,7 @@ contacts up through the store's phone indexes and applies them.
 - M4 :func:`decide_link` links a ticket only on exactly one EXACT candidate of
   its campaign; otherwise the candidates are offered (:class:`LinkDecision`).
 
-Choices made where DESIGN is silent (ids proposed for docs/rules.md):
+Choices made where the product documents are silent (ids proposed for docs/rules.md):
 
 - M6 A contact phone that is a national variant of the searched number (Brazil's
   ninth digit, Mexico's ``+52 1``, Argentina's ``9``/``15``) is a VARIANT

@@ -26,8 +26,8 @@ A worked example, a promise partly paid and then broken::
     >>> promise_status(promise, [paid], policy, dt.date(2026, 11, 8)).describe()
     'broken, 40.00 of 100.00 paid'
 
-Decisions (where DESIGN is silent; ids in docs/rules.md)
--------------------------------------------------------
+Decisions (where the product documents are silent; ids in docs/rules.md)
+------------------------------------------------------------------------
 - C14 :func:`check_new_promise` judges the promise as of its ``made_on`` day (the
   outstanding balance counts payments dated up to ``made_on``; other promises'
   statuses are taken on ``made_on``); ``today`` only refuses a ``made_on`` in

@@ -14,7 +14,7 @@ routed interaction: plain functions, no copies.
 - I3 a blocked identity is refused and the refusal recorded
   (:func:`refusal_event`, :func:`blocked_error`).
 
-Decisions taken where DESIGN is silent (ids continue DESIGN's T list):
+Decisions taken where the product documents are silent (ids continue the T list of docs/rules.md):
 
 - T12 An inbound interaction that names a campaign goes to that campaign (the
   host already chose it, e.g. in an IVR menu); the line is still recorded. An

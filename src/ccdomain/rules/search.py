@@ -4,7 +4,7 @@
   accent-insensitive (``"jose"`` finds ``"José"``); a phone-looking query is
   normalized first; every word must match (:func:`contact_matches`).
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - K15 Each word matches as a substring of the folded names, company, code,
   document number and channel values (a word's dots and dashes are also

@@ -16,7 +16,7 @@ changes to the event log alone.
   :func:`rebuild_tickets` and :func:`rebuild_typifications` rebuild the store's
   tickets and typifications from the event log alone.
 
-Decisions taken where DESIGN is silent (ids continue DESIGN's T list):
+Decisions taken where the product documents are silent (ids continue the T list of docs/rules.md):
 
 - T14 A typification path is valid when it is one of the campaign's declared
   paths (from the root down to a leaf, 1 to 4 levels). A prefix of a path is

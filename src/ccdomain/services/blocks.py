@@ -63,7 +63,8 @@ def block_identity(
     Args:
         campaign: the campaign.
         customer: the address as typed (read in the campaign's region).
-        agent, at: who blocks it, when.
+        agent: who blocks it.
+        at: when.
         channel: the channel the address is of, to read it as routing does; by
             default its shape decides (I7).
 

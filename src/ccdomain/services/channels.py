@@ -177,8 +177,11 @@ def send_message(
     """Send a text from a line through the host's channel and route it outbound (T18).
 
     Raises:
-        UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded),
-        RuleViolation (bad input, a call line, or the channel failed: nothing recorded).
+        UnknownLine: no such line.
+        UnknownCampaign: the line's campaign is not declared.
+        InvalidPhoneNumber: the customer is not a valid phone.
+        BlockedIdentity: the customer is blocked (the attempt is recorded).
+        RuleViolation: bad input, a call line, or the channel failed (nothing recorded).
     """
     agent = checks.agent(agent)
     at = checks.aware(at)
@@ -221,7 +224,10 @@ def send_template(
     Raises:
         RuleViolation: no campaign or queue (K6), bad input, a non-WhatsApp line, or the
             channel failed (nothing recorded).
-        UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded).
+        UnknownLine: no such line.
+        UnknownCampaign: the line's campaign is not declared.
+        InvalidPhoneNumber: the customer is not a valid phone.
+        BlockedIdentity: the customer is blocked (the attempt is recorded).
     """
     check_template_precondition(campaign, queue)
     agent = checks.agent(agent)
@@ -268,8 +274,11 @@ def place_call(
     """Place a call from a phone line through the host's channel and route it (status "placed").
 
     Raises:
-        UnknownLine, UnknownCampaign, InvalidPhoneNumber, BlockedIdentity (recorded),
-        RuleViolation (bad input, a non-phone line, or the channel failed: nothing recorded).
+        UnknownLine: no such line.
+        UnknownCampaign: the line's campaign is not declared.
+        InvalidPhoneNumber: the customer is not a valid phone.
+        BlockedIdentity: the customer is blocked (the attempt is recorded).
+        RuleViolation: bad input, a non-phone line, or the channel failed (nothing recorded).
     """
     agent = checks.agent(agent)
     at = checks.aware(at)

@@ -10,7 +10,7 @@ when), checks every rule before it writes (E2) and records one event:
 - :func:`register_promise` (C4 through :func:`~ccdomain.rules.promises.check_new_promise`;
   C22 the ticket of a promise that names only its customer) and
   :func:`cancel_promise` (C4, C17: a promise is never edited, it is cancelled);
-- :func:`contact_products`: the products tab of a contact (seed 000 "Productos").
+- :func:`contact_products`: the products tab of a contact ("Productos").
 
 A product, payment or promise may be given as its record or as a plain mapping of
 its fields, the shape of an event line: what the product implies is filled from
@@ -494,7 +494,7 @@ def cancel_promise(store: Store, *, promise: str, agent: str, at: dt.datetime) -
 def contact_products(
     store: Store | UnitOfWork, *, campaign: str, code: str, as_of: dt.date
 ) -> tuple[ProductSummary, ...]:
-    """The products tab of a contact on ``as_of`` (seed 000 "Productos").
+    """The products tab of a contact on ``as_of`` ("Productos").
 
     Each product's balance, days past due, bucket, payments and promises with
     their status; a merged code reads the contact it was merged into (M5).

@@ -242,7 +242,10 @@ def create_contact(
     Args:
         store: the store.
         campaign: the campaign id.
-        first_names, last_names, gender, notes: texts.
+        first_names: the first names.
+        last_names: the last names.
+        gender: the gender, as typed.
+        notes: free notes.
         document: a Document, a mapping {type, number} or a (type, number) pair.
         company: a company id or name (a company unknown by both is created by name).
         vip: the VIP flag.
@@ -254,8 +257,14 @@ def create_contact(
         at: when it happened (with a UTC offset).
 
     Raises:
-        UnknownCampaign, DuplicateContact, InvalidDocument, InvalidChannel,
-        InvalidPhoneNumber, InvalidAddress, InvalidCustomField, RuleViolation.
+        UnknownCampaign: the campaign is not declared.
+        DuplicateContact: the campaign has a contact with the code (K2).
+        InvalidDocument: naming the bad document.
+        InvalidChannel: naming the bad channel.
+        InvalidPhoneNumber: naming the bad phone.
+        InvalidAddress: naming the bad address.
+        InvalidCustomField: naming the bad custom field.
+        RuleViolation: any other value that is not valid.
     """
     when, who = checks.aware(at), checks.actor(agent, "agent")
     with store.unit_of_work() as uow:
@@ -339,8 +348,11 @@ def update_contact(
     document (K11). A merged contact's code edits the contact it was merged into (K17).
 
     Raises:
-        UnknownContact, UnknownCampaign, DuplicateContact, RuleViolation (unknown field),
-        and the validation errors of :func:`create_contact`.
+        UnknownContact: no such contact.
+        UnknownCampaign: the campaign is not declared.
+        DuplicateContact: the new code is another contact's.
+        RuleViolation: an unknown field; and the validation errors of
+            :func:`create_contact`.
     """
 
     def change(uow: UnitOfWork, found: Campaign, before: Contact) -> Contact:

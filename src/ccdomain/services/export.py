@@ -168,7 +168,8 @@ def export_contact(store: Store | UnitOfWork, *, campaign: str, code: str) -> Co
     ``from_json(text, ContactExport)``.
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     with reading(store) as uow:
         return export_document(uow, live_contact_in(uow, campaign, code))
@@ -179,6 +180,7 @@ def export_json(store: Store | UnitOfWork, *, campaign: str, code: str) -> str:
     """The JSON text of :func:`export_contact` (what ``ccdomain export`` prints, I5).
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     return to_json(export_contact(store, campaign=campaign, code=code))

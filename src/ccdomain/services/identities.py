@@ -1,4 +1,4 @@
-"""Customer information views and edits (seed 004; I1, I8-I10, M3, M5).
+"""Customer information views and edits (I1, I8-I10, M3, M5).
 
 The customer information panel of an agent's desk, over the store ports. Every
 view takes a store or a unit of work (read in a unit of work of its own, or in the
@@ -97,7 +97,8 @@ def live_contact_in(uow: UnitOfWork, campaign: object, code: object) -> Contact:
     """The live contact ``code`` names in a declared campaign, merge tombstones followed (K17).
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     found = declared_campaign(uow, campaign)
     return live_contact(uow, found.id, code)
@@ -181,11 +182,14 @@ def cases_tab(
 
     Args:
         store: a store or a unit of work.
-        campaign, code: the contact.
+        campaign: the contact's campaign.
+        code: the contact's code.
         agent: show only this agent's replies ("sus respuestas anteriores").
 
     Raises:
-        UnknownCampaign, UnknownContact, RuleViolation (a bad agent).
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
+        RuleViolation: a bad agent.
     """
     wanted = checks.actor(agent, "agent")
 
@@ -210,7 +214,8 @@ def messages_tab(
     Calls are not messages; a case with no message is left out. Newest activity first.
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
@@ -227,7 +232,8 @@ def profile_tab(store: Store | UnitOfWork, *, campaign: str, code: str) -> Profi
     """The Profile tab (004 "Perfil"): names, company, gender, email, phones, tags, notes.
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
@@ -264,9 +270,12 @@ def update_profile(
     removes it. All or nothing (E2).
 
     Raises:
-        UnknownCampaign, UnknownContact, InvalidPhoneNumber, InvalidChannel,
-        RuleViolation (a merged or anonymized contact, a bad value), and the
-        validation errors of :func:`ccdomain.contacts.update_contact`.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
+        InvalidPhoneNumber: naming the bad phone.
+        InvalidChannel: naming the bad channel.
+        RuleViolation: a merged or anonymized contact, a bad value; and the
+            validation errors of :func:`ccdomain.contacts.update_contact`.
     """
     plain = {
         "first_names": first_names,
@@ -300,7 +309,8 @@ def identities_tab(store: Store | UnitOfWork, *, campaign: str, code: str) -> Id
     matches by the M3 tiers (ranked, with reasons): the ones a merge may join.
 
     Raises:
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
@@ -336,7 +346,8 @@ def merge_identities(
 
     Raises:
         RuleViolation: a contact into itself, across campaigns, a merged or anonymized contact.
-        UnknownCampaign, UnknownContact.
+        UnknownCampaign: the campaign is not declared.
+        UnknownContact: no such contact in it.
     """
     with store.unit_of_work() as uow:
         found = declared_campaign(uow, campaign)

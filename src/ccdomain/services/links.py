@@ -7,7 +7,7 @@
 - M8 A ticket links only to a contact of its own campaign; linking a merged code
   links the contact it was merged into.
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - T19 The manual link of a ticket follows merge tombstones to the surviving
   contact; named by campaign and customer it links the open ticket, or, when none
@@ -112,8 +112,8 @@ def create_contact_from_ticket(
 ) -> Contact:
     """Create a contact from an unlinked ticket and link the ticket to it, all or nothing (M4).
 
-    The contact is created in the ticket's campaign (seed 001: "se crearán en la
-    campaña por la que inició la interacción"); with a document its code is the
+    The contact is created in the ticket's campaign (the product documents: "se crearán en
+    la campaña por la que inició la interacción"); with a document its code is the
     document number (K2). The customer's address is added to its channels (a
     phone or WhatsApp number in E.164, by the channel the ticket started on, M12).
 

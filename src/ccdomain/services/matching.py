@@ -177,16 +177,17 @@ def find_candidates(
         InvalidPhoneNumber: ``phone`` is not a valid number (M2).
         RuleViolation: ``only_campaign`` without a campaign, or a bad argument.
 
-    >>> from ccdomain.memory import MemoryStore
-    >>> from ccdomain.models import Contact, ContactChannel, ChannelKind
-    >>> store = MemoryStore()
-    >>> with store.unit_of_work() as uow:
-    ...     uow.add_contact(Contact(campaign="ventas", code="12345678", channels=(
-    ...         ContactChannel(kind=ChannelKind.PHONE, value="+51987654321"),)))
-    ...     uow.commit()
-    >>> [(c.contact.code, c.tier.value, c.reason)
-    ...  for c in find_candidates(store, phone="987 654 321", campaign="ventas")]
-    [('12345678', 'exact', 'same number +51987654321')]
+    Examples:
+        >>> from ccdomain.memory import MemoryStore
+        >>> from ccdomain.models import Contact, ContactChannel, ChannelKind
+        >>> store = MemoryStore()
+        >>> with store.unit_of_work() as uow:
+        ...     uow.add_contact(Contact(campaign="ventas", code="12345678", channels=(
+        ...         ContactChannel(kind=ChannelKind.PHONE, value="+51987654321"),)))
+        ...     uow.commit()
+        >>> [(c.contact.code, c.tier.value, c.reason)
+        ...  for c in find_candidates(store, phone="987 654 321", campaign="ventas")]
+        [('12345678', 'exact', 'same number +51987654321')]
     """
     with reading(store, _INDEXES) as uow:
         return _find(uow, phone, campaign, region, only_campaign)
@@ -260,13 +261,11 @@ def auto_link_contact(store: Store | UnitOfWork, *, campaign: str, customer: str
     otherwise it stays unlinked (``None``) and the candidates are offered.
 
     Raises:
-        RuleViolation: the campaign or customer is not a string, or ``store`` is
-            neither a store nor a unit of work.
+        RuleViolation: the campaign or customer is not an identifier (E3: one SQLite
+            could not hold is refused here, on every store), or ``store`` is neither a
+            store nor a unit of work.
     """
-    if not isinstance(customer, str) or not isinstance(campaign, str):
-        raise RuleViolation(
-            f"cannot link ({_show(campaign)}, {_show(customer)}): expected a campaign id "
-            "and a customer address"
-        )
+    campaign = checks.identifier(campaign, "campaign")
+    customer = checks.identifier(customer, "customer", limit=checks.ADDRESS_MAX)
     with reading(store, _INDEXES) as uow:
         return exact_link_code(uow, campaign, customer)

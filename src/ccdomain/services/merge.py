@@ -5,7 +5,7 @@
 :func:`ccdomain.contacts.live_contact` resolves to A, so every reference read
 later lands on A. The contact A becomes is :func:`ccdomain.rules.merge.merged_contact`.
 
-Choices made where DESIGN is silent:
+Choices made where the product documents are silent:
 
 - M9 A merge plan is stale, and :func:`apply_merge` refuses it, when anything it
   lists changed since it was made: either contact, the tickets, products,

@@ -1,6 +1,6 @@
 """Ticket views: a contact's Typifications and History tabs, an agent's ticket list (T8, T17).
 
-The rows the workspace shows (seed 000 contact tabs, seed 001 ticket list), newest
+The rows the workspace shows (a contact's tabs, an agent's ticket list), newest
 first. Every view reads a store (in a unit of work of its own) or a unit of work,
 and returns a tuple of frozen rows.
 
@@ -39,7 +39,7 @@ _READS: Final = ("get_contact", "get_line", "tickets_for_contact", "interactions
 
 @attrs.frozen(kw_only=True)
 class TypificationRow:
-    """One row of a contact's Typifications tab (T8, seed 000)."""
+    """One row of a contact's Typifications tab (T8)."""
 
     at: dt.datetime
     ticket: int
@@ -83,7 +83,7 @@ class MessageDetail:
 
 @attrs.frozen(kw_only=True)
 class HistoryRow:
-    """One row of a contact's History tab (seed 000), with the ticket's detail."""
+    """One row of a contact's History tab, with the ticket's detail."""
 
     at: dt.datetime
     ticket: int
@@ -100,7 +100,7 @@ class HistoryRow:
 
 @attrs.frozen(kw_only=True)
 class TicketListItem:
-    """One entry of an agent's ticket list (seed 001, first column)."""
+    """One entry of an agent's ticket list (its first column)."""
 
     number: int
     campaign: str
@@ -132,7 +132,7 @@ def _contact_rows(
     code: object,
     rows_of: Callable[[UnitOfWork, Ticket, dict[str, str]], Iterable[_R]],
 ) -> tuple[_R, ...]:
-    """The rows of each ticket of a contact, newest first: a contact tab (seed 000).
+    """The rows of each ticket of a contact, newest first: a contact tab.
 
     ``rows_of`` gets the unit of work, a ticket and the line aliases read so far.
     A merged code reads the contact it was merged into.
@@ -164,7 +164,7 @@ def _alias_of(uow: UnitOfWork, cache: dict[str, str], line: str | None) -> str:
 def contact_typifications(
     store: Store | UnitOfWork, *, campaign: str, code: str
 ) -> tuple[TypificationRow, ...]:
-    """The contact's Typifications tab, newest first (seed 000, T8).
+    """The contact's Typifications tab, newest first (T8).
 
     ``code`` names the contact (a merged code reads the contact it was merged into).
 
@@ -247,7 +247,7 @@ def _history_row(uow: UnitOfWork, ticket: Ticket, aliases: dict[str, str]) -> Hi
 def contact_history(
     store: Store | UnitOfWork, *, campaign: str, code: str
 ) -> tuple[HistoryRow, ...]:
-    """The contact's History tab with each ticket's detail, newest first (seed 000, I1).
+    """The contact's History tab with each ticket's detail, newest first (I1).
 
     Raises:
         UnknownContact: no such contact in the campaign.
@@ -270,7 +270,7 @@ def agent_tickets(
     campaign: str | None = None,
     open_only: bool = False,
 ) -> tuple[TicketListItem, ...]:
-    """The tickets an agent handled, newest activity first (seed 001, T17).
+    """The tickets an agent handled, newest activity first (T17).
 
     A ticket is listed when the agent is its assignee, its last agent, its closer,
     or the agent of one of its interactions. Each item shows the contact's name

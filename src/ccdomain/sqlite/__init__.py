@@ -16,8 +16,9 @@ Where each part lives (each module's docstring names the rules it keeps):
   and :data:`APPLICATION_ID`, which tells a ccdomain database from another
   application's (E4).
 * :mod:`ccdomain.sqlite.connection` - per-thread connections, transactions and
-  savepoints (E2), counters that a rollback does not reuse (T5), sqlite3 errors
-  turned into ccdomain errors (E1), and the reads remembered for speed.
+  savepoints (E2), counters taken inside the transaction so that a rollback leaves
+  no gap (T5), sqlite3 errors turned into ccdomain errors (E1), and the reads
+  remembered for speed.
 * :mod:`ccdomain.sqlite.contacts`, :mod:`~ccdomain.sqlite.tickets`,
   :mod:`~ccdomain.sqlite.collections`, :mod:`~ccdomain.sqlite.identities`,
   :mod:`~ccdomain.sqlite.events` - one part per port of :mod:`ccdomain.ports`

@@ -8,11 +8,14 @@ How the store keeps its transaction rules:
   taken before its first write (a unit that only reads costs no statement; units
   nested in one another with no write in between share one). Leaving without
   ``commit()`` rolls back only what that unit of work did.
-* T5 - numbers come from counter rows. A number handed out by a unit of work that
-  is then rolled back is still burnt: the rollback keeps the counter (``ROLLBACK
-  TO`` the unit's start, then the counter is raised again and committed under the
-  same lock), so no number is ever handed out twice. Counters are raised once per
-  transaction and written back at its end.
+* T5 - numbers (tickets, comments, generated contact codes) come from counter
+  rows, read and taken inside the unit of work's transaction: a unit that rolls
+  back (an exception, ``KeyboardInterrupt``, a killed process) gives its numbers
+  back, so the next unit takes the same ones and a resumed replay numbers as a
+  clean one would. No number goes to two records: one rolled back was never
+  stored, and the write lock keeps every other writer out until the commit. A
+  counter row is read once per transaction; the values taken are counted in
+  memory, undone with the savepoint they were taken under, and written at commit.
 * E1 - no ``sqlite3`` exception escapes (:func:`_guarded`): unique keys become the
   ccdomain error the in-memory store raises (``DuplicateContact``,
   ``RuleViolation``, in each port's part), a failure of the storage itself
@@ -151,9 +154,9 @@ class _Connection:
     __slots__ = (
         "active",
         "blocks_empty",
+        "counters",
         "db",
         "generation",
-        "handed",
         "lost",
         "new_events",
         "next_event",
@@ -180,9 +183,10 @@ class _Connection:
         # work in it fails with this message, instead of going on outside any
         # transaction, until the outermost unit of work ends.
         self.lost: str | None = None
-        # Counter values handed out in the current transaction (kept on rollback: T5).
-        # After its first number a counter is counted here and written at commit.
-        self.handed: dict[str, int] = {}
+        # Counter values in the current transaction, by counter name: read from its row
+        # once, then counted here, and written to the rows at commit (T5). Nobody else
+        # can change a row while this transaction holds the write lock.
+        self.counters: dict[str, int] = {}
         # Increases at each end of transaction, so a savepoint knows it is gone.
         self.generation = 0
         # What this connection read (and wrote) stays true while nobody else changes
@@ -207,7 +211,7 @@ class _Connection:
         self.tickets_after: dict[tuple[Any, ...], Any] = {}
 
     def begin(self) -> None:
-        """Start the write transaction and the savepoint a rollback returns to."""
+        """Start the write transaction (a rollback undoes all of it, counters included)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         self.active = True
@@ -215,7 +219,6 @@ class _Connection:
         if version != self.version:
             self.forget()
             self.version = version
-        db.execute("SAVEPOINT uow_start")
 
     def mark(self) -> None:
         """Take the savepoint of the units of work that had not written yet (before a write).
@@ -228,6 +231,7 @@ class _Connection:
         start = self.unmarked
         self.unmarked = len(stack)
         name = None
+        counters: dict[str, int] = {}
         for depth in range(start, len(stack)):
             unit = stack[depth]
             if unit._nested and unit._generation == self.generation:
@@ -235,8 +239,11 @@ class _Connection:
                     name = f"uow_{depth}"
                     self.db.execute(f"SAVEPOINT {name}")
                     unit._owner = True
+                    # The counters as they stand here: a rollback to it gives them back.
+                    counters = dict(self.counters)
                 unit._savepoint = name
                 unit._events_mark = len(self.new_events)
+                unit._counters_mark = counters
 
     def savepoint_open(self) -> bool:
         """Whether a unit of work of this transaction holds a savepoint."""
@@ -263,29 +270,20 @@ class _Connection:
     def commit(self) -> None:
         """Make the transaction's changes durable."""
         self.write_events()
-        if self.handed:
-            self.restore_counters()
+        if self.counters:
+            self.db.executemany(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                list(self.counters.items()),
+            )
         self.db.execute("COMMIT")
         self._ended(keep=True)
 
     def rollback(self) -> None:
-        """Undo the transaction, except the counters it took numbers from (T5)."""
+        """Undo the transaction, the numbers it took included (T5)."""
         self.new_events.clear()
-        if self.handed:
-            self.db.execute("ROLLBACK TO uow_start")
-            self.restore_counters()
-            self.db.execute("COMMIT")
-        else:
-            self.db.execute("ROLLBACK")
+        self.db.execute("ROLLBACK")
         self._ended(keep=False)
-
-    def restore_counters(self) -> None:
-        """Raise every counter again to the highest value handed out in this transaction."""
-        self.db.executemany(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
-            list(self.handed.items()),
-        )
 
     def note_failure(self, error: Exception) -> None:
         """After a statement failed with ``error``: mark the transaction lost if it is gone."""
@@ -320,7 +318,7 @@ class _Connection:
     def _ended(self, *, keep: bool) -> None:
         self.active = False
         self.lost = None
-        self.handed.clear()
+        self.counters.clear()
         if keep:
             # What a committed transaction read and wrote is what the file holds.
             if len(self.reads) > _READS_LIMIT:
@@ -369,6 +367,8 @@ class _UnitOfWorkBase:
         self._owner = False
         self._events_mark = 0
         self._events_before: list[tuple[int, str]] = []
+        # The transaction's counters when this unit's savepoint was taken (T5).
+        self._counters_mark: dict[str, int] = {}
         self._generation = 0
         self._committed = False
 
@@ -464,8 +464,10 @@ class _UnitOfWorkBase:
             self._events_mark = len(self._events_before)
             self._events_before = []
         conn.forget()
-        if conn.handed:
-            conn.restore_counters()
+        counters = conn.counters
+        if counters != self._counters_mark:
+            counters.clear()
+            counters.update(self._counters_mark)
 
     @_guarded
     def commit(self) -> None:
@@ -518,19 +520,35 @@ class _UnitOfWorkBase:
             conn.mark()
         return db
 
-    def _next(self, name: str) -> int:
-        """The next value of a counter; remembered so a rollback does not reuse it.
-
-        Inside a transaction the counter row is read and raised once; the following
-        numbers are counted in memory and the row is raised to the last one at commit
-        (or rollback): nobody else can read it while this transaction holds the lock.
-        """
+    def _counter(self, name: str) -> int | None:
+        """The value counter ``name`` has in this unit's transaction (None outside a unit)."""
+        db = self._db()
         conn = self._conn
-        active = conn is not None and conn.active
-        if active and conn is not None and name in conn.handed:
-            value = conn.handed[name] + 1
-            conn.handed[name] = value
-            return value
+        if conn is None:
+            return None
+        value = conn.counters.get(name)
+        if value is None:
+            row = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+            value = 0 if row is None else int(row[0])
+            conn.counters[name] = value
+        return value
+
+    def _take(self, name: str, value: int) -> None:
+        """Take ``value`` of counter ``name`` in this unit (a rollback gives it back: T5)."""
+        conn = self._conn
+        if conn is None:
+            return
+        if conn.unmarked < len(conn.stack):  # before the change, the savepoint that undoes it
+            conn.mark()
+        conn.counters[name] = value
+
+    def _next(self, name: str) -> int:
+        """Take the next value of a counter, inside this unit's transaction (T5)."""
+        current = self._counter(name)
+        if current is not None:
+            self._take(name, current + 1)
+            return current + 1
+        # Outside a unit of work each call is its own transaction: taken at once.
         ((value,),) = (
             self._wdb()
             .execute(
@@ -540,8 +558,6 @@ class _UnitOfWorkBase:
             )
             .fetchall()
         )
-        if active and conn is not None:
-            conn.handed[name] = value
         return int(value)
 
     # -- rows --------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
   suffixes; lookups are index searches, remembered per connection until a contact
   changes.
 * K2 - generated codes take their numbers from a counter per campaign (T5's
-  counters: a rollback does not reuse one).
+  counters: taken inside the unit of work, given back by its rollback, so an
+  interrupted contact creation shifts no later code).
 * K16 - ``company_names`` finds a company by name key (``CompanyNameIndex``).
 * I4 - ``rename_contact`` moves a contact to a new code and reindexes its phones.
 """
@@ -214,7 +215,7 @@ class SqliteContactRepository(_UnitOfWorkBase):
 
     @_guarded
     def next_contact_number(self, campaign: str) -> int:
-        """A number never returned before for this campaign (a rollback does not reuse it)."""
+        """The next number of this campaign's generated codes; a rollback gives it back (T5)."""
         return self._next(f"contact:{campaign}")
 
     @_guarded

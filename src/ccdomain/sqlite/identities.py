@@ -1,7 +1,8 @@
 """The SQLite store's identity repository: case comments and blocks (I2, I3, I4).
 
-* I2 - comments get increasing ``seq`` from a counter (never reused, even after a
-  cancelled case's comments are deleted); they are never edited.
+* I2 - comments get increasing ``seq`` from a counter, taken in the unit of work
+  (a rolled-back comment gives its seq back; a committed one is never reused, even
+  after a cancelled case's comments are deleted); they are never edited.
 * I3 - blocks are keyed by (campaign, customer). Most stores block nobody: while
   the table is empty one look at it answers every lookup.
 * I4 - ``replace_comments`` is the anonymization's one-for-one rewrite.

@@ -16,7 +16,8 @@ Rules the schema itself keeps, whatever the writer:
 
 * T2 - a partial unique index on ``tickets(campaign, customer) WHERE status =
   'open'`` makes two open tickets of one (campaign, customer) impossible.
-* T5 - ticket, comment and contact numbers come from rows of ``counters``.
+* T5 - ticket, comment and contact numbers come from rows of ``counters``,
+  written in the transaction that stores what they number.
 * T9 - ``interactions.external_id`` is UNIQUE.
 * C1 - every model is a JSON text column (money a decimal string in it), never a REAL.
 """

@@ -4,8 +4,9 @@
   partial unique index on open tickets (:mod:`ccdomain.sqlite.schema`) refuses a
   second open ticket of a (campaign, customer) whatever the writer: atomic across
   threads and processes.
-* T5 - ticket numbers come from a counter row, never reused (see
-  :mod:`ccdomain.sqlite.connection`).
+* T5 - ticket numbers come from a counter row, taken in the unit of work's
+  transaction together with the ticket they number (see
+  :mod:`ccdomain.sqlite.connection`): a rolled-back opening leaves no gap.
 * T3, T7 - an update keeps the ticket's campaign and customer, and a closed ticket
   never reopens.
 * T9 - ``interactions.external_id`` is UNIQUE: a repeated id is a RuleViolation.
@@ -26,6 +27,7 @@ from typing import Any, cast
 
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.ports import checked_opening
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 from ccdomain.sqlite.fast_json import _json
@@ -93,13 +95,13 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         if found is not None:
             return found, False
         db = self._db()
-        ticket = opener(self._next(_TICKET_COUNTER))
-        if (ticket.campaign, ticket.customer) != (campaign, customer) or not ticket.is_open:
-            raise RuleViolation(
-                f"the opener returned ticket {ticket.number} for "
-                f"({ticket.campaign!r}, {ticket.customer!r}); expected an open ticket for "
-                f"({campaign!r}, {customer!r})"
-            )
+        current = self._counter(_TICKET_COUNTER)
+        # Inside a unit of work the number is taken only once its ticket is stored: a
+        # refused opener or a rolled-back unit leaves no gap (T5).
+        number = self._next(_TICKET_COUNTER) if current is None else current + 1
+        ticket = checked_opening(
+            opener(number), campaign=campaign, customer=customer, number=number
+        )
         try:
             self._wdb().execute(
                 "INSERT INTO tickets (number, campaign, customer, status, contact, data) "
@@ -117,6 +119,8 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             raise RuleViolation(
                 f"ticket number {ticket.number!r} is already used; expected a fresh number"
             ) from exc
+        if current is not None:
+            self._take(_TICKET_COUNTER, number)
         self._ticket_written(ticket)
         return ticket, True
 

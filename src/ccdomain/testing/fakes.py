@@ -1,4 +1,4 @@
-"""Fakes of the host's ports for tests: a recording channel (DESIGN "Ports").
+"""Fakes of the host's ports for tests: a recording channel (:mod:`ccdomain.ports`).
 
 :class:`RecordingChannel` implements :class:`ccdomain.ports.ChannelPort`. It
 records every successful send as a frozen :class:`SentRecord` and returns the

@@ -34,8 +34,8 @@ The classes, one per port, each in its own module of this package:
 :class:`IdentityRepositoryConformance` (``identities``),
 :class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
 (``units``), over :class:`StoreCase` (``case``). Their names do not start
-with ``Test``, so pytest collects only your subclasses. Test names carry the DESIGN rule they
-check (``test_T2_...``); ``E2`` (a rejected operation changes nothing) is
+with ``Test``, so pytest collects only your subclasses. Test names carry the rule they check
+(``test_T2_...``, an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is
 checked throughout. The suite needs ``pytest`` and ``hypothesis``.
 """
 

@@ -273,6 +273,26 @@ class ContactRepositoryConformance(StoreCase):
         assert later > first[-1]
         assert other >= 1
 
+    def test_K2_T5_a_rolled_back_unit_gives_its_contact_numbers_back(self) -> None:
+        """No gap in generated codes: a rolled-back unit's numbers are taken again."""
+        with self.uow() as uow:
+            first = uow.next_contact_number("ventas")
+            uow.commit()
+        with self.uow() as uow:  # left without commit
+            assert uow.next_contact_number("ventas") == first + 1
+        with pytest.raises(KeyboardInterrupt), self.uow() as uow:
+            assert uow.next_contact_number("ventas") == first + 1
+            raise KeyboardInterrupt
+        with self.uow() as uow:
+            with self.uow() as nested:  # a savepoint rolled back
+                assert nested.next_contact_number("ventas") == first + 1
+                assert nested.next_contact_number("ventas") == first + 2
+            assert uow.next_contact_number("ventas") == first + 1
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.next_contact_number("ventas") == first + 2
+            uow.commit()
+
     @_properties
     @given(contact=cst.contacts())
     def test_K1_contact_round_trip(self, contact: Contact) -> None:

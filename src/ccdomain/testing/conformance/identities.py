@@ -63,6 +63,23 @@ class IdentityRepositoryConformance(StoreCase):
         assert again.seq is not None and kept.seq is not None and first.seq is not None
         assert again.seq > kept.seq > first.seq
 
+    def test_I2_T5_a_rolled_back_comment_gives_its_seq_back(self) -> None:
+        comment = Comment(ticket=1, at=AT, agent="ana", text="uno")
+        with self.uow() as uow:
+            first = uow.add_comment(comment).seq
+            uow.commit()
+        assert first is not None
+        with self.uow() as uow:  # left without commit
+            assert uow.add_comment(comment).seq == first + 1
+        with self.uow() as uow:
+            with self.uow() as nested:  # a savepoint rolled back
+                assert nested.add_comment(comment).seq == first + 1
+            kept = uow.add_comment(comment)
+            uow.commit()
+        assert kept.seq == first + 1
+        with self.uow() as uow:
+            assert list(uow.comments(1)) == [attrs.evolve(comment, seq=first), kept]
+
     def test_I3_blocks_put_replace_get_remove(self) -> None:
         block = Block(campaign="ventas", customer=PHONE, at=AT, agent="sup1")
         with self.uow() as uow:

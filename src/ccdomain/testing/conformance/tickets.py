@@ -136,21 +136,74 @@ class TicketRepositoryConformance(StoreCase):
         with self.uow() as uow:
             assert _numbers(uow.list_tickets()) == numbers
 
-    def test_T5_number_of_a_rolled_back_opening_is_never_handed_out_again(self) -> None:
-        kept = self.open_ticket("ventas", PHONE).number
-        with self.uow() as uow:
+    def test_T5_a_rolled_back_opening_gives_its_number_back(self) -> None:
+        """No gap: a number taken by a unit that rolls back is taken again by the next."""
+        first = self.open_ticket("ventas", PHONE).number
+        with self.uow() as uow:  # left without commit
             dropped, _ = uow.get_or_open_ticket(
                 "ventas", OTHER_PHONE, _opener("ventas", OTHER_PHONE)
             )
+        assert dropped.number == first + 1
+        with pytest.raises(KeyboardInterrupt), self.uow() as uow:  # Ctrl-C half-way
+            uow.get_or_open_ticket("ventas", OTHER_PHONE, _opener("ventas", OTHER_PHONE))
+            raise KeyboardInterrupt
         with self.uow() as uow:
-            with self.uow() as nested:
+            with self.uow() as nested:  # a savepoint rolled back
                 dropped_nested, _ = nested.get_or_open_ticket(
                     "soporte", PHONE, _opener("soporte", PHONE)
                 )
             after_nested, _ = uow.get_or_open_ticket("soporte", PHONE, _opener("soporte", PHONE))
+            uow.rollback()  # an explicit rollback; the unit goes on
+            again, _ = uow.get_or_open_ticket("soporte", PHONE, _opener("soporte", PHONE))
             uow.commit()
+        assert dropped_nested.number == after_nested.number == again.number == first + 1
         last = self.open_ticket("ventas", OTHER_PHONE).number
-        assert kept < dropped.number < dropped_nested.number < after_nested.number < last
+        assert last == first + 2
+        with self.uow() as uow:
+            assert _numbers(uow.list_tickets()) == [first, first + 1, first + 2]
+
+    def test_T5_E2_a_refused_opening_takes_no_number(self) -> None:
+        def refused(number: int) -> Ticket:
+            raise RuleViolation(f"cannot open ticket {number}")
+
+        def wrong_number(number: int) -> Ticket:
+            return _opener("ventas", OTHER_PHONE)(number + 1)
+
+        first = self.open_ticket("ventas", PHONE).number
+        with self.uow() as uow:
+            with pytest.raises(RuleViolation, match="cannot open"):
+                uow.get_or_open_ticket("ventas", OTHER_PHONE, refused)
+            with pytest.raises(RuleViolation, match=f"expected open ticket {first + 1}"):
+                uow.get_or_open_ticket("ventas", OTHER_PHONE, wrong_number)
+            uow.commit()
+        assert self.open_ticket("ventas", OTHER_PHONE).number == first + 1
+
+    def test_T2_T5_concurrent_openings_some_rolled_back_number_without_gap_or_repeat(
+        self,
+    ) -> None:
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def worker(offset: int) -> None:
+            try:
+                start.wait()
+                for i in range(60):
+                    customer = f"+519{offset}{i:07d}"
+                    with self.uow() as uow:
+                        uow.get_or_open_ticket("ventas", customer, _opener("ventas", customer))
+                        if i % 3:
+                            uow.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with self.uow() as uow:
+            assert _numbers(uow.list_tickets()) == list(range(1, 4 * 40 + 1))
 
     def test_T3_closed_ticket_never_reopens_and_next_interaction_gets_new_number(self) -> None:
         ticket = self.open_ticket("ventas", PHONE)

@@ -1,10 +1,17 @@
-"""Conformance of units of work: rollback unless committed, nested savepoints, threads (E2)."""
+"""Conformance of units of work: rollback unless committed, nested savepoints, threads (E2).
+
+A rollback also gives back the numbers the unit took (ticket numbers, generated
+contact numbers, comment seqs): what is stored is numbered without gap (T5).
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccdomain.errors import (
     CcdomainError,
@@ -33,13 +40,35 @@ from ccdomain.testing.conformance.case import (
     _contact,
     _event,
     _interaction,
+    _numbers,
     _opener,
     _payment,
     _product,
     _promise,
+    _properties,
 )
 
 __all__ = ["UnitOfWorkConformance"]
+
+
+# How a unit of work of the T5 property ends: committed, left without commit, by a
+# KeyboardInterrupt, with a rolled-back nested unit, or after an explicit rollback.
+_ENDINGS = ("commit", "leave", "raise", "nested", "rollback")
+_TAKES = st.lists(st.sampled_from(["ticket", "contact", "comment"]), max_size=4)
+_CUSTOMERS = itertools.count(1)
+
+
+def _take_numbers(uow: UnitOfWork, takes: list[str]) -> None:
+    """Open a ticket, add a contact with a generated number, or comment, for each take."""
+    for take in takes:
+        if take == "ticket":
+            customer = f"+5190{next(_CUSTOMERS):07d}"
+            uow.get_or_open_ticket("numbers", customer, _opener("numbers", customer))
+        elif take == "contact":
+            number = uow.next_contact_number("numbers")
+            uow.add_contact(_contact("numbers", f"C-{number:06d}"))
+        else:
+            uow.add_comment(Comment(ticket=1, at=AT, agent="ana", text="numbered"))
 
 
 class UnitOfWorkConformance(StoreCase):
@@ -237,3 +266,49 @@ class UnitOfWorkConformance(StoreCase):
         reader.start()
         reader.join()
         assert seen == [True]
+
+    @_properties
+    @given(units=st.lists(st.tuples(st.sampled_from(_ENDINGS), _TAKES, _TAKES), max_size=8))
+    def test_T5_E2_numbers_taken_by_units_that_roll_back_are_taken_again(
+        self, units: list[tuple[str, list[str], list[str]]]
+    ) -> None:
+        """Whatever units roll back, and however, the numbers kept run 1, 2, 3... (T5).
+
+        Ticket numbers, generated contact numbers and comment seqs are taken inside the
+        unit of work: a rollback gives them back, so what is stored has no gap.
+        """
+        before = self._numbered()
+        kept = {"ticket": 0, "contact": 0, "comment": 0}
+        for ending, takes, more in units:
+            if ending == "raise":  # KeyboardInterrupt half-way: nothing kept
+                with pytest.raises(KeyboardInterrupt), self.uow() as uow:
+                    _take_numbers(uow, takes)
+                    raise KeyboardInterrupt
+                continue
+            with self.uow() as uow:
+                if ending == "nested":  # a rolled-back savepoint, then the unit goes on
+                    with self.uow() as nested:
+                        _take_numbers(nested, takes)
+                elif ending == "rollback":  # an explicit rollback, then the unit goes on
+                    _take_numbers(uow, takes)
+                    uow.rollback()
+                else:
+                    _take_numbers(uow, takes)
+                _take_numbers(uow, more)
+                if ending != "leave":
+                    uow.commit()
+            for take in (*takes, *more) if ending == "commit" else more:
+                kept[take] += ending != "leave"
+        after = self._numbered()
+        for name, numbers in after.items():
+            assert numbers == list(range(1, len(numbers) + 1)), name
+            assert len(numbers) == len(before[name]) + kept[name], name
+
+    def _numbered(self) -> dict[str, list[int]]:
+        """What the numbers taken by :func:`_take_numbers` numbered, as stored."""
+        with self.uow() as uow:
+            return {
+                "ticket": _numbers(uow.list_tickets("numbers")),
+                "contact": sorted(int(c.code[2:]) for c in uow.list_contacts("numbers")),
+                "comment": [c.seq for c in uow.comments(1) if c.seq is not None],
+            }
