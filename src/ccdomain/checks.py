@@ -522,7 +522,9 @@ expected an offset in hours and minutes like -05:00
     offset = parsed.utcoffset()
     if offset is None:
         raise error(reason + " (the offset is missing)")
-    if offset % dt.timedelta(minutes=1) or _OFFSET_SECONDS.search(value):
+    # "...-05:00" or "...Z", as nearly every file writes it, has no seconds to look for.
+    plain = value[-6:-5] in ("+", "-") or value.endswith(("Z", "z"))
+    if offset % dt.timedelta(minutes=1) or (not plain and _OFFSET_SECONDS.search(value)):
         # ISO 8601 offsets are hours and minutes; Python also reads seconds and
         # microseconds (and loses some of them), which would be echoed.
         raise error(
