@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ccdomain import __version__
 from ccdomain.cli import main
@@ -284,3 +286,49 @@ def test_CLI1_a_closed_pipe_is_not_an_error_of_the_data() -> None:
     assert first.startswith("Replaying the bundled demo")
     assert status == "status=0"
     assert done.stderr == ""
+
+
+class _ClosingPipe(io.StringIO):
+    """Standard output whose reader leaves after ``writes`` writes (``| head``)."""
+
+    def __init__(self, writes: int) -> None:
+        super().__init__()
+        self.left = writes
+
+    def write(self, text: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= 1
+        return super().write(text)
+
+    def flush(self) -> None:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    command=st.sampled_from(
+        [
+            ("tickets",),
+            ("contacts", "--format", "csv"),
+            ("typifications", "--format", "json"),
+            ("promises", "--as-of", "2026-11-20"),
+            ("export", "--campaign", "ventas", "--contact", "12345678"),
+        ]
+    ),
+    writes=st.integers(0, 30),
+)
+def test_CLI1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
+    db: Path, command: tuple[str, ...], writes: int
+) -> None:
+    """The class of the closed-pipe defect: any listing, any point the reader leaves."""
+    argv = [command[0], "--db", str(db), *command[1:]]
+    status, _, err = call(*argv)
+    assert (status, err) == (0, "")
+    pipe, errors = _ClosingPipe(writes), io.StringIO()
+    with contextlib.redirect_stdout(pipe), contextlib.redirect_stderr(errors):
+        assert main(argv) == status
+    assert errors.getvalue() == ""
