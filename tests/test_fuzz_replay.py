@@ -136,6 +136,18 @@ def mutate(lines: list[str | bytes], change: tuple[int, str, int, Any]) -> None:
     lines[index] = _encode(pairs)
 
 
+def mutated_demos(most: int) -> st.SearchStrategy[list[str | bytes]]:
+    """The demo's lines with 1 to ``most`` mutations applied."""
+
+    def apply(changes: list[tuple[int, str, int, Any]]) -> list[str | bytes]:
+        lines: list[str | bytes] = list(DEMO)
+        for change in changes:
+            mutate(lines, change)
+        return lines
+
+    return st.lists(mutation, min_size=1, max_size=most).map(apply)
+
+
 def _stores(folder: Path) -> dict[str, Callable[[str], Store]]:
     return {
         "memory": lambda name: MemoryStore(),
@@ -173,13 +185,10 @@ def _counts(summary: ReplaySummary) -> Any:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(mutation, min_size=1, max_size=5))
+@given(mutated_demos(5))
 def test_E1_E2_replay_of_a_mutated_demo_refuses_lines_alike_on_both_stores(
-    changes: list[tuple[int, str, int, Any]],
+    lines: list[str | bytes],
 ) -> None:
-    lines: list[str | bytes] = list(DEMO)
-    for change in changes:
-        mutate(lines, change)
     with tempfile.TemporaryDirectory() as folder:
         seen: dict[str, Any] = {}
         for kind, make in _stores(Path(folder)).items():
@@ -216,13 +225,10 @@ def test_R4_the_clean_demo_replays_twice_to_the_same_listings_on_both_stores(
 
 
 @settings(max_examples=max(10, EXAMPLES // 4), deadline=None)
-@given(st.lists(mutation, min_size=1, max_size=3))
+@given(mutated_demos(3))
 def test_E1_the_command_answers_a_mutated_file_with_line_messages_only(
-    changes: list[tuple[int, str, int, Any]],
+    lines: list[str | bytes],
 ) -> None:
-    lines: list[str | bytes] = list(DEMO)
-    for change in changes:
-        mutate(lines, change)
     with tempfile.TemporaryDirectory() as folder:
         events = Path(folder) / "events.jsonl"
         events.write_bytes(

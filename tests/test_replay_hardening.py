@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_replay import JORGE, PRODUCT, PROMISE
 
 from ccdomain import checks
 from ccdomain.cli import main
@@ -25,6 +26,8 @@ from ccdomain.replay import EventRejected, apply_event, replay
 from ccdomain.replay.lines import parse_line
 from ccdomain.sqlite import SqliteStore
 
+# The debtor, his loan and his promise: the same records as test_replay's.
+
 COBRANZAS = {
     "type": "campaign",
     "id": "cobranzas",
@@ -32,34 +35,6 @@ COBRANZAS = {
     "timezone": "America/Lima",
     "kind": "collections",
     "typifications": [["Contactado", "Promesa de pago"]],
-}
-JORGE = {
-    "type": "contact",
-    "campaign": "cobranzas",
-    "first_names": "Jorge",
-    "last_names": "Chávez",
-    "document": {"type": "DNI", "number": "41223344"},
-    "channels": [{"kind": "phone", "value": "+51 962 444 555"}],
-}
-PRODUCT = {
-    "type": "product",
-    "id": "P-1",
-    "campaign": "cobranzas",
-    "contact": "41223344",
-    "kind": "loan",
-    "currency": "PEN",
-    "debt": "1200.00",
-    "due": "2026-10-10",
-}
-PROMISE = {
-    "type": "promise",
-    "id": "PR-1",
-    "product": "P-1",
-    "agent": "rosa",
-    "made_on": "2026-11-02",
-    "campaign": "cobranzas",
-    "customer": "962444555",
-    "installments": [{"amount": "300.00", "date": "2026-11-06"}],
 }
 
 
