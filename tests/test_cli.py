@@ -332,3 +332,32 @@ def test_CLI1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
     with contextlib.redirect_stdout(pipe), contextlib.redirect_stderr(errors):
         assert main(argv) == status
     assert errors.getvalue() == ""
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
+def test_an_unknown_campaign_is_status_2_with_a_message(db: Path, name: str) -> None:
+    # It printed an empty listing with status 0: a misspelt id read as "nothing happened".
+    more = ["--as-of", "2026-11-20"] if name == "promises" else []
+    for fmt in ("table", "json", "csv"):
+        code, out, err = call(name, "--db", str(db), "--campaign", "nope", "--format", fmt, *more)
+        assert (code, out) == (2, "")
+        assert "'nope'" in err and "declared campaign" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
+def test_a_declared_campaign_without_rows_is_an_empty_listing(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "cc.sqlite"
+    events = [*EVENTS, {"type": "campaign", "id": "vacia", "region": "PE"}]
+    done = run("replay", str(write_events(tmp_path / "e.jsonl", events)), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    more = ["--as-of", "2026-11-20"] if name == "promises" else []
+    assert listing(path, name, "--campaign", "vacia", *more) == []
+
+
+def test_export_of_an_unknown_campaign_or_contact_is_status_2(db: Path) -> None:
+    for campaign, contact in (("nope", "12345678"), ("ventas", "nope")):
+        code, out, err = call(
+            "export", "--db", str(db), "--campaign", campaign, "--contact", contact
+        )
+        assert (code, out) == (2, "")
+        assert "'nope'" in err and "Traceback" not in err

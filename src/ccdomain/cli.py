@@ -326,12 +326,24 @@ def _parse_day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _declared(store: SqliteStore, campaign: str) -> bool:
+    with store.unit_of_work() as uow:
+        return uow.get_campaign(campaign) is not None
+
+
 def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if args.campaign is not None:  # checked as every campaign id is, before any file
             args.campaign = checks.identifier(args.campaign, "campaign")
         store = _open_store(args.db, create=False)
         try:
+            if args.campaign is not None and not _declared(store, args.campaign):
+                # An empty listing would read as "nothing happened in that campaign"; a
+                # misspelt id is a usage error. A declared campaign with no rows is empty.
+                raise _UsageError(
+                    f"no campaign {args.campaign!r} in database {args.db!r}; "
+                    "expected the id of a declared campaign (see `ccdomain contacts`)"
+                )
             rows: list[dict[str, Any]]
             if name == "tickets":
                 rows = ticket_rows(store, campaign=args.campaign)
