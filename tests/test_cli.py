@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdomain import __version__
-from ccdomain.cli import main
+from ccdomain.cli import DEMO_AS_OF, main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "ccdomain"
@@ -361,3 +362,37 @@ def test_export_of_an_unknown_campaign_or_contact_is_status_2(db: Path) -> None:
         )
         assert (code, out) == (2, "")
         assert "'nope'" in err and "Traceback" not in err
+
+
+_COMMANDS = ["replay", "tickets", "contacts", "typifications", "promises", "export", "demo"]
+
+
+@pytest.mark.parametrize("command", [None, *_COMMANDS])
+def test_help_speaks_the_users_language(command: str | None) -> None:
+    # Rule ids (I5) and seeds are the library's words, not the user's.
+    code, out, _ = call(*([command] if command else []), "--help")
+    assert code == 0
+    assert re.search(r"\b[A-Z]{1,2}[0-9]{1,2}\b", out) is None, out
+    assert "seed" not in out.lower(), out
+
+
+def test_the_help_and_the_docs_agree_on_what_the_demo_holds() -> None:
+    # README and `demo --help` said "a day", docs/cli.md "a week".
+    demo = ROOT / "src" / "ccdomain" / "data" / "demo.jsonl"
+    days = {  # its traffic; a payment reversed the week before is older
+        event["at"][:10]
+        for event in map(json.loads, demo.read_text(encoding="utf-8").splitlines())
+        if event["type"] == "interaction"
+    }
+    assert min(days) == "2026-11-16" and max(days) == DEMO_AS_OF.isoformat() == "2026-11-20"
+    said = "week of a Peruvian contact center"
+    where = "Monday 16 to Friday 20 November 2026"
+    _, help_text, _ = call("demo", "--help")
+    for name, text in (
+        ("demo --help", help_text),
+        ("README.md", (ROOT / "README.md").read_text(encoding="utf-8")),
+        ("docs/cli.md", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")),
+    ):
+        flat = " ".join(text.split())
+        assert said in flat and where in flat, name
+        assert "bundled day" not in flat and "a day of a" not in flat, name

@@ -470,8 +470,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="print everything held about a contact as one JSON document (I5)",
-        description="Print everything held about a contact as one JSON document (I5).",
+        help="print everything held about a contact as one JSON document",
+        description="Print everything held about a contact as one JSON document: the contact, "
+        "its company, its tickets with their messages and typifications, its products with "
+        "their payments and promises, and every other event about it.",
     )
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
     p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
@@ -481,9 +483,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="replay a bundled sample into a temporary database and print the result",
-        description="Replay a bundled day of a Peruvian contact center (three campaigns, "
-        "WhatsApp and calls, promises to pay) into a temporary SQLite file, print the "
-        f"summary and the listings (promises as of {DEMO_AS_OF.isoformat()}), then delete it.",
+        description="Replay a bundled week of a Peruvian contact center (Monday 16 to "
+        "Friday 20 November 2026: three campaigns, WhatsApp and calls, promises to pay) "
+        "into a temporary SQLite file, print the summary and the listings (promises as of "
+        f"{DEMO_AS_OF.isoformat()}), then delete it.",
     )
     p.set_defaults(run=_cmd_demo)
     return parser
