@@ -3,10 +3,10 @@
 Subcommands (docs/cli.md has the whole reference)::
 
     ccdomain replay EVENTS.jsonl --db FILE [--keep-going]     (EVENTS may be - for stdin)
-    ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv]
-    ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...]
+    ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv] [--wide]
+    ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...] [--wide]
     ccdomain export --db FILE --campaign ID --contact CODE
-    ccdomain demo
+    ccdomain demo [--wide]
     ccdomain --version
 
 Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -101,6 +102,11 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+_WIDE_HELP: Final = (
+    "print tables whole: no column is cut to the terminal's width, no cell at 40 characters"
+)
+
+
 class _UsageError(Exception):
     """A problem with the command line, a file or a database: exit status 2."""
 
@@ -131,9 +137,64 @@ def _cell(value: Any, *, column: str = "", limit: int | None = None) -> str:
     return text
 
 
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(row.get(c), column=c, limit=_CELL_LIMIT) for c in columns] for row in rows]
+# Never cut to fit a terminal: the columns a reader finds a row by, or acts on.
+_KEY_COLUMNS: Final = frozenset({"number", "code", "id", "ticket", "campaign", "status"})
+# Cut first: free text, whose start says enough. Cut last: what names a person or a place.
+_CUT_FIRST: Final = frozenset(
+    {"last_action", "comment", "path", "installments", "channels", "company", "phones"}
+    | {"first_names", "last_names", "document", "merged_into", "interactions", "agent"}
+)
+_CUT_LAST: Final = frozenset({"customer", "contact", "product", "at", "made_on"})
+# A cut column keeps at least this many characters (a name's start, a number's end).
+_NARROWEST: Final = 6
+
+
+def _fit(widths: list[int], columns: Sequence[str], width: int) -> list[int]:
+    """Column widths whose table fits ``width`` characters.
+
+    Free text is cut first, then the other columns, the identifiers last; within a
+    group the widest first, down to the next widest. Key columns keep their width;
+    a cut column keeps at least :data:`_NARROWEST` characters, so a table of many
+    columns may still be wider than a very narrow terminal.
+    """
+    fitted = list(widths)
+    room = width - (sum(fitted) + 2 * (len(fitted) - 1))
+    groups = (
+        [i for i, c in enumerate(columns) if c in _CUT_FIRST],
+        [i for i, c in enumerate(columns) if c not in _KEY_COLUMNS | _CUT_FIRST | _CUT_LAST],
+        [i for i, c in enumerate(columns) if c in _CUT_LAST],
+    )
+    for group in groups:
+        while room < 0:
+            cuttable = [i for i in group if fitted[i] > _NARROWEST]
+            if not cuttable:
+                break
+            widest = max(cuttable, key=lambda i: fitted[i])
+            next_widest = max((fitted[i] for i in cuttable if i != widest), default=0)
+            target = max(next_widest, _NARROWEST, fitted[widest] + room)
+            if target >= fitted[widest]:  # ties: one character at a time
+                target = fitted[widest] - 1
+            room += fitted[widest] - target
+            fitted[widest] = target
+    return fitted
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    width: int | None = None,
+    wide: bool = False,
+) -> str:
+    limit = None if wide else _CELL_LIMIT
+    cells = [[_cell(row.get(c), column=c, limit=limit) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    if width is not None and not wide:
+        widths = _fit(widths, columns, width)
     numeric = [
         bool(rows) and all(isinstance(row.get(c), int | type(None)) for row in rows)
         for c in columns
@@ -141,7 +202,7 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
     def line(values: Sequence[str]) -> str:
         parts = [
-            v.rjust(w) if num else v.ljust(w)
+            _cut(v, w).rjust(w) if num else _cut(v, w).ljust(w)
             for v, w, num in zip(values, widths, numeric, strict=True)
         ]
         return "  ".join(parts).rstrip()
@@ -178,8 +239,14 @@ def format_rows(
     columns: Sequence[str],
     *,
     fields: Sequence[str] | None = None,
+    width: int | None = None,
+    wide: bool = False,
 ) -> str:
     """Rows as an aligned table (only ``columns``), a JSON array, or CSV (every field).
+
+    A table is cut to ``width`` characters when given: the widest columns first, with
+    ``…``, never the key columns (number, code, id, ticket, campaign, status). Without
+    ``wide`` a cell is cut at 40 characters anyway; with it nothing is cut.
 
     The CSV header is ``fields`` (a listing's :data:`ccdomain.listings.FIELDS`), so it
     is the same with or without rows; without ``fields``, the keys of the first row
@@ -202,7 +269,18 @@ def format_rows(
         for row in rows:
             writer.writerow([_csv_value(row.get(k), k) for k in keys])
         return buffer.getvalue()
-    return _table(rows, columns)
+    return _table(rows, columns, width=width, wide=wide)
+
+
+def _table_width(stdout: TextIO) -> int | None:
+    """The width tables are fitted to: ``COLUMNS``, else the terminal's; none in a pipe.
+
+    Output to a pipe or a file without ``COLUMNS`` is as it always was (a script reading
+    it sees no cut that depends on where it runs).
+    """
+    if "COLUMNS" in os.environ or stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _csv_value(value: Any, column: str) -> str:
@@ -361,7 +439,17 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
             raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
         finally:
             store.close()
-        stdout.write(format_rows(rows, args.format, _TABLE_COLUMNS[name], fields=FIELDS[name]))
+        width = _table_width(stdout) if args.format == "table" else None
+        stdout.write(
+            format_rows(
+                rows,
+                args.format,
+                _TABLE_COLUMNS[name],
+                fields=FIELDS[name],
+                width=width,
+                wide=args.wide,
+            )
+        )
         return 0
 
     return run
@@ -404,9 +492,12 @@ def _cmd_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                     promise_rows(store, as_of=DEMO_AS_OF),
                 ),
             )
+            width = _table_width(stdout)
             for title, name, rows in sections:
                 stdout.write(f"\n{title}\n\n")
-                stdout.write(format_rows(rows, "table", _TABLE_COLUMNS[name]))
+                stdout.write(
+                    format_rows(rows, "table", _TABLE_COLUMNS[name], width=width, wide=args.wide)
+                )
         finally:
             store.close()
     return status
@@ -459,6 +550,7 @@ def _parser() -> argparse.ArgumentParser:
             help="table (aligned, the main columns), json or csv (every field); default table",
         )
         p.add_argument("--campaign", metavar="ID", help="only this campaign")
+        p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
         if name == "promises":
             p.add_argument(
                 "--as-of",
@@ -488,6 +580,7 @@ def _parser() -> argparse.ArgumentParser:
         "into a temporary SQLite file, print the summary and the listings (promises as of "
         f"{DEMO_AS_OF.isoformat()}), then delete it.",
     )
+    p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
     p.set_defaults(run=_cmd_demo)
     return parser
 
