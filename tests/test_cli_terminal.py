@@ -12,6 +12,7 @@ import io
 import json
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -135,3 +136,77 @@ def test_output_to_a_pipe_is_not_fitted(db: Path, monkeypatch: pytest.MonkeyPatc
         call("tickets", "--db", str(db), "--format", "json")[1]
         == call("tickets", "--db", str(db), "--format", "json", "--wide")[1]
     )
+
+
+# The real command with its progress shown after every line (not five times a second),
+# so that a short file shows some on any machine.
+_EVERY_LINE = (
+    "import sys, ccdomain.cli as cli; cli._PROGRESS_EVERY = 0.0; sys.exit(cli.main(sys.argv[1:]))"
+)
+
+
+def _replay_on_a_terminal(events: Path, db: Path, *, stdin: bool) -> tuple[int, str]:
+    """Replay with stderr on a terminal; the status and everything the terminal got."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 100, 0, 0))
+    args = ["replay", "-" if stdin else str(events), "--db", str(db)]
+    with open(events, "rb") as source:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _EVERY_LINE, *args],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        if stdin:  # a pipe: its size is not known
+            assert process.stdin is not None
+            process.stdin.write(source.read())
+            process.stdin.close()
+        chunks = []
+        while True:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    os.close(controller)
+    return process.wait(timeout=120), b"".join(chunks).decode("utf-8")
+
+
+def _many_events(path: Path) -> Path:
+    lines = [json.dumps(e, ensure_ascii=False) for e in EVENTS[:2]]
+    for i in range(300):
+        message = {**EVENTS[2], "id": f"x{i}", "customer": f"98766{i:04d}"}
+        lines.append(json.dumps(message, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_progress_of_a_file_shows_its_share_read_total_rate_and_time_left(tmp_path: Path) -> None:
+    events = _many_events(tmp_path / "events.jsonl")
+    status, shown = _replay_on_a_terminal(events, tmp_path / "cc.sqlite", stdin=False)
+    assert status == 0
+    updates = [u.strip() for u in shown.split("\r") if "lines/s" in u]
+    assert updates
+    size = events.stat().st_size
+    for update in updates:
+        assert re.fullmatch(
+            r"\s*\d{1,3}%  [\d,.]+ k?B of [\d,.]+ kB  [\d,]+ lines  [\d,]+ lines/s  "
+            r"(\d+s|\d+m\d\ds|\d+h\d\dm) left",
+            update,
+        ), update
+    assert f"of {size / 1000:,.1f} kB" in updates[-1]
+    assert int(updates[-1].split("%")[0]) >= 90
+    assert shown.endswith("\r")  # cleared before the bad lines, if any, are listed
+
+
+def test_progress_of_stdin_shows_a_count_and_a_rate(tmp_path: Path) -> None:
+    events = _many_events(tmp_path / "events.jsonl")
+    status, shown = _replay_on_a_terminal(events, tmp_path / "cc.sqlite", stdin=True)
+    assert status == 0
+    updates = [u.strip() for u in shown.split("\r") if "lines/s" in u]
+    assert updates
+    for update in updates:
+        assert re.fullmatch(r"[\d,]+ lines  [\d,]+ lines/s", update), update

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -312,32 +313,85 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
         raise _UsageError(str(exc)) from None
 
 
-def _event_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    yield from stream
+class _Counted:
+    """The lines of an event file, counting the bytes read so far (for the progress)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.read += len(line)
+            yield line
+
+
+def _file_size(stream: IO[bytes]) -> int | None:
+    """The size of a regular file (an event file, or stdin redirected from one), else None."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) and status.st_size > 0 else None
+
+
+def _bytes_text(count: float) -> str:
+    for unit in ("B", "kB", "MB"):
+        if count < 1000:
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} GB"
+
+
+def _duration_text(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole // 60 % 60:02d}m"
 
 
 class _Progress:
-    """Lines read and rate on stderr, at most five times a second, only on a terminal."""
+    """Progress of a replay on stderr, at most five times a second, only on a terminal.
 
-    def __init__(self, stream: TextIO) -> None:
+    With the size of the input known (a file): the share read, the bytes read of the
+    total, the rate and the time left, estimated from the bytes read so far. Without it
+    (a pipe): the lines read and the rate.
+    """
+
+    def __init__(
+        self, stream: TextIO, *, total: int | None = None, done: Callable[[], int] | None = None
+    ) -> None:
         self.stream = stream
+        self.total = total
+        self.done = done
         self.start = time.monotonic()
         self.shown = self.start
-        self.dirty = False
+        self.width = 0
 
     def __call__(self, lines: int) -> None:
         now = time.monotonic()
         if now - self.shown < _PROGRESS_EVERY:
             return
         self.shown = now
-        rate = lines / max(now - self.start, 1e-9)
-        self.stream.write(f"\r{lines:,} lines  {rate:,.0f} lines/s ")
+        elapsed = max(now - self.start, 1e-9)
+        text = f"{lines:,} lines  {lines / elapsed:,.0f} lines/s"
+        if self.total is not None and self.done is not None:
+            read = min(self.done(), self.total)
+            left = elapsed * (self.total - read) / read if read else None
+            text = (
+                f"{100 * read / self.total:3.0f}%  {_bytes_text(read)} of "
+                f"{_bytes_text(self.total)}  {text}"
+                + (f"  {_duration_text(left)} left" if left is not None else "")
+            )
+        self.stream.write("\r" + text.ljust(self.width) + " ")
         self.stream.flush()
-        self.dirty = True
+        self.width = max(self.width, len(text))
 
     def clear(self) -> None:
-        if self.dirty:
-            self.stream.write("\r" + " " * 40 + "\r")
+        if self.width:
+            self.stream.write("\r" + " " * (self.width + 1) + "\r")
             self.stream.flush()
 
 
@@ -360,8 +414,10 @@ def _replay_into(
     keep_going: bool,
     stdout: TextIO,
     stderr: TextIO,
+    total: int | None = None,
+    done: Callable[[], int] | None = None,
 ) -> int:
-    progress = _Progress(stderr) if stderr.isatty() else None
+    progress = _Progress(stderr, total=total, done=done) if stderr.isatty() else None
     try:
         summary = replay(store, lines, keep_going=keep_going, progress=progress)
     finally:
@@ -386,8 +442,15 @@ def _cmd_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
             raise _UsageError(f"cannot read {args.events!r}: {exc.strerror or exc}") from None
     store = _open_store(args.db, create=True)
     try:
+        lines = _Counted(source)
         return _replay_into(
-            store, _event_lines(source), keep_going=args.keep_going, stdout=stdout, stderr=stderr
+            store,
+            lines,
+            keep_going=args.keep_going,
+            stdout=stdout,
+            stderr=stderr,
+            total=_file_size(source),
+            done=lambda: lines.read,
         )
     finally:
         store.close()
