@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdomain import __version__
-from ccdomain.cli import main
+from ccdomain.cli import DEMO_AS_OF, main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "ccdomain"
@@ -332,3 +333,66 @@ def test_CLI1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
     with contextlib.redirect_stdout(pipe), contextlib.redirect_stderr(errors):
         assert main(argv) == status
     assert errors.getvalue() == ""
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
+def test_an_unknown_campaign_is_status_2_with_a_message(db: Path, name: str) -> None:
+    # It printed an empty listing with status 0: a misspelt id read as "nothing happened".
+    more = ["--as-of", "2026-11-20"] if name == "promises" else []
+    for fmt in ("table", "json", "csv"):
+        code, out, err = call(name, "--db", str(db), "--campaign", "nope", "--format", fmt, *more)
+        assert (code, out) == (2, "")
+        assert "'nope'" in err and "declared campaign" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
+def test_a_declared_campaign_without_rows_is_an_empty_listing(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "cc.sqlite"
+    events = [*EVENTS, {"type": "campaign", "id": "vacia", "region": "PE"}]
+    done = run("replay", str(write_events(tmp_path / "e.jsonl", events)), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    more = ["--as-of", "2026-11-20"] if name == "promises" else []
+    assert listing(path, name, "--campaign", "vacia", *more) == []
+
+
+def test_export_of_an_unknown_campaign_or_contact_is_status_2(db: Path) -> None:
+    for campaign, contact in (("nope", "12345678"), ("ventas", "nope")):
+        code, out, err = call(
+            "export", "--db", str(db), "--campaign", campaign, "--contact", contact
+        )
+        assert (code, out) == (2, "")
+        assert "'nope'" in err and "Traceback" not in err
+
+
+_COMMANDS = ["replay", "tickets", "contacts", "typifications", "promises", "export", "demo"]
+
+
+@pytest.mark.parametrize("command", [None, *_COMMANDS])
+def test_help_speaks_the_users_language(command: str | None) -> None:
+    # Rule ids (I5) and seeds are the library's words, not the user's.
+    code, out, _ = call(*([command] if command else []), "--help")
+    assert code == 0
+    assert re.search(r"\b[A-Z]{1,2}[0-9]{1,2}\b", out) is None, out
+    assert "seed" not in out.lower(), out
+
+
+def test_the_help_and_the_docs_agree_on_what_the_demo_holds() -> None:
+    # README and `demo --help` said "a day", docs/cli.md "a week".
+    demo = ROOT / "src" / "ccdomain" / "data" / "demo.jsonl"
+    days = {  # its traffic; a payment reversed the week before is older
+        event["at"][:10]
+        for event in map(json.loads, demo.read_text(encoding="utf-8").splitlines())
+        if event["type"] == "interaction"
+    }
+    assert min(days) == "2026-11-16" and max(days) == DEMO_AS_OF.isoformat() == "2026-11-20"
+    said = "week of a Peruvian contact center"
+    where = "Monday 16 to Friday 20 November 2026"
+    _, help_text, _ = call("demo", "--help")
+    for name, text in (
+        ("demo --help", help_text),
+        ("README.md", (ROOT / "README.md").read_text(encoding="utf-8")),
+        ("docs/cli.md", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")),
+    ):
+        flat = " ".join(text.split())
+        assert said in flat and where in flat, name
+        assert "bundled day" not in flat and "a day of a" not in flat, name

@@ -129,8 +129,11 @@ def _csv(db: Path, name: str, *more: str) -> list[list[str]]:
 def test_csv_header_is_the_listing_fields_with_or_without_rows(hostile_db: Path, name: str) -> None:
     # An empty listing printed the table's 10 columns for tickets and lost typifications'
     # `contact`: a header taken from the rows.
+    empty_campaign = {"type": "campaign", "id": "vacia", "region": "PE"}
+    more = write_events(hostile_db.parent / "vacia.jsonl", [empty_campaign])
+    assert call("replay", str(more), "--db", str(hostile_db))[0] == 0
     full = _csv(hostile_db, name)
-    empty = _csv(hostile_db, name, "--campaign", "no-such-campaign")
+    empty = _csv(hostile_db, name, "--campaign", "vacia")
     assert len(full) > 1
     assert full[0] == empty[0] == list(listings.FIELDS[name])
     assert empty[1:] == []

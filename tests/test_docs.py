@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
+
+from ccdomain.memory import MemoryStore
+from ccdomain.replay import LINE_EVENTS, replay
+from ccdomain.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -95,3 +102,38 @@ def test_the_site_lists_every_page_of_docs() -> None:
     listed = set(re.findall(r"^\s+- (?:[^:\n]+: )?([\w/.-]+\.md)$", config, re.M))
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert pages == listed, (sorted(pages - listed), sorted(listed - pages))
+
+
+EVENTS_PAGE = ROOT / "docs" / "events.md"
+
+
+def _complete_file() -> list[str]:
+    text = EVENTS_PAGE.read_text(encoding="utf-8")
+    (block,) = re.findall(r"```jsonl\n(.*?)```", text, re.S)
+    assert text.rstrip().endswith(block.rstrip() + "\n```"), "the complete file ends the page"
+    return block.splitlines()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_complete_file_of_the_events_page_replays_clean(kind: str, tmp_path: Path) -> None:
+    # Half of the page's fragments fail alone: a reader needs one file that works.
+    lines = _complete_file()
+    store = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "events.sqlite")
+    try:
+        summary = replay(store, lines, keep_going=True)
+        again = replay(store, lines, keep_going=True)
+    finally:
+        if isinstance(store, SqliteStore):
+            store.close()
+    assert summary.bad_lines == () and summary.applied == len(lines)
+    # The block ... unblock pair is applied again on a second replay (the page says why).
+    assert again.bad_lines == () and again.already_applied == len(lines) - 2
+
+
+def test_the_complete_file_holds_every_line_type_and_each_fragment_says_what_it_needs() -> None:
+    types = {json.loads(line)["type"] for line in _complete_file()}
+    assert types == set(LINE_EVENTS), sorted(set(LINE_EVENTS) ^ types)
+    text = EVENTS_PAGE.read_text(encoding="utf-8")
+    fragments = re.findall(r"```json\n.*?```\n\n(.*?)\n\n", text, re.S)
+    assert len(fragments) >= 10
+    assert all(f.startswith("*Needs before it:* ") for f in fragments), fragments

@@ -3,10 +3,10 @@
 Subcommands (docs/cli.md has the whole reference)::
 
     ccdomain replay EVENTS.jsonl --db FILE [--keep-going]     (EVENTS may be - for stdin)
-    ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv]
-    ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...]
+    ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv] [--wide]
+    ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...] [--wide]
     ccdomain export --db FILE --campaign ID --contact CODE
-    ccdomain demo
+    ccdomain demo [--wide]
     ccdomain --version
 
 Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
@@ -28,6 +28,8 @@ import io
 import json
 import os
 import re
+import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -101,6 +103,11 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+_WIDE_HELP: Final = (
+    "print tables whole: no column is cut to the terminal's width, no cell at 40 characters"
+)
+
+
 class _UsageError(Exception):
     """A problem with the command line, a file or a database: exit status 2."""
 
@@ -131,9 +138,64 @@ def _cell(value: Any, *, column: str = "", limit: int | None = None) -> str:
     return text
 
 
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(row.get(c), column=c, limit=_CELL_LIMIT) for c in columns] for row in rows]
+# Never cut to fit a terminal: the columns a reader finds a row by, or acts on.
+_KEY_COLUMNS: Final = frozenset({"number", "code", "id", "ticket", "campaign", "status"})
+# Cut first: free text, whose start says enough. Cut last: what names a person or a place.
+_CUT_FIRST: Final = frozenset(
+    {"last_action", "comment", "path", "installments", "channels", "company", "phones"}
+    | {"first_names", "last_names", "document", "merged_into", "interactions", "agent"}
+)
+_CUT_LAST: Final = frozenset({"customer", "contact", "product", "at", "made_on"})
+# A cut column keeps at least this many characters (a name's start, a number's end).
+_NARROWEST: Final = 6
+
+
+def _fit(widths: list[int], columns: Sequence[str], width: int) -> list[int]:
+    """Column widths whose table fits ``width`` characters.
+
+    Free text is cut first, then the other columns, the identifiers last; within a
+    group the widest first, down to the next widest. Key columns keep their width;
+    a cut column keeps at least :data:`_NARROWEST` characters, so a table of many
+    columns may still be wider than a very narrow terminal.
+    """
+    fitted = list(widths)
+    room = width - (sum(fitted) + 2 * (len(fitted) - 1))
+    groups = (
+        [i for i, c in enumerate(columns) if c in _CUT_FIRST],
+        [i for i, c in enumerate(columns) if c not in _KEY_COLUMNS | _CUT_FIRST | _CUT_LAST],
+        [i for i, c in enumerate(columns) if c in _CUT_LAST],
+    )
+    for group in groups:
+        while room < 0:
+            cuttable = [i for i in group if fitted[i] > _NARROWEST]
+            if not cuttable:
+                break
+            widest = max(cuttable, key=lambda i: fitted[i])
+            next_widest = max((fitted[i] for i in cuttable if i != widest), default=0)
+            target = max(next_widest, _NARROWEST, fitted[widest] + room)
+            if target >= fitted[widest]:  # ties: one character at a time
+                target = fitted[widest] - 1
+            room += fitted[widest] - target
+            fitted[widest] = target
+    return fitted
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    width: int | None = None,
+    wide: bool = False,
+) -> str:
+    limit = None if wide else _CELL_LIMIT
+    cells = [[_cell(row.get(c), column=c, limit=limit) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    if width is not None and not wide:
+        widths = _fit(widths, columns, width)
     numeric = [
         bool(rows) and all(isinstance(row.get(c), int | type(None)) for row in rows)
         for c in columns
@@ -141,7 +203,7 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
     def line(values: Sequence[str]) -> str:
         parts = [
-            v.rjust(w) if num else v.ljust(w)
+            _cut(v, w).rjust(w) if num else _cut(v, w).ljust(w)
             for v, w, num in zip(values, widths, numeric, strict=True)
         ]
         return "  ".join(parts).rstrip()
@@ -178,8 +240,14 @@ def format_rows(
     columns: Sequence[str],
     *,
     fields: Sequence[str] | None = None,
+    width: int | None = None,
+    wide: bool = False,
 ) -> str:
     """Rows as an aligned table (only ``columns``), a JSON array, or CSV (every field).
+
+    A table is cut to ``width`` characters when given: the widest columns first, with
+    ``…``, never the key columns (number, code, id, ticket, campaign, status). Without
+    ``wide`` a cell is cut at 40 characters anyway; with it nothing is cut.
 
     The CSV header is ``fields`` (a listing's :data:`ccdomain.listings.FIELDS`), so it
     is the same with or without rows; without ``fields``, the keys of the first row
@@ -202,7 +270,18 @@ def format_rows(
         for row in rows:
             writer.writerow([_csv_value(row.get(k), k) for k in keys])
         return buffer.getvalue()
-    return _table(rows, columns)
+    return _table(rows, columns, width=width, wide=wide)
+
+
+def _table_width(stdout: TextIO) -> int | None:
+    """The width tables are fitted to: ``COLUMNS``, else the terminal's; none in a pipe.
+
+    Output to a pipe or a file without ``COLUMNS`` is as it always was (a script reading
+    it sees no cut that depends on where it runs).
+    """
+    if "COLUMNS" in os.environ or stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _csv_value(value: Any, column: str) -> str:
@@ -234,32 +313,85 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
         raise _UsageError(str(exc)) from None
 
 
-def _event_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    yield from stream
+class _Counted:
+    """The lines of an event file, counting the bytes read so far (for the progress)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.read += len(line)
+            yield line
+
+
+def _file_size(stream: IO[bytes]) -> int | None:
+    """The size of a regular file (an event file, or stdin redirected from one), else None."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) and status.st_size > 0 else None
+
+
+def _bytes_text(count: float) -> str:
+    for unit in ("B", "kB", "MB"):
+        if count < 1000:
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} GB"
+
+
+def _duration_text(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole // 60 % 60:02d}m"
 
 
 class _Progress:
-    """Lines read and rate on stderr, at most five times a second, only on a terminal."""
+    """Progress of a replay on stderr, at most five times a second, only on a terminal.
 
-    def __init__(self, stream: TextIO) -> None:
+    With the size of the input known (a file): the share read, the bytes read of the
+    total, the rate and the time left, estimated from the bytes read so far. Without it
+    (a pipe): the lines read and the rate.
+    """
+
+    def __init__(
+        self, stream: TextIO, *, total: int | None = None, done: Callable[[], int] | None = None
+    ) -> None:
         self.stream = stream
+        self.total = total
+        self.done = done
         self.start = time.monotonic()
         self.shown = self.start
-        self.dirty = False
+        self.width = 0
 
     def __call__(self, lines: int) -> None:
         now = time.monotonic()
         if now - self.shown < _PROGRESS_EVERY:
             return
         self.shown = now
-        rate = lines / max(now - self.start, 1e-9)
-        self.stream.write(f"\r{lines:,} lines  {rate:,.0f} lines/s ")
+        elapsed = max(now - self.start, 1e-9)
+        text = f"{lines:,} lines  {lines / elapsed:,.0f} lines/s"
+        if self.total is not None and self.done is not None:
+            read = min(self.done(), self.total)
+            left = elapsed * (self.total - read) / read if read else None
+            text = (
+                f"{100 * read / self.total:3.0f}%  {_bytes_text(read)} of "
+                f"{_bytes_text(self.total)}  {text}"
+                + (f"  {_duration_text(left)} left" if left is not None else "")
+            )
+        self.stream.write("\r" + text.ljust(self.width) + " ")
         self.stream.flush()
-        self.dirty = True
+        self.width = max(self.width, len(text))
 
     def clear(self) -> None:
-        if self.dirty:
-            self.stream.write("\r" + " " * 40 + "\r")
+        if self.width:
+            self.stream.write("\r" + " " * (self.width + 1) + "\r")
             self.stream.flush()
 
 
@@ -282,8 +414,10 @@ def _replay_into(
     keep_going: bool,
     stdout: TextIO,
     stderr: TextIO,
+    total: int | None = None,
+    done: Callable[[], int] | None = None,
 ) -> int:
-    progress = _Progress(stderr) if stderr.isatty() else None
+    progress = _Progress(stderr, total=total, done=done) if stderr.isatty() else None
     try:
         summary = replay(store, lines, keep_going=keep_going, progress=progress)
     finally:
@@ -308,8 +442,15 @@ def _cmd_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
             raise _UsageError(f"cannot read {args.events!r}: {exc.strerror or exc}") from None
     store = _open_store(args.db, create=True)
     try:
+        lines = _Counted(source)
         return _replay_into(
-            store, _event_lines(source), keep_going=args.keep_going, stdout=stdout, stderr=stderr
+            store,
+            lines,
+            keep_going=args.keep_going,
+            stdout=stdout,
+            stderr=stderr,
+            total=_file_size(source),
+            done=lambda: lines.read,
         )
     finally:
         store.close()
@@ -326,12 +467,24 @@ def _parse_day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _declared(store: SqliteStore, campaign: str) -> bool:
+    with store.unit_of_work() as uow:
+        return uow.get_campaign(campaign) is not None
+
+
 def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if args.campaign is not None:  # checked as every campaign id is, before any file
             args.campaign = checks.identifier(args.campaign, "campaign")
         store = _open_store(args.db, create=False)
         try:
+            if args.campaign is not None and not _declared(store, args.campaign):
+                # An empty listing would read as "nothing happened in that campaign"; a
+                # misspelt id is a usage error. A declared campaign with no rows is empty.
+                raise _UsageError(
+                    f"no campaign {args.campaign!r} in database {args.db!r}; "
+                    "expected the id of a declared campaign (see `ccdomain contacts`)"
+                )
             rows: list[dict[str, Any]]
             if name == "tickets":
                 rows = ticket_rows(store, campaign=args.campaign)
@@ -349,7 +502,17 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
             raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
         finally:
             store.close()
-        stdout.write(format_rows(rows, args.format, _TABLE_COLUMNS[name], fields=FIELDS[name]))
+        width = _table_width(stdout) if args.format == "table" else None
+        stdout.write(
+            format_rows(
+                rows,
+                args.format,
+                _TABLE_COLUMNS[name],
+                fields=FIELDS[name],
+                width=width,
+                wide=args.wide,
+            )
+        )
         return 0
 
     return run
@@ -392,9 +555,12 @@ def _cmd_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                     promise_rows(store, as_of=DEMO_AS_OF),
                 ),
             )
+            width = _table_width(stdout)
             for title, name, rows in sections:
                 stdout.write(f"\n{title}\n\n")
-                stdout.write(format_rows(rows, "table", _TABLE_COLUMNS[name]))
+                stdout.write(
+                    format_rows(rows, "table", _TABLE_COLUMNS[name], width=width, wide=args.wide)
+                )
         finally:
             store.close()
     return status
@@ -447,6 +613,7 @@ def _parser() -> argparse.ArgumentParser:
             help="table (aligned, the main columns), json or csv (every field); default table",
         )
         p.add_argument("--campaign", metavar="ID", help="only this campaign")
+        p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
         if name == "promises":
             p.add_argument(
                 "--as-of",
@@ -458,8 +625,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="print everything held about a contact as one JSON document (I5)",
-        description="Print everything held about a contact as one JSON document (I5).",
+        help="print everything held about a contact as one JSON document",
+        description="Print everything held about a contact as one JSON document: the contact, "
+        "its company, its tickets with their messages and typifications, its products with "
+        "their payments and promises, and every other event about it.",
     )
     p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
     p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
@@ -469,10 +638,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="replay a bundled sample into a temporary database and print the result",
-        description="Replay a bundled day of a Peruvian contact center (three campaigns, "
-        "WhatsApp and calls, promises to pay) into a temporary SQLite file, print the "
-        f"summary and the listings (promises as of {DEMO_AS_OF.isoformat()}), then delete it.",
+        description="Replay a bundled week of a Peruvian contact center (Monday 16 to "
+        "Friday 20 November 2026: three campaigns, WhatsApp and calls, promises to pay) "
+        "into a temporary SQLite file, print the summary and the listings (promises as of "
+        f"{DEMO_AS_OF.isoformat()}), then delete it.",
     )
+    p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
     p.set_defaults(run=_cmd_demo)
     return parser
 
