@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import re
@@ -137,3 +138,65 @@ def test_the_complete_file_holds_every_line_type_and_each_fragment_says_what_it_
     fragments = re.findall(r"```json\n.*?```\n\n(.*?)\n\n", text, re.S)
     assert len(fragments) >= 10
     assert all(f.startswith("*Needs before it:* ") for f in fragments), fragments
+
+
+def test_the_notebook_page_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/notebook.md, every block in order, on the demo (the charts written as PNG files)."""
+    pytest.importorskip("pandas", reason="the notebook page is about pandas: pip install pandas")
+    pytest.importorskip("matplotlib", reason="its charts need matplotlib: pip install matplotlib")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)
+    demo = (ROOT / "src" / "ccdomain" / "data" / "demo.jsonl").read_text(encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(demo, encoding="utf-8")
+    assert replay(SqliteStore(tmp_path / "cc.sqlite"), demo.splitlines()).bad_lines == ()
+    namespace: dict[str, Any] = {}
+    for block in _python_blocks(ROOT / "docs" / "notebook.md"):
+        exec(compile(block, "docs/notebook.md", "exec"), namespace)
+    assert namespace["outcome"].ticket == 14
+    assert (tmp_path / "tickets_per_day.png").stat().st_size > 0
+    assert (tmp_path / "promises_by_week.png").stat().st_size > 0
+    by_week = namespace["by_week"]
+    assert by_week.to_numpy().sum() == len(namespace["month_end"])
+
+
+def _documented_objects() -> set[int]:
+    """The ids of the objects the API reference renders: every name of each module a
+    ``:::`` directive shows with its members, less the names its filters leave out."""
+    objects: set[int] = set()
+    for page in (ROOT / "docs" / "reference").glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        for match in re.finditer(r"^::: ([\w.]+)\n((?:    .*\n)*)", text, re.M):
+            module_name, options = match.group(1), match.group(2)
+            if "members: false" in options:
+                continue
+            module = importlib.import_module(module_name)
+            chosen = re.search(r"members: \[(.*)\]", options)
+            if chosen is not None:  # the building blocks other layers use, by name
+                for name in chosen.group(1).split(","):
+                    objects.add(id(getattr(module, name.strip())))
+                continue
+            hidden = [re.compile(f[1:]) for f in re.findall(r'"(![^"]*)"', options) if f != "!^_"]
+            for name in getattr(module, "__all__", ()):
+                if not any(h.search(name) for h in hidden):
+                    objects.add(id(getattr(module, name)))
+    return objects
+
+
+def test_every_public_service_name_is_in_the_api_reference() -> None:
+    """Each name in the ``__all__`` of the service modules (and of ``ccdomain.listings``)
+    is rendered on some reference page, so a new service is not left out."""
+    documented = _documented_objects()
+    missing = [
+        f"{path.stem}.{name}"
+        for path in sorted((ROOT / "src" / "ccdomain" / "services").glob("[!_]*.py"))
+        for module in [importlib.import_module(f"ccdomain.services.{path.stem}")]
+        for name in module.__all__
+        if id(getattr(module, name)) not in documented
+    ]
+    listings = importlib.import_module("ccdomain.listings")
+    missing += [
+        f"listings.{name}"
+        for name in listings.__all__
+        if id(getattr(listings, name)) not in documented
+    ]
+    assert missing == []
