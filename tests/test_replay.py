@@ -1066,7 +1066,7 @@ def test_R4_replaying_the_demo_twice_leaves_the_store_as_one_replay_did() -> Non
     assert first.bad_lines == second.bad_lines == ()
 
 
-def test_demo_exercises_the_seed_003_story() -> None:
+def test_demo_exercises_the_ventas_soporte_story() -> None:
     store = MemoryStore()
     summary = replay(store, DEMO.read_text(encoding="utf-8").splitlines(), keep_going=True)
     assert summary.late == 1

@@ -229,7 +229,7 @@ def add_contact(
 # --- the worked example of seed 003 ------------------------------------------------------
 
 
-def test_T1_T3_T4_T5_seed_003_worked_example(store: MemoryStore) -> None:
+def test_T1_T3_T4_T5_the_ventas_soporte_worked_example(store: MemoryStore) -> None:
     """Seed 003: #1234 in Ventas, #5678 in Soporte, #7890 after the close."""
     first = inbound(store, 0, text="Hola, quiero información", external_id="wamid.1")
     assert first.outcome is RouteOutcome.OPENED
