@@ -85,7 +85,6 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "comment",
         "customer",
         "channel",
-        "line",
     ),
     "promises": (
         "id",
@@ -142,7 +141,7 @@ def _cell(value: Any, *, column: str = "", limit: int | None = None) -> str:
 _KEY_COLUMNS: Final = frozenset({"number", "code", "id", "ticket", "campaign", "status"})
 # Cut first: free text, whose start says enough. Cut last: what names a person or a place.
 _CUT_FIRST: Final = frozenset(
-    {"last_action", "comment", "path", "installments", "channels", "company", "phones"}
+    {"last_action", "comment", "installments", "channels", "company", "phones"}
     | {"first_names", "last_names", "document", "merged_into", "interactions", "agent"}
 )
 _CUT_LAST: Final = frozenset({"customer", "contact", "product", "at", "made_on"})
