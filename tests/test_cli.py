@@ -272,7 +272,7 @@ def test_export_prints_one_json_document(db: Path) -> None:
     assert code == 2 and "999" in err
 
 
-def test_CLI1_a_closed_pipe_is_not_an_error_of_the_data() -> None:
+def test_L1_a_closed_pipe_is_not_an_error_of_the_data() -> None:
     """`ccdomain demo | head -1`: the reader leaves early; exit 0, nothing on stderr."""
     shell = f'{sys.executable} -m ccdomain demo | head -1; echo "status=${{PIPESTATUS[0]}}"'
     done = subprocess.run(
@@ -322,7 +322,7 @@ class _ClosingPipe(io.StringIO):
     ),
     writes=st.integers(0, 30),
 )
-def test_CLI1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
+def test_L1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
     db: Path, command: tuple[str, ...], writes: int
 ) -> None:
     """The class of the closed-pipe defect: any listing, any point the reader leaves."""
@@ -336,7 +336,7 @@ def test_CLI1_a_reader_leaving_at_any_point_changes_neither_status_nor_stderr(
 
 
 @pytest.mark.parametrize("name", ["tickets", "contacts", "typifications", "promises"])
-def test_an_unknown_campaign_is_status_2_with_a_message(db: Path, name: str) -> None:
+def test_L4_an_unknown_campaign_is_status_2_with_a_message(db: Path, name: str) -> None:
     # It printed an empty listing with status 0: a misspelt id read as "nothing happened".
     more = ["--as-of", "2026-11-20"] if name == "promises" else []
     for fmt in ("table", "json", "csv"):
@@ -355,7 +355,7 @@ def test_a_declared_campaign_without_rows_is_an_empty_listing(tmp_path: Path, na
     assert listing(path, name, "--campaign", "vacia", *more) == []
 
 
-def test_export_of_an_unknown_campaign_or_contact_is_status_2(db: Path) -> None:
+def test_L4_export_of_an_unknown_campaign_or_contact_is_status_2(db: Path) -> None:
     for campaign, contact in (("nope", "12345678"), ("ventas", "nope")):
         code, out, err = call(
             "export", "--db", str(db), "--campaign", campaign, "--contact", contact

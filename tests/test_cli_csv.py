@@ -126,7 +126,9 @@ def _csv(db: Path, name: str, *more: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("name", sorted(listings.FIELDS))
-def test_csv_header_is_the_listing_fields_with_or_without_rows(hostile_db: Path, name: str) -> None:
+def test_L2_csv_header_is_the_listing_fields_with_or_without_rows(
+    hostile_db: Path, name: str
+) -> None:
     # An empty listing printed the table's 10 columns for tickets and lost typifications'
     # `contact`: a header taken from the rows.
     empty_campaign = {"type": "campaign", "id": "vacia", "region": "PE"}
@@ -140,7 +142,7 @@ def test_csv_header_is_the_listing_fields_with_or_without_rows(hostile_db: Path,
 
 
 @pytest.mark.parametrize("name", sorted(listings.FIELDS))
-def test_csv_cells_starting_a_formula_are_neutralised(hostile_db: Path, name: str) -> None:
+def test_L2_csv_cells_starting_a_formula_are_neutralised(hostile_db: Path, name: str) -> None:
     for row in _csv(hostile_db, name)[1:]:
         for cell in row:
             assert not cell.startswith(_TRIGGERS) or _PLAIN_NUMBER.fullmatch(cell), cell
@@ -171,7 +173,7 @@ def test_csv_neutralises_by_a_leading_quote_and_json_is_unchanged(hostile_db: Pa
     assert code == 0 and "-2+3" in out and "'-2+3" not in out
 
 
-def test_csv_leaves_negative_amounts_and_numbers_as_numbers() -> None:
+def test_L2_csv_leaves_negative_amounts_and_numbers_as_numbers() -> None:
     rows = [{"id": "A", "paid": "-12.50", "ticket": -3, "customer": "+51987654321", "x": "-1e5"}]
     (header, row) = csv.reader(io.StringIO(format_rows(rows, "csv", ["id"], fields=list(rows[0]))))
     assert header == ["id", "paid", "ticket", "customer", "x"]
@@ -189,7 +191,7 @@ _cells = st.one_of(
 
 
 @given(st.lists(st.fixed_dictionaries({"a": _cells, "b": _cells}), max_size=4))
-def test_csv_no_cell_can_start_a_formula(rows: list[dict[str, Any]]) -> None:
+def test_L2_csv_no_cell_can_start_a_formula(rows: list[dict[str, Any]]) -> None:
     # The class of the defect: whatever a row holds, no CSV cell reaches a spreadsheet
     # starting with a formula character, except a plain number; the header never varies.
     out = format_rows(rows, "csv", ["a"], fields=["a", "b"])

@@ -93,7 +93,7 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_demo_on_a_terminal_100_columns_wide_wraps_no_line() -> None:
+def test_L3_the_demo_on_a_terminal_100_columns_wide_wraps_no_line() -> None:
     status, lines = in_a_terminal("demo", columns=100)
     assert status == 0
     assert any(line.startswith("number  campaign") for line in lines)
@@ -101,7 +101,7 @@ def test_the_demo_on_a_terminal_100_columns_wide_wraps_no_line() -> None:
     assert too_long == []
 
 
-def test_columns_fits_the_demo_and_wide_prints_it_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_L3_columns_fits_the_demo_and_wide_prints_it_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     code, out, _ = call("demo")
     assert code == 0 and max(len(line) for line in out.splitlines()) <= 100
@@ -184,7 +184,9 @@ def _many_events(path: Path) -> Path:
     return path
 
 
-def test_progress_of_a_file_shows_its_share_read_total_rate_and_time_left(tmp_path: Path) -> None:
+def test_L5_progress_of_a_file_shows_its_share_read_total_rate_and_time_left(
+    tmp_path: Path,
+) -> None:
     events = _many_events(tmp_path / "events.jsonl")
     status, shown = _replay_on_a_terminal(events, tmp_path / "cc.sqlite", stdin=False)
     assert status == 0
@@ -202,7 +204,7 @@ def test_progress_of_a_file_shows_its_share_read_total_rate_and_time_left(tmp_pa
     assert shown.endswith("\r")  # cleared before the bad lines, if any, are listed
 
 
-def test_progress_of_stdin_shows_a_count_and_a_rate(tmp_path: Path) -> None:
+def test_L5_progress_of_stdin_shows_a_count_and_a_rate(tmp_path: Path) -> None:
     events = _many_events(tmp_path / "events.jsonl")
     status, shown = _replay_on_a_terminal(events, tmp_path / "cc.sqlite", stdin=True)
     assert status == 0
