@@ -11,11 +11,14 @@ serializer and the rules depend on them without import cycles.
   comments, blocks (T1-T11, I2, I3).
 - :mod:`ccdomain.models.collections`: money, products, payments, promises, aging
   buckets and the collections policy (C1-C4).
+- :mod:`ccdomain.models.hours`: weekly business hours, holidays and service-level
+  targets of a campaign (H1, H3).
 """
 
-from ccdomain.models import collections, contacts, tickets
+from ccdomain.models import collections, contacts, hours, tickets
 from ccdomain.models.collections import *  # noqa: F403
 from ccdomain.models.contacts import *  # noqa: F403
+from ccdomain.models.hours import *  # noqa: F403
 from ccdomain.models.tickets import *  # noqa: F403
 
 # Each part lists its names once, in its own __all__ (mypy follows these additions).
@@ -23,3 +26,4 @@ __all__: list[str] = []
 __all__ += collections.__all__
 __all__ += contacts.__all__
 __all__ += tickets.__all__
+__all__ += hours.__all__

@@ -14,6 +14,7 @@ from decimal import Decimal
 import attrs
 
 from ccdomain.documents import Document
+from ccdomain.models.hours import Holidays, ServiceLevels, WeeklySchedule
 
 __all__ = [
     "DEFAULT_BUCKET_LIMITS",
@@ -69,7 +70,9 @@ class Campaign:
     ``region`` (ISO 3166 alpha-2) is the default region of phone numbers typed
     without a country code (M1). ``typifications`` are the paths of the
     typification tree (T8). The collections fields are the campaign's promise
-    policy (C3-C5); they are ignored by campaigns of other kinds.
+    policy (C3-C5); they are ignored by campaigns of other kinds. ``hours``
+    (None: always open), ``holidays`` and ``sla`` are its business hours and
+    service-level targets (H1, H3).
     """
 
     id: str
@@ -83,6 +86,9 @@ class Campaign:
     horizon_days: int = 30
     tolerance: Decimal = Decimal("0")
     buckets: tuple[tuple[int, int | None], ...] = DEFAULT_BUCKET_LIMITS
+    hours: WeeklySchedule | None = None
+    holidays: Holidays = attrs.field(factory=Holidays)
+    sla: ServiceLevels | None = None
 
 
 class ChannelKind(enum.StrEnum):

@@ -84,6 +84,8 @@ from ccdomain.rules.custom_fields import (
     custom_field_from,
     merge_custom_values,
 )
+from ccdomain.rules.hours import business_calendar, holidays_from, hours_from
+from ccdomain.rules.service_levels import service_levels_from
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -188,6 +190,9 @@ def make_campaign(
     horizon_days: object = 30,
     tolerance: object = "0",
     buckets: object = DEFAULT_BUCKET_LIMITS,
+    hours: object = None,
+    holidays: object = True,
+    sla: object = None,
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -203,6 +208,12 @@ def make_campaign(
         horizon_days: how far ahead promise dates may go (C4), >= 1.
         tolerance: amount an installment may fall short and still be covered (C5), >= 0.
         buckets: aging buckets (C3).
+        hours: business hours, ``{"mon-fri": ["08:00-18:00"]}`` or a WeeklySchedule;
+            None is always open (H1).
+        holidays: true, false, extra dates, ``{"public": ..., "extra": [...]}`` or a
+            Holidays record: the region's public holidays and the campaign's own (H1).
+        sla: service-level targets, ``{"first_response_min": 30, "resolution_min":
+            1440}`` or a ServiceLevels record (H3).
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -221,11 +232,17 @@ def make_campaign(
             )
         template.append(field)
     paths = checks.items(typifications, "typifications", InvalidTypification)
+    code = checks.region(region, "region", known=_REGIONS)
+    schedule = hours_from(hours)
+    closed = holidays_from(holidays)
+    if schedule is not None and closed.public:
+        # Refused when declared, not when the first ticket asks for a due instant.
+        business_calendar(timezone=checks.timezone(timezone), hours=schedule, region=code)
     return Campaign(
         id=campaign_id,
         name=checks.name(name, "campaign name"),
         kind=checks.identifier(kind, "campaign kind"),
-        region=checks.region(region, "region", known=_REGIONS),
+        region=code,
         timezone=checks.timezone(timezone),
         custom_fields=tuple(template),
         typifications=tuple(
@@ -235,6 +252,9 @@ def make_campaign(
         horizon_days=checks.whole(horizon_days, "horizon_days", minimum=1, maximum=checks.DAYS_MAX),
         tolerance=_tolerance(tolerance),
         buckets=_buckets(buckets),
+        hours=schedule,
+        holidays=closed,
+        sla=service_levels_from(sla),
     )
 
 

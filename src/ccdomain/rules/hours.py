@@ -61,6 +61,8 @@ import holidays as _holidays
 
 from ccdomain import checks
 from ccdomain.errors import CcdomainError, RuleViolation, show
+from ccdomain.models.contacts import Campaign
+from ccdomain.models.hours import Holidays, WeeklySchedule
 
 __all__ = [
     "WEEKDAYS",
@@ -69,7 +71,10 @@ __all__ = [
     "add_business",
     "business_calendar",
     "business_time",
+    "campaign_calendar",
+    "holidays_from",
     "holidays_spec",
+    "hours_from",
     "hours_spec",
     "is_holiday",
     "is_open",
@@ -102,38 +107,6 @@ _FIRST = dt.datetime(1901, 1, 1, tzinfo=_UTC)
 _LAST = dt.datetime(9998, 12, 31, tzinfo=_UTC)
 _LAST_US = (_LAST - _EPOCH) // _MICRO
 _SEARCH_SPANS = 58  # 58 spans of 64 days: "never opens within ten years"
-
-
-@attrs.frozen(cache_hash=True)
-class WeeklySchedule:
-    """Business hours of a week (H1): for each weekday, Monday first, its ranges.
-
-    Each range is ``(start, end)`` in minutes after local midnight, start
-    included, end excluded (``end`` up to 1440, midnight). Ranges are sorted,
-    disjoint and not touching. Build one with :func:`parse_hours`.
-    """
-
-    days: tuple[tuple[tuple[int, int], ...], ...]
-
-    def __attrs_post_init__(self) -> None:
-        fine = (
-            isinstance(self.days, tuple)
-            and len(self.days) == 7
-            and all(isinstance(day, tuple) for day in self.days)
-        )
-        for day in self.days if fine else ():
-            bounds = [bound for pair in day for bound in pair] if day else []
-            fine = (
-                fine
-                and all(isinstance(pair, tuple) and len(pair) == 2 for pair in day)
-                and all(type(bound) is int and 0 <= bound <= _DAY_MINUTES for bound in bounds)
-            )
-            fine = fine and all(a < b for a, b in itertools.pairwise(bounds))
-        if not fine:
-            raise RuleViolation(
-                f"days {show(self.days)} is not valid: expected 7 tuples of sorted, disjoint "
-                "(start, end) minutes from 0 to 1440; parse_hours builds them"
-            )
 
 
 @attrs.frozen(cache_hash=True)
@@ -247,6 +220,15 @@ def parse_hours(
     return WeeklySchedule(days=tuple(_joined(day or []) for day in days))
 
 
+def hours_from(
+    value: object, field: str = "hours", error: Error = RuleViolation
+) -> WeeklySchedule | None:
+    """The schedule of an ``hours`` declaration, a WeeklySchedule, or None (always open) (H1)."""
+    if value is None or isinstance(value, WeeklySchedule):
+        return value
+    return parse_hours(value, field, error)
+
+
 def _joined(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     joined: list[tuple[int, int]] = []
     for start, end in ranges:
@@ -300,6 +282,8 @@ def parse_holidays(
     """
     if isinstance(value, bool):
         return value, frozenset()
+    if isinstance(value, Holidays):
+        return value.public, frozenset(value.extra)
     if isinstance(value, Mapping):
         fields = checks.mapping(value, field, error, keys=("public", "extra"))
         public = checks.flag(fields.get("public", True), f"{field} public", error)
@@ -313,6 +297,16 @@ def parse_holidays(
         )
     dates = checks.items(extra, f"{field} extra", error)
     return public, frozenset(checks.iso_date(item, f"{field} date", error) for item in dates)
+
+
+def holidays_from(value: object, field: str = "holidays", error: Error = RuleViolation) -> Holidays:
+    """The :class:`~ccdomain.models.Holidays` record of a ``holidays`` declaration (H1).
+
+    >>> holidays_from(["2026-12-31", "2026-12-24"]).extra
+    (datetime.date(2026, 12, 24), datetime.date(2026, 12, 31))
+    """
+    public, extra = parse_holidays(value, field, error)
+    return Holidays(public=public, extra=tuple(extra))
 
 
 def holidays_spec(calendar: BusinessCalendar) -> bool | list[str] | dict[str, object]:
@@ -380,6 +374,33 @@ def business_calendar(
         public_holidays=public,
         extra_holidays=extra,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar_of(
+    timezone: str, hours: WeeklySchedule | None, region: str, holidays: Holidays
+) -> BusinessCalendar:
+    return BusinessCalendar(
+        timezone=timezone,
+        hours=hours,
+        region=region,
+        public_holidays=holidays.public and hours is not None,
+        extra_holidays=frozenset(holidays.extra),
+    )
+
+
+def campaign_calendar(campaign: Campaign) -> BusinessCalendar:
+    """The business calendar of a campaign: its hours, zone, region and holidays (H1).
+
+    The same calendar object for campaigns with the same hours (cached), so its
+    tables are built once. A campaign without ``hours`` is always open.
+
+    >>> from ccdomain.models import Campaign
+    >>> campaign_calendar(Campaign(id="ventas")).hours is None
+    True
+    """
+    campaign = checks.instance(campaign, Campaign, "campaign")
+    return _calendar_of(campaign.timezone, campaign.hours, campaign.region, campaign.holidays)
 
 
 @functools.lru_cache(maxsize=512)
