@@ -4,6 +4,7 @@ Subcommands (docs/cli.md has the whole reference)::
 
     ccdomain replay EVENTS.jsonl --db FILE [--keep-going]     (EVENTS may be - for stdin)
     ccdomain tickets|contacts|typifications --db FILE [--format table|json|csv] [--wide]
+    ccdomain tickets --db FILE [--as-of TIME] [...]   (service levels as of TIME)
     ccdomain promises --db FILE [--as-of YYYY-MM-DD] [--format ...] [--wide]
     ccdomain export --db FILE --campaign ID --contact CODE
     ccdomain demo [--wide]
@@ -13,7 +14,8 @@ Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
 2 a usage error, a file or database that cannot be used, or a store that failed
 during a replay (a message on stderr, no traceback). Listings and ``export`` open
 the database read-only: they never create or change a file. The CLI is the only
-place that reads the clock: ``promises`` defaults ``--as-of`` to today's date.
+place that reads the clock: ``promises`` defaults ``--as-of`` to today's date
+(``tickets`` defaults it to the latest event time in the database, not the clock).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "channels",
         "origin",
         "line",
+        "sla",
         "last_action",
     ),
     "contacts": (
@@ -125,6 +128,13 @@ def _cell(value: Any, *, column: str = "", limit: int | None = None) -> str:
             text = f"{value['type']} {value['number']}"
         elif set(value) == {"amount", "date"}:
             text = f"{value['amount']} on {value['date']}"
+        elif column == "sla":
+            # H5: the statuses only (the dues are in json and csv); empty without targets.
+            text = ", ".join(
+                f"{label} {value[key]}"
+                for label, key in (("response", "first_response"), ("resolution", "resolution"))
+                if value.get(key) is not None
+            )
         else:
             text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, list):
@@ -286,7 +296,8 @@ def _table_width(stdout: TextIO) -> int | None:
 def _csv_value(value: Any, column: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _csv_cell(_cell(value, column=column))
+    # A CSV cell keeps every field of a mapping (the table shows the sla statuses only).
+    return _csv_cell(_cell(value, column="" if column == "sla" else column))
 
 
 # --- stores and files ------------------------------------------------------------------------
@@ -466,6 +477,15 @@ def _parse_day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        return checks.iso_time(text, "--as-of")
+    except CcdomainError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time with offset such as 2026-11-20T18:00:00-05:00"
+        ) from None
+
+
 def _declared(store: SqliteStore, campaign: str) -> bool:
     with store.unit_of_work() as uow:
         return uow.get_campaign(campaign) is not None
@@ -486,7 +506,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 )
             rows: list[dict[str, Any]]
             if name == "tickets":
-                rows = ticket_rows(store, campaign=args.campaign)
+                rows = ticket_rows(store, campaign=args.campaign, as_of=args.as_of)
             elif name == "contacts":
                 rows = contact_rows(store, campaign=args.campaign)
             elif name == "typifications":
@@ -619,6 +639,14 @@ def _parser() -> argparse.ArgumentParser:
                 type=_parse_day,
                 metavar="YYYY-MM-DD",
                 help="the date the statuses are evaluated on (default: today)",
+            )
+        if name == "tickets":
+            p.add_argument(
+                "--as-of",
+                type=_parse_time,
+                metavar="TIME",
+                help="the instant service levels are evaluated at, ISO 8601 with offset "
+                "(default: the latest event time in the database)",
             )
         p.set_defaults(run=_listing(name))
 

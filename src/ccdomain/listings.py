@@ -24,7 +24,7 @@ one a user would look up.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -32,8 +32,10 @@ from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
-from ccdomain.models import Campaign
-from ccdomain.ports import Store, UnitOfWork
+from ccdomain.models import Campaign, Interaction, Ticket
+from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
+from ccdomain.rules.hours import campaign_calendar
+from ccdomain.rules.service_levels import ServiceLevel, TargetLevel, service_level
 
 __all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
 
@@ -57,6 +59,8 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "closed_at",
             "closed_by",
             "last_action",
+            "first_response_s",
+            "sla",
         ),
         "contacts": (
             "campaign",
@@ -129,37 +133,114 @@ def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
         return code
 
 
-def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
-    """One row per ticket, by number (the ``ccdomain tickets`` listing, T7).
+def _latest_event_time(uow: UnitOfWork) -> dt.datetime | None:
+    if isinstance(uow, ServiceLevelReads):
+        return uow.latest_event_time()
+    return max((event.at for event in uow.events()), default=None)
+
+
+def _interactions_by_ticket(
+    uow: UnitOfWork, tickets: list[Ticket], campaign: str | None
+) -> Iterator[tuple[Ticket, Sequence[Interaction]]]:
+    """Each ticket with its interactions: one pass when the store can (no read a ticket)."""
+    if not isinstance(uow, ServiceLevelReads):
+        for ticket in tickets:
+            yield ticket, uow.interactions(ticket.number)
+        return
+    scan = uow.interactions_by_ticket(campaign)
+    pending = next(scan, None)
+    for ticket in tickets:  # both by number: a merge join
+        while pending is not None and pending[0] < ticket.number:
+            pending = next(scan, None)
+        if pending is not None and pending[0] == ticket.number:
+            yield ticket, pending[1]
+        else:
+            yield ticket, ()
+
+
+def _seconds(value: dt.timedelta | None) -> int | None:
+    # Whole seconds, rounded down: event times carry seconds.
+    return None if value is None else value // dt.timedelta(seconds=1)
+
+
+def _target(level: TargetLevel | None) -> tuple[str | None, str | None]:
+    return (None, None) if level is None else (level.status.value, _iso(level.due))
+
+
+def _sla(level: ServiceLevel) -> dict[str, str | None]:
+    first, first_due = _target(level.first_response)
+    resolution, resolution_due = _target(level.resolution)
+    return {
+        "first_response": first,
+        "resolution": resolution,
+        "first_response_due": first_due,
+        "resolution_due": resolution_due,
+    }
+
+
+def ticket_rows(
+    store: Store, *, campaign: str | None = None, as_of: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per ticket, by number (the ``ccdomain tickets`` listing, T7, H5).
 
     Keys: number, campaign, customer (E.164), status, contact (the live contact's
     code, merge tombstones followed, or None), interactions (count), channels, origin,
-    line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
+    line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action,
+    first_response_s (business seconds from the first inbound interaction to the first
+    response, or None) and sla (``{first_response, resolution, first_response_due,
+    resolution_due}``: each target's status ``met``, ``breached``, ``running`` or
+    ``at_risk`` and its due instant, None without a target), as of ``as_of``
+    (default: the latest event time in the store).
+
+    The interactions of every ticket are read in one pass where the store can
+    (:class:`~ccdomain.ports.ServiceLevelReads`), not one read a ticket.
+
+    Raises:
+        RuleViolation: ``as_of`` is not an aware datetime.
     """
     campaign = _campaign(campaign)
+    if as_of is not None:
+        as_of = checks.aware(as_of, "as_of")
+    rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
-        return [
-            {
-                "number": t.number,
-                "campaign": t.campaign,
-                "customer": t.customer,
-                "status": t.status.value,
-                "contact": _live_code(uow, t.campaign, t.contact),
-                "interactions": t.interactions,
-                "channels": [c.value for c in t.channels],
-                "origin": t.origin.value,
-                "line": t.line,
-                "alias": t.alias,
-                "queue": t.queue,
-                "labels": list(t.labels),
-                "assignee": t.assignee,
-                "opened_at": _iso(t.opened_at),
-                "closed_at": _iso(t.closed_at),
-                "closed_by": t.closed_by,
-                "last_action": t.last_action,
-            }
-            for t in uow.list_tickets(campaign)
-        ]
+        when = as_of if as_of is not None else _latest_event_time(uow)
+        campaigns: dict[str, Campaign | None] = {}
+        tickets = list(uow.list_tickets(campaign))
+        for t, interactions in _interactions_by_ticket(uow, tickets, campaign):
+            if t.campaign not in campaigns:
+                campaigns[t.campaign] = uow.get_campaign(t.campaign)
+            found = campaigns[t.campaign]
+            level = (
+                ServiceLevel()
+                if found is None or when is None
+                else service_level(
+                    found, t, interactions, as_of=when, calendar=campaign_calendar(found)
+                )
+            )
+            rows.append(
+                {
+                    "number": t.number,
+                    "campaign": t.campaign,
+                    "customer": t.customer,
+                    "status": t.status.value,
+                    "contact": _live_code(uow, t.campaign, t.contact),
+                    "interactions": t.interactions,
+                    "channels": [c.value for c in t.channels],
+                    "origin": t.origin.value,
+                    "line": t.line,
+                    "alias": t.alias,
+                    "queue": t.queue,
+                    "labels": list(t.labels),
+                    "assignee": t.assignee,
+                    "opened_at": _iso(t.opened_at),
+                    "closed_at": _iso(t.closed_at),
+                    "closed_by": t.closed_by,
+                    "last_action": t.last_action,
+                    "first_response_s": _seconds(level.first_response_time),
+                    "sla": _sla(level),
+                }
+            )
+    return rows
 
 
 def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:

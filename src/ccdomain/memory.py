@@ -25,6 +25,7 @@ status rewrites no index.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -753,3 +754,19 @@ class MemoryUnitOfWork:
                 "a replaced event keeps its kind"
             )
         self._set_item(self._s.events, seq - 1, event)
+
+    # -- service-level reads (H5) --------------------------------------------------------------
+
+    def latest_event_time(self) -> dt.datetime | None:
+        """The latest ``at`` of the recorded events, or None (H5)."""
+        return max((event.at for event in self._s.events), default=None)
+
+    def interactions_by_ticket(
+        self, campaign: str | None = None
+    ) -> Iterator[tuple[int, Sequence[Interaction]]]:
+        """Every ticket's interactions (of one campaign, or all), by ticket number (H5)."""
+        tickets = self._s.tickets
+        for number in sorted(self._s.interactions):
+            found = self._s.interactions[number]
+            if found and (campaign is None or tickets[number].campaign == campaign):
+                yield number, list(found)

@@ -24,6 +24,7 @@ stores implement these protocols and pass the conformance suite in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -53,6 +54,7 @@ __all__ = [
     "EventLog",
     "IdentityRepository",
     "Purgeable",
+    "ServiceLevelReads",
     "Store",
     "TicketRepository",
     "UnitOfWork",
@@ -414,3 +416,26 @@ def checked_opening(ticket: Ticket, *, campaign: str, customer: str, number: int
             f"({campaign!r}, {customer!r})"
         )
     return ticket
+
+
+@runtime_checkable
+class ServiceLevelReads(Protocol):
+    """Bulk reads for the service-level listing (H5): one pass each. Optional.
+
+    The ``ccdomain tickets`` listing computes every ticket's first response and
+    service level from its interactions. A unit of work with these methods (the
+    shipped stores' have them) is read in one pass; without them, the listing
+    reads ``interactions(ticket)`` ticket by ticket and the whole event log.
+    """
+
+    def latest_event_time(self) -> dt.datetime | None:
+        """The latest ``at`` of the recorded events (by instant), or None without events."""
+
+    def interactions_by_ticket(
+        self, campaign: str | None = None
+    ) -> Iterator[tuple[int, Sequence[Interaction]]]:
+        """Every ticket's interactions (of one campaign, or all), by ticket number.
+
+        Each ticket with at least one interaction once, its interactions in the
+        order added (as ``interactions(ticket)`` gives them).
+        """

@@ -32,10 +32,11 @@ from ccdomain.sqlite.connection import _Connection, _failure
 from ccdomain.sqlite.contacts import SqliteContactRepository
 from ccdomain.sqlite.events import SqliteEventLog
 from ccdomain.sqlite.identities import SqliteIdentityRepository
+from ccdomain.sqlite.service_levels import SqliteServiceLevelReads
 from ccdomain.sqlite.tickets import SqliteTicketRepository
 
 if TYPE_CHECKING:
-    from ccdomain.ports import Store, UnitOfWork
+    from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
 
 __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 
@@ -371,6 +372,7 @@ class SqliteUnitOfWork(
     SqliteCollectionsRepository,
     SqliteIdentityRepository,
     SqliteEventLog,
+    SqliteServiceLevelReads,
 ):
     """A unit of work over a :class:`SqliteStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.sqlite.connection`).
@@ -385,4 +387,7 @@ if TYPE_CHECKING:
         return store
 
     def _implements_unit_of_work(uow: SqliteUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _implements_service_level_reads(uow: SqliteUnitOfWork) -> ServiceLevelReads:
         return uow
