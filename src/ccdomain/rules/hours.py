@@ -106,6 +106,7 @@ _SPAN_US = 64 * _DAY_S * _SECOND_US
 _FIRST = dt.datetime(1901, 1, 1, tzinfo=_UTC)
 _LAST = dt.datetime(9998, 12, 31, tzinfo=_UTC)
 _LAST_US = (_LAST - _EPOCH) // _MICRO
+_FIRST_US = (_FIRST - _EPOCH) // _MICRO
 _SEARCH_SPANS = 58  # 58 spans of 64 days: "never opens within ten years"
 
 
@@ -479,13 +480,14 @@ def _day_seconds(calendar: BusinessCalendar, day: dt.date) -> tuple[tuple[int, i
     return tuple(sorted(found))
 
 
-def _instant(value: object, field: str) -> dt.datetime:
-    at = checks.aware(value, field)
-    if not _FIRST <= at <= _LAST:
+def _instant(value: object, field: str) -> int:
+    """The aware datetime ``value`` as microseconds since the epoch, checked in range."""
+    instant = _us(checks.aware(value, field))
+    if not _FIRST_US <= instant <= _LAST_US:
         raise RuleViolation(
             f"{field} {show(value)} is out of range: expected an instant between 1901 and 9998"
         )
-    return at
+    return instant
 
 
 def _calendar(value: object) -> BusinessCalendar:
@@ -536,7 +538,7 @@ def is_open(calendar: BusinessCalendar, at: dt.datetime) -> bool:
     False
     """
     calendar = _calendar(calendar)
-    at = _instant(at, "at")
+    _instant(at, "at")
     if calendar.hours is None:
         return True
     local = at.astimezone(_zone(calendar.timezone))
@@ -600,13 +602,17 @@ def _us(at: dt.datetime) -> int:
     return (at - _EPOCH) // _MICRO
 
 
+@functools.lru_cache(maxsize=256)
+def _offset_zone(offset: dt.timedelta | None) -> dt.tzinfo:
+    return dt.timezone(offset) if offset else _UTC
+
+
 def _fixed(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     local = moment.astimezone(zone)
-    offset = local.utcoffset()
     # A fixed offset, as event files write times: a zone's datetime inside a
     # repeated hour (fold=1) compares unequal to the same instant in another
     # zone, and two of one zone subtract by their wall clocks.
-    return local.replace(tzinfo=dt.timezone(offset) if offset else _UTC, fold=0)
+    return local.replace(tzinfo=_offset_zone(local.utcoffset()), fold=0)
 
 
 def _back(instant: int, calendar: BusinessCalendar) -> dt.datetime:
@@ -627,7 +633,7 @@ def next_opening(calendar: BusinessCalendar, at: dt.datetime) -> dt.datetime:
         RuleViolation: the calendar does not open within ten years of ``at``.
     """
     calendar = _calendar(calendar)
-    instant = _us(_instant(at, "at"))
+    instant = _instant(at, "at")
     number = instant // _SPAN_US
     for offset in range(_SEARCH_SPANS):
         if (number + offset) * _SPAN_US >= _LAST_US:
@@ -667,8 +673,8 @@ def business_time(calendar: BusinessCalendar, start: dt.datetime, end: dt.dateti
     datetime.timedelta(seconds=1800)
     """
     calendar = _calendar(calendar)
-    low = _us(_instant(start, "start"))
-    high = _us(_instant(end, "end"))
+    low = _instant(start, "start")
+    high = _instant(end, "end")
     if calendar.hours is None:
         return dt.timedelta(microseconds=max(0, high - low))
     return dt.timedelta(microseconds=_between(calendar, low, high))
@@ -695,13 +701,13 @@ def add_business(
             open within ten years.
     """
     calendar = _calendar(calendar)
-    at = _instant(start, "start")
+    instant = _instant(start, "start")
     amount = checks.instance(amount, dt.timedelta, "amount")
     if amount < dt.timedelta(0):
         raise RuleViolation(f"amount {show(amount)} is negative: expected a duration of 0 or more")
-    instant, left = _us(at), amount // _MICRO
+    left = amount // _MICRO
     if left == 0:
-        return _fixed(at, _zone(calendar.timezone))
+        return _back(instant, calendar)
     if left > _LAST_US - instant:
         # Business time never outruns wall time: the due instant is later still.
         raise RuleViolation(
