@@ -33,7 +33,9 @@ The classes, one per port, each in its own module of this package:
 :class:`CollectionsRepositoryConformance` (``collections``),
 :class:`IdentityRepositoryConformance` (``identities``),
 :class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
-(``units``), over :class:`StoreCase` (``case``). Their names do not start
+(``units``), and :class:`ServiceLevelReadsConformance` (``service_levels``, the
+optional bulk reads of the tickets listing: skipped for a store without them),
+over :class:`StoreCase` (``case``). Their names do not start
 with ``Test``, so pytest collects only your subclasses. Test names carry the rule they check
 (``test_T2_...``, an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is
 checked throughout. The suite needs ``pytest`` and ``hypothesis``.
@@ -48,6 +50,7 @@ from ccdomain.testing.conformance.collections import CollectionsRepositoryConfor
 from ccdomain.testing.conformance.contacts import ContactRepositoryConformance
 from ccdomain.testing.conformance.events import EventLogConformance
 from ccdomain.testing.conformance.identities import IdentityRepositoryConformance
+from ccdomain.testing.conformance.service_levels import ServiceLevelReadsConformance
 from ccdomain.testing.conformance.tickets import TicketRepositoryConformance
 from ccdomain.testing.conformance.units import UnitOfWorkConformance
 
@@ -56,6 +59,7 @@ __all__ = [
     "ContactRepositoryConformance",
     "EventLogConformance",
     "IdentityRepositoryConformance",
+    "ServiceLevelReadsConformance",
     "StoreCase",
     "StoreConformance",
     "TicketRepositoryConformance",
@@ -70,5 +74,6 @@ class StoreConformance(
     IdentityRepositoryConformance,
     EventLogConformance,
     UnitOfWorkConformance,
+    ServiceLevelReadsConformance,
 ):
     """Every port of the store contract: subclass it and write ``make_store``."""
