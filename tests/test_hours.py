@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import doctest
 import zoneinfo
@@ -467,3 +468,39 @@ def test_H2_add_business_of_the_business_time_reaches_the_same_business_instant(
     if spent and is_open(calendar, end - dt.timedelta(microseconds=1)):
         # Inside an open interval (not at its start), nothing is left to reach.
         assert due == end
+
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_junk)
+def test_H1_junk_declarations_raise_only_ccdomain_errors(value: object) -> None:
+    for read in (hours.parse_hours, hours.hours_from, parse_holidays, hours.holidays_from):
+        with contextlib.suppress(CcdomainError):
+            read(value)
+    for field in ("timezone", "hours", "region", "holidays"):
+        given_fields: dict[str, Any] = {"timezone": "America/Lima", "region": "PE"}
+        given_fields[field] = value
+        with contextlib.suppress(CcdomainError):
+            business_calendar(**given_fields)
+
+
+def test_H1_a_campaign_with_hours_holidays_and_sla_reads_back_from_json() -> None:
+    from ccdomain.rules.contacts import make_campaign
+    from ccdomain.serialization import from_json, to_json
+
+    campaign = make_campaign(
+        "soporte",
+        hours={"mon-fri": ["08:00-13:00", "14:00-18:00"], "sat": ["09:00-13:00"]},
+        holidays={"public": False, "extra": ["2026-12-31", "2026-12-24"]},
+        sla={"first_response_min": 30},
+    )
+    assert from_json(to_json(campaign), type(campaign)) == campaign
+    assert '"extra":["2026-12-24","2026-12-31"]' in to_json(campaign)
