@@ -34,7 +34,7 @@ from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
 from ccdomain.models import Campaign, Interaction, Ticket
 from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
-from ccdomain.rules.hours import campaign_calendar
+from ccdomain.rules.hours import BusinessCalendar, campaign_calendar
 from ccdomain.rules.service_levels import ServiceLevel, TargetLevel, service_level
 
 __all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
@@ -204,18 +204,19 @@ def ticket_rows(
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
         when = as_of if as_of is not None else _latest_event_time(uow)
-        campaigns: dict[str, Campaign | None] = {}
+        campaigns: dict[str, tuple[Campaign, BusinessCalendar] | None] = {}
         tickets = list(uow.list_tickets(campaign))
         for t, interactions in _interactions_by_ticket(uow, tickets, campaign):
             if t.campaign not in campaigns:
-                campaigns[t.campaign] = uow.get_campaign(t.campaign)
+                declared = uow.get_campaign(t.campaign)
+                campaigns[t.campaign] = (
+                    None if declared is None else (declared, campaign_calendar(declared))
+                )
             found = campaigns[t.campaign]
             level = (
                 ServiceLevel()
                 if found is None or when is None
-                else service_level(
-                    found, t, interactions, as_of=when, calendar=campaign_calendar(found)
-                )
+                else service_level(found[0], t, interactions, as_of=when, calendar=found[1])
             )
             rows.append(
                 {

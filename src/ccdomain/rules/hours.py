@@ -8,7 +8,9 @@ the wall clock.
   "sat": ["09:00-13:00"]}`` into a :class:`WeeklySchedule`;
   :func:`business_calendar` adds the time zone and the holidays (the region's
   public holidays from the ``holidays`` package, by default, plus extra
-  ``YYYY-MM-DD`` dates); :func:`is_holiday`, :func:`is_open`,
+  ``YYYY-MM-DD`` dates), :func:`campaign_calendar` builds it from a campaign
+  (its ``hours`` and ``holidays``, read by :func:`hours_from` and
+  :func:`holidays_from`); :func:`is_holiday`, :func:`is_open`,
   :func:`opening_intervals` and :func:`next_opening` answer "is it open".
   No hours means always open.
 - H2 :func:`business_time` counts the time inside business hours between two
