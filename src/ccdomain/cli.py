@@ -39,7 +39,14 @@ from typing import IO, Any, Final, TextIO, cast
 
 from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
-from ccdomain.listings import FIELDS, contact_rows, promise_rows, ticket_rows, typification_rows
+from ccdomain.listings import (
+    FIELDS,
+    agent_rows,
+    contact_rows,
+    promise_rows,
+    ticket_rows,
+    typification_rows,
+)
 from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
@@ -99,6 +106,7 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "agent",
         "installments",
     ),
+    "agents": ("id", "name", "status", "queues", "open", "capacity", "last_assigned_at"),
 }
 
 
@@ -292,8 +300,9 @@ def _csv_value(value: Any, column: str) -> str:
 # --- stores and files ------------------------------------------------------------------------
 
 
-def _open_store(path: str, *, create: bool) -> SqliteStore:
-    """The store of ``--db``: opened for writing by ``replay`` (``create``), else read-only.
+def _open_store(path: str, *, create: bool, write: bool = False) -> SqliteStore:
+    """The store of ``--db``: opened for writing by ``replay`` (``create``) and ``sweep``
+    (``write``: an existing file), else read-only.
 
     A listing or an export never creates or changes a file; a replay creates one only
     where there is none (or an empty one); another application's database is refused
@@ -307,7 +316,7 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
     if create and not os.path.isdir(parent):
         raise _UsageError(f"cannot create database {path!r}: folder {parent!r} does not exist")
     try:
-        return SqliteStore(path, read_only=not create)
+        return SqliteStore(path, read_only=not (create or write))
     except CcdomainError as exc:  # its message names the file and what was expected
         raise _UsageError(str(exc)) from None
 
@@ -466,6 +475,15 @@ def _parse_day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        return checks.aware(dt.datetime.fromisoformat(text), "time")
+    except (ValueError, CcdomainError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time with its offset (ISO 8601, e.g. 2026-11-20T18:00:00-05:00)"
+        ) from None
+
+
 def _declared(store: SqliteStore, campaign: str) -> bool:
     with store.unit_of_work() as uow:
         return uow.get_campaign(campaign) is not None
@@ -486,11 +504,13 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 )
             rows: list[dict[str, Any]]
             if name == "tickets":
-                rows = ticket_rows(store, campaign=args.campaign)
+                rows = ticket_rows(store, campaign=args.campaign, as_of=args.as_of)
             elif name == "contacts":
                 rows = contact_rows(store, campaign=args.campaign)
             elif name == "typifications":
                 rows = typification_rows(store, campaign=args.campaign)
+            elif name == "agents":
+                rows = agent_rows(store, campaign=args.campaign)
             else:
                 # The one place the wall clock is read: a CLI default, never inside a rule.
                 as_of = args.as_of if args.as_of is not None else dt.date.today()
@@ -515,6 +535,23 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
         return 0
 
     return run
+
+
+def _cmd_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ccdomain.tickets import sweep_auto_resolve
+
+    store = _open_store(args.db, create=False, write=True)
+    try:
+        resolved = sweep_auto_resolve(store, as_of=args.as_of)
+    except CcdomainError as exc:
+        raise _UsageError(f"cannot sweep database {args.db!r}: {exc}") from None
+    finally:
+        store.close()
+    stdout.write(f"tickets auto-resolved: {len(resolved)}\n")
+    for ticket in resolved:
+        closed_at = ticket.closed_at.isoformat() if ticket.closed_at is not None else ""
+        stdout.write(f"  ticket {ticket.number} ({ticket.campaign}) resolved at {closed_at}\n")
+    return 0
 
 
 def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
@@ -602,6 +639,7 @@ def _parser() -> argparse.ArgumentParser:
         ("contacts", "contacts (campaign, code, names, VIP, avatar, phones, ...)"),
         ("typifications", "typifications (ticket, time, agent, path, comment, ...)"),
         ("promises", "promises to pay with their status on a date"),
+        ("agents", "agents (id, status, queues, open tickets per channel family, ...)"),
     ):
         p = sub.add_parser(name, help=f"list {what}", description=f"List {what}.")
         p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
@@ -613,6 +651,14 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--campaign", metavar="ID", help="only this campaign")
         p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
+        if name == "tickets":
+            p.add_argument(
+                "--as-of",
+                type=_parse_time,
+                metavar="TIME",
+                help="show each ticket as of this time (ISO 8601 with offset): auto-resolve "
+                "and snooze applied (default: the newest ticket activity in the database)",
+            )
         if name == "promises":
             p.add_argument(
                 "--as-of",
@@ -621,6 +667,23 @@ def _parser() -> argparse.ArgumentParser:
                 help="the date the statuses are evaluated on (default: today)",
             )
         p.set_defaults(run=_listing(name))
+
+    p = sub.add_parser(
+        "sweep",
+        help="write the auto-resolutions due at a time",
+        description="Resolve every open, pending or snoozed ticket whose campaign's "
+        "auto_resolve_after_h has passed since its last interaction, as of TIME: each is "
+        "resolved by 'system' at its last interaction + H. Running it twice changes nothing.",
+    )
+    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        type=_parse_time,
+        metavar="TIME",
+        help="the time to sweep at (ISO 8601 with offset)",
+    )
+    p.set_defaults(run=_cmd_sweep)
 
     p = sub.add_parser(
         "export",

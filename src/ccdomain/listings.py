@@ -34,8 +34,18 @@ from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
 from ccdomain.models import Campaign
 from ccdomain.ports import Store, UnitOfWork
+from ccdomain.rules.states import ticket_as_of
+from ccdomain.rules.tickets import activity
+from ccdomain.services.assignment import assignment_port
 
-__all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+__all__ = [
+    "FIELDS",
+    "agent_rows",
+    "contact_rows",
+    "promise_rows",
+    "ticket_rows",
+    "typification_rows",
+]
 
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -101,6 +111,15 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "installments",
             "cancelled_on",
         ),
+        "agents": (
+            "id",
+            "name",
+            "status",
+            "queues",
+            "open",
+            "capacity",
+            "last_assigned_at",
+        ),
     }
 )
 """The keys of the rows of each listing, in order, by command name (``ccdomain tickets``...).
@@ -129,15 +148,32 @@ def _live_code(uow: UnitOfWork, campaign: str, code: str | None) -> str | None:
         return code
 
 
-def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+def ticket_rows(
+    store: Store, *, campaign: str | None = None, as_of: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """One row per ticket, by number (the ``ccdomain tickets`` listing, T7).
 
     Keys: number, campaign, customer (E.164), status, contact (the live contact's
     code, merge tombstones followed, or None), interactions (count), channels, origin,
     line, alias, queue, labels, assignee, opened_at, closed_at, closed_by, last_action.
+
+    Each ticket is shown as of ``as_of`` (P2, P3: a ticket due for auto-resolve reads
+    resolved by ``system`` at its due instant, a snoozed one past its ``until`` reads
+    open); by default as of the newest activity of the tickets of the store.
     """
     campaign = _campaign(campaign)
+    if as_of is not None:
+        as_of = checks.aware(as_of, "as_of")
     with store.unit_of_work() as uow:
+        tickets = list(uow.list_tickets(campaign))
+        campaigns = {c.id: c for c in uow.list_campaigns()}
+        if any(c.auto_resolve_after_h is not None for c in campaigns.values()) or any(
+            t.snoozed_until is not None for t in tickets
+        ):
+            # The default instant is the newest thing the store knows about its tickets.
+            when = as_of or max((activity(t) for t in uow.list_tickets()), default=None)
+            if when is not None:
+                tickets = [ticket_as_of(t, campaigns.get(t.campaign), when) for t in tickets]
         return [
             {
                 "number": t.number,
@@ -158,7 +194,7 @@ def ticket_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, 
                 "closed_by": t.closed_by,
                 "last_action": t.last_action,
             }
-            for t in uow.list_tickets(campaign)
+            for t in tickets
         ]
 
 
@@ -288,3 +324,37 @@ def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict
                 }
             )
     return rows
+
+
+def agent_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per agent, by id (the ``ccdomain agents`` listing, A6).
+
+    Keys: id, name, status (``online``, ``away``, ``offline``), queues, open
+    (``{"digital": n, "voice": n}``: their open, pending and snoozed tickets), capacity
+    (the same shape), last_assigned_at. A store without agents lists none. With a
+    ``campaign``, the agents serving a queue of its lines or of its tickets.
+    """
+    campaign = _campaign(campaign)
+    with store.unit_of_work() as uow:
+        port = assignment_port(uow)
+        states = [] if port is None else port.list_agent_states()
+        if campaign is not None:
+            queues = {t.queue for t in uow.list_tickets(campaign)} | {
+                line.queue for line in uow.list_lines() if line.campaign == campaign
+            }
+            states = [a for a in states if queues.intersection(a.agent.queues)]
+        return [
+            {
+                "id": a.agent.id,
+                "name": a.agent.name,
+                "status": a.presence.value,
+                "queues": list(a.agent.queues),
+                "open": {"digital": a.open.digital, "voice": a.open.voice},
+                "capacity": {
+                    "digital": a.agent.capacity.digital,
+                    "voice": a.agent.capacity.voice,
+                },
+                "last_assigned_at": _iso(a.last_assigned_at),
+            }
+            for a in states
+        ]

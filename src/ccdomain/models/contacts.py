@@ -70,6 +70,7 @@ class Campaign:
     without a country code (M1). ``typifications`` are the paths of the
     typification tree (T8). The collections fields are the campaign's promise
     policy (C3-C5); they are ignored by campaigns of other kinds.
+    ``auto_resolve_after_h`` resolves a ticket silent that many hours (P3; None: never).
     """
 
     id: str
@@ -83,6 +84,7 @@ class Campaign:
     horizon_days: int = 30
     tolerance: Decimal = Decimal("0")
     buckets: tuple[tuple[int, int | None], ...] = DEFAULT_BUCKET_LIMITS
+    auto_resolve_after_h: int | None = None
 
 
 class ChannelKind(enum.StrEnum):

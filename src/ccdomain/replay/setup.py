@@ -30,6 +30,7 @@ CAMPAIGN_INPUTS: Final = (
     "horizon_days",
     "tolerance",
     "buckets",
+    "auto_resolve_after_h",
 )
 """The fields of a ``campaign`` line that :func:`ccdomain.contacts.make_campaign` reads."""
 

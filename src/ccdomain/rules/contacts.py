@@ -188,6 +188,7 @@ def make_campaign(
     horizon_days: object = 30,
     tolerance: object = "0",
     buckets: object = DEFAULT_BUCKET_LIMITS,
+    auto_resolve_after_h: object = None,
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -203,6 +204,8 @@ def make_campaign(
         horizon_days: how far ahead promise dates may go (C4), >= 1.
         tolerance: amount an installment may fall short and still be covered (C5), >= 0.
         buckets: aging buckets (C3).
+        auto_resolve_after_h: hours without interaction after which an open ticket is
+            resolved (P3), from 1 to 24 times ``DAYS_MAX``; None never resolves one.
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -235,6 +238,14 @@ def make_campaign(
         horizon_days=checks.whole(horizon_days, "horizon_days", minimum=1, maximum=checks.DAYS_MAX),
         tolerance=_tolerance(tolerance),
         buckets=_buckets(buckets),
+        auto_resolve_after_h=None
+        if auto_resolve_after_h is None
+        else checks.whole(
+            auto_resolve_after_h,
+            "auto_resolve_after_h",
+            minimum=1,
+            maximum=24 * checks.DAYS_MAX,
+        ),
     )
 
 

@@ -33,13 +33,16 @@ The classes, one per port, each in its own module of this package:
 :class:`CollectionsRepositoryConformance` (``collections``),
 :class:`IdentityRepositoryConformance` (``identities``),
 :class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
-(``units``), over :class:`StoreCase` (``case``). Their names do not start
+(``units``), over :class:`StoreCase` (``case``); and
+:class:`AssignmentRepositoryConformance` (``assignment``), for the optional
+assignment port (its tests skip when a store's unit of work has none). Their names do not start
 with ``Test``, so pytest collects only your subclasses. Test names carry the rule they check
 (``test_T2_...``, an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is
 checked throughout. The suite needs ``pytest`` and ``hypothesis``.
 """
 
 # AT and the phone numbers were public names of the single-module suite: kept importable.
+from ccdomain.testing.conformance.assignment import AssignmentRepositoryConformance
 from ccdomain.testing.conformance.case import AT as AT
 from ccdomain.testing.conformance.case import OTHER_PHONE as OTHER_PHONE
 from ccdomain.testing.conformance.case import PHONE as PHONE
@@ -52,6 +55,7 @@ from ccdomain.testing.conformance.tickets import TicketRepositoryConformance
 from ccdomain.testing.conformance.units import UnitOfWorkConformance
 
 __all__ = [
+    "AssignmentRepositoryConformance",
     "CollectionsRepositoryConformance",
     "ContactRepositoryConformance",
     "EventLogConformance",
@@ -70,5 +74,6 @@ class StoreConformance(
     IdentityRepositoryConformance,
     EventLogConformance,
     UnitOfWorkConformance,
+    AssignmentRepositoryConformance,
 ):
     """Every port of the store contract: subclass it and write ``make_store``."""
