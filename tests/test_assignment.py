@@ -630,3 +630,49 @@ def test_A6_a_file_of_schema_version_3_read_as_it_is_lists_no_agent(tmp_path: Pa
         assert agent_rows(reader) == []
     finally:
         reader.close()
+
+
+_CALL = {"type": "interaction", "id": "c9", "at": _at(4).isoformat(), "channel": "call",
+         "direction": "inbound", "line": "tel", "customer": "987000200",
+         "status": "answered"}  # fmt: skip
+_OUT = {"type": "interaction", "id": "o9", "at": _at(6).isoformat(), "channel": "whatsapp",
+        "direction": "outbound", "campaign": "ventas", "line": "wa", "customer": "987000300",
+        "agent": "ana", "text": "Hola"}  # fmt: skip
+
+# Each rule through the command: the lines replayed by `ccdomain replay`, then what
+# `ccdomain tickets` and `ccdomain agents` list (number: assignee; agent: open, status).
+_BY_COMMAND: dict[str, tuple[list[dict[str, Any]], dict[int, str | None], dict[str, Any]]] = {
+    "A1_declared_offline": ([_agent("ana", 2, 1), _message(1, 1)], {1: None},
+                            {"ana": ({"digital": 0, "voice": 0}, "offline")}),
+    "A2_capacity_exactly_full": (
+        [_agent("ana", 2, 1), _presence("ana", "online", 0), _message(1, 1), _message(2, 2),
+         _message(3, 3), _CALL],
+        {1: "ana", 2: "ana", 3: None, 4: "ana"},
+        {"ana": ({"digital": 2, "voice": 1}, "online")},
+    ),
+    "A3_vip_newer_first": (
+        [_agent("ana", 1, 0), _message(1, 1), _message(2, 2, customer="987000099"),
+         _presence("ana", "online", 5)],
+        {1: None, 2: "ana"},
+        {"ana": ({"digital": 1, "voice": 0}, "online")},
+    ),
+    "A4_outbound_over_capacity": (
+        [_agent("ana", 1, 0), _presence("ana", "online", 0), _message(1, 1), _OUT],
+        {1: "ana", 2: "ana"},
+        {"ana": ({"digital": 2, "voice": 0}, "online")},
+    ),
+    "A5_offline_keeps_tickets": (
+        [_agent("ana", 3, 1), _presence("ana", "online", 0), _message(1, 1),
+         _presence("ana", "offline", 2), _message(2, 3)],
+        {1: "ana", 2: None},
+        {"ana": ({"digital": 1, "voice": 0}, "offline")},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_BY_COMMAND))
+def test_A1_A5_each_rule_through_the_command(case: str, tmp_path: Path) -> None:
+    lines, tickets, agents = _BY_COMMAND[case]
+    db = _replayed(tmp_path, [*SETUP, *lines])
+    assert {t["number"]: t["assignee"] for t in _listing(db, "tickets")} == tickets
+    assert {a["id"]: (a["open"], a["status"]) for a in _listing(db, "agents")} == agents
