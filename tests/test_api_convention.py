@@ -28,6 +28,7 @@ PUBLIC_MODULES = (
     "ccdomain.collections",
     "ccdomain.identities",
     "ccdomain.listings",
+    "ccdomain.assignment",
 )
 PERSON_WORDS = ("actor", "user", "by", "operator")
 TIME_WORDS = ("when", "time", "timestamp", "moment")

@@ -46,6 +46,13 @@ _ROWS = {
 # A contact center's data is typed by customers: names, messages, ids on web chat.
 HOSTILE = [
     {"type": "campaign", "id": "ventas", "region": "PE", "typifications": [["Contactado"]]},
+    {
+        "type": "agent",
+        "id": "-a1",
+        "name": "=cmd|' /C calc'!A0",
+        "queues": ["+cola"],
+        "capacity": {"digital": 1},
+    },
     {"type": "campaign", "id": "cob", "region": "PE", "kind": "collections"},
     {
         "type": "line",

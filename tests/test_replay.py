@@ -437,6 +437,37 @@ _IDENTITY_LINES = [
 ]  # fmt: skip
 
 
+# P1-P3: a campaign with auto-resolve, a ticket marked pending and snoozed, then a message
+# after the window (its ticket is resolved by ``system`` first).
+_STATE_LINES: list[dict[str, Any]] = [
+    {"type": "campaign", "id": "soporte-p", "region": "PE", "auto_resolve_after_h": 1},
+    {"type": "interaction", "id": "p-1", "at": "2026-11-21T10:00:00-05:00", "channel": "sms",
+     "direction": "outbound", "campaign": "soporte-p", "customer": "955000111", "agent": "ana"},
+    {"type": "pending", "campaign": "soporte-p", "customer": "955000111",
+     "agent": "ana", "at": "2026-11-21T10:05:00-05:00"},
+    {"type": "snooze", "campaign": "soporte-p", "customer": "955000111", "agent": "ana",
+     "at": "2026-11-21T10:06:00-05:00", "until": "2026-11-21T10:30:00-05:00"},
+    {"type": "interaction", "id": "p-2", "at": "2026-11-21T12:00:00-05:00", "channel": "sms",
+     "direction": "outbound", "campaign": "soporte-p", "customer": "955000111", "agent": "ana"},
+    # A1-A4: the first agent of a queue puts its open ticket in line, the agent coming
+    # online takes it, then the next one when given more capacity, and a supervisor
+    # gives one to another agent.
+    {"type": "line", "id": "sms-p", "channel": "sms", "address": "+51 1 7009999",
+     "campaign": "soporte-p", "queue": "soporte-p1"},
+    {"type": "interaction", "id": "p-3", "at": "2026-11-21T12:10:00-05:00", "channel": "sms",
+     "direction": "inbound", "line": "sms-p", "customer": "955000222", "text": "Ayuda"},
+    {"type": "agent", "id": "pia", "queues": ["soporte-p1"], "capacity": {"digital": 1}},
+    {"type": "presence", "agent": "pia", "status": "online", "at": "2026-11-21T12:20:00-05:00"},
+    {"type": "agent", "id": "teo", "queues": ["soporte-p1"], "capacity": {"digital": 1}},
+    {"type": "interaction", "id": "p-4", "at": "2026-11-21T12:25:00-05:00", "channel": "sms",
+     "direction": "inbound", "line": "sms-p", "customer": "955000333", "text": "Hola"},
+    {"type": "agent", "id": "pia", "queues": ["soporte-p1"], "capacity": {"digital": 2}},
+    {"type": "presence", "agent": "teo", "status": "online", "at": "2026-11-21T12:30:00-05:00"},
+    {"type": "assign", "campaign": "soporte-p", "customer": "955000222", "agent": "teo",
+     "by": "sup1", "at": "2026-11-21T12:40:00-05:00"},
+]  # fmt: skip
+
+
 def test_R6_each_line_type_records_exactly_the_event_kinds_it_declares() -> None:
     """LINE_EVENTS is the one table of line types (commands) and event kinds."""
     assert tuple(LINE_EVENTS) == EVENT_TYPES
@@ -444,7 +475,7 @@ def test_R6_each_line_type_records_exactly_the_event_kinds_it_declares() -> None
     recorded: dict[str, set[EventKind]] = {}
     latest: dt.datetime | None = None
     demo = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
-    for number, event in enumerate([*demo, *_IDENTITY_LINES], start=1):
+    for number, event in enumerate([*demo, *_IDENTITY_LINES, *_STATE_LINES], start=1):
         with store.unit_of_work() as uow:
             seen = sum(1 for _ in uow.events())
         outcome = apply_event(store, event, line_no=number, default_at=latest)

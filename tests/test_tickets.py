@@ -53,7 +53,7 @@ from ccdomain.models import (
     TicketStatus,
 )
 from ccdomain.rules.routing import Target, opened_ticket
-from ccdomain.rules.tickets import with_interaction
+from ccdomain.rules.tickets import with_interaction, woken
 from ccdomain.services.routing import route_checked
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.fakes import RecordingChannel
@@ -1126,10 +1126,13 @@ def test_T7_recording_an_interaction_keeps_every_other_ticket_field(
         "number", "campaign", "customer", "origin", "opened_at", "status", "queue", "line",
         "alias", "contact", "channels", "labels", "assignee", "last_agent", "last_activity_at",
         "last_channel", "last_action", "interactions", "closed_at", "closed_by",
+        "paused_at", "snoozed_until",
     }  # fmt: skip
     updated = with_interaction(ticket, interaction)
+    # P1, P2: an inbound interaction wakes a pending or snoozed ticket.
+    wakes = {"status", "snoozed_until"} if woken(ticket, interaction) else set()
     for field in attrs.fields(Ticket):
-        if field.name not in _CHANGED_BY_AN_INTERACTION:
+        if field.name not in _CHANGED_BY_AN_INTERACTION | wakes:
             assert getattr(updated, field.name) == getattr(ticket, field.name)
     assert updated.interactions == ticket.interactions + 1
     assert set(updated.channels) == {*ticket.channels, interaction.channel}

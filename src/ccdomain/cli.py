@@ -41,7 +41,14 @@ from typing import IO, Any, Final, TextIO, cast
 
 from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
-from ccdomain.listings import FIELDS, contact_rows, promise_rows, ticket_rows, typification_rows
+from ccdomain.listings import (
+    FIELDS,
+    agent_rows,
+    contact_rows,
+    promise_rows,
+    ticket_rows,
+    typification_rows,
+)
 from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
@@ -102,6 +109,7 @@ _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "agent",
         "installments",
     ),
+    "agents": ("id", "name", "status", "queues", "open", "capacity", "last_assigned_at"),
 }
 
 
@@ -303,8 +311,9 @@ def _csv_value(value: Any, column: str) -> str:
 # --- stores and files ------------------------------------------------------------------------
 
 
-def _open_store(path: str, *, create: bool) -> SqliteStore:
-    """The store of ``--db``: opened for writing by ``replay`` (``create``), else read-only.
+def _open_store(path: str, *, create: bool, write: bool = False) -> SqliteStore:
+    """The store of ``--db``: opened for writing by ``replay`` (``create``) and ``sweep``
+    (``write``: an existing file), else read-only.
 
     A listing or an export never creates or changes a file; a replay creates one only
     where there is none (or an empty one); another application's database is refused
@@ -318,7 +327,7 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
     if create and not os.path.isdir(parent):
         raise _UsageError(f"cannot create database {path!r}: folder {parent!r} does not exist")
     try:
-        return SqliteStore(path, read_only=not create)
+        return SqliteStore(path, read_only=not (create or write))
     except CcdomainError as exc:  # its message names the file and what was expected
         raise _UsageError(str(exc)) from None
 
@@ -511,6 +520,8 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 rows = contact_rows(store, campaign=args.campaign)
             elif name == "typifications":
                 rows = typification_rows(store, campaign=args.campaign)
+            elif name == "agents":
+                rows = agent_rows(store, campaign=args.campaign)
             else:
                 # The one place the wall clock is read: a CLI default, never inside a rule.
                 as_of = args.as_of if args.as_of is not None else dt.date.today()
@@ -535,6 +546,23 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
         return 0
 
     return run
+
+
+def _cmd_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ccdomain.tickets import sweep_auto_resolve
+
+    store = _open_store(args.db, create=False, write=True)
+    try:
+        resolved = sweep_auto_resolve(store, as_of=args.as_of)
+    except CcdomainError as exc:
+        raise _UsageError(f"cannot sweep database {args.db!r}: {exc}") from None
+    finally:
+        store.close()
+    stdout.write(f"tickets auto-resolved: {len(resolved)}\n")
+    for ticket in resolved:
+        closed_at = ticket.closed_at.isoformat() if ticket.closed_at is not None else ""
+        stdout.write(f"  ticket {ticket.number} ({ticket.campaign}) resolved at {closed_at}\n")
+    return 0
 
 
 def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
@@ -622,6 +650,7 @@ def _parser() -> argparse.ArgumentParser:
         ("contacts", "contacts (campaign, code, names, VIP, avatar, phones, ...)"),
         ("typifications", "typifications (ticket, time, agent, path, comment, ...)"),
         ("promises", "promises to pay with their status on a date"),
+        ("agents", "agents (id, status, queues, open tickets per channel family, ...)"),
     ):
         p = sub.add_parser(name, help=f"list {what}", description=f"List {what}.")
         p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
@@ -645,10 +674,28 @@ def _parser() -> argparse.ArgumentParser:
                 "--as-of",
                 type=_parse_time,
                 metavar="TIME",
-                help="the instant service levels are evaluated at, ISO 8601 with offset "
-                "(default: the latest event time in the database)",
+                help="show each ticket as of this time, ISO 8601 with offset: auto-resolve "
+                "and snooze applied, service levels evaluated (default: the latest event "
+                "time in the database)",
             )
         p.set_defaults(run=_listing(name))
+
+    p = sub.add_parser(
+        "sweep",
+        help="write the auto-resolutions due at a time",
+        description="Resolve every open, pending or snoozed ticket whose campaign's "
+        "auto_resolve_after_h has passed since its last interaction, as of TIME: each is "
+        "resolved by 'system' at its last interaction + H. Running it twice changes nothing.",
+    )
+    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        type=_parse_time,
+        metavar="TIME",
+        help="the time to sweep at (ISO 8601 with offset)",
+    )
+    p.set_defaults(run=_cmd_sweep)
 
     p = sub.add_parser(
         "export",

@@ -35,6 +35,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TicketClosed",
+    "UnknownAgent",
     "UnknownCampaign",
     "UnknownContact",
     "UnknownLine",
@@ -119,6 +120,12 @@ class UnknownPromise(CcdomainError):
     """A promise id that the store does not hold."""
 
     default_message = "no promise with that id"
+
+
+class UnknownAgent(CcdomainError):
+    """An agent id that the store does not hold (A1, A4)."""
+
+    default_message = "no agent with that id"
 
 
 class InvalidCustomField(CcdomainError):

@@ -314,6 +314,17 @@ _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
     EventKind.PAYMENT_REVERSED: _texts("payment", "product"),
     EventKind.PROMISE_MADE: _texts("promise", "product", "total"),
     EventKind.PROMISE_CANCELLED: _texts("promise", "product"),
+    # Kinds newer than version 2: their version-2 view (legacy_data) reads back too.
+    EventKind.TICKET_PENDING: lambda d: {},
+    EventKind.TICKET_SNOOZED: _texts("until"),
+    EventKind.AGENT_DECLARED: lambda d: {
+        "agent": d.text("agent"),
+        "name": d.text("name", ""),
+        "queues": d.commas("queues"),
+        "digital": d.number("digital", 0),
+        "voice": d.number("voice", 0),
+    },
+    EventKind.PRESENCE_CHANGED: _texts("agent", "status"),
 }
 
 
@@ -454,8 +465,22 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "product": payload.product,
                 "total": str(payload.total),
             }
-        case ev.PromiseCancelled():  # pragma: no branch - the last payload class
+        case ev.PromiseCancelled():
             return {"promise": payload.promise, "product": payload.product}
+        case ev.TicketPending():
+            return {}
+        case ev.TicketSnoozed():
+            return {"until": payload.until.isoformat()}
+        case ev.AgentDeclared():
+            return {
+                "agent": payload.agent,
+                "name": payload.name,
+                "queues": _join(payload.queues),
+                "digital": str(payload.digital),
+                "voice": str(payload.voice),
+            }
+        case ev.PresenceChanged():  # pragma: no branch - the last payload class
+            return {"agent": payload.agent, "status": payload.status}
 
 
 def legacy_data(event: Event) -> dict[str, str]:

@@ -42,6 +42,7 @@ from ccdomain.models import Channel, Direction, Interaction, RouteOutcome
 
 __all__ = [
     "PAYLOAD_TYPES",
+    "AgentDeclared",
     "CampaignDeclared",
     "CommentAdded",
     "ContactAnonymized",
@@ -61,6 +62,7 @@ __all__ = [
     "PaymentRecorded",
     "PaymentReversed",
     "Personal",
+    "PresenceChanged",
     "ProductDeclared",
     "PromiseCancelled",
     "PromiseMade",
@@ -68,7 +70,9 @@ __all__ = [
     "TicketCancelled",
     "TicketLabelled",
     "TicketOpened",
+    "TicketPending",
     "TicketResolved",
+    "TicketSnoozed",
     "TicketTypified",
     "personal_values",
     "scrub",
@@ -101,6 +105,10 @@ class EventKind(enum.StrEnum):
     PAYMENT_REVERSED = "payment_reversed"
     PROMISE_MADE = "promise_made"
     PROMISE_CANCELLED = "promise_cancelled"
+    TICKET_PENDING = "ticket_pending"
+    TICKET_SNOOZED = "ticket_snoozed"
+    AGENT_DECLARED = "agent_declared"
+    PRESENCE_CHANGED = "presence_changed"
 
 
 class Personal(enum.Enum):
@@ -352,6 +360,37 @@ class PromiseCancelled:
     product: str
 
 
+@attrs.frozen(kw_only=True)
+class TicketPending:
+    """A ticket was marked pending: waiting on the customer (P1)."""
+
+
+@attrs.frozen(kw_only=True)
+class TicketSnoozed:
+    """A ticket was snoozed until ``until`` or the customer's next message (P2)."""
+
+    until: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class AgentDeclared:
+    """An agent was declared, or declared again with changes (A1): what they serve."""
+
+    agent: str
+    name: str = ""
+    queues: tuple[str, ...] = ()
+    digital: int = 0
+    voice: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class PresenceChanged:
+    """An agent's presence changed: ``online``, ``away`` or ``offline`` (A1, A5)."""
+
+    agent: str
+    status: str
+
+
 Payload: TypeAlias = (
     CampaignDeclared
     | LineDeclared
@@ -376,6 +415,10 @@ Payload: TypeAlias = (
     | PaymentReversed
     | PromiseMade
     | PromiseCancelled
+    | TicketPending
+    | TicketSnoozed
+    | AgentDeclared
+    | PresenceChanged
 )
 """The payload of any event."""
 
@@ -403,6 +446,10 @@ PAYLOAD_TYPES: Final[Mapping[EventKind, type[Payload]]] = {
     EventKind.PAYMENT_REVERSED: PaymentReversed,
     EventKind.PROMISE_MADE: PromiseMade,
     EventKind.PROMISE_CANCELLED: PromiseCancelled,
+    EventKind.TICKET_PENDING: TicketPending,
+    EventKind.TICKET_SNOOZED: TicketSnoozed,
+    EventKind.AGENT_DECLARED: AgentDeclared,
+    EventKind.PRESENCE_CHANGED: PresenceChanged,
 }
 """The payload class of each event kind."""
 

@@ -36,8 +36,17 @@ from ccdomain.models import Campaign, Interaction, Ticket
 from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
 from ccdomain.rules.hours import BusinessCalendar, campaign_calendar
 from ccdomain.rules.service_levels import ServiceLevel, TargetLevel, service_level
+from ccdomain.rules.states import ticket_as_of
+from ccdomain.services.assignment import assignment_port
 
-__all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+__all__ = [
+    "FIELDS",
+    "agent_rows",
+    "contact_rows",
+    "promise_rows",
+    "ticket_rows",
+    "typification_rows",
+]
 
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -104,6 +113,15 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "ticket",
             "installments",
             "cancelled_on",
+        ),
+        "agents": (
+            "id",
+            "name",
+            "status",
+            "queues",
+            "open",
+            "capacity",
+            "last_assigned_at",
         ),
     }
 )
@@ -192,6 +210,10 @@ def ticket_rows(
     ``at_risk`` and its due instant, None without a target), as of ``as_of``
     (default: the latest event time in the store).
 
+    Each ticket is shown as of that instant (P2, P3: a ticket due for auto-resolve
+    reads resolved by ``system`` at its due instant, a snoozed one past its ``until``
+    reads open), and its service level is evaluated on what it shows.
+
     The interactions of every ticket are read in one pass where the store can
     (:class:`~ccdomain.ports.ServiceLevelReads`), not one read a ticket.
 
@@ -206,13 +228,18 @@ def ticket_rows(
         when = as_of if as_of is not None else _latest_event_time(uow)
         campaigns: dict[str, tuple[Campaign, BusinessCalendar] | None] = {}
         tickets = list(uow.list_tickets(campaign))
-        for t, interactions in _interactions_by_ticket(uow, tickets, campaign):
-            if t.campaign not in campaigns:
-                declared = uow.get_campaign(t.campaign)
-                campaigns[t.campaign] = (
+        for stored, interactions in _interactions_by_ticket(uow, tickets, campaign):
+            if stored.campaign not in campaigns:
+                declared = uow.get_campaign(stored.campaign)
+                campaigns[stored.campaign] = (
                     None if declared is None else (declared, campaign_calendar(declared))
                 )
-            found = campaigns[t.campaign]
+            found = campaigns[stored.campaign]
+            t = (
+                stored
+                if when is None
+                else ticket_as_of(stored, None if found is None else found[0], when)
+            )
             level = (
                 ServiceLevel()
                 if found is None or when is None
@@ -370,3 +397,37 @@ def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict
                 }
             )
     return rows
+
+
+def agent_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, Any]]:
+    """One row per agent, by id (the ``ccdomain agents`` listing, A6).
+
+    Keys: id, name, status (``online``, ``away``, ``offline``), queues, open
+    (``{"digital": n, "voice": n}``: their open, pending and snoozed tickets), capacity
+    (the same shape), last_assigned_at. A store without agents lists none. With a
+    ``campaign``, the agents serving a queue of its lines or of its tickets.
+    """
+    campaign = _campaign(campaign)
+    with store.unit_of_work() as uow:
+        port = assignment_port(uow)
+        states = [] if port is None else port.list_agent_states()
+        if campaign is not None:
+            queues = {t.queue for t in uow.list_tickets(campaign)} | {
+                line.queue for line in uow.list_lines() if line.campaign == campaign
+            }
+            states = [a for a in states if queues.intersection(a.agent.queues)]
+        return [
+            {
+                "id": a.agent.id,
+                "name": a.agent.name,
+                "status": a.presence.value,
+                "queues": list(a.agent.queues),
+                "open": {"digital": a.open.digital, "voice": a.open.voice},
+                "capacity": {
+                    "digital": a.agent.capacity.digital,
+                    "voice": a.agent.capacity.voice,
+                },
+                "last_assigned_at": _iso(a.last_assigned_at),
+            }
+            for a in states
+        ]

@@ -26,6 +26,7 @@ status rewrites no index.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -37,11 +38,13 @@ from ccdomain._folding import name_key
 from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact, UnknownTicket
 from ccdomain.events import Event
 from ccdomain.models import (
+    AgentState,
     Block,
     Campaign,
     Comment,
     Company,
     Contact,
+    Family,
     Interaction,
     Line,
     Payment,
@@ -49,9 +52,11 @@ from ccdomain.models import (
     Promise,
     Ticket,
     Typification,
+    WaitingTicket,
 )
 from ccdomain.phones import national_number, phone_suffix
 from ccdomain.ports import checked_opening
+from ccdomain.rules.assignment import waiting_key
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -60,6 +65,8 @@ _TICKET_COUNTER = "ticket"
 _COMMENT_COUNTER = "comment"
 # The key of an undo record that takes back a list append.
 _APPEND: Any = object()
+# The key of an undo record that pushes a popped entry back on a heap.
+_HEAP_PUSH: Any = object()
 ContactKey = tuple[str, str]
 # (container, key, old value): rolling back sets ``container[key] = old`` again, deletes
 # the key when ``old`` is _MISSING, or pops the list when ``key`` is _APPEND.
@@ -129,6 +136,13 @@ class _State:
         self.comments: dict[int, tuple[Comment, ...]] = {}
         self.blocks: dict[tuple[str, str], Block] = {}
         self.events: list[Event] = []
+        # Assignment (A1-A6): agents by id, agent ids by queue (sorted), waiting tickets
+        # by number, and per (queue, family) a heap of (A3 order key, number) whose
+        # entries for tickets no longer waiting are skipped when met.
+        self.agents: dict[str, AgentState] = {}
+        self.agents_by_queue: dict[str, tuple[str, ...]] = {}
+        self.waiting: dict[int, WaitingTicket] = {}
+        self.waiting_lines: dict[tuple[str, Family], list[Any]] = {}
 
 
 class MemoryStore:
@@ -233,6 +247,8 @@ class MemoryUnitOfWork:
             container, key, old = undo.pop()
             if key is _APPEND:
                 container.pop()
+            elif key is _HEAP_PUSH:
+                heapq.heappush(container, old)
             elif old is _MISSING:
                 container.pop(key, None)
             else:
@@ -770,3 +786,69 @@ class MemoryUnitOfWork:
             found = self._s.interactions[number]
             if found and (campaign is None or tickets[number].campaign == campaign):
                 yield number, list(found)
+
+    # -- assignment (A1-A6) ---------------------------------------------------------------------
+
+    def put_agent_state(self, state: AgentState) -> None:
+        """Insert or replace an agent's state, its queues reindexed."""
+        s = self._s
+        agent_id = state.agent.id
+        old = s.agents.get(agent_id)
+        if old is not None and old.agent.queues != state.agent.queues:
+            for queue in old.agent.queues:
+                self._index_remove(s.agents_by_queue, queue, agent_id)
+        if old is None or old.agent.queues != state.agent.queues:
+            for queue in state.agent.queues:
+                current = s.agents_by_queue.get(queue, ())
+                if agent_id not in current:
+                    self._set(s.agents_by_queue, queue, tuple(sorted((*current, agent_id))))
+        self._set(s.agents, agent_id, state)
+
+    def get_agent_state(self, agent_id: str) -> AgentState | None:
+        """The state of the agent with that id, or None."""
+        return self._s.agents.get(agent_id)
+
+    def list_agent_states(self) -> Sequence[AgentState]:
+        """Every agent's state, by agent id."""
+        return [self._s.agents[k] for k in sorted(self._s.agents)]
+
+    def agent_states_for_queue(self, queue: str) -> Sequence[AgentState]:
+        """The states of the agents serving ``queue``, by agent id."""
+        agents = self._s.agents
+        return [agents[k] for k in self._s.agents_by_queue.get(queue, ())]
+
+    def add_waiting(self, ticket: WaitingTicket) -> None:
+        """Put a ticket in its queue's waiting line (RuleViolation if it already waits)."""
+        s = self._s
+        if ticket.number in s.waiting:
+            raise RuleViolation(f"ticket {ticket.number} is already waiting; expected a new one")
+        self._set(s.waiting, ticket.number, ticket)
+        # Pushing is not undone: an entry whose ticket no longer waits is skipped (stale).
+        line = s.waiting_lines.setdefault((ticket.queue, ticket.family), [])
+        heapq.heappush(line, (waiting_key(ticket), ticket.number))
+
+    def take_waiting(self, number: int) -> WaitingTicket | None:
+        """Take ticket ``number`` out of its waiting line; None if it does not wait."""
+        found = self._s.waiting.get(number)
+        if found is not None:
+            self._delete(self._s.waiting, number)
+        return found
+
+    def first_waiting(self, queue: str, family: Family) -> WaitingTicket | None:
+        """The first ticket of a waiting line (VIP, then opening time, then number)."""
+        line = self._s.waiting_lines.get((queue, family))
+        waiting = self._s.waiting
+        while line:
+            key, number = line[0]
+            found = waiting.get(number)
+            if found is not None and found.queue == queue and waiting_key(found) == key:
+                return found
+            # A stale entry: popped, and pushed back if this unit of work rolls back.
+            heapq.heappop(line)
+            self._undo.append((line, _HEAP_PUSH, (key, number)))
+        return None
+
+    def list_waiting(self, queue: str | None = None) -> Sequence[WaitingTicket]:
+        """The waiting tickets of a queue (or all), queue by queue in serving order."""
+        items = [w for w in self._s.waiting.values() if queue is None or w.queue == queue]
+        return sorted(items, key=lambda w: (w.queue, waiting_key(w)))

@@ -32,11 +32,13 @@ from typing import Protocol, Self, runtime_checkable
 from ccdomain.errors import RuleViolation
 from ccdomain.events import Event
 from ccdomain.models import (
+    AgentState,
     Block,
     Campaign,
     Comment,
     Company,
     Contact,
+    Family,
     Interaction,
     Line,
     Payment,
@@ -44,9 +46,11 @@ from ccdomain.models import (
     Promise,
     Ticket,
     Typification,
+    WaitingTicket,
 )
 
 __all__ = [
+    "AssignmentRepository",
     "ChannelPort",
     "CollectionsRepository",
     "CompanyNameIndex",
@@ -439,3 +443,47 @@ class ServiceLevelReads(Protocol):
         Each ticket with at least one interaction once, its interactions in the
         order added (as ``interactions(ticket)`` gives them).
         """
+
+
+@runtime_checkable
+class AssignmentRepository(Protocol):
+    """A unit of work that assigns tickets to agents (A1-A6): agents and waiting lines.
+
+    Optional, like :class:`CompanyNameIndex`: a host's unit of work without it routes
+    as before and assigns nothing automatically. Both shipped stores have it; the
+    conformance suite checks it when a host's unit of work does.
+
+    The store keeps what one assignment reads, so that it is a few lookups and never a
+    scan: each agent's state (presence, open tickets per family, last assignment), the
+    agents of each queue, and each queue's waiting line per channel family in serving
+    order (VIP first, then opening time, then number: A3). Writes go through the unit
+    of work like every other (E2); two units of work never interleave on one agent or
+    one waiting ticket (the SQLite store's write lock, the memory store's lock).
+    """
+
+    def put_agent_state(self, state: AgentState) -> None:
+        """Insert or replace an agent's state (by agent id), its queues reindexed."""
+
+    def get_agent_state(self, agent_id: str) -> AgentState | None:
+        """The state of the agent with that id, or None."""
+
+    def list_agent_states(self) -> Sequence[AgentState]:
+        """Every agent's state, by agent id."""
+
+    def agent_states_for_queue(self, queue: str) -> Sequence[AgentState]:
+        """The states of the agents serving ``queue``, by agent id (an index, not a scan)."""
+
+    def add_waiting(self, ticket: WaitingTicket) -> None:
+        """Put a ticket in its queue's waiting line; RuleViolation if it already waits."""
+
+    def take_waiting(self, number: int) -> WaitingTicket | None:
+        """Take ticket ``number`` out of its waiting line, returning it; None if not waiting.
+
+        Two units of work never both take the same ticket: the second sees None.
+        """
+
+    def first_waiting(self, queue: str, family: Family) -> WaitingTicket | None:
+        """The first ticket of ``queue``'s waiting line of ``family`` (A3 order), or None."""
+
+    def list_waiting(self, queue: str | None = None) -> Sequence[WaitingTicket]:
+        """The waiting tickets of a queue (or all), in serving order (queue by queue)."""

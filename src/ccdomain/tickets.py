@@ -13,6 +13,9 @@ part lives, with the rules it holds:
   for a message or a call (T1-T6, T9, T10, M4, I3).
 - :mod:`ccdomain.services.ticket_actions`: resolve, typify, cancel, label and
   assign a ticket (T3, T8, T16, I2).
+- :mod:`ccdomain.rules.states`, :mod:`ccdomain.services.states` and
+  :mod:`ccdomain.services.auto_resolve`: pending and snoozed tickets, auto-resolve
+  and a ticket as of an instant (P1-P7).
 - :mod:`ccdomain.services.links`: :func:`link_ticket`, the manual link (M4, T19).
 - :mod:`ccdomain.services.ticket_views`: a contact's Typifications and History
   tabs, an agent's ticket list (T8, T17).
@@ -34,6 +37,7 @@ from typing import Any
 
 from ccdomain._deprecation import deprecated_alias
 from ccdomain.models import Interaction, RouteOutcome, Ticket, Typification
+from ccdomain.rules.states import OPEN_STATES, SYSTEM, auto_resolve_at, ticket_as_of
 from ccdomain.rules.tickets import (
     PHONE_CHANNELS,
     TypificationTree,
@@ -43,9 +47,11 @@ from ccdomain.rules.tickets import (
     rebuild_tickets,
     rebuild_typifications,
 )
+from ccdomain.services.auto_resolve import resolve_if_due, sweep_auto_resolve
 from ccdomain.services.channels import place_call, send_message, send_template
 from ccdomain.services.links import link_ticket
 from ccdomain.services.routing import RouteResult, route_interaction
+from ccdomain.services.states import mark_pending, snooze_ticket
 from ccdomain.services.ticket_actions import (
     TypifyResult,
     assign_ticket,
@@ -66,7 +72,9 @@ from ccdomain.services.ticket_views import (
 )
 
 __all__ = [
+    "OPEN_STATES",
     "PHONE_CHANNELS",
+    "SYSTEM",
     "CallDetail",
     "HistoryRow",
     "Interaction",
@@ -82,6 +90,7 @@ __all__ = [
     "agent_ticket_list",
     "agent_tickets",
     "assign_ticket",
+    "auto_resolve_at",
     "cancel_ticket",
     "contact_history",
     "contact_typifications",
@@ -91,15 +100,20 @@ __all__ = [
     "last_action",
     "link_ticket",
     "link_ticket_contact",
+    "mark_pending",
     "normalize_customer",
     "place_call",
     "rebuild_tickets",
     "rebuild_typifications",
+    "resolve_if_due",
     "resolve_ticket",
     "route_interaction",
     "send_message",
     "send_template",
     "set_labels",
+    "snooze_ticket",
+    "sweep_auto_resolve",
+    "ticket_as_of",
     "typification_rows",
     "typify_ticket",
 ]

@@ -13,9 +13,12 @@ serializer and the rules depend on them without import cycles.
   buckets and the collections policy (C1-C4).
 - :mod:`ccdomain.models.hours`: weekly business hours, holidays and service-level
   targets of a campaign (H1, H3).
+- :mod:`ccdomain.models.assignment`: agents, their presence and load, waiting
+  tickets (A1-A6).
 """
 
-from ccdomain.models import collections, contacts, hours, tickets
+from ccdomain.models import assignment, collections, contacts, hours, tickets
+from ccdomain.models.assignment import *  # noqa: F403
 from ccdomain.models.collections import *  # noqa: F403
 from ccdomain.models.contacts import *  # noqa: F403
 from ccdomain.models.hours import *  # noqa: F403
@@ -27,3 +30,4 @@ __all__ += collections.__all__
 __all__ += contacts.__all__
 __all__ += tickets.__all__
 __all__ += hours.__all__
+__all__ += assignment.__all__

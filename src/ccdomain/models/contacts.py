@@ -73,6 +73,8 @@ class Campaign:
     policy (C3-C5); they are ignored by campaigns of other kinds. ``hours``
     (None: always open), ``holidays`` and ``sla`` are its business hours and
     service-level targets (H1, H3).
+    policy (C3-C5); they are ignored by campaigns of other kinds.
+    ``auto_resolve_after_h`` resolves a ticket silent that many hours (P3; None: never).
     """
 
     id: str
@@ -89,6 +91,7 @@ class Campaign:
     hours: WeeklySchedule | None = None
     holidays: Holidays = attrs.field(factory=Holidays)
     sla: ServiceLevels | None = None
+    auto_resolve_after_h: int | None = None
 
 
 class ChannelKind(enum.StrEnum):

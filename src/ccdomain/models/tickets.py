@@ -46,12 +46,24 @@ class Direction(enum.StrEnum):
 
 
 class TicketStatus(enum.StrEnum):
-    """Status of a ticket (T3): open, or closed one of three ways."""
+    """Status of a ticket (T3, P4): open (also pending or snoozed), or closed one of three ways.
+
+    ``pending`` (waiting on the customer, P1) and ``snoozed`` (P2) are open states: the
+    ticket is still the open ticket of its campaign and customer (T2).
+    """
 
     OPEN = "open"
     RESOLVED = "resolved"
     TYPIFIED = "typified"
     CANCELLED = "cancelled"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+
+
+# Module constants: Ticket.is_open runs on the routing hot path.
+_OPEN = TicketStatus.OPEN
+_PENDING = TicketStatus.PENDING
+_SNOOZED = TicketStatus.SNOOZED
 
 
 @attrs.frozen(kw_only=True)
@@ -103,7 +115,12 @@ class RouteOutcome(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Ticket:
-    """A ticket (T7): the conversation of one customer in one campaign while open."""
+    """A ticket (T7): the conversation of one customer in one campaign while open.
+
+    ``paused_at`` is when it was last marked pending or snoozed (P1, P2; kept after it
+    wakes, so a replayed mark is recognised); ``snoozed_until`` is when a snoozed ticket
+    wakes by itself (P2).
+    """
 
     number: int
     campaign: str
@@ -125,11 +142,14 @@ class Ticket:
     interactions: int = 0
     closed_at: dt.datetime | None = None
     closed_by: str | None = None
+    paused_at: dt.datetime | None = None
+    snoozed_until: dt.datetime | None = None
 
     @property
     def is_open(self) -> bool:
-        """True while the ticket is open."""
-        return self.status is TicketStatus.OPEN
+        """True while the ticket is open: status open, pending or snoozed (T2, P4)."""
+        status = self.status
+        return status is _OPEN or status is _PENDING or status is _SNOOZED
 
 
 @attrs.frozen(kw_only=True)

@@ -15,6 +15,7 @@ from typing import Final
 import attrs
 
 from ccdomain.events import EventKind
+from ccdomain.replay.agents import on_agent, on_assign, on_presence
 from ccdomain.replay.closing import on_closing, on_link
 from ccdomain.replay.collections import (
     on_cancel_promise,
@@ -29,6 +30,7 @@ from ccdomain.replay.interactions import on_interaction
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.outcomes import Outcome
 from ccdomain.replay.setup import CAMPAIGN_INPUTS, on_campaign, on_line
+from ccdomain.replay.states import on_pending, on_snooze
 
 __all__ = ["EVENT_TYPES", "LINE_EVENTS", "LINE_KINDS", "LineKind"]
 
@@ -79,6 +81,7 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
         _K.INTERACTION_ADDED,
         _K.CONTACT_LINKED,
         _K.INTERACTION_REFUSED,
+        _K.TICKET_RESOLVED,  # P3: the key's ticket due for auto-resolve, resolved first
     ),
     "resolve": _kind(on_closing, _CLOSE, _K.TICKET_RESOLVED),
     "typify": _kind(on_closing, (*_CLOSE, "path", "comment"), _K.TICKET_TYPIFIED),
@@ -121,6 +124,20 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
     "block": _kind(on_block, _BLOCK, _K.IDENTITY_BLOCKED),
     "unblock": _kind(on_block, _BLOCK, _K.IDENTITY_UNBLOCKED),
     "anonymize": _kind(on_anonymize, ("campaign", "contact", "agent", "at"), _K.CONTACT_ANONYMIZED),
+    # ap: ticket states (P1, P2).
+    "pending": _kind(on_pending, _CLOSE, _K.TICKET_PENDING),
+    "snooze": _kind(on_snooze, (*_CLOSE, "until"), _K.TICKET_SNOOZED),
+    # ap: assignment (A1, A4, A5); each may give waiting tickets to an agent (A3).
+    "agent": _kind(
+        on_agent,
+        ("id", "name", "queues", "capacity", "by", "at"),
+        _K.AGENT_DECLARED,
+        _K.TICKET_ASSIGNED,
+    ),
+    "presence": _kind(
+        on_presence, ("agent", "status", "at"), _K.PRESENCE_CHANGED, _K.TICKET_ASSIGNED
+    ),
+    "assign": _kind(on_assign, (*_CLOSE, "by"), _K.TICKET_ASSIGNED),
 }
 """Every line type of the format, in the order docs/events.md presents them."""
 

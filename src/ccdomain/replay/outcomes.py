@@ -128,6 +128,11 @@ class Effect(enum.StrEnum):
     IDENTITY_BLOCKED = EventKind.IDENTITY_BLOCKED.value
     IDENTITY_UNBLOCKED = EventKind.IDENTITY_UNBLOCKED.value
     CONTACT_ANONYMIZED = EventKind.CONTACT_ANONYMIZED.value
+    TICKET_PENDING = EventKind.TICKET_PENDING.value
+    TICKET_SNOOZED = EventKind.TICKET_SNOOZED.value
+    AGENT_DECLARED = EventKind.AGENT_DECLARED.value
+    PRESENCE_CHANGED = EventKind.PRESENCE_CHANGED.value
+    TICKET_ASSIGNED = EventKind.TICKET_ASSIGNED.value
 
 
 @attrs.frozen(kw_only=True)

@@ -33,6 +33,7 @@ CAMPAIGN_INPUTS: Final = (
     "hours",
     "holidays",
     "sla",
+    "auto_resolve_after_h",
 )
 """The fields of a ``campaign`` line that :func:`ccdomain.contacts.make_campaign` reads."""
 

@@ -193,6 +193,7 @@ def make_campaign(
     hours: object = None,
     holidays: object = True,
     sla: object = None,
+    auto_resolve_after_h: object = None,
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -214,6 +215,8 @@ def make_campaign(
             Holidays record: the region's public holidays and the campaign's own (H1).
         sla: service-level targets, ``{"first_response_min": 30, "resolution_min":
             1440}`` or a ServiceLevels record (H3).
+        auto_resolve_after_h: hours without interaction after which an open ticket is
+            resolved (P3), from 1 to 24 times ``DAYS_MAX``; None never resolves one.
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -255,6 +258,14 @@ def make_campaign(
         hours=schedule,
         holidays=closed,
         sla=service_levels_from(sla),
+        auto_resolve_after_h=None
+        if auto_resolve_after_h is None
+        else checks.whole(
+            auto_resolve_after_h,
+            "auto_resolve_after_h",
+            minimum=1,
+            maximum=24 * checks.DAYS_MAX,
+        ),
     )
 
 

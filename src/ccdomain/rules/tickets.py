@@ -10,7 +10,9 @@ changes to the event log alone.
 - T3 :func:`require_open`: a closed ticket never reopens; :func:`closed` is the
   one way a ticket closes.
 - T7 :func:`with_interaction` records an interaction on a ticket;
-  :func:`describe_interaction` is the "last action" it leaves.
+  :func:`describe_interaction` is the "last action" it leaves. P1, P2: an inbound
+  interaction makes a pending or snoozed ticket open again (:func:`woken`; the other
+  state rules are in :mod:`ccdomain.rules.states`).
 - T8 :class:`TypificationTree`: a campaign's tree and the paths it accepts.
 - T11 every change is an event (:func:`ticket_event` and the builders below), so
   :func:`rebuild_tickets` and :func:`rebuild_typifications` rebuild the store's
@@ -52,12 +54,15 @@ from ccdomain.events import (
     TicketCancelled,
     TicketLabelled,
     TicketOpened,
+    TicketPending,
     TicketResolved,
+    TicketSnoozed,
     TicketTypified,
 )
 from ccdomain.models import (
     Campaign,
     Channel,
+    Direction,
     Interaction,
     RouteOutcome,
     Ticket,
@@ -85,6 +90,7 @@ __all__ = [
     "ticket_event",
     "typified_payload",
     "with_interaction",
+    "woken",
 ]
 
 PHONE_CHANNELS = frozenset({Channel.CALL, Channel.WHATSAPP, Channel.SMS})
@@ -95,6 +101,10 @@ PHONE_CHANNELS = frozenset({Channel.CALL, Channel.WHATSAPP, Channel.SMS})
 _CALL = Channel.CALL
 _INTERACTION_ADDED = EventKind.INTERACTION_ADDED
 _TICKET_OPENED = EventKind.TICKET_OPENED
+_OPEN = TicketStatus.OPEN
+_PENDING = TicketStatus.PENDING
+_SNOOZED = TicketStatus.SNOOZED
+_INBOUND = Direction.INBOUND
 
 
 def normalize_customer(channel: Channel, raw: object, region: str) -> str:
@@ -267,6 +277,21 @@ def channels_with(channels: tuple[Channel, ...], channel: Channel) -> tuple[Chan
     return (*channels, channel)
 
 
+def woken(ticket: Ticket, interaction: Interaction) -> bool:
+    """Whether ``interaction`` makes a pending or snoozed ticket open again (P1, P2, P7).
+
+    An inbound interaction at or after the mark does; an outbound one, or one that
+    happened before the mark (a late delivery, T10), does not.
+    """
+    status = ticket.status
+    if status is not _PENDING and status is not _SNOOZED:
+        return False
+    if interaction.direction is not _INBOUND:
+        return False
+    mark = ticket.paused_at
+    return mark is None or interaction.at >= mark
+
+
 def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
     """The ticket after recording ``interaction`` on it (T7, T15).
 
@@ -291,13 +316,17 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
         last_channel = ticket.last_channel
         action = ticket.last_action
         last_agent = ticket.last_agent
+    status = ticket.status
+    snoozed_until = ticket.snoozed_until
+    if status is not _OPEN and woken(ticket, interaction):
+        status, snoozed_until = _OPEN, None
     return Ticket(
         number=ticket.number,
         campaign=ticket.campaign,
         customer=ticket.customer,
         origin=ticket.origin,
         opened_at=ticket.opened_at,
-        status=ticket.status,
+        status=status,
         queue=ticket.queue,
         line=ticket.line,
         alias=ticket.alias,
@@ -312,6 +341,8 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
         interactions=ticket.interactions + 1,
         closed_at=ticket.closed_at,
         closed_by=ticket.closed_by,
+        paused_at=ticket.paused_at,
+        snoozed_until=snoozed_until,
     )
 
 
@@ -480,6 +511,14 @@ def rebuild_tickets(events: Iterable[Event]) -> list[Ticket]:
                 ticket = attrs.evolve(ticket, labels=payload.labels)
             case TicketAssigned():
                 ticket = attrs.evolve(ticket, assignee=payload.assignee)
+            case TicketPending():
+                ticket = attrs.evolve(
+                    ticket, status=_PENDING, paused_at=event.at, snoozed_until=None
+                )
+            case TicketSnoozed():
+                ticket = attrs.evolve(
+                    ticket, status=_SNOOZED, paused_at=event.at, snoozed_until=payload.until
+                )
             case _:
                 continue
         tickets[number] = ticket

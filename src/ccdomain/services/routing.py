@@ -22,6 +22,7 @@ interaction, so it calls the unwrapped helpers of the other services directly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import attrs
 
@@ -41,6 +42,7 @@ from ccdomain.rules.routing import (
     parse_direction,
     refusal_event,
 )
+from ccdomain.rules.states import ticket_as_of
 from ccdomain.rules.tickets import (
     interaction_event,
     normalize_customer,
@@ -48,6 +50,8 @@ from ccdomain.rules.tickets import (
     with_interaction,
 )
 from ccdomain.services._common import get_campaign, get_line
+from ccdomain.services.assignment import assign_opened
+from ccdomain.services.auto_resolve import resolve_if_due
 from ccdomain.services.links import auto_link
 
 __all__ = ["RouteResult", "resolve_target", "route_checked", "route_interaction"]
@@ -109,7 +113,7 @@ def resolve_target(
             )
     region = default.region if default is not None else line_region(line)
     normalized = normalize_customer(channel, customer, region)
-    chosen = campaign_on_line(uow.tickets_for_customer(normalized), line.id, at)
+    chosen = campaign_on_line(_as_of(uow, uow.tickets_for_customer(normalized), at), line.id, at)
     if chosen is not None and (default is None or chosen != default.id):
         return Target(get_campaign(uow, chosen), normalized, line)
     if default is None:
@@ -118,6 +122,21 @@ def resolve_target(
             "ticket on it; expected a line with a default campaign (T6)"
         )
     return Target(default, normalized, line)
+
+
+def _as_of(uow: UnitOfWork, tickets: Sequence[Ticket], at: dt.datetime) -> Sequence[Ticket]:
+    """P3, T6: the customer's tickets as of ``at``: one due for auto-resolve before then
+    reads resolved at its due instant, so it no longer draws the interaction to its
+    campaign (it is resolved for real when its own key is routed, or swept)."""
+    for ticket in tickets:
+        if ticket.is_open:
+            campaign = uow.get_campaign(ticket.campaign)
+            if campaign is not None and campaign.auto_resolve_after_h is not None:
+                return [
+                    ticket_as_of(t, uow.get_campaign(t.campaign), at) if t.is_open else t
+                    for t in tickets
+                ]
+    return tickets
 
 
 def route_interaction(
@@ -286,6 +305,10 @@ def _record(
     customer = target.customer
     line_id = None if target.line is None else target.line.id
     ticket = uow.get_open_ticket(campaign_id, customer)
+    if ticket is not None and target.campaign.auto_resolve_after_h is not None:
+        ticket = resolve_if_due(uow, ticket, at, target.campaign)
+        if not ticket.is_open:  # resolved at its due instant, before this interaction (P3)
+            ticket = None
     outcome = _JOINED
     if ticket is None or at < ticket.opened_at:
         late = closed_covering(uow.tickets_for_customer(customer, campaign_id), at)
@@ -334,4 +357,7 @@ def _record(
             updated, changed = linked, True
     if changed:
         uow.update_ticket(updated)
+    if outcome is _OPENED:
+        # After the link: a waiting ticket is placed by its contact's VIP flag (A3).
+        updated = assign_opened(uow, updated, at, direction, agent)
     return RouteResult(ticket=updated, outcome=outcome, interaction=recorded)

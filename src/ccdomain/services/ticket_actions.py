@@ -43,6 +43,8 @@ from ccdomain.rules.tickets import (
     typified_payload,
 )
 from ccdomain.services._common import get_campaign
+from ccdomain.services.assignment import assignee_changed, release_closed
+from ccdomain.services.auto_resolve import resolve_if_due
 
 __all__ = [
     "TypifyResult",
@@ -146,6 +148,8 @@ def _to_close(
 ) -> Ticket:
     """The open ticket an action closes at ``at`` (T3, T16)."""
     ticket = find_ticket(uow, number=number, campaign=campaign, customer=customer)
+    if ticket.is_open:  # a ticket due for auto-resolve before ``at`` was resolved then (P3)
+        ticket = resolve_if_due(uow, ticket, at)
     require_open(ticket, action)
     check_close_time(ticket, at)
     return ticket
@@ -174,6 +178,7 @@ def resolve_ticket(
         done = closed(ticket, TicketStatus.RESOLVED, agent, at)
         uow.update_ticket(done)
         uow.append_event(ticket_event(EventKind.TICKET_RESOLVED, done, agent, at, TicketResolved()))
+        release_closed(uow, done, at)
         uow.commit()
     return done
 
@@ -225,6 +230,7 @@ def typify_ticket(
         uow.append_event(
             ticket_event(EventKind.TICKET_TYPIFIED, done, agent, at, typified_payload(record))
         )
+        release_closed(uow, done, at)
         uow.commit()
     return TypifyResult(ticket=done, typification=record)
 
@@ -253,6 +259,7 @@ def cancel_ticket(store: Store, *, number: int, agent: str, at: dt.datetime) -> 
                 TicketCancelled(comments_removed=removed),
             )
         )
+        release_closed(uow, done, at)
         uow.commit()
     return done
 
@@ -310,5 +317,6 @@ def assign_ticket(
                 EventKind.TICKET_ASSIGNED, updated, agent, at, TicketAssigned(assignee=assignee)
             )
         )
+        assignee_changed(uow, ticket, updated, at)
         uow.commit()
     return updated

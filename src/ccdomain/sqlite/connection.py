@@ -46,6 +46,7 @@ from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.models import (
+    AgentState,
     Block,
     Campaign,
     Company,
@@ -55,6 +56,7 @@ from ccdomain.models import (
     Product,
     Promise,
     Ticket,
+    WaitingTicket,
 )
 from ccdomain.serialization import from_json
 from ccdomain.sqlite.fast_json import _json
@@ -70,7 +72,7 @@ _EVENTS_PAGE = 1000
 # what it holds. (Contact and Event hold a dict, so each read decodes its own copy;
 # interactions and the like are rarely read twice, so they would only crowd it.)
 _SHAREABLE: frozenset[type] = frozenset(
-    {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
+    {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise, AgentState, WaitingTicket}
 )
 _DECODED_LIMIT = 50_000
 # Remembered reads per connection (by key, phone lookups, ticket lookups), each, kept

@@ -1,6 +1,7 @@
 """JSON of the models routing writes on every message, without cattrs (the codec's text).
 
-Routing writes a ticket, an interaction and two events per message: the writers
+Routing writes a ticket, an interaction and two events per message (and, with
+agents, an agent's state, a waiting ticket and an assignment event): the writers
 here give the very text :func:`ccdomain.serialization.to_json` gives (for events,
 :func:`ccdomain.event_codec.encode_event`): same keys, order and escapes, a few
 times faster. ``tests/test_sqlite_speed.py`` proves the texts identical with
@@ -17,8 +18,8 @@ from json.encoder import encode_basestring as _quote
 from typing import Any
 
 from ccdomain.event_codec import EVENT_VERSION, encode_event
-from ccdomain.events import ContactLinked, Event, InteractionAdded, TicketOpened
-from ccdomain.models import Interaction, Ticket
+from ccdomain.events import ContactLinked, Event, InteractionAdded, TicketAssigned, TicketOpened
+from ccdomain.models import AgentState, Interaction, PerFamily, Ticket, WaitingTicket
 from ccdomain.serialization import to_json
 
 
@@ -57,7 +58,8 @@ def _ticket_json(t: Ticket) -> str:
         f'"last_activity_at":{_opt_time(t.last_activity_at)},'
         f'"last_channel":{"null" if last_channel is None else _quote(last_channel)},'
         f'"last_action":{_quote(t.last_action)},"interactions":{_int(t.interactions)},'
-        f'"closed_at":{_opt_time(t.closed_at)},"closed_by":{_opt_str(t.closed_by)}}}'
+        f'"closed_at":{_opt_time(t.closed_at)},"closed_by":{_opt_str(t.closed_by)},'
+        f'"paused_at":{_opt_time(t.paused_at)},"snoozed_until":{_opt_time(t.snoozed_until)}}}'
     )
 
 
@@ -102,6 +104,8 @@ def _event_json(e: Event) -> str:
             f'"queue":{_quote(payload.queue)},"alias":{_quote(payload.alias)},'
             f'"line":{_opt_str(payload.line)}}}'
         )
+    elif type(payload) is TicketAssigned:
+        body = f'{{"assignee":{_opt_str(payload.assignee)}}}'
     elif type(payload) is ContactLinked:
         body = (
             f'{{"how":{_quote(payload.how)},"customer":{_quote(payload.customer)},'
@@ -117,10 +121,40 @@ def _event_json(e: Event) -> str:
     )
 
 
+def _counts_json(c: PerFamily) -> str:
+    if type(c) is not PerFamily:
+        raise _Unusual
+    return f'{{"digital":{_int(c.digital)},"voice":{_int(c.voice)}}}'
+
+
+def _agent_state_json(s: AgentState) -> str:
+    """The state of an agent (A2): written on every assignment."""
+    a = s.agent
+    return (
+        f'{{"agent":{{"id":{_quote(a.id)},"name":{_quote(a.name)},'
+        f'"queues":[{",".join(map(_quote, a.queues))}],"capacity":{_counts_json(a.capacity)}}},'
+        f'"presence":{_quote(s.presence)},"open":{_counts_json(s.open)},'
+        f'"last_assigned_at":{_opt_time(s.last_assigned_at)},'
+        f'"presence_at":{_opt_time(s.presence_at)}}}'
+    )
+
+
+def _waiting_json(w: WaitingTicket) -> str:
+    """A waiting ticket (A3): written for every ticket no agent can take."""
+    if type(w.vip) is not bool:
+        raise _Unusual
+    return (
+        f'{{"number":{_int(w.number)},"queue":{_quote(w.queue)},"family":{_quote(w.family)},'
+        f'"opened_at":{_quote(w.opened_at.isoformat())},"vip":{"true" if w.vip else "false"}}}'
+    )
+
+
 _FAST_JSON: dict[type, Callable[[Any], str]] = {
     Ticket: _ticket_json,
     Interaction: _interaction_json,
     Event: _event_json,
+    AgentState: _agent_state_json,
+    WaitingTicket: _waiting_json,
 }
 
 

@@ -139,6 +139,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # codec, which upcasts version 2, and written again by ccdomain_event_v3, a function
     # registered while migrating.
     ("UPDATE events SET data = ccdomain_event_v3(data)",),
+    # ap: 4: assignment (A1-A6): agents, the agents of each queue, and the waiting lines
+    # in serving order per (queue, family): VIP first (rank 0), opening instant, number.
+    (
+        "CREATE TABLE agents (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+        "CREATE TABLE agent_queues (queue TEXT NOT NULL, agent TEXT NOT NULL, "
+        "PRIMARY KEY (queue, agent))",
+        "CREATE INDEX agent_queues_by_agent ON agent_queues (agent)",
+        """CREATE TABLE waiting (
+            number INTEGER PRIMARY KEY,
+            queue TEXT NOT NULL,
+            family TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            opened_us INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX waiting_line ON waiting (queue, family, rank, opened_us, number)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
 

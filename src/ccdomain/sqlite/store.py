@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ccdomain.errors import StoreError, StoreUnavailable, show
 from ccdomain.event_codec import EVENT_VERSION
 from ccdomain.sqlite import schema
+from ccdomain.sqlite.assignment import SqliteAssignmentRepository
 from ccdomain.sqlite.collections import SqliteCollectionsRepository
 from ccdomain.sqlite.connection import _Connection, _failure
 from ccdomain.sqlite.contacts import SqliteContactRepository
@@ -367,6 +368,7 @@ class SqliteStore:
 
 
 class SqliteUnitOfWork(
+    SqliteAssignmentRepository,
     SqliteContactRepository,
     SqliteTicketRepository,
     SqliteCollectionsRepository,

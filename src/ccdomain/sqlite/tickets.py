@@ -35,6 +35,16 @@ from ccdomain.sqlite.fast_json import _json
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
 
+
+def _state(ticket: Ticket) -> str:
+    """The ``status`` column of a ticket: ``'open'`` for every open state (P4).
+
+    Pending and snoozed tickets are open tickets of their key (T2): the column (and the
+    partial unique index on it) says open, and the row's data holds the precise status.
+    """
+    return _OPEN if ticket.is_open else ticket.status.value
+
+
 _MISSING: Any = object()
 
 
@@ -233,14 +243,14 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         changed = db.execute(
             "UPDATE tickets SET data = ? WHERE number = ? AND campaign = ? AND customer = ? "
             "AND status = ? AND contact IS ?",
-            (data, *key, ticket.status.value, ticket.contact),
+            (data, *key, _state(ticket), ticket.contact),
         ).rowcount
         if changed != 1:
             # The reason is looked up only when this refuses.
             changed = db.execute(
                 "UPDATE tickets SET status = ?, contact = ?, data = ? "
                 "WHERE number = ? AND campaign = ? AND customer = ? AND (status = 'open' OR ?)",
-                (ticket.status.value, ticket.contact, data, *key, not ticket.is_open),
+                (_state(ticket), ticket.contact, data, *key, not ticket.is_open),
             ).rowcount
         if changed == 1:
             self._ticket_written(ticket)
@@ -282,7 +292,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
                 "WHERE number = ?",
                 (
                     ticket.customer,
-                    ticket.status.value,
+                    _state(ticket),
                     ticket.contact,
                     self._dump(ticket),
                     ticket.number,

@@ -37,6 +37,7 @@ from ccdomain.collections import (
 from ccdomain.documents import Document
 from ccdomain.events import (
     PAYLOAD_TYPES,
+    AgentDeclared,
     CampaignDeclared,
     CommentAdded,
     ContactAnonymized,
@@ -55,6 +56,7 @@ from ccdomain.events import (
     Payload,
     PaymentRecorded,
     PaymentReversed,
+    PresenceChanged,
     ProductDeclared,
     PromiseCancelled,
     PromiseMade,
@@ -62,7 +64,9 @@ from ccdomain.events import (
     TicketCancelled,
     TicketLabelled,
     TicketOpened,
+    TicketPending,
     TicketResolved,
+    TicketSnoozed,
     TicketTypified,
 )
 from ccdomain.models import (
@@ -310,6 +314,8 @@ def tickets() -> st.SearchStrategy[Ticket]:
         interactions=st.integers(0, 1000),
         closed_at=st.none() | aware_datetimes,
         closed_by=st.none() | _ids,
+        paused_at=st.none() | aware_datetimes,
+        snoozed_until=st.none() | aware_datetimes,
     )
 
 
@@ -445,6 +451,19 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     EventKind.PAYMENT_REVERSED: st.builds(PaymentReversed, payment=_ids, product=_ids),
     EventKind.PROMISE_MADE: st.builds(PromiseMade, promise=_ids, product=_ids, total=_amounts),
     EventKind.PROMISE_CANCELLED: st.builds(PromiseCancelled, promise=_ids, product=_ids),
+    EventKind.TICKET_PENDING: st.builds(TicketPending),
+    EventKind.TICKET_SNOOZED: st.builds(TicketSnoozed, until=aware_datetimes),
+    EventKind.AGENT_DECLARED: st.builds(
+        AgentDeclared,
+        agent=_ids,
+        name=names,
+        queues=st.lists(_ids, unique=True, min_size=1, max_size=3).map(tuple),
+        digital=st.integers(0, 20),
+        voice=st.integers(0, 5),
+    ),
+    EventKind.PRESENCE_CHANGED: st.builds(
+        PresenceChanged, agent=_ids, status=st.sampled_from(["online", "away", "offline"])
+    ),
 }
 
 

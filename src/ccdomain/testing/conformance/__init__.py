@@ -35,13 +35,16 @@ The classes, one per port, each in its own module of this package:
 :class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
 (``units``), and :class:`ServiceLevelReadsConformance` (``service_levels``, the
 optional bulk reads of the tickets listing: skipped for a store without them),
-over :class:`StoreCase` (``case``). Their names do not start
+and :class:`AssignmentRepositoryConformance` (``assignment``), for the optional
+assignment port (its tests skip when a store's unit of work has none), over
+:class:`StoreCase` (``case``). Their names do not start
 with ``Test``, so pytest collects only your subclasses. Test names carry the rule they check
 (``test_T2_...``, an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is
 checked throughout. The suite needs ``pytest`` and ``hypothesis``.
 """
 
 # AT and the phone numbers were public names of the single-module suite: kept importable.
+from ccdomain.testing.conformance.assignment import AssignmentRepositoryConformance
 from ccdomain.testing.conformance.case import AT as AT
 from ccdomain.testing.conformance.case import OTHER_PHONE as OTHER_PHONE
 from ccdomain.testing.conformance.case import PHONE as PHONE
@@ -55,6 +58,7 @@ from ccdomain.testing.conformance.tickets import TicketRepositoryConformance
 from ccdomain.testing.conformance.units import UnitOfWorkConformance
 
 __all__ = [
+    "AssignmentRepositoryConformance",
     "CollectionsRepositoryConformance",
     "ContactRepositoryConformance",
     "EventLogConformance",
@@ -75,5 +79,6 @@ class StoreConformance(
     EventLogConformance,
     UnitOfWorkConformance,
     ServiceLevelReadsConformance,
+    AssignmentRepositoryConformance,
 ):
     """Every port of the store contract: subclass it and write ``make_store``."""
