@@ -236,6 +236,9 @@ def _version_3_without_application_id(path: Path) -> None:
     ccdomain_file(path)
     db = sqlite3.connect(path)
     db.execute("PRAGMA application_id = 0")  # as every file written before it was set
+    db.execute("DROP TABLE identity_index")  # migration 4 (X1, X2) came after it
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
     db.close()
 
 

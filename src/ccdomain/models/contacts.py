@@ -69,7 +69,8 @@ class Campaign:
     ``region`` (ISO 3166 alpha-2) is the default region of phone numbers typed
     without a country code (M1). ``typifications`` are the paths of the
     typification tree (T8). The collections fields are the campaign's promise
-    policy (C3-C5); they are ignored by campaigns of other kinds.
+    policy (C3-C5); they are ignored by campaigns of other kinds. ``queue`` is the
+    queue of its tickets when neither the interaction nor the line names one (X4).
     """
 
     id: str
@@ -83,6 +84,7 @@ class Campaign:
     horizon_days: int = 30
     tolerance: Decimal = Decimal("0")
     buckets: tuple[tuple[int, int | None], ...] = DEFAULT_BUCKET_LIMITS
+    queue: str = ""
 
 
 class ChannelKind(enum.StrEnum):

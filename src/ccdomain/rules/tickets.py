@@ -11,6 +11,8 @@ changes to the event log alone.
   one way a ticket closes.
 - T7 :func:`with_interaction` records an interaction on a ticket;
   :func:`describe_interaction` is the "last action" it leaves.
+- X6 a ticket's ``origin`` and ``opened_at`` are those of its earliest interaction
+  by event time, also one that arrives after later ones (:func:`with_interaction`).
 - T8 :class:`TypificationTree`: a campaign's tree and the paths it accepts.
 - T11 every change is an event (:func:`ticket_event` and the builders below), so
   :func:`rebuild_tickets` and :func:`rebuild_typifications` rebuild the store's
@@ -102,7 +104,7 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
 
     Phone channels (call, WhatsApp, SMS) go through :func:`ccdomain.phones.normalize_phone`
     with the campaign's region; an email address is lower-cased; other addresses
-    (Messenger, Instagram, web chat ids) are stripped.
+    (Messenger, Instagram, web chat ids) are stripped. An email is case-folded (X1).
 
     >>> normalize_customer(Channel.WHATSAPP, "987 654 321", "PE")
     '+51987654321'
@@ -118,7 +120,8 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
     value = checks.identifier(raw, f"{channel.value} customer", limit=checks.ADDRESS_MAX)
     if channel is not Channel.EMAIL:
         return value
-    value = value.lower()
+    # X1: case-folded, so an address typed in any case is one customer (and one contact).
+    value = value.casefold()
     local, at_sign, domain = value.partition("@")
     if local and at_sign and domain and " " not in value and "@" not in domain:
         return value
@@ -291,12 +294,16 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
         last_channel = ticket.last_channel
         action = ticket.last_action
         last_agent = ticket.last_agent
+    origin, opened_at = ticket.origin, ticket.opened_at
+    if interaction.at < opened_at:
+        # X6: the earliest interaction by event time opened the ticket, however late it came.
+        origin, opened_at = interaction.direction, interaction.at
     return Ticket(
         number=ticket.number,
         campaign=ticket.campaign,
         customer=ticket.customer,
-        origin=ticket.origin,
-        opened_at=ticket.opened_at,
+        origin=origin,
+        opened_at=opened_at,
         status=ticket.status,
         queue=ticket.queue,
         line=ticket.line,

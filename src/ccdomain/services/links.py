@@ -31,10 +31,10 @@ from ccdomain.events import LinkHow
 from ccdomain.models import Contact, Ticket
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.matching import customer_channel
-from ccdomain.rules.tickets import contact_linked_event
+from ccdomain.rules.tickets import PHONE_CHANNELS, contact_linked_event
 from ccdomain.services._common import live_contact
 from ccdomain.services.contacts import create_contact
-from ccdomain.services.matching import exact_link_code
+from ccdomain.services.matching import address_link_code, exact_link_code
 from ccdomain.services.ticket_actions import find_ticket
 
 __all__ = ["auto_link", "create_contact_from_ticket", "link_ticket"]
@@ -42,11 +42,16 @@ __all__ = ["auto_link", "create_contact_from_ticket", "link_ticket"]
 
 def auto_link(uow: UnitOfWork, ticket: Ticket, at: dt.datetime) -> Ticket | None:
     """M4 inside routing's unit of work: ``ticket`` linked to the one EXACT contact of its
-    campaign, with its CONTACT_LINKED event appended; None when no single contact decides.
+    campaign (X1: the one holding its email, Messenger or Instagram address on those
+    channels), with its CONTACT_LINKED event appended; None when no single contact decides.
 
     The caller stores the ticket (routing writes it once per interaction).
     """
-    code = exact_link_code(uow, ticket.campaign, ticket.customer)
+    first = ticket.channels[0] if ticket.channels else ticket.last_channel
+    if first is None or first in PHONE_CHANNELS:
+        code = exact_link_code(uow, ticket.campaign, ticket.customer)
+    else:  # X1: an email, Messenger or Instagram customer, through the identity index
+        code = address_link_code(uow, ticket.campaign, first, ticket.customer)
     if code is None:
         return None
     linked = attrs.evolve(ticket, contact=code)
