@@ -32,10 +32,18 @@ from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
+from ccdomain.identities import identities_tab, search_identities
 from ccdomain.models import Campaign
 from ccdomain.ports import Store, UnitOfWork
 
-__all__ = ["FIELDS", "contact_rows", "promise_rows", "ticket_rows", "typification_rows"]
+__all__ = [
+    "FIELDS",
+    "contact_rows",
+    "identity_rows",
+    "promise_rows",
+    "ticket_rows",
+    "typification_rows",
+]
 
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -100,6 +108,16 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "ticket",
             "installments",
             "cancelled_on",
+        ),
+        "identities": (
+            "campaign",
+            "code",
+            "candidate",
+            "tier",
+            "reason",
+            "vip",
+            "first_names",
+            "last_names",
         ),
     }
 )
@@ -288,3 +306,34 @@ def typification_rows(store: Store, *, campaign: str | None = None) -> list[dict
                 }
             )
     return rows
+
+
+def identity_rows(
+    store: Store, *, campaign: str, code: str, query: str | None = None
+) -> list[dict[str, Any]]:
+    """The Identities tab of a contact, one row per candidate, best first (the ``ccdomain
+    identities`` listing, X2).
+
+    Without ``query``: the contacts of its campaign its phones, emails, document or
+    full name match; with one: those a search for ``query`` (a phone, an email, a
+    document number or a name) finds. Keys: campaign, code (the contact's), candidate
+    (the candidate's code), tier, reason, vip, first_names, last_names.
+    """
+    if query is None:
+        found = identities_tab(store, campaign=campaign, code=code).candidates
+    else:
+        found = search_identities(store, campaign=campaign, code=code, query=query)
+    live = ct.get_contact(store, campaign=campaign, code=code)
+    return [
+        {
+            "campaign": live.campaign,
+            "code": live.code,
+            "candidate": c.contact.code,
+            "tier": c.tier.value,
+            "reason": c.reason,
+            "vip": c.contact.vip,
+            "first_names": c.contact.first_names,
+            "last_names": c.contact.last_names,
+        }
+        for c in found
+    ]

@@ -40,6 +40,9 @@ Identity across channels (X):
   :attr:`MatchTier.CHANNEL` and :attr:`MatchTier.NAME` rank with the phone tiers:
   document > phone exact > email > Messenger/Instagram > phone national, suffix,
   variant > name (:func:`identity_candidate` builds them).
+- X5, X10 :func:`same_person`: a contact of another campaign holding the code a
+  link would copy is the same person when both have the same document, or, with no
+  document on either side, the same full name and a channel in common.
 - X7 A web chat visitor id is trimmed and matched to no contact: contacts have
   no web chat channel (K4), so a web chat ticket is never linked automatically.
 """
@@ -77,6 +80,7 @@ __all__ = [
     "latest",
     "national_or_none",
     "rank",
+    "same_person",
 ]
 
 SUFFIX_DIGITS: Final = 7
@@ -358,6 +362,25 @@ def identity_candidate(contact: Contact, kind: str, key: str) -> Candidate:
         )
     tier, what = found
     return Candidate(contact=contact, tier=tier, reason=f"{what} {key}", phone="")
+
+
+def same_person(a: Contact, b: Contact) -> bool:
+    """Whether two contacts of different campaigns are one person (X5, X10).
+
+    With a document on either side: both have it, the same (:func:`document_key`).
+    Without documents: the same folded full name (not empty) and at least one
+    channel in common.
+    """
+    if a.document is not None or b.document is not None:
+        return (
+            a.document is not None
+            and b.document is not None
+            and document_key(a.document.number) == document_key(b.document.number)
+        )
+    name = name_key(a.full_name)
+    if not name or name != name_key(b.full_name):
+        return False
+    return bool({(c.kind, c.value) for c in a.channels} & {(c.kind, c.value) for c in b.channels})
 
 
 # --- M4 linking -------------------------------------------------------------------------------
