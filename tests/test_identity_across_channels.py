@@ -11,8 +11,10 @@ import datetime as dt
 import json
 import pathlib
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,9 +39,17 @@ from ccdomain.matching import (
     link_ticket,
 )
 from ccdomain.memory import MemoryStore
-from ccdomain.models import ChannelKind, Contact
+from ccdomain.models import (
+    ChannelKind,
+    Contact,
+    ContactChannel,
+    CustomFieldDef,
+    FieldType,
+)
 from ccdomain.ports import Store
 from ccdomain.replay import apply_event
+from ccdomain.rules.custom_fields import copied_custom
+from ccdomain.rules.matching import same_person
 from ccdomain.sqlite import SqliteStore
 from ccdomain.testing import strategies as cst
 from ccdomain.tickets import rebuild_tickets, route_interaction
@@ -296,6 +306,64 @@ def test_X2_S43_identities_by_phone_email_document_and_name_api(store: Store) ->
         search_identities(store, campaign="ventas", code=DNI, query="   ")
 
 
+def test_X8_a_search_is_read_as_every_identity_it_can_be(store: Store) -> None:
+    for event in CAMPAIGNS:
+        apply_event(store, event)
+    apply_event(store, JOSE)
+    apply_event(store, {"type": "contact", "campaign": "ventas", "first_names": "Fb",
+                        "channels": [{"kind": "messenger", "value": "1234567"}]})  # fmt: skip
+
+    def found(query: str) -> list[tuple[str, MatchTier]]:
+        return [(c.contact.code, c.tier) for c in find_identities(store, query=query)]
+
+    assert found("@JOSE.perez") == [(DNI, MatchTier.CHANNEL)]
+    assert found("psid-77") == [(DNI, MatchTier.CHANNEL)]
+    assert found("12.345.678") == [(DNI, MatchTier.DOCUMENT)]
+    assert found("+51 987 654 321") == [(DNI, MatchTier.EXACT)]
+    # Digits that are a Messenger id and no valid phone: found as the id, no error.
+    assert found("1234567") == [("C-000001", MatchTier.CHANNEL)]
+    assert found("pérez soto josé") == []  # a full name is its words in order
+    assert found("José  Pérez SOTO") == [(DNI, MatchTier.NAME)]
+    with pytest.raises(RuleViolation, match="only_campaign"):
+        find_identities(store, query="jose", only_campaign=True)
+
+
+def test_X9_copied_custom_keeps_what_the_target_template_takes() -> None:
+    template = (
+        CustomFieldDef(name="plan", type=FieldType.CHOICE, choices=("A", "B")),
+        CustomFieldDef(name="nivel", type=FieldType.TEXT),
+        CustomFieldDef(name="alta", type=FieldType.DATE),
+        CustomFieldDef(name="vip", type=FieldType.BOOLEAN),
+    )
+    values = {
+        "plan": "C",  # not a choice there: left behind
+        "nivel": Decimal("2"),  # a number to a text field: its text
+        "alta": dt.date(2026, 1, 5),
+        "vip": True,
+        "deuda": Decimal("10"),  # no such field there
+    }
+    assert copied_custom(template, values) == {
+        "nivel": "2",
+        "alta": dt.date(2026, 1, 5),
+        "vip": True,
+    }
+
+
+def test_X10_same_person_by_document_or_by_name_and_a_channel() -> None:
+    email = ContactChannel(kind=ChannelKind.EMAIL, value="ana@example.com")
+    doc = Document("DNI", DNI)
+    a = Contact(campaign="ventas", code="C-1", first_names="Ana", channels=(email,))
+    assert same_person(a, attrs.evolve(a, campaign="soporte", first_names="ANA"))
+    assert not same_person(a, attrs.evolve(a, channels=()))
+    assert not same_person(a, attrs.evolve(a, first_names="Rosa"))
+    assert not same_person(a, attrs.evolve(a, document=doc))
+    assert same_person(attrs.evolve(a, document=doc), Contact(campaign="s", code=DNI, document=doc))
+    assert not same_person(
+        attrs.evolve(a, document=doc), attrs.evolve(a, document=Document("DNI", "87654321"))
+    )
+    assert not same_person(Contact(campaign="v", code="1"), Contact(campaign="s", code="1"))
+
+
 # --- X3 (S40): a secondary email ---------------------------------------------------------------
 
 
@@ -487,7 +555,7 @@ def test_X5_S19_linking_a_contact_of_another_campaign_copies_it_api(store: Store
         assert len([e for e in uow.events() if e.kind is EventKind.CONTACT_CREATED]) == 2
 
 
-def test_X5_refusals_change_nothing(store: Store) -> None:
+def test_X5_X9_refusals_change_nothing(store: Store) -> None:
     for event in [
         {"type": "campaign", "id": "ventas", "region": "PE",
          "custom_fields": [{"name": "ruc", "type": "text", "required": True}]},

@@ -41,6 +41,7 @@ from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
 from ccdomain.listings import (
     FIELDS,
+    IDENTITY_FIELDS,
     contact_rows,
     identity_rows,
     promise_rows,
@@ -558,7 +559,7 @@ def _cmd_identities(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) ->
             rows,
             args.format,
             _TABLE_COLUMNS["identities"],
-            fields=FIELDS["identities"],
+            fields=IDENTITY_FIELDS,
             width=width,
             wide=args.wide,
         )
