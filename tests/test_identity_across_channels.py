@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pathlib
+import sqlite3
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from ccdomain.errors import (
     DuplicateContact,
     InvalidCustomField,
     RuleViolation,
+    StoreUnavailable,
     UnknownCampaign,
     UnknownContact,
 )
@@ -715,3 +717,54 @@ def test_X1_X2_a_contact_reachable_by_a_channel_is_found_by_it(
                 assert linked == (contact.code if holders == {contact.code} else None)
     finally:
         made.close()
+
+
+def test_X2_migration_4_indexes_the_contacts_of_a_version_3_database(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = tmp_path / "v3.db"
+    old = SqliteStore(path)
+    email = ContactChannel(kind=ChannelKind.EMAIL, value="ana@example.com")
+    with old.unit_of_work() as uow:
+        uow.add_contact(Contact(campaign="v", code="1", first_names="Ana", channels=(email,)))
+        uow.add_contact(Contact(campaign="v", code="2", first_names="Ana", merged_into="1"))
+        uow.commit()
+    old.close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE identity_index")  # as a file of version 3 was
+    raw.execute("PRAGMA user_version = 3")
+    raw.commit()
+    raw.close()
+    reader = SqliteStore(path, read_only=True)
+    with pytest.raises(StoreUnavailable, match="identity_index"), reader.unit_of_work() as uow:
+        uow.contacts_by_identity("name", "ana")
+    reader.close()
+    store = SqliteStore(path)
+    try:
+        assert store.schema_version == 4
+        with store.unit_of_work() as uow:
+            assert [c.code for c in uow.contacts_by_identity("name", "ana")] == ["1"]
+            assert [c.code for c in uow.contacts_by_identity("email", "ana@example.com")] == ["1"]
+    finally:
+        store.close()
+
+
+def test_X2_identity_lookups_are_index_searches_not_scans(tmp_path: pathlib.Path) -> None:
+    store = SqliteStore(tmp_path / "a.db")
+    statements: list[str] = []
+    try:
+        with store.unit_of_work() as uow:
+            db = uow._db()  # type: ignore[attr-defined]
+            email = ContactChannel(kind=ChannelKind.EMAIL, value="ana@example.com")
+            uow.add_contact(Contact(campaign="v", code="1", first_names="Ana", channels=(email,)))
+            db.set_trace_callback(statements.append)
+            for kind, key in (("email", "ana@example.com"), ("document", DNI), ("name", "ana")):
+                uow.contacts_by_identity(kind, key)
+            db.set_trace_callback(None)
+            selects = [s for s in statements if s.startswith("SELECT")]
+            assert len(selects) == 3  # one statement per lookup
+            for sql in selects:
+                plan = " | ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
+                assert "SEARCH" in plan and "SCAN" not in plan, (sql, plan)
+    finally:
+        store.close()

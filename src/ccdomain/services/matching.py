@@ -301,7 +301,6 @@ def _by_identity(
     ]
 
 
-@accepts_old_call(("query",))
 def find_identities(
     store: Store | UnitOfWork,
     *,
