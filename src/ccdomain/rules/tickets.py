@@ -103,8 +103,8 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
     """The customer address of a ticket (T1): E.164 on phone channels, else normalized.
 
     Phone channels (call, WhatsApp, SMS) go through :func:`ccdomain.phones.normalize_phone`
-    with the campaign's region; an email address is lower-cased; other addresses
-    (Messenger, Instagram, web chat ids) are stripped. An email is case-folded (X1).
+    with the campaign's region; an email address is case-folded; other addresses
+    (Messenger, Instagram, web chat ids) are stripped (X1).
 
     >>> normalize_customer(Channel.WHATSAPP, "987 654 321", "PE")
     '+51987654321'
