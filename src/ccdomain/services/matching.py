@@ -75,12 +75,10 @@ __all__ = [
 ]
 
 _DEFAULT_REGION: Final = "PE"
-_INDEXES: Final = (
-    "contacts_by_phone",
-    "contacts_by_national_number",
-    "contacts_by_identity",
-    "get_contact",
-)
+# What a contact repository given directly must have: find_candidates reads phones only,
+# so a host's repository from before the identity index still serves it.
+_PHONE_INDEXES: Final = ("contacts_by_phone", "contacts_by_national_number", "get_contact")
+_INDEXES: Final = (*_PHONE_INDEXES, "contacts_by_identity")
 _PHONE_LOOKING: Final = re.compile(r"[\d\s+().\-/]+")
 _DOCUMENT_LOOKING: Final = re.compile(r"[0-9A-Z]*[0-9][0-9A-Z]*")
 
@@ -221,7 +219,7 @@ def find_candidates(
         ...  for c in find_candidates(store, phone="987 654 321", campaign="ventas")]
         [('12345678', 'exact', 'same number +51987654321')]
     """
-    with reading(store, _INDEXES) as uow:
+    with reading(store, _PHONE_INDEXES) as uow:
         return _find(uow, phone, campaign, region, only_campaign)
 
 
@@ -445,5 +443,6 @@ def auto_link_contact(
         kind = Channel.EMAIL if "@" in customer else Channel.CALL
     else:
         kind = checks.member(channel, Channel, "channel")
-    with reading(store, _INDEXES) as uow:
+    needs = _PHONE_INDEXES if kind in PHONE_CHANNELS else _INDEXES
+    with reading(store, needs) as uow:
         return address_link_code(uow, campaign, kind, customer)
