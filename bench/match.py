@@ -7,12 +7,17 @@ Figures printed (no assertion; targets in parentheses):
 
 1. lookup scale: median time of ``find_candidates`` for an EXACT hit with SMALL vs
    LARGE contacts in the memory store, in the same run (ratio <= 1.3); each size's
-   best of ``--repeat`` measurements;
+   best of ``--repeat`` measurements; beside it, at each size, the median time of
+   ``find_identities`` for an email (X2: an identity-index lookup), whose target is
+   at most 1.5 times the phone EXACT case at the same size (every contact has a
+   phone and an email);
 2. normalization: ``bench/match_normalize.py`` (normalize_phone vs bare phonenumbers
    parse+format over 100,000 distinct numbers, <= 1.2; a stream repeating each ~10
    times, <= 0.3);
-3. memory: bytes per contact held by the memory store with its phone indexes at LARGE
-   contacts (RSS delta, <= 2 KiB), and a tracemalloc count at 100,000 contacts.
+3. memory: bytes per contact held by the memory store with its phone and identity
+   indexes at LARGE contacts (RSS delta, <= 2 KiB), and a tracemalloc count at 100,000
+   contacts. Since the email case (issue 17) each contact also holds an email channel
+   and its name key, indexed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from ccdomain.matching import MatchTier, find_candidates
+from ccdomain.matching import MatchTier, find_candidates, find_identities
 from ccdomain.memory import MemoryStore
 from ccdomain.models import Campaign, ChannelKind, Contact, ContactChannel
 
@@ -53,8 +58,14 @@ def peruvian_mobiles(count: int, seed: int) -> list[str]:
     return [f"+519{n:08d}" for n in rng.sample(range(10**8), count)]
 
 
+def email_of(phone: str) -> str:
+    """The email of the contact holding ``phone`` (one each, as a CRM import gives them)."""
+    return f"cliente{phone[3:]}@example.com"
+
+
 def build_store(phones: list[str]) -> MemoryStore:
-    """A memory store holding one contact per phone, added in units of work of 10,000."""
+    """A memory store holding one contact per phone (with an email), added in units of work
+    of 10,000."""
     store = MemoryStore()
     with store.unit_of_work() as uow:
         for campaign in CAMPAIGNS:
@@ -68,7 +79,10 @@ def build_store(phones: list[str]) -> MemoryStore:
                         campaign=CAMPAIGNS[i % len(CAMPAIGNS)],
                         code=f"C{i:07d}",
                         vip=i % 17 == 0,
-                        channels=(ContactChannel(kind=ChannelKind.PHONE, value=phones[i]),),
+                        channels=(
+                            ContactChannel(kind=ChannelKind.PHONE, value=phones[i]),
+                            ContactChannel(kind=ChannelKind.EMAIL, value=email_of(phones[i])),
+                        ),
                     )
                 )
             uow.commit()
@@ -86,6 +100,28 @@ def lookup_samples_us(store: MemoryStore, queries: list[str], rounds: int) -> li
                 find_candidates(uow, phone=query, campaign="ventas")
                 samples.append((clock() - start) / 1000)
     return samples
+
+
+def email_samples_us(store: MemoryStore, queries: list[str], rounds: int) -> list[float]:
+    """Microseconds of each find_identities call for an email hit, ``rounds`` times each."""
+    samples: list[float] = []
+    clock = time.perf_counter_ns
+    with store.unit_of_work() as uow:
+        for _ in range(rounds):
+            for query in queries:
+                start = clock()
+                find_identities(uow, query=query, campaign="ventas")
+                samples.append((clock() - start) / 1000)
+    return samples
+
+
+def median_email_us(store: MemoryStore, queries: list[str], rounds: int = 5) -> float:
+    """Median microseconds of one find_identities call for an email, after a checked pass."""
+    with store.unit_of_work() as uow:
+        for query in queries:
+            found = find_identities(uow, query=query, campaign="ventas")
+            assert found and found[0].tier is MatchTier.EMAIL, query
+    return statistics.median(email_samples_us(store, queries, rounds))
 
 
 def check_and_warm(store: MemoryStore, queries: list[str]) -> None:
@@ -114,6 +150,7 @@ def lookup_scale(
     phones = peruvian_mobiles(large, SEED)
     rng = random.Random(SEED + 1)
     results: dict[int, float] = {}
+    emails: dict[int, float] = {}
     hot: dict[int, float] = {}
     kept: MemoryStore | None = None
     rss_cost, built_in = 0, 0.0
@@ -135,10 +172,14 @@ def lookup_scale(
         hot[size] = min(
             median_lookup_us(store, sample[:HOT], rounds=50) for _ in range(max(repeat, 1))
         )
+        # The same contacts by their emails, typed in another case (X1 folds them).
+        by_email = ["".join(list(email_of(p).upper())) for p in sample]
+        emails[size] = min(median_email_us(store, by_email) for _ in range(max(repeat, 1)))
         print(
             f"  {size:>9,} contacts: built in {elapsed:6.1f} s, find_candidates EXACT median "
             f"{results[size]:.2f} us ({len(sample):,} random numbers), {hot[size]:.2f} us "
-            f"({HOT} numbers, cache-hot)"
+            f"({HOT} numbers, cache-hot); find_identities email median {emails[size]:.2f} us, "
+            f"{emails[size] / results[size]:.2f} x the phone EXACT case (target <= 1.5)"
         )
         if size == large:
             kept, rss_cost, built_in = store, rss_after - rss_before, elapsed

@@ -448,8 +448,8 @@ def test_M3_identities_tab_lists_addresses_and_matching_contacts(store: Store) -
     ]
     found = search_identities(store, campaign=CAMPAIGN, code=world["code"], query="987-654-321")
     assert [c.contact.code for c in found] == [twin.code, near.code]
-    with pytest.raises(InvalidPhoneNumber, match="12"):
-        search_identities(store, campaign=CAMPAIGN, code=world["code"], query="12")
+    # X2: a text that is no phone is read the other ways (it was InvalidPhoneNumber).
+    assert search_identities(store, campaign=CAMPAIGN, code=world["code"], query="12") == ()
 
 
 def test_M5_merge_identities_plans_then_applies(store: Store) -> None:
@@ -937,17 +937,8 @@ def test_I4_merge_tombstones_and_unlinked_cases_of_its_addresses_are_anonymized(
     store: Store,
 ) -> None:
     _declare(store)
-    code = _jose(store)
-    twin = create_contact(
-        store,
-        campaign=CAMPAIGN,
-        document={"type": "DNI", "number": "70112233"},
-        first_names="Pepe",
-        channels=[{"kind": "email", "value": "pepe70112233@example.com"}],
-        at=_at(1),
-    )
-    merge_identities(store, campaign=CAMPAIGN, into=code, source=twin.code, agent="s", at=_at(2))
-    # An email case is never linked automatically (M4 links phones only).
+    # An email case opened before any contact held the address stays unlinked (X1 links
+    # an email case to the one contact holding it, when there is one then).
     unlinked = route_interaction(
         store,
         at=_at(3),
@@ -959,6 +950,16 @@ def test_I4_merge_tombstones_and_unlinked_cases_of_its_addresses_are_anonymized(
     )
     assert unlinked.ticket.contact is None
     resolve_ticket(store, number=unlinked.ticket.number, agent="ana", at=_at(4))
+    code = _jose(store)
+    twin = create_contact(
+        store,
+        campaign=CAMPAIGN,
+        document={"type": "DNI", "number": "70112233"},
+        first_names="Pepe",
+        channels=[{"kind": "email", "value": "pepe70112233@example.com"}],
+        at=_at(1),
+    )
+    merge_identities(store, campaign=CAMPAIGN, into=code, source=twin.code, agent="s", at=_at(2))
     anonymous = anonymize_contact(store, campaign=CAMPAIGN, code=twin.code, agent="dpo", at=_at(5))
     with store.unit_of_work() as uow:
         contacts = list(uow.list_contacts(CAMPAIGN))

@@ -565,7 +565,10 @@ def test_M4_manual_link_refuses_unknown_contact_or_ticket_and_changes_nothing() 
     number = open_ticket(store, "ventas", "+51912345678", None)
     before = snapshot(store)
     with pytest.raises(UnknownContact):
-        link_ticket(store, number=number, contact="S", agent="ana", at=AT)
+        link_ticket(store, number=number, contact="NADIE", agent="ana", at=AT)
+    # "S" is Soporte's only: X5 copies it into Ventas and links the copy (it was refused).
+    with pytest.raises(UnknownContact):
+        link_ticket(store, number=number, contact="S", from_campaign="ventas", agent="a", at=AT)
     with pytest.raises(UnknownTicket):
         link_ticket(store, number=999, contact="A", agent="ana", at=AT)
     with pytest.raises(UnknownTicket):

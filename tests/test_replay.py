@@ -434,6 +434,14 @@ _IDENTITY_LINES = [
      "at": "2026-11-20T10:20:00-05:00"},
     {"type": "anonymize", "campaign": "ventas", "contact": "41862305", "agent": "dpo",
      "at": "2026-11-20T10:30:00-05:00"},
+    # X5: a link to a contact of another campaign copies it (contact_created).
+    {"type": "contact", "campaign": "soporte", "first_names": "Copia",
+     "document": {"type": "DNI", "number": "70000017"}},
+    {"type": "interaction", "id": "wamid.x5-1", "at": "2026-11-20T10:40:00-05:00",
+     "channel": "whatsapp", "direction": "inbound", "line": "wa-ventas",
+     "customer": "955 000 017", "text": "Hola"},
+    {"type": "link", "campaign": "ventas", "customer": "955000017", "contact": "70000017",
+     "from_campaign": "soporte", "agent": "ana"},
 ]  # fmt: skip
 
 

@@ -95,10 +95,10 @@ def test_each_part_of_the_unit_of_work_holds_the_methods_of_its_port(
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == len(MIGRATIONS) == 4
+    assert store.schema_version == len(MIGRATIONS) == 5
     assert store.integrity_check() == "ok"
     db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert db.execute("PRAGMA user_version").fetchone() == (5,)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
     with store.unit_of_work() as uow:

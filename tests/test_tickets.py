@@ -52,7 +52,7 @@ from ccdomain.models import (
     Ticket,
     TicketStatus,
 )
-from ccdomain.rules.routing import Target, opened_ticket
+from ccdomain.rules.routing import Target, opened_ticket, ticket_queue
 from ccdomain.rules.tickets import with_interaction, woken
 from ccdomain.services.routing import route_checked
 from ccdomain.testing import strategies as cst
@@ -467,7 +467,8 @@ def test_T6_inbound_goes_to_the_campaign_with_an_open_ticket_on_that_line(
 ) -> None:
     # Soporte writes from the Ventas WhatsApp line (the DESIGN example "call-77").
     sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", text="Hola, Soporte")
-    assert sop.ticket.line == "wa-ventas" and sop.ticket.queue == "ventas-general"
+    # X4: a Soporte ticket on the Ventas line does not take Ventas' queue (it did).
+    assert sop.ticket.line == "wa-ventas" and sop.ticket.queue == ""
     answer = inbound(store, 1, text="Gracias")
     assert answer.ticket.number == sop.ticket.number
     assert answer.ticket.campaign == "soporte"
@@ -1106,6 +1107,7 @@ def test_T7_route_result_of_many_interactions_counts_each_once(store: MemoryStor
     assert results[-1].ticket.interactions == 3
 
 
+_CHANGED_BY_AN_EARLIER_INTERACTION = {"origin", "opened_at"}
 _CHANGED_BY_AN_INTERACTION = {
     "channels",
     "interactions",
@@ -1132,8 +1134,15 @@ def test_T7_recording_an_interaction_keeps_every_other_ticket_field(
     # P1, P2: an inbound interaction wakes a pending or snoozed ticket.
     wakes = {"status", "snoozed_until"} if woken(ticket, interaction) else set()
     for field in attrs.fields(Ticket):
-        if field.name not in _CHANGED_BY_AN_INTERACTION | wakes:
+        if (
+            field.name
+            not in _CHANGED_BY_AN_INTERACTION | _CHANGED_BY_AN_EARLIER_INTERACTION | wakes
+        ):
             assert getattr(updated, field.name) == getattr(ticket, field.name)
+    # X6: an interaction before the ticket's opening becomes its origin and opening.
+    earliest = interaction.at < ticket.opened_at
+    assert updated.opened_at == (interaction.at if earliest else ticket.opened_at)
+    assert updated.origin == (interaction.direction if earliest else ticket.origin)
     assert updated.interactions == ticket.interactions + 1
     assert set(updated.channels) == {*ticket.channels, interaction.channel}
     latest = ticket.last_activity_at is None or interaction.at >= ticket.last_activity_at
@@ -1161,7 +1170,7 @@ def test_T7_a_new_ticket_equals_its_first_interaction_recorded_on_the_bare_ticke
         customer=interaction.customer,
         origin=interaction.direction,
         opened_at=interaction.at,
-        queue=queue if queue is not None else ("" if line is None else line.queue),
+        queue=queue if queue is not None else ticket_queue(campaign, line),
         line=None if line is None else line.id,
         alias="" if line is None else line.alias,
     )

@@ -43,8 +43,10 @@ from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
 from ccdomain.listings import (
     FIELDS,
+    IDENTITY_FIELDS,
     agent_rows,
     contact_rows,
+    identity_rows,
     promise_rows,
     ticket_rows,
     typification_rows,
@@ -61,6 +63,7 @@ _PROGRESS_EVERY: Final = 0.2
 _CELL_LIMIT: Final = 40
 
 _TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "identities": ("code", "candidate", "tier", "reason", "first_names", "last_names"),
     "tickets": (
         "number",
         "campaign",
@@ -584,6 +587,28 @@ def _cmd_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     return 0
 
 
+def _cmd_identities(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _open_store(args.db, create=False)
+    try:
+        rows = identity_rows(store, campaign=args.campaign, code=args.contact, query=args.query)
+    except CcdomainError as exc:
+        raise _UsageError(str(exc)) from None
+    finally:
+        store.close()
+    width = _table_width(stdout) if args.format == "table" else None
+    stdout.write(
+        format_rows(
+            rows,
+            args.format,
+            _TABLE_COLUMNS["identities"],
+            fields=IDENTITY_FIELDS,
+            width=width,
+            wide=args.wide,
+        )
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     demo = importlib.resources.files("ccdomain").joinpath("data", "demo.jsonl")
     lines = demo.read_text(encoding="utf-8").splitlines()
@@ -696,6 +721,27 @@ def _parser() -> argparse.ArgumentParser:
         help="the time to sweep at (ISO 8601 with offset)",
     )
     p.set_defaults(run=_cmd_sweep)
+
+    p = sub.add_parser(
+        "identities",
+        help="list the contacts that may be the same person as a contact",
+        description="List the Identities tab of a contact: the contacts of its campaign that "
+        "its phones, emails, document number or full name match, best first, each with the "
+        "reason; with --query, those a search for a phone, an email, a document number or a "
+        "name finds (X2).",
+    )
+    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
+    p.add_argument("--contact", required=True, metavar="CODE", help="the contact's code")
+    p.add_argument("--query", metavar="TEXT", help="search this phone, email, document or name")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (aligned, the main columns), json or csv (every field); default table",
+    )
+    p.add_argument("--wide", action="store_true", help=_WIDE_HELP)
+    p.set_defaults(run=_cmd_identities)
 
     p = sub.add_parser(
         "export",

@@ -259,6 +259,7 @@ _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
     EventKind.CONTACT_CREATED: lambda d: {
         "fields": d.commas("fields"),
         "fingerprint": d.get("fingerprint"),  # written by Event.data only, never in version 2
+        "copied_from": d.get("copied_from"),  # written by Event.data only (X5)
     },
     EventKind.CONTACT_UPDATED: lambda d: {"fields": d.commas("fields")},
     EventKind.CONTACT_LINKED: lambda d: {
@@ -385,7 +386,10 @@ def _data_v2(payload: Payload) -> dict[str, str]:
         case ev.LineDeclared():
             return {"line": payload.line, "channel": payload.channel.value}
         case ev.ContactCreated():
-            return {"fields": _join(payload.fields), **_some(fingerprint=payload.fingerprint)}
+            return {
+                "fields": _join(payload.fields),
+                **_some(fingerprint=payload.fingerprint, copied_from=payload.copied_from),
+            }
         case ev.ContactUpdated():
             return {"fields": _join(payload.fields)}
         case ev.ContactLinked():

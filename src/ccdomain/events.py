@@ -159,10 +159,14 @@ class ContactCreated:
     contact as created (None in events recorded before it existed): a replayed
     ``contact`` line finds its contact by it once anonymization took the values away
     (R4, I11). Anonymization blanks it; the anonymous code is derived from it.
+    ``copied_from`` names the campaign a contact linked across campaigns was copied
+    from (X5).
     """
 
     fields: tuple[str, ...] = ()
     fingerprint: str | None = _personal(Personal.DIGEST, default=None)
+    copied_from: str | None = None
+    """The campaign the contact was copied from when a link copied it (X5), else None."""
 
 
 @attrs.frozen(kw_only=True)

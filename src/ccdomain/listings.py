@@ -32,6 +32,7 @@ from ccdomain import checks
 from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
+from ccdomain.identities import identities_tab, search_identities
 from ccdomain.models import Campaign, Interaction, Ticket
 from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
 from ccdomain.rules.hours import BusinessCalendar, campaign_calendar
@@ -41,8 +42,10 @@ from ccdomain.services.assignment import assignment_port
 
 __all__ = [
     "FIELDS",
+    "IDENTITY_FIELDS",
     "agent_rows",
     "contact_rows",
+    "identity_rows",
     "promise_rows",
     "ticket_rows",
     "typification_rows",
@@ -129,6 +132,22 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 Every row of :func:`ticket_rows` has exactly the keys ``FIELDS["tickets"]``, in that
 order, and so on: the header of a listing comes from here, never from its rows.
+"""
+
+
+IDENTITY_FIELDS: Final[tuple[str, ...]] = (
+    "campaign",
+    "code",
+    "candidate",
+    "tier",
+    "reason",
+    "vip",
+    "first_names",
+    "last_names",
+)
+"""The keys of the rows of :func:`identity_rows` (``ccdomain identities``), in order (X2).
+
+Kept apart from :data:`FIELDS`: that listing is of one contact, not of a store.
 """
 
 
@@ -431,3 +450,34 @@ def agent_rows(store: Store, *, campaign: str | None = None) -> list[dict[str, A
             }
             for a in states
         ]
+
+
+def identity_rows(
+    store: Store, *, campaign: str, code: str, query: str | None = None
+) -> list[dict[str, Any]]:
+    """The Identities tab of a contact, one row per candidate, best first (the ``ccdomain
+    identities`` listing, X2).
+
+    Without ``query``: the contacts of its campaign its phones, emails, document or
+    full name match; with one: those a search for ``query`` (a phone, an email, a
+    document number or a name) finds. Keys: campaign, code (the contact's), candidate
+    (the candidate's code), tier, reason, vip, first_names, last_names.
+    """
+    if query is None:
+        found = identities_tab(store, campaign=campaign, code=code).candidates
+    else:
+        found = search_identities(store, campaign=campaign, code=code, query=query)
+    live = ct.get_contact(store, campaign=campaign, code=code)
+    return [
+        {
+            "campaign": live.campaign,
+            "code": live.code,
+            "candidate": c.contact.code,
+            "tier": c.tier.value,
+            "reason": c.reason,
+            "vip": c.contact.vip,
+            "first_names": c.contact.first_names,
+            "last_names": c.contact.last_names,
+        }
+        for c in found
+    ]

@@ -57,6 +57,7 @@ from ccdomain.models import (
 from ccdomain.phones import national_number, phone_suffix
 from ccdomain.ports import checked_opening
 from ccdomain.rules.assignment import waiting_key
+from ccdomain.rules.matching import identity_keys
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -115,6 +116,9 @@ class _State:
         self.by_phone: dict[str, _Indexed] = {}
         self.by_national: dict[str, _Indexed] = {}
         self.by_suffix: dict[str, _Indexed] = {}
+        # X1, X2: the identity keys of live contacts ((kind, key) of identity_keys), held
+        # the same way as the phone indexes.
+        self.by_identity: dict[tuple[str, str], _Indexed] = {}
         # Counters by name, as the SQLite store names them: "ticket", "comment",
         # "contact:<campaign>". Written through the undo log like everything else (T5).
         self.counters: dict[str, int] = {}
@@ -349,14 +353,17 @@ class MemoryUnitOfWork:
     # -- contacts --------------------------------------------------------------------------------
 
     def _index_contact(self, contact: Contact, add: bool) -> None:
-        """Add a live contact to the phone indexes, or take it (by campaign and code) out."""
+        """Add a live contact to the phone and identity indexes, or take it (by campaign and
+        code) out."""
         phones, nationals, suffixes = _phone_keys(contact)
         s = self._s
-        for index, keys in (
+        indexes: tuple[tuple[dict[Any, _Indexed], tuple[Any, ...]], ...] = (
             (s.by_phone, phones),
             (s.by_national, nationals),
             (s.by_suffix, suffixes),
-        ):
+            (s.by_identity, identity_keys(contact)),
+        )
+        for index, keys in indexes:
             for key in keys:
                 current = index.get(key)
                 if add:
@@ -420,6 +427,11 @@ class MemoryUnitOfWork:
     def contacts_by_phone_suffix(self, suffix: str) -> Sequence[Contact]:
         """Live contacts with a phone ending in these 7 digits (index lookup)."""
         return _indexed(self._s.by_suffix.get(suffix))
+
+    def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
+        """Live contacts with this identity key (X1, X2: email, messenger, instagram,
+        document, name; index lookup)."""
+        return _indexed(self._s.by_identity.get((kind, key)))
 
     def _next(self, counter: str) -> int:
         """Take the next value of a counter; a rollback gives it back (T5)."""

@@ -140,6 +140,17 @@ class ContactRepository(Protocol):
         contact's, RuleViolation when ``contact`` is of another campaign.
         """
 
+    def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
+        """Live contacts holding the identity key ``key`` of ``kind``, any campaign (X1, X2).
+
+        The keys of a contact are :func:`ccdomain.rules.matching.identity_keys`: kinds
+        ``email``, ``messenger``, ``instagram`` (its channels of that kind), ``document``
+        (its document number) and ``name`` (its folded full name). Tombstones and
+        anonymized contacts have none. Contacts come in the order they were (re)indexed.
+        Served from an index, maintained by ``add_contact``, ``update_contact`` and
+        ``rename_contact``: cost does not grow with the number of contacts.
+        """
+
 
 class TicketRepository(Protocol):
     """Tickets with atomic get-or-open (T2) and numbering (T5), interactions, typifications."""

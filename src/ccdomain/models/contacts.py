@@ -72,9 +72,9 @@ class Campaign:
     typification tree (T8). The collections fields are the campaign's promise
     policy (C3-C5); they are ignored by campaigns of other kinds. ``hours``
     (None: always open), ``holidays`` and ``sla`` are its business hours and
-    service-level targets (H1, H3).
-    policy (C3-C5); they are ignored by campaigns of other kinds.
-    ``auto_resolve_after_h`` resolves a ticket silent that many hours (P3; None: never).
+    service-level targets (H1, H3). ``auto_resolve_after_h`` resolves a ticket
+    silent that many hours (P3; None: never). ``queue`` is the queue of its tickets
+    when neither the interaction nor the line names one (X4).
     """
 
     id: str
@@ -92,6 +92,7 @@ class Campaign:
     holidays: Holidays = attrs.field(factory=Holidays)
     sla: ServiceLevels | None = None
     auto_resolve_after_h: int | None = None
+    queue: str = ""
 
 
 class ChannelKind(enum.StrEnum):

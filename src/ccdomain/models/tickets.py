@@ -68,7 +68,11 @@ _SNOOZED = TicketStatus.SNOOZED
 
 @attrs.frozen(kw_only=True)
 class Line:
-    """A business identifier (a WhatsApp number, a phone line) with its alias (T6)."""
+    """A business identifier (a WhatsApp number, a phone line) with its alias (T6).
+
+    ``queue`` is the queue of the tickets of its default ``campaign``; ``queues`` the
+    queue of the tickets of other campaigns on it, by campaign id (X4).
+    """
 
     id: str
     channel: Channel
@@ -76,6 +80,7 @@ class Line:
     alias: str = ""
     campaign: str = ""
     queue: str = ""
+    queues: dict[str, str] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen(kw_only=True)

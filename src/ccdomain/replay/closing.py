@@ -294,6 +294,57 @@ def _linked_before(
     )
 
 
+def _link_across(
+    ctx: LineContext, ticket: Ticket, home: Campaign, agent: str | None, at: dt.datetime
+) -> Outcome | None:
+    """X5: a ``link`` naming a contact of another campaign (``from_campaign``, or a code the
+    ticket's campaign lacks and one other campaign holds) copies it and links the copy.
+
+    None when the line names a contact of the ticket's own campaign. R4: a ticket
+    already linked to the copy is already applied.
+    """
+    source = ctx.opt_text("from_campaign")
+    code = ctx.text("contact")
+    if source is not None and ctx.uow.get_campaign(source) is None:
+        raise ctx.fail("from_campaign", f"campaign {source!r} is not declared")
+    if source is None or source == home.id:
+        if source is not None or ctx.uow.get_contact(home.id, code) is not None:
+            return None
+        if not any(
+            c.id != home.id and ctx.uow.get_contact(c.id, code) is not None
+            for c in ctx.uow.list_campaigns()
+        ):
+            return None
+    if ticket.contact is not None and source is not None:
+        origin = ctx.uow.get_contact(source, code)
+        if origin is not None and ticket.contact in {code, origin.merged_into}:
+            return ctx.outcome(
+                at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {code!r}"
+            )
+    before = ticket.contact
+    new_code = ctx.uow.get_contact(home.id, code) is None
+    with ctx.blame(
+        None,
+        UnknownContact="contact",
+        DuplicateContact="contact",
+        UnknownCampaign="from_campaign",
+    ):
+        linked = tk.link_ticket(
+            ctx.store,
+            number=ticket.number,
+            contact=code,
+            from_campaign=source,
+            agent=agent,
+            at=at,
+        )
+    if linked.contact == before:
+        return ctx.outcome(
+            at, ticket=ticket.number, detail=f"ticket {ticket.number} is linked to {before!r}"
+        )
+    created = (Effect.CONTACT_CREATED,) if new_code and ctx.uow.get_contact(home.id, code) else ()
+    return ctx.outcome(at, *created, Effect.CONTACT_LINKED, ticket=ticket.number)
+
+
 def on_link(ctx: LineContext) -> Outcome:
     """A ``link`` line: link the ticket to a contact (R4: once; R5: the live contact)."""
     at = ctx.clock()
@@ -329,6 +380,9 @@ def on_link(ctx: LineContext) -> Outcome:
         ticket = found
     home = ctx.uow.get_campaign(ticket.campaign)
     assert home is not None  # a stored ticket's campaign is declared
+    copied = _link_across(ctx, ticket, home, agent, at)
+    if copied is not None:
+        return copied
     try:
         code = ctx.contact_code(home, stored=ticket.contact)
     except EventRejected:

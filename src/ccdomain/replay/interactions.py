@@ -67,6 +67,7 @@ def on_interaction(ctx: LineContext) -> Outcome:
     text = ctx.free_text("text")
     status = ctx.opt_text("status")
     duration = ctx.checked("duration_s", checks.duration)
+    queue = ctx.opt_text("queue")
     if ctx.memos is not None:
         seen = (channel, direction, line_id, external_id, _anonymized_text(text))
         for event in ctx.anonymized_events(at, before_replay=True):
@@ -133,7 +134,7 @@ def on_interaction(ctx: LineContext) -> Outcome:
             text=text,
             status=status,
             duration_s=duration,
-            queue=None,
+            queue=queue,
         )
     except BlockedIdentity as exc:
         return _refused(ctx, at, exc)

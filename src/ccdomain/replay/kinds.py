@@ -58,7 +58,7 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
     "campaign": _kind(on_campaign, ("id", *CAMPAIGN_INPUTS, "agent", "at"), _K.CAMPAIGN_DECLARED),
     "line": _kind(
         on_line,
-        ("id", "channel", "address", "alias", "campaign", "queue", "agent", "at"),
+        ("id", "channel", "address", "alias", "campaign", "queue", "agent", "at", "queues"),
         _K.LINE_DECLARED,
     ),
     "contact": _kind(on_contact, ("campaign", *CONTACT_INPUTS, "agent", "at"), _K.CONTACT_CREATED),
@@ -76,6 +76,7 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
             "text",
             "status",
             "duration_s",
+            "queue",
         ),
         _K.TICKET_OPENED,
         _K.INTERACTION_ADDED,
@@ -87,7 +88,10 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
     "typify": _kind(on_closing, (*_CLOSE, "path", "comment"), _K.TICKET_TYPIFIED),
     "cancel": _kind(on_closing, _CLOSE, _K.TICKET_CANCELLED),
     "link": _kind(
-        on_link, ("ticket", "campaign", "customer", "contact", "agent", "at"), _K.CONTACT_LINKED
+        on_link,
+        ("ticket", "campaign", "customer", "contact", "agent", "at", "from_campaign"),
+        _K.CONTACT_LINKED,
+        _K.CONTACT_CREATED,
     ),
     "product": _kind(
         on_product,

@@ -34,6 +34,7 @@ CAMPAIGN_INPUTS: Final = (
     "holidays",
     "sla",
     "auto_resolve_after_h",
+    "queue",
 )
 """The fields of a ``campaign`` line that :func:`ccdomain.contacts.make_campaign` reads."""
 
@@ -70,6 +71,7 @@ def on_line(ctx: LineContext) -> Outcome:
             alias=ctx.checked("alias", checks.name) or "",
             campaign=ctx.opt_text("campaign") or "",
             queue=ctx.opt_text("queue") or "",
+            queues=ctx.raw("queues") if ctx.has("queues") else None,
         )
     before = ctx.uow.get_line(line.id)
     with ctx.blame("id", UnknownCampaign="campaign", InvalidPhoneNumber="address"):

@@ -100,7 +100,7 @@ def channel_kind(kind: object) -> ChannelKind:
 
 
 def email_address(value: str) -> str:
-    """An email address checked (``local@domain.tld``) and lower-cased (K12).
+    """An email address checked (``local@domain.tld``), trimmed and case-folded (K12, X1).
 
     >>> email_address(" Jose@Example.com ")
     'jose@example.com'
@@ -114,7 +114,7 @@ def email_address(value: str) -> str:
         raise InvalidChannel(
             f"{_show(value)} is not a valid email address: expected local@domain.tld"
         )
-    return text.lower()
+    return text.casefold()
 
 
 def instagram_handle(value: str) -> str:

@@ -194,6 +194,7 @@ def make_campaign(
     holidays: object = True,
     sla: object = None,
     auto_resolve_after_h: object = None,
+    queue: object = "",
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -217,6 +218,8 @@ def make_campaign(
             1440}`` or a ServiceLevels record (H3).
         auto_resolve_after_h: hours without interaction after which an open ticket is
             resolved (P3), from 1 to 24 times ``DAYS_MAX``; None never resolves one.
+        queue: the queue of its tickets when neither the interaction nor the line
+            names one (X4).
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -266,6 +269,7 @@ def make_campaign(
             minimum=1,
             maximum=24 * checks.DAYS_MAX,
         ),
+        queue=checks.identifier(queue, f"queue of campaign {campaign_id!r}", required=False),
     )
 
 
@@ -278,11 +282,14 @@ def make_line(
     campaign: object = "",
     queue: object = "",
     region: object = None,
+    queues: object = None,
 ) -> Line:
     """Validate and build a line (business identifier, T6).
 
     With a ``region``, the address of a phone channel (call, WhatsApp, SMS) is
-    normalized to E.164 and an email address is lower-cased.
+    normalized to E.164 and an email address is lower-cased. ``queue`` is the queue
+    of the tickets of its default ``campaign``; ``queues`` maps other campaigns to
+    the queue of their tickets on this line (X4).
 
     >>> make_line("wa-main", "WhatsApp", "+51 1 7001234", region="PE").address
     '+5117001234'
@@ -308,7 +315,24 @@ def make_line(
         alias=checks.name(alias, f"alias of line {line_id!r}"),
         campaign=checks.identifier(campaign, f"campaign of line {line_id!r}", required=False),
         queue=checks.identifier(queue, f"queue of line {line_id!r}", required=False),
+        queues=_line_queues(queues, line_id),
     )
+
+
+def _line_queues(value: object, line_id: str) -> dict[str, str]:
+    """The ``queues`` of a line: a mapping of campaign ids to queue ids (X4)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RuleViolation(
+            f"queues of line {line_id!r} {_show(value)} are not valid: expected a mapping of "
+            'campaign ids to queue ids, like {"soporte": "soporte-n1"}'
+        )
+    queues: dict[str, str] = {}
+    for campaign, queue in value.items():
+        where = checks.identifier(campaign, f"campaign in queues of line {line_id!r}")
+        queues[where] = checks.identifier(queue, f"queue of campaign {where!r} on line {line_id!r}")
+    return dict(sorted(queues.items()))
 
 
 # --- K4 channels ------------------------------------------------------------------------------

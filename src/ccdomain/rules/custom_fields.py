@@ -11,6 +11,8 @@ Choices made where the product documents are silent:
   integer digits; dates are ``YYYY-MM-DD`` or day-first ``DD/MM/YYYY``;
   booleans accept true/false, sí/si/no, yes, 1/0; a choice matches case- and
   accent-insensitively and is stored as the template spells it.
+- X9 A contact copied into another campaign (X5) keeps the custom values that
+  campaign's template takes (:func:`copied_custom`); the others are left behind.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from dateutil import parser as date_parser
 
 from ccdomain import checks
 from ccdomain._folding import fold
-from ccdomain.errors import InvalidCustomField
+from ccdomain.errors import CcdomainError, InvalidCustomField
 from ccdomain.errors import show as _show
 from ccdomain.models import CustomFieldDef, CustomValue, FieldType
 
 __all__ = [
     "convert_custom_values",
+    "copied_custom",
     "custom_field_from",
     "make_custom_field",
     "merge_custom_values",
@@ -279,6 +282,35 @@ def convert_custom_values(
         if not blank:
             result[field.name] = _convert(field, value)
     return result
+
+
+def copied_custom(
+    template: Sequence[CustomFieldDef], values: Mapping[str, CustomValue]
+) -> dict[str, CustomValue]:
+    """The custom values of a contact that another campaign's template takes (X5, X9).
+
+    A value is kept when the template has a field of its name and the value converts
+    to that field's type (a number to a text field becomes its text, a text that is
+    not one of a choice field's choices is left out); the others are dropped, not
+    refused: they belong to the campaign the contact came from.
+
+    >>> template = (CustomFieldDef(name="plan", type=FieldType.CHOICE, choices=("A", "B")),)
+    >>> copied_custom(template, {"plan": "A", "deuda": Decimal("10")})
+    {'plan': 'A'}
+    """
+    kept: dict[str, CustomValue] = {}
+    for field in _template(template):
+        if field.name not in values:
+            continue
+        value = values[field.name]
+        raw: object = value.isoformat() if isinstance(value, dt.date) else value
+        if isinstance(value, Decimal) and field.type is not FieldType.NUMBER:
+            raw = str(value)
+        try:
+            kept[field.name] = _convert(field, raw)
+        except CcdomainError:
+            continue
+    return kept
 
 
 def merge_custom_values(

@@ -510,17 +510,31 @@ def profile_of(contact: Contact, *, company: str | None, avatar: str) -> Profile
     )
 
 
+def _is_email(channel: object) -> bool:
+    if isinstance(channel, ContactChannel):
+        return channel.kind is ChannelKind.EMAIL
+    return isinstance(channel, dict) and channel.get("kind") == "email"
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def profile_channels(
-    contact: Contact, email: object, mobile_phone: object, home_phone: object
+    contact: Contact,
+    email: object,
+    mobile_phone: object,
+    home_phone: object,
+    *,
+    add_email: object = UNSET,
 ) -> list[object]:
-    """The contact's channels with the edited email and phones (I10), for ``update_contact``.
+    """The contact's channels with the edited email and phones (I10, X3), for ``update_contact``.
 
     A value :data:`UNSET` leaves that field as it is; ``None`` or blank removes it.
-    New values are plain mappings: the contacts service normalizes them (K4).
+    ``email`` changes the primary (first) email; ``add_email`` adds a secondary one
+    after the others, keeping them (the primary when the contact has none). New
+    values are plain mappings: the contacts service normalizes and deduplicates
+    them (K4).
     """
     channels: list[object] = list(contact.channels)
     if email is not UNSET:
@@ -535,6 +549,9 @@ def profile_channels(
             del channels[first]
         else:
             channels[first] = new
+    if add_email is not UNSET and not _blank(add_email):
+        last = max((i for i, c in enumerate(channels) if _is_email(c)), default=len(channels) - 1)
+        channels.insert(last + 1, {"kind": "email", "value": add_email})
     for value, labels, label in (
         (mobile_phone, _MOBILE_LABELS, "mobile"),
         (home_phone, _HOME_LABELS, "home"),

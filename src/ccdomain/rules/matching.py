@@ -27,23 +27,44 @@ Choices made where the product documents are silent (ids proposed for docs/rules
   the ticket started on (:func:`customer_channel`: a call or SMS: phone; WhatsApp:
   WhatsApp; email, Messenger, Instagram alike); a web chat visitor id becomes no
   channel.
+
+Identity across channels (X):
+
+- X1 :func:`customer_identity_key`: the key a non-phone customer address is matched by
+  (an email case-folded and trimmed, a Messenger id trimmed, an Instagram id
+  trimmed, its ``@`` dropped and lower-cased as K12 stores handles); the
+  contacts a store finds by it are those :func:`identity_keys` indexes.
+- X2 :func:`identity_keys`: what a live contact is found by besides its phones:
+  its email, Messenger and Instagram channels, its document number and its
+  folded full name. The tiers :attr:`MatchTier.DOCUMENT`, :attr:`MatchTier.EMAIL`,
+  :attr:`MatchTier.CHANNEL` and :attr:`MatchTier.NAME` rank with the phone tiers:
+  document > phone exact > email > Messenger/Instagram > phone national, suffix,
+  variant > name (:func:`identity_candidate` builds them).
+- X5, X10 :func:`same_person`: a contact of another campaign holding the code a
+  link would copy is the same person when both have the same document, or, with no
+  document on either side, the same full name and a channel in common.
+- X7 A web chat visitor id is trimmed and matched to no contact: contacts have
+  no web chat channel (K4), so a web chat ticket is never linked automatically.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
 import attrs
 
+from ccdomain._folding import name_key
 from ccdomain.errors import InvalidPhoneNumber, RuleViolation
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, ChannelKind, Contact, ContactChannel, Ticket
 from ccdomain.phones import national_number
 
 __all__ = [
+    "IDENTITY_KINDS",
     "SUFFIX_DIGITS",
     "Candidate",
     "LinkDecision",
@@ -51,10 +72,15 @@ __all__ = [
     "MatchTier",
     "classify",
     "customer_channel",
+    "customer_identity_key",
     "decide_link",
+    "document_key",
+    "identity_candidate",
+    "identity_keys",
     "latest",
     "national_or_none",
     "rank",
+    "same_person",
 ]
 
 SUFFIX_DIGITS: Final = 7
@@ -86,21 +112,40 @@ class MatchTier(enum.StrEnum):
     """The last 7 or more digits of the national numbers agree (legacy imports)."""
     VARIANT = "variant"
     """A national mobile quirk: Brazil's ninth digit, Mexico's 521, Argentina's 549/15."""
+    DOCUMENT = "document"
+    """The contact has the same document number (X2): ranked first of all."""
+    EMAIL = "email"
+    """The contact has the same email address (X1, X2): after EXACT, before NATIONAL."""
+    CHANNEL = "channel"
+    """The contact has the same Messenger or Instagram id (X1): after EMAIL."""
+    NAME = "name"
+    """The contact's folded full name is the one searched (X2): ranked last."""
 
     @property
     def rank(self) -> int:
-        """0 for the best tier (EXACT), increasing."""
-        return _TIER_ORDER.index(self)
+        """0 for the best tier (DOCUMENT), increasing (X2)."""
+        return _TIER_RANK[self]
 
 
-_TIER_ORDER: Final = tuple(MatchTier)
+_TIER_ORDER: Final = (
+    MatchTier.DOCUMENT,
+    MatchTier.EXACT,
+    MatchTier.EMAIL,
+    MatchTier.CHANNEL,
+    MatchTier.NATIONAL,
+    MatchTier.SUFFIX,
+    MatchTier.VARIANT,
+    MatchTier.NAME,
+)
+_TIER_RANK: Final[Mapping[MatchTier, int]] = {tier: i for i, tier in enumerate(_TIER_ORDER)}
 
 
 @attrs.frozen(kw_only=True)
 class Candidate:
     """A contact that may own a phone, with the tier and the reason it matched (M3).
 
-    ``phone`` is the contact's phone that matched (E.164). ``activity`` is the
+    ``phone`` is the contact's phone that matched (E.164), empty for the tiers that
+    match no phone (document, email, channel, name: the reason names the value). ``activity`` is the
     contact's most recent activity, the third tie-break of M3: the later of its
     ``last_activity`` and the last activity of its tickets (M14). It is looked up
     only when there are candidates to rank against each other; a lone candidate
@@ -213,6 +258,129 @@ def classify(
     else:
         return None
     return Candidate(contact=contact, tier=tier, reason=reason, phone=matched)
+
+
+# --- X1, X2 identities beyond the phone ------------------------------------------------------
+
+IDENTITY_KINDS: Final = ("email", "messenger", "instagram", "document", "name")
+"""The kinds of :func:`identity_keys`, which a store indexes (``contacts_by_identity``)."""
+
+_CHANNEL_IDENTITY: Final[Mapping[ChannelKind, str]] = {
+    ChannelKind.EMAIL: "email",
+    ChannelKind.MESSENGER: "messenger",
+    ChannelKind.INSTAGRAM: "instagram",
+}
+_ADDRESS_IDENTITY: Final[Mapping[Channel, str]] = {
+    Channel.EMAIL: "email",
+    Channel.MESSENGER: "messenger",
+    Channel.INSTAGRAM: "instagram",
+}
+_DOCUMENT_NOISE: Final = re.compile(r"[\s.\-/]")
+
+
+def document_key(number: str) -> str:
+    """The key a document number is found by (X2): upper case, without spaces, dots, dashes
+    and slashes, as K2 compacts a contact's code.
+
+    >>> document_key("12.345.678-k")
+    '12345678K'
+    """
+    return _DOCUMENT_NOISE.sub("", number).upper()
+
+
+def identity_keys(contact: Contact) -> tuple[tuple[str, str], ...]:
+    """What a live contact is found by besides its phones (X1, X2): ``(kind, key)`` pairs.
+
+    Its email, Messenger and Instagram channels (their values are normalized by K4:
+    an email case-folded, an Instagram handle lower-cased), its document number
+    (:func:`document_key`) and its folded full name (first and last names,
+    :func:`ccdomain.contacts.name_key`). A tombstone (M5) and an anonymized contact
+    (I4) have none: neither may be found. A store indexes these keys
+    (``contacts_by_identity``), so a lookup costs an index search, not a scan.
+
+    >>> from ccdomain.models import Contact, ContactChannel, ChannelKind
+    >>> identity_keys(Contact(campaign="c", code="1", first_names="José", last_names="Pérez",
+    ...     channels=(ContactChannel(kind=ChannelKind.EMAIL, value="jose@example.com"),)))
+    (('email', 'jose@example.com'), ('name', 'jose perez'))
+    """
+    if contact.merged_into is not None or contact.anonymized:
+        return ()
+    keys: dict[tuple[str, str], None] = {}
+    for channel in contact.channels:
+        kind = _CHANNEL_IDENTITY.get(channel.kind)
+        if kind is not None and channel.value:
+            keys[kind, channel.value] = None
+    if contact.document is not None and contact.document.number:
+        keys["document", document_key(contact.document.number)] = None
+    name = name_key(contact.full_name)
+    if name:
+        keys["name", name] = None
+    return tuple(keys)
+
+
+def customer_identity_key(channel: Channel, customer: str) -> tuple[str, str] | None:
+    """The identity key a non-phone customer address is matched by (X1), or None.
+
+    An email is case-folded and trimmed; a Messenger id trimmed; an Instagram id
+    trimmed, its leading ``@`` dropped and lower-cased (K12 stores handles so). Phone
+    channels are matched through the phone index (M3), and a web chat visitor id by
+    nothing (X7): None for both.
+
+    >>> customer_identity_key(Channel.EMAIL, " Jose@Example.com ")
+    ('email', 'jose@example.com')
+    """
+    kind = _ADDRESS_IDENTITY.get(channel)
+    if kind is None:
+        return None
+    value = customer.strip()
+    if kind == "email":
+        value = value.casefold()
+    elif kind == "instagram":
+        value = value.removeprefix("@").lower()
+    return (kind, value) if value else None
+
+
+_TIER_REASONS: Final[Mapping[str, tuple[MatchTier, str]]] = {
+    "document": (MatchTier.DOCUMENT, "same document number"),
+    "email": (MatchTier.EMAIL, "same email"),
+    "messenger": (MatchTier.CHANNEL, "same Messenger id"),
+    "instagram": (MatchTier.CHANNEL, "same Instagram id"),
+    "name": (MatchTier.NAME, "same full name"),
+}
+
+
+def identity_candidate(contact: Contact, kind: str, key: str) -> Candidate:
+    """``contact`` as the candidate an identity key found, with its tier and reason (X2).
+
+    Raises:
+        RuleViolation: ``kind`` is not one of :data:`IDENTITY_KINDS`.
+    """
+    found = _TIER_REASONS.get(kind)
+    if found is None:
+        raise RuleViolation(
+            f"identity kind {_show(kind)} is not valid: expected one of {', '.join(IDENTITY_KINDS)}"
+        )
+    tier, what = found
+    return Candidate(contact=contact, tier=tier, reason=f"{what} {key}", phone="")
+
+
+def same_person(a: Contact, b: Contact) -> bool:
+    """Whether two contacts of different campaigns are one person (X5, X10).
+
+    With a document on either side: both have it, the same (:func:`document_key`).
+    Without documents: the same folded full name (not empty) and at least one
+    channel in common.
+    """
+    if a.document is not None or b.document is not None:
+        return (
+            a.document is not None
+            and b.document is not None
+            and document_key(a.document.number) == document_key(b.document.number)
+        )
+    name = name_key(a.full_name)
+    if not name or name != name_key(b.full_name):
+        return False
+    return bool({(c.kind, c.value) for c in a.channels} & {(c.kind, c.value) for c in b.channels})
 
 
 # --- M4 linking -------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ Decisions taken where the product documents are silent (ids continue the T list 
   customer on that line that were open at the interaction's time; when none
   was, the tickets open now on that line; else the line's default campaign.
   "Most recently active" compares ``last_activity_at`` (then the number).
+- X4 A new ticket's queue (:func:`ticket_queue`): the interaction's, else the one
+  the line declares for the ticket's campaign, else the campaign's, else the
+  line's own when the campaign is the line's default, else none.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ __all__ = [
     "parse_direction",
     "recency",
     "refusal_event",
+    "ticket_queue",
 ]
 
 _CHANNEL_NAMES = ", ".join(c.value for c in Channel)
@@ -156,7 +160,8 @@ def opened_ticket(
     """A new ticket with its first interaction applied (T7, T15): one construction.
 
     Equals :func:`ccdomain.rules.tickets.with_interaction` of the bare ticket (a test
-    checks it). ``queue`` None means the line's queue.
+    checks it). ``queue`` is the queue the interaction names, None when it names none
+    (then :func:`ticket_queue` chooses, X4).
     """
     line = target.line
     channel = interaction.channel
@@ -167,7 +172,7 @@ def opened_ticket(
         customer=target.customer,
         origin=interaction.direction,
         opened_at=interaction.at,
-        queue=queue if queue is not None else ("" if line is None else line.queue),
+        queue=queue if queue is not None else ticket_queue(target.campaign, line),
         line=None if line is None else line.id,
         alias="" if line is None else line.alias,
         channels=channels_with((), channel) if type(channel) is Channel else (channel,),
@@ -177,6 +182,25 @@ def opened_ticket(
         last_action=describe_interaction(interaction),
         interactions=1,
     )
+
+
+def ticket_queue(campaign: Campaign, line: Line | None) -> str:
+    """X4: the queue of a new ticket of ``campaign`` on ``line`` when the interaction names none.
+
+    In order: the queue the line declares for the campaign (``queues``); the
+    campaign's own ``queue``; the line's ``queue`` when the campaign is the line's
+    default campaign; else none (``""``). A ticket of another campaign on a shared
+    line never takes the default campaign's queue.
+    """
+    if line is not None:
+        named = line.queues.get(campaign.id)
+        if named:
+            return named
+    if campaign.queue:
+        return campaign.queue
+    if line is not None and line.campaign == campaign.id:
+        return line.queue
+    return ""
 
 
 def refusal_event(

@@ -13,6 +13,8 @@ changes to the event log alone.
   :func:`describe_interaction` is the "last action" it leaves. P1, P2: an inbound
   interaction makes a pending or snoozed ticket open again (:func:`woken`; the other
   state rules are in :mod:`ccdomain.rules.states`).
+- X6 a ticket's ``origin`` and ``opened_at`` are those of its earliest interaction
+  by event time, also one that arrives after later ones (:func:`with_interaction`).
 - T8 :class:`TypificationTree`: a campaign's tree and the paths it accepts.
 - T11 every change is an event (:func:`ticket_event` and the builders below), so
   :func:`rebuild_tickets` and :func:`rebuild_typifications` rebuild the store's
@@ -111,8 +113,8 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
     """The customer address of a ticket (T1): E.164 on phone channels, else normalized.
 
     Phone channels (call, WhatsApp, SMS) go through :func:`ccdomain.phones.normalize_phone`
-    with the campaign's region; an email address is lower-cased; other addresses
-    (Messenger, Instagram, web chat ids) are stripped.
+    with the campaign's region; an email address is case-folded; other addresses
+    (Messenger, Instagram, web chat ids) are stripped (X1).
 
     >>> normalize_customer(Channel.WHATSAPP, "987 654 321", "PE")
     '+51987654321'
@@ -128,7 +130,8 @@ def normalize_customer(channel: Channel, raw: object, region: str) -> str:
     value = checks.identifier(raw, f"{channel.value} customer", limit=checks.ADDRESS_MAX)
     if channel is not Channel.EMAIL:
         return value
-    value = value.lower()
+    # X1: case-folded, so an address typed in any case is one customer (and one contact).
+    value = value.casefold()
     local, at_sign, domain = value.partition("@")
     if local and at_sign and domain and " " not in value and "@" not in domain:
         return value
@@ -320,12 +323,16 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
     snoozed_until = ticket.snoozed_until
     if status is not _OPEN and woken(ticket, interaction):
         status, snoozed_until = _OPEN, None
+    origin, opened_at = ticket.origin, ticket.opened_at
+    if interaction.at < opened_at:
+        # X6: the earliest interaction by event time opened the ticket, however late it came.
+        origin, opened_at = interaction.direction, interaction.at
     return Ticket(
         number=ticket.number,
         campaign=ticket.campaign,
         customer=ticket.customer,
-        origin=ticket.origin,
-        opened_at=ticket.opened_at,
+        origin=origin,
+        opened_at=opened_at,
         status=status,
         queue=ticket.queue,
         line=ticket.line,

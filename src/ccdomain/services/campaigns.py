@@ -126,7 +126,8 @@ def declare_line(
     Args:
         store: the store.
         line: a Line, or a mapping of its fields (``id``, ``channel`` and ``address``
-            required; ``alias``, ``campaign``, ``queue``).
+            required; ``alias``, ``campaign``, ``queue``, ``queues``: the queue of each
+            other campaign's tickets on the line, X4).
         agent: who declared it.
         at: when (with a UTC offset).
 
@@ -146,6 +147,8 @@ def declare_line(
             **fields,
             region=campaign.region,
         )
+        for named in checked.queues:  # X4: a line names queues of declared campaigns only
+            declared_campaign(uow, named)
         event = Event(
             kind=EventKind.LINE_DECLARED,
             at=when,

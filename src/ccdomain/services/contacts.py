@@ -50,6 +50,7 @@ from ccdomain.rules.contacts import (
     make_company,
     require_contact,
 )
+from ccdomain.rules.custom_fields import copied_custom
 from ccdomain.rules.identities import contact_fingerprint
 from ccdomain.rules.search import contact_matcher
 from ccdomain.services._common import declared_campaign, live_contact, reading
@@ -290,6 +291,10 @@ def create_contact(
             # twice, even when the unit of work rolls back (SQLite), and a refused contact
             # must not use one up.
             number = uow.next_contact_number(found.id)
+            # X5: a contact copied from another campaign may hold a generated code of this
+            # one's sequence already; the next free number is taken.
+            while uow.get_contact(found.id, generated_code(number)) is not None:
+                number = uow.next_contact_number(found.id)
             contact = attrs.evolve(contact, code=generated_code(number))
         elif uow.get_contact(found.id, contact.code) is not None:
             raise DuplicateContact(
@@ -301,6 +306,61 @@ def create_contact(
         set_fields = [name for name in CONTACT_FIELDS if getattr(contact, name)]
         uow.append_event(_event(EventKind.CONTACT_CREATED, contact, when, who, set_fields))
         uow.commit()
+    return contact
+
+
+def copy_contact_into(
+    uow: UnitOfWork, source: Contact, campaign: Campaign, *, agent: str | None, at: dt.datetime
+) -> Contact:
+    """X5 inside a unit of work: ``source`` (a live contact of another campaign) created in
+    ``campaign`` with the same code, its CONTACT_CREATED event naming where it came from.
+
+    Copied: names, document, company, VIP, gender, channels, addresses, and the custom
+    values whose field the campaign's template has and whose value fits it (X9); tags
+    and notes stay with the campaign they were written in. Arguments already checked;
+    the caller commits.
+
+    Raises:
+        DuplicateContact: ``campaign`` has a contact with that code.
+        InvalidCustomField: the campaign's template requires a field the copy has no
+            value for; the validation errors of :func:`create_contact`.
+    """
+    if uow.get_contact(campaign.id, source.code) is not None:
+        raise DuplicateContact(
+            f"a contact with code {source.code!r} already exists in campaign {campaign.id!r}; "
+            f"expected a code not used there to copy contact {source.code!r} of campaign "
+            f"{source.campaign!r} (X5)"
+        )
+    contact = build_contact(
+        campaign,
+        code=source.code,
+        first_names=source.first_names,
+        last_names=source.last_names,
+        document=source.document,
+        company=source.company,
+        vip=source.vip,
+        channels=source.channels,
+        addresses=source.addresses,
+        custom=copied_custom(campaign.custom_fields, source.custom),
+        gender=source.gender,
+        companies=_known_company(uow, source.company),
+    )
+    uow.add_contact(contact)
+    names = tuple(sorted(name for name in CONTACT_FIELDS if getattr(contact, name)))
+    uow.append_event(
+        Event(
+            kind=EventKind.CONTACT_CREATED,
+            at=at,
+            actor=agent,
+            campaign=contact.campaign,
+            contact=contact.code,
+            payload=ContactCreated(
+                fields=names,
+                fingerprint=contact_fingerprint(contact),
+                copied_from=source.campaign,
+            ),
+        )
+    )
     return contact
 
 

@@ -9,7 +9,9 @@ one given) and returns frozen records:
   :func:`messages_tab` (threads of customer and agent messages);
 - I10 :func:`profile_tab` and :func:`update_profile` (through the validated
   contacts service, :func:`ccdomain.contacts.update_contact`);
-- M3 :func:`identities_tab` and :func:`search_identities`; M5 :func:`merge_identities`.
+- M3, X2 :func:`identities_tab` and :func:`search_identities`; M5 :func:`merge_identities`.
+- X3 :func:`update_profile`: ``email`` changes the primary email, ``add_email``
+  adds a secondary one and keeps the others.
 
 Decisions (docs/rules.md):
 
@@ -64,7 +66,7 @@ from ccdomain.rules.identities import (
 from ccdomain.rules.matching import Candidate
 from ccdomain.services._common import declared_campaign, live_contact, reading
 from ccdomain.services.contacts import update_contact
-from ccdomain.services.matching import find_candidates, identity_candidates
+from ccdomain.services.matching import find_identities, identity_candidates
 from ccdomain.services.merge import apply_merge, plan_merge
 
 __all__ = [
@@ -261,10 +263,13 @@ def update_profile(
     home_phone: object = UNSET,
     tags: object = UNSET,
     notes: object = UNSET,
+    add_email: object = UNSET,
 ) -> Contact:
     """Edit the Profile fields of 004 through :func:`ccdomain.contacts.update_contact` (I10).
 
-    Only the fields given change. ``email`` replaces the first email channel;
+    Only the fields given change. ``email`` changes the primary (first) email
+    channel; ``add_email`` adds a secondary email and keeps the others (X3, 004
+    "correo electrónico secundario");
     ``mobile_phone`` and ``home_phone`` replace the phone labelled ``mobile`` or
     ``home`` (normalized with the campaign's region, K4); ``None`` or ``""``
     removes it. All or nothing (E2).
@@ -292,8 +297,10 @@ def update_profile(
             raise RuleViolation(
                 f"contact {contact.code!r} is anonymized: its profile cannot be edited (I4)"
             )
-        if (email, mobile_phone, home_phone) != (UNSET,) * 3:
-            changes["channels"] = profile_channels(contact, email, mobile_phone, home_phone)
+        if (email, mobile_phone, home_phone, add_email) != (UNSET,) * 4:
+            changes["channels"] = profile_channels(
+                contact, email, mobile_phone, home_phone, add_email=add_email
+            )
         updated = update_contact(
             store, campaign=contact.campaign, code=contact.code, at=at, agent=agent, **changes
         )
@@ -306,7 +313,8 @@ def identities_tab(store: Store | UnitOfWork, *, campaign: str, code: str) -> Id
     """The Identities tab (004 "Identidades"): the contact's addresses and matching contacts.
 
     Candidates are the other live contacts of the campaign that any of its phones
-    matches by the M3 tiers (ranked, with reasons): the ones a merge may join.
+    matches by the M3 tiers, or its email, document number or full name (X2), ranked,
+    with reasons: the ones a merge may join.
 
     Raises:
         UnknownCampaign: the campaign is not declared.
@@ -324,16 +332,18 @@ def identities_tab(store: Store | UnitOfWork, *, campaign: str, code: str) -> Id
 def search_identities(
     store: Store | UnitOfWork, *, campaign: str, code: str, query: str
 ) -> tuple[Candidate, ...]:
-    """Search identities matching a phone typed in the Identities tab (M3 tiers, its campaign).
+    """Search identities matching what is typed in the Identities tab, in its campaign (X2).
 
-    The contact itself is left out.
+    The query may be a phone (M3 tiers), an email, a document number, a Messenger or
+    Instagram id or a full name (:func:`ccdomain.matching.find_identities`); each
+    candidate carries its reason. The contact itself is left out.
 
     Raises:
-        UnknownCampaign, UnknownContact; InvalidPhoneNumber: ``query`` is not a valid number.
+        UnknownCampaign, UnknownContact; RuleViolation: an empty or malformed query.
     """
     with reading(store) as uow:
         contact = live_contact_in(uow, campaign, code)
-        found = find_candidates(uow, phone=query, campaign=contact.campaign, only_campaign=True)
+        found = find_identities(uow, query=query, campaign=contact.campaign, only_campaign=True)
     return tuple(c for c in found if c.contact.code != contact.code)
 
 

@@ -170,7 +170,9 @@ def route_interaction(
         external_id: the provider's id; a repeated one changes nothing (T9).
         agent: the agent who made it (outbound) or answered it.
         text: the message text. status, duration_s: a call's status and duration.
-        queue: the queue of a ticket this interaction opens (default: the line's queue).
+        queue: the queue of a ticket this interaction opens; without one, the queue the
+            line declares for the ticket's campaign, else the campaign's, else the line's
+            when the campaign is its default, else none (X4).
 
     Returns:
         The :class:`RouteResult`: the ticket after the interaction, the outcome and the

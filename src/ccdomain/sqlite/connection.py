@@ -203,7 +203,7 @@ class _Connection:
         # rolled back drops those appended since it was taken).
         self.new_events: list[tuple[int, str]] = []
         self.reads: dict[tuple[str, ...], Any] = {}
-        self.phones: dict[tuple[int, str], tuple[Contact, ...]] = {}
+        self.phones: dict[tuple[int | str, str], tuple[Contact, ...]] = {}
         # Whether the blocks table is empty (None: not known).
         self.blocks_empty: bool | None = None
         # Ticket lookups by key (see ``SqliteTicketRepository._ticket_lookup``), kept up to

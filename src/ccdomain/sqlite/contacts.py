@@ -11,6 +11,9 @@
   interrupted contact creation shifts no later code).
 * K16 - ``company_names`` finds a company by name key (``CompanyNameIndex``).
 * I4 - ``rename_contact`` moves a contact to a new code and reindexes its phones.
+* X1, X2 - the identity index (``identity_index``) holds each live contact's
+  :func:`~ccdomain.rules.matching.identity_keys` (email, Messenger and Instagram
+  channels, document number, folded full name), reindexed with its phones.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ccdomain._folding import name_key
 from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact
 from ccdomain.models import Campaign, Company, Contact, Line
 from ccdomain.phones import national_number, phone_suffix
+from ccdomain.rules.matching import identity_keys
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 
@@ -38,6 +42,15 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
     rows += [(_NATIONAL, n, *key) for n in dict.fromkeys(national_number(p) for p in phones)]
     rows += [(_SUFFIX, s, *key) for s in dict.fromkeys(phone_suffix(p) for p in phones)]
     return rows
+
+
+def _identity_rows(contact: Contact) -> list[tuple[str, str, str, str]]:
+    """The identity index rows of a contact: none for a tombstone or an anonymized one."""
+    return [(kind, key, contact.campaign, contact.code) for kind, key in identity_keys(contact)]
+
+
+_INSERT_PHONES = "INSERT INTO phone_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)"
+_INSERT_IDENTITIES = "INSERT INTO identity_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)"
 
 
 class SqliteContactRepository(_UnitOfWorkBase):
@@ -138,9 +151,10 @@ class SqliteContactRepository(_UnitOfWorkBase):
                 f"{contact.campaign!r}; expected a code not used in that campaign"
             ) from exc
         if rows:
-            db.executemany(
-                "INSERT INTO phone_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)", rows
-            )
+            db.executemany(_INSERT_PHONES, rows)
+        identities = _identity_rows(contact)
+        if identities:
+            db.executemany(_INSERT_IDENTITIES, identities)
 
     @_guarded
     def update_contact(self, contact: Contact) -> None:
@@ -158,10 +172,12 @@ class SqliteContactRepository(_UnitOfWorkBase):
                 f"no contact with code {contact.code!r} in campaign {contact.campaign!r}"
             )
         db.execute("DELETE FROM phone_index WHERE campaign = ? AND code = ?", key)
+        db.execute("DELETE FROM identity_index WHERE campaign = ? AND code = ?", key)
         if rows:
-            db.executemany(
-                "INSERT INTO phone_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)", rows
-            )
+            db.executemany(_INSERT_PHONES, rows)
+        identities = _identity_rows(contact)
+        if identities:
+            db.executemany(_INSERT_IDENTITIES, identities)
 
     @_guarded
     def get_contact(self, campaign: str, code: str) -> Contact | None:
@@ -214,6 +230,28 @@ class SqliteContactRepository(_UnitOfWorkBase):
         return self._by_phone_key(_SUFFIX, suffix)
 
     @_guarded
+    def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
+        """Live contacts with this identity key (X1, X2: email, messenger, instagram,
+        document, name; index lookup)."""
+        self._db()  # begins the transaction when due, so ``conn.active`` is current
+        conn = self._conn
+        if conn is not None and conn.active and type(kind) is str and type(key) is str:
+            found = conn.phones.get((kind, key))
+            if found is None:
+                found = conn.phones[kind, key] = tuple(self._identity_lookup(kind, key))
+            return list(found)
+        return self._identity_lookup(kind, key)
+
+    def _identity_lookup(self, kind: str, key: str) -> list[Contact]:
+        return self._all(
+            "SELECT c.data FROM identity_index AS i "
+            "JOIN contacts AS c ON c.campaign = i.campaign AND c.code = i.code "
+            "WHERE i.kind = ? AND i.key = ? ORDER BY i.rowid",
+            (kind, key),
+            Contact,
+        )
+
+    @_guarded
     def next_contact_number(self, campaign: str) -> int:
         """The next number of this campaign's generated codes; a rollback gives it back (T5)."""
         return self._next(f"contact:{campaign}")
@@ -230,6 +268,7 @@ class SqliteContactRepository(_UnitOfWorkBase):
         db = self._wdb()
         self._forget_phones()
         db.execute("DELETE FROM phone_index WHERE campaign = ? AND code = ?", (campaign, code))
+        db.execute("DELETE FROM identity_index WHERE campaign = ? AND code = ?", (campaign, code))
         try:
             cursor = db.execute(
                 "UPDATE contacts SET code = ?, data = ? WHERE campaign = ? AND code = ?",
@@ -243,6 +282,7 @@ class SqliteContactRepository(_UnitOfWorkBase):
         if cursor.rowcount == 0:
             raise UnknownContact(f"no contact with code {code!r} in campaign {campaign!r}")
         if rows:
-            db.executemany(
-                "INSERT INTO phone_index (kind, key, campaign, code) VALUES (?, ?, ?, ?)", rows
-            )
+            db.executemany(_INSERT_PHONES, rows)
+        identities = _identity_rows(contact)
+        if identities:
+            db.executemany(_INSERT_IDENTITIES, identities)

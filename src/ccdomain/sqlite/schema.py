@@ -4,7 +4,8 @@ T5, T9, K16, T11, E1).
 The schema version is ``PRAGMA user_version``. Opening a store applies
 :data:`MIGRATIONS` in order (:meth:`ccdomain.sqlite.SqliteStore._migrate`), all in
 one transaction: migration 1 is the initial schema, 2 adds the company name index
-(K16), 3 rewrites stored events in version 3 of the event codec (T11).
+(K16), 3 rewrites stored events in version 3 of the event codec (T11), 4 adds the
+identity index of contacts (X1, X2).
 
 A ccdomain database says so in its header: ``PRAGMA application_id`` is
 :data:`APPLICATION_ID`. Files written before it was set (schema versions 1 to 3)
@@ -24,6 +25,7 @@ Rules the schema itself keeps, whatever the writer:
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from typing import Final
@@ -31,7 +33,8 @@ from typing import Final
 from ccdomain._folding import name_key
 from ccdomain.errors import InvalidData, StoreError
 from ccdomain.event_codec import decode_event, encode_event
-from ccdomain.models import Company
+from ccdomain.models import Company, Contact
+from ccdomain.rules.matching import identity_keys
 from ccdomain.serialization import from_json
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS"]
@@ -156,6 +159,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX waiting_line ON waiting (queue, family, rank, opened_us, number)",
     ),
+    # x: 5: the identity index (X1, X2): each live contact's email, Messenger and Instagram
+    # channels, document number and folded full name (rules.matching.identity_keys), so
+    # candidates by them are index searches. Existing contacts are keyed by
+    # ccdomain_identity_keys, a function registered while migrating (a JSON array of
+    # [kind, key] pairs); rowid order is the order contacts were (re)indexed in.
+    (
+        """CREATE TABLE identity_index (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            code TEXT NOT NULL,
+            FOREIGN KEY (campaign, code) REFERENCES contacts (campaign, code)
+        )""",
+        "CREATE INDEX identity_index_by_key ON identity_index (kind, key)",
+        "CREATE INDEX identity_index_by_contact ON identity_index (campaign, code)",
+        "INSERT INTO identity_index (kind, key, campaign, code) "
+        "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), c.campaign, c.code "
+        "FROM contacts AS c, json_each(ccdomain_identity_keys(c.data)) AS k "
+        "ORDER BY c.rowid, k.key",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
 
@@ -236,6 +259,12 @@ def _check_database(db: sqlite3.Connection, path: str, *, known: int, writing: b
     if version == 0 and not writing:
         raise StoreError(f"{where}: it has no schema yet; expected a ccdomain database")
     return int(version)
+
+
+def _identity_keys(data: str) -> str:
+    """The identity keys of a stored contact's JSON as a JSON array of [kind, key] pairs
+    (migration 4 indexes existing contacts, X1, X2)."""
+    return json.dumps(identity_keys(from_json(data, Contact)), ensure_ascii=False)
 
 
 def _company_name_key(data: str) -> str:

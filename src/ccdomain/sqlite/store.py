@@ -341,6 +341,9 @@ class SqliteStore:
                     "ccdomain_company_name_key", 1, schema._company_name_key, deterministic=True
                 )
                 db.create_function("ccdomain_event_v3", 1, rewriter, deterministic=True)
+                db.create_function(
+                    "ccdomain_identity_keys", 1, schema._identity_keys, deterministic=True
+                )
                 for number in range(version + 1, len(migrations) + 1):
                     for statement in migrations[number - 1]:
                         db.execute(statement)

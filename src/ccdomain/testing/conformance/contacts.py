@@ -1,6 +1,6 @@
 """Conformance of the contact repository: campaigns, lines, companies, contacts.
 
-Rules: K1, K2, K16, M3, M5, I4.
+Rules: K1, K2, K16, M3, M5, I4, X1, X2.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccdomain.contacts import name_key
+from ccdomain.documents import Document
 from ccdomain.errors import (
     DuplicateContact,
     RuleViolation,
@@ -19,11 +20,14 @@ from ccdomain.errors import (
 from ccdomain.models import (
     Campaign,
     Channel,
+    ChannelKind,
     Company,
     Contact,
+    ContactChannel,
     Line,
 )
 from ccdomain.ports import CompanyNameIndex
+from ccdomain.rules.matching import identity_keys
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.conformance.case import (
     OTHER_PHONE,
@@ -321,3 +325,100 @@ class ContactRepositoryConformance(StoreCase):
             assert uow.get_campaign(campaign.id) == campaign
             assert uow.get_line(line.id) == line
             assert uow.get_company(company.id) == company
+
+    # --- X1, X2: the identity index ------------------------------------------------------------
+
+    def test_X2_identity_index_email_channels_document_and_name(self) -> None:
+        email = ContactChannel(kind=ChannelKind.EMAIL, value="jose@example.com")
+        messenger = ContactChannel(kind=ChannelKind.MESSENGER, value="psid-77")
+        instagram = ContactChannel(kind=ChannelKind.INSTAGRAM, value="pepe.perez")
+        jose = _contact(
+            "ventas",
+            "12345678",
+            PHONE,
+            first_names="José",
+            last_names="Pérez Soto",
+            document=Document(type="DNI", number="12345678"),
+            channels=(email, messenger, instagram),
+        )
+        with self.uow() as uow:
+            uow.add_contact(jose)
+            uow.add_contact(_contact("soporte", "C-1", channels=(email,)))
+            uow.add_contact(_contact("ventas", "C-2", first_names="jose", last_names="PEREZ  soto"))
+            uow.commit()
+        with self.uow() as uow:
+            assert _codes(uow.contacts_by_identity("email", "jose@example.com")) == [
+                ("ventas", "12345678"),
+                ("soporte", "C-1"),
+            ]
+            assert _codes(uow.contacts_by_identity("messenger", "psid-77")) == [
+                ("ventas", "12345678")
+            ]
+            assert _codes(uow.contacts_by_identity("instagram", "pepe.perez")) == [
+                ("ventas", "12345678")
+            ]
+            assert _codes(uow.contacts_by_identity("document", "12345678")) == [
+                ("ventas", "12345678")
+            ]
+            assert _codes(uow.contacts_by_identity("name", "jose perez soto")) == [
+                ("ventas", "12345678"),
+                ("ventas", "C-2"),
+            ]
+            assert uow.contacts_by_identity("email", "otro@example.com") == []
+            assert uow.contacts_by_identity("name", "jose@example.com") == []
+            assert uow.contacts_by_identity("email", "psid-77") == []
+            [found] = uow.contacts_by_identity("document", "12345678")
+            assert found == jose
+
+    def test_X2_identity_index_follows_updates_merges_renames_and_rollbacks(self) -> None:
+        email = ContactChannel(kind=ChannelKind.EMAIL, value="ana@example.com")
+        with self.uow() as uow:
+            uow.add_contact(_contact("ventas", "A", channels=(email,), first_names="Ana"))
+            uow.add_contact(_contact("ventas", "B", channels=(email,)))
+            uow.commit()
+        with self.uow() as uow:
+            assert _codes(uow.contacts_by_identity("email", "ana@example.com")) == [
+                ("ventas", "A"),
+                ("ventas", "B"),
+            ]
+            # Updating reindexes: moved to the end, and a changed email is found by the new one.
+            uow.update_contact(_contact("ventas", "A", channels=(email,), first_names="Ana"))
+            assert _codes(uow.contacts_by_identity("email", "ana@example.com")) == [
+                ("ventas", "B"),
+                ("ventas", "A"),
+            ]
+            other = ContactChannel(kind=ChannelKind.EMAIL, value="ana.q@example.com")
+            uow.update_contact(_contact("ventas", "A", channels=(other,), first_names="Ana"))
+            assert _codes(uow.contacts_by_identity("email", "ana@example.com")) == [("ventas", "B")]
+            assert _codes(uow.contacts_by_identity("email", "ana.q@example.com")) == [
+                ("ventas", "A")
+            ]
+            uow.commit()
+        with self.uow() as uow:  # rolled back: the index too
+            uow.update_contact(_contact("ventas", "B", merged_into="A", channels=(email,)))
+            assert uow.contacts_by_identity("email", "ana@example.com") == []
+        with self.uow() as uow:
+            assert _codes(uow.contacts_by_identity("email", "ana@example.com")) == [("ventas", "B")]
+            # A tombstone (M5) and an anonymized contact (I4) are found by nothing.
+            uow.update_contact(_contact("ventas", "B", merged_into="A", channels=(email,)))
+            uow.rename_contact(
+                "ventas", "A", _contact("ventas", "ANON-1", first_names="Ana", anonymized=True)
+            )
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.contacts_by_identity("email", "ana@example.com") == []
+            assert uow.contacts_by_identity("email", "ana.q@example.com") == []
+            assert uow.contacts_by_identity("name", "ana") == []
+
+    @_properties
+    @given(contact=cst.contacts())
+    def test_X1_X2_a_contact_is_found_by_each_of_its_identity_keys(self, contact: Contact) -> None:
+        with self.uow() as uow:
+            if uow.get_contact(contact.campaign, contact.code) is None:
+                uow.add_contact(contact)
+            else:
+                uow.update_contact(contact)
+            uow.commit()
+        with self.uow() as uow:
+            for kind, key in identity_keys(contact):
+                assert contact in uow.contacts_by_identity(kind, key)
