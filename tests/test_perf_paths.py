@@ -1,0 +1,79 @@
+"""The fast paths of issue 15 behave as the plain ones (T11, R4, E2).
+
+No test here times anything: each checks that a shortcut taken for speed cannot be
+seen by a caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+
+import attrs
+
+from ccdomain.events import Event, EventKind, TicketOpened
+from ccdomain.memory import MemoryStore
+from ccdomain.models import Direction
+
+AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def _event() -> Event:
+    return Event(
+        kind=EventKind.TICKET_OPENED,
+        at=AT,
+        campaign="ventas",
+        ticket=1,
+        payload=TicketOpened(
+            customer="+51987654321", origin=Direction.INBOUND, queue="", alias="", line=None
+        ),
+    )
+
+
+def test_T11_an_event_the_caller_holds_is_not_changed_by_append() -> None:
+    store = MemoryStore()
+    held = _event()
+    with store.unit_of_work() as uow:
+        stored = uow.append_event(held)
+        uow.commit()
+    assert held.seq is None
+    assert stored is not held
+    assert stored == attrs.evolve(held, seq=1)
+
+
+def test_T11_an_event_built_in_the_call_is_recorded_numbered() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        first = uow.append_event(_event())
+        second = uow.append_event(_event())
+        uow.commit()
+        assert [e.seq for e in uow.events()] == [1, 2]
+    assert (first.seq, second.seq) == (1, 2)
+    assert first == attrs.evolve(_event(), seq=1)
+
+
+def test_T11_an_event_watched_by_a_weak_reference_is_copied() -> None:
+    store = MemoryStore()
+    watches: list[weakref.ref[Event]] = []
+
+    def watched() -> Event:
+        event = _event()
+        watches.append(weakref.ref(event))
+        return event
+
+    with store.unit_of_work() as uow:
+        stored = uow.append_event(watched())  # no strong reference left but the call's
+        uow.commit()
+    assert stored.seq == 1
+    assert watches[0]() is None  # the watched one was not kept: it never changed
+
+
+def test_T11_a_rolled_back_append_leaves_the_log_as_it_was() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.append_event(_event())
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.append_event(_event())
+    with store.unit_of_work() as uow:
+        assert [e.seq for e in uow.events()] == [1]
