@@ -134,6 +134,10 @@ def events(n: int, seed: int) -> Iterator[dict[str, Any]]:
             debtors.append((phones[i], code, product))
 
     now = START
+    # The latest time written so far: a promise has no time of its own, so replay gives it
+    # this one (R3), and its made_on must not be after that day (C4). ``now`` has already
+    # moved on when a promise is drawn, past midnight at times.
+    latest = START
     seen: list[dict[str, Any]] = []
     open_: dict[tuple[str, str], bool] = {}
     promised: set[str] = set()
@@ -161,13 +165,14 @@ def events(n: int, seed: int) -> Iterator[dict[str, Any]]:
                 path = rng.choice(TREES[campaign])
                 closing = {"type": "typify", **closing, "path": path, "comment": ""}
             open_[(campaign, phone)] = False
+            latest = now
             yield out(closing)
             continue
         if roll < 0.18 and debtors:
             debtor_phone, _, product = rng.choice(debtors)
             if product not in promised and open_.get(("cobranzas", debtor_phone)):
                 promised.add(product)
-                day = now.date()
+                day = latest.date()
                 yield out(
                     {
                         "type": "promise",
@@ -216,6 +221,7 @@ def events(n: int, seed: int) -> Iterator[dict[str, Any]]:
         # An inbound message may land in another campaign holding an open ticket (T6); the
         # generator only tracks its own campaign, which is good enough to close tickets.
         open_[(campaign, phone)] = True
+        latest = now
         seen.append(interaction)
         yield out(interaction)
 

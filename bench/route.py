@@ -4,12 +4,13 @@ Routes the shared workload (default: 200,000 operations, 20,000 customers,
 5 campaigns, 3 lines, mixed channels, 5% closes) through the in-memory store,
 and times bare ``phonenumbers.parse`` + ``format_number(E164)`` over the same raw
 customer strings (one per routed interaction), in the same run. Prints
-interactions per second and the ratio routing time / bare parsing time
-(target: <= 0.5), in CPU time (what the verdict uses: other processes on the
-machine do not move it) and in wall time.
+interactions per second and the ratio routing time / bare parsing time, in CPU
+time (what the verdict uses: other processes on the machine do not move it) and
+in wall time. Targets (issue 15): <= 1.3 with the collector as Python starts it,
+<= 0.8 with the policy docs/performance.md documents for hosts.
 
     .venv/bin/python bench/route.py [--n 200000] [--customers 20000] [--repeat 3]
-                                    [--gc both|on|freeze|off] [--profile] [--check]
+                                    [--gc both|on|host|freeze|off] [--profile] [--check]
 
 Each figure is the best of ``--repeat`` runs; parsing and routing runs are
 interleaved so machine load hits both sides alike. Every routing run starts
@@ -20,12 +21,15 @@ The cyclic garbage collector is a large share of routing time: the store keeps
 every interaction, ticket and event as objects, and each full collection scans
 all of them. ``--gc`` picks how routing runs:
 
-- ``on``: as a host runs it, the collector untouched;
+- ``on``: the collector as Python starts it (default thresholds);
+- ``host``: the policy documented for hosts (docs/performance.md, "Garbage
+  collection"): ``gc.freeze()`` once warmed up, and a first-generation threshold
+  of 50,000 (:data:`HOST_THRESHOLDS`);
 - ``freeze``: ``gc.freeze()`` after the workload is built, so the collector
   never rescans the benchmark's own 400,000 operation objects (the store's
   objects are still scanned);
 - ``off``: the collector disabled while routing (the pure CPU cost);
-- ``both`` (default): ``on`` and ``freeze``, both reported.
+- ``both`` (default): ``on`` and ``host``, both reported.
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ from ccdomain import phones
 from ccdomain.memory import MemoryStore
 from ccdomain.tickets import rebuild_tickets
 
-TARGET = 0.5
+TARGETS = {"on": 1.3, "host": 0.8}  # routing / bare parsing, CPU time (issue 15)
+# The host policy's thresholds (docs/performance.md): a young collection every 50,000
+# allocations instead of 700; the older generations as Python sets them.
+HOST_THRESHOLDS = (50_000, 10, 10)
 Timing = tuple[float, float]  # (cpu seconds, wall seconds)
 
 
@@ -70,8 +77,11 @@ def route_once(
     store = MemoryStore()
     load_workload(store, work)
     phones._normalize.cache_clear()  # routing starts with a cold phone cache
-    if gc_mode == "freeze":
+    thresholds = gc.get_threshold()
+    if gc_mode in ("freeze", "host"):
         gc.freeze()
+    if gc_mode == "host":
+        gc.set_threshold(*HOST_THRESHOLDS)
     elif gc_mode == "off":
         gc.disable()
     read_gc = _gc_collections()
@@ -87,6 +97,7 @@ def route_once(
         spent = read_gc()
         gc.enable()
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     return timing, spent, store, counts
 
 
@@ -122,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
-    parser.add_argument("--gc", choices=("both", "on", "freeze", "off"), default="both")
+    parser.add_argument("--gc", choices=("both", "on", "host", "freeze", "off"), default="both")
     parser.add_argument("--profile", action="store_true", help="cProfile one extra routing run")
     parser.add_argument("--check", action="store_true", help="rebuild tickets from events")
     args = parser.parse_args(argv)
-    modes = ("on", "freeze") if args.gc == "both" else (args.gc,)
+    modes = ("on", "host") if args.gc == "both" else (args.gc,)
 
     work = make_workload(args.n, args.customers, args.campaigns, args.lines, args.seed)
     print(
@@ -165,10 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         cpu, wall = _best(route_runs[mode])
         ratio = cpu / parse_cpu
+        target = TARGETS.get(mode)
+        verdict = (
+            "no target"
+            if target is None
+            else f"target <= {target}: " + ("met" if ratio <= target else "not met")
+        )
         print(
             f"ratio routing / bare parsing, gc {mode}: {ratio:.2f} cpu, "
-            f"{wall / parse_wall:.2f} wall (target <= {TARGET}: "
-            f"{'met' if ratio <= TARGET else 'not met'})"
+            f"{wall / parse_wall:.2f} wall ({verdict})"
         )
     if args.check and store is not None:
         with store.unit_of_work() as uow:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -62,6 +64,12 @@ from ccdomain.rules.matching import identity_keys
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
 _MISSING: Any = object()
+# append_event numbers in place an event only it references: its parameter and the
+# count's own argument (CPython; elsewhere the count is never this low, so it copies).
+_refcount: Callable[[object], int] = getattr(sys, "getrefcount", lambda _: 1 << 30)
+_ONLY_HERE = 2
+_weakrefs = weakref.getweakrefcount
+_set_attr = object.__setattr__
 _TICKET_COUNTER = "ticket"
 _COMMENT_COUNTER = "comment"
 # The key of an undo record that takes back a list append.
@@ -761,7 +769,19 @@ class MemoryUnitOfWork:
         """Record an event with the next sequence number."""
         events = self._s.events
         seq = len(events) + 1
-        stored = event.numbered(seq)
+        if (
+            type(event) is Event
+            and event.seq is None
+            and _refcount(event) <= _ONLY_HERE
+            and not _weakrefs(event)
+        ):
+            # The caller built the event in the call and holds no reference to it (the
+            # services do: ``uow.append_event(opened_event(...))``): nobody can see it
+            # change, so it takes its number in place instead of being copied.
+            _set_attr(event, "seq", seq)
+            stored = event
+        else:
+            stored = event.numbered(seq)
         events.append(stored)
         self._undo.append((events, _APPEND, None))
         return stored

@@ -8,6 +8,14 @@ targets (:class:`ContactKeys`), the id-less interactions of each customer
 anonymized contacts and the events about them (:class:`Anonymized`, I4). An
 anonymization rewrites what they hold, so they forget it (I4).
 :func:`ccdomain.replay.apply_event` alone has no memory and reads the store instead.
+
+Memory (issue 15): :class:`Redeliveries` keeps at most :data:`REDELIVERY_CUSTOMERS`
+customers and then starts again from the store; :class:`ContactKeys` holds a few keys
+per contact of the store (read only by contact lines that carry neither document nor
+phone, and by merges), :class:`Refusals` one key per recorded refusal and
+:class:`Anonymized` what anonymized contacts left: each grows with those records, not
+with the file's messages, and a file of messages and documented contacts (such as
+bench/make_events.py's) leaves all three empty.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from ccdomain.rules.identities import is_anonymous_address
 
 __all__ = [
     "INTERACTION_FIELDS",
+    "REDELIVERY_CUSTOMERS",
     "Anonymized",
     "ContactKeys",
     "Memos",
@@ -140,6 +149,9 @@ class ContactKeys:
         return False
 
 
+REDELIVERY_CUSTOMERS: Final = 20_000
+"""How many customers' id-less interactions :class:`Redeliveries` remembers at most."""
+
 INTERACTION_FIELDS: Final = (
     "at",
     "channel",
@@ -197,13 +209,20 @@ class Redeliveries:
             self.pending.append((interaction, ticket))
 
     def settle(self, kept: bool) -> None:
-        """The current line is over: keep what it recorded, or drop it if it was undone."""
+        """The current line is over: keep what it recorded, or drop it if it was undone.
+
+        Past :data:`REDELIVERY_CUSTOMERS` customers remembered, all are forgotten: the
+        next id-less interaction of each reads its customer's tickets again (R4 as
+        before, a few reads more), and memory stays bounded in a long file.
+        """
         if kept:
             for interaction, ticket in self.pending:
                 keys = self.customers[interaction.customer]
                 key = interaction_key(interaction)
                 keys[key] = min(keys.get(key, ticket), ticket)  # tickets come by number
         self.pending.clear()
+        if len(self.customers) > REDELIVERY_CUSTOMERS:
+            self.customers.clear()
 
 
 def _refusal_key(event: Event) -> tuple[Any, ...]:

@@ -74,10 +74,17 @@ _EVENTS_PAGE = 1000
 _SHAREABLE: frozenset[type] = frozenset(
     {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise, AgentState, WaitingTicket}
 )
-_DECODED_LIMIT = 50_000
-# Remembered reads per connection (by key, phone lookups, ticket lookups), each, kept
-# across transactions: past this many, they are dropped at the next commit.
-_READS_LIMIT = 250_000
+# Memory bounds (issue 15: a replay's peak RSS must not grow with the file). Each
+# bound is a count of entries; past it, the whole table is dropped and refilled from
+# the file, which costs reads, never correctness. Sizes measured on bench/make_events.py
+# files: a decoded ticket with its ~600-byte row text as key is about 1.5 KB, a
+# remembered ticket lookup about 1 KB, a phone lookup about 0.2 KB.
+# - decoded models, by row text, shared by every connection of the store: ~30 MB full;
+_DECODED_LIMIT = 20_000
+# - remembered reads per connection (by key, phone lookups, ticket lookups), each, kept
+#   across transactions and dropped at the commit that finds them past the bound:
+#   ~65 MB for the ticket lookups, the largest, when full.
+_READS_LIMIT = 65_536
 
 
 # What a failure of the storage itself (StoreUnavailable) says about the database, by
