@@ -9,6 +9,8 @@ Subcommands (docs/cli.md has the whole reference)::
     ccdomain demo [--wide]
     ccdomain --version
 
+``--db`` names a SQLite file, or a PostgreSQL database as a ``postgresql://`` URL.
+
 Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
 2 a usage error, a file or database that cannot be used, or a store that failed
 during a replay (a message on stderr, no traceback). Listings and ``export`` open
@@ -40,6 +42,7 @@ from typing import IO, Any, Final, TextIO, cast
 from ccdomain import __version__, checks
 from ccdomain.errors import CcdomainError
 from ccdomain.listings import FIELDS, contact_rows, promise_rows, ticket_rows, typification_rows
+from ccdomain.ports import Store
 from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
@@ -292,13 +295,16 @@ def _csv_value(value: Any, column: str) -> str:
 # --- stores and files ------------------------------------------------------------------------
 
 
-def _open_store(path: str, *, create: bool) -> SqliteStore:
+def _open_store(path: str, *, create: bool) -> Store:
     """The store of ``--db``: opened for writing by ``replay`` (``create``), else read-only.
 
     A listing or an export never creates or changes a file; a replay creates one only
     where there is none (or an empty one); another application's database is refused
-    by the store itself either way.
+    by the store itself either way. A ``postgresql://`` (or ``postgres://``) URL opens
+    the PostgreSQL store instead (the ``postgres`` extra), the same way.
     """
+    if path.startswith(_POSTGRES_URLS):
+        return _open_postgres(path, create=create)
     if os.path.exists(path) and not os.path.isfile(path):
         raise _UsageError(f"database {path!r} is not a file")
     if not create and not os.path.exists(path):
@@ -309,6 +315,25 @@ def _open_store(path: str, *, create: bool) -> SqliteStore:
     try:
         return SqliteStore(path, read_only=not create)
     except CcdomainError as exc:  # its message names the file and what was expected
+        raise _UsageError(str(exc)) from None
+
+
+_DB_HELP: Final = "the SQLite database file, or a postgresql:// URL (the postgres extra)"
+_POSTGRES_URLS: Final = ("postgresql://", "postgres://")
+
+
+def _open_postgres(url: str, *, create: bool) -> Store:
+    """The PostgreSQL store of a ``--db postgresql://...`` URL (imported only then)."""
+    try:
+        from ccdomain.postgres import PostgresStore
+    except ImportError as exc:
+        raise _UsageError(
+            f"--db names a PostgreSQL database, but its driver is missing ({exc}); "
+            "install it with: pip install 'ccdomain[postgres]'"
+        ) from None
+    try:
+        return PostgresStore(url, read_only=not create, max_size=2)
+    except CcdomainError as exc:  # its message names the database, never the password
         raise _UsageError(str(exc)) from None
 
 
@@ -407,7 +432,7 @@ def _report_bad_lines(summary: ReplaySummary, stderr: TextIO) -> None:
 
 
 def _replay_into(
-    store: SqliteStore,
+    store: Store,
     lines: Iterable[str | bytes],
     *,
     keep_going: bool,
@@ -466,7 +491,7 @@ def _parse_day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
-def _declared(store: SqliteStore, campaign: str) -> bool:
+def _declared(store: Store, campaign: str) -> bool:
     with store.unit_of_work() as uow:
         return uow.get_campaign(campaign) is not None
 
@@ -517,7 +542,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
     return run
 
 
-def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
+def _export_document(store: Store, campaign: str, code: str) -> str:
     """The I5 document of a contact, as the identities service writes it."""
     from ccdomain.identities import export_json
 
@@ -589,7 +614,7 @@ def _parser() -> argparse.ArgumentParser:
         "2. Replaying the same file twice leaves the database as one replay did.",
     )
     p.add_argument("events", metavar="EVENTS", help="the event file, or - to read stdin")
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument(
         "--keep-going",
         action="store_true",
@@ -604,7 +629,7 @@ def _parser() -> argparse.ArgumentParser:
         ("promises", "promises to pay with their status on a date"),
     ):
         p = sub.add_parser(name, help=f"list {what}", description=f"List {what}.")
-        p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+        p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
         p.add_argument(
             "--format",
             choices=("table", "json", "csv"),
@@ -629,7 +654,7 @@ def _parser() -> argparse.ArgumentParser:
         "its company, its tickets with their messages and typifications, its products with "
         "their payments and promises, and every other event about it.",
     )
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
     p.add_argument("--contact", required=True, metavar="CODE", help="the contact's code")
     p.set_defaults(run=_cmd_export)
