@@ -8,6 +8,9 @@
   searches, returned in the order contacts were indexed.
 * K2 - generated codes take their numbers from a counter row per campaign (T5).
 * K16 - ``company_names`` finds a company by name key (``CompanyNameIndex``).
+* M5, I4 - ``get_contact`` in a unit of work locks the contact's row (``FOR UPDATE``):
+  the services that read one contact change it next, and a concurrent edit waits for
+  this one's commit instead of overwriting it.
 * I4 - ``rename_contact`` moves a contact to a new code and reindexes its phones.
 """
 
@@ -149,10 +152,11 @@ class PostgresContactRepository(_UnitOfWorkBase):
     @_guarded
     def get_contact(self, campaign: str, code: str) -> Contact | None:
         """The stored contact (tombstones included) with that code, or None."""
+        # Locked in a unit of work that may write: the services that read one contact
+        # change it next (an edit, a merge, an anonymization), and a concurrent one waits.
+        query = b"SELECT data FROM contacts WHERE campaign = %s AND code = %s"
         return self._one(
-            b"SELECT data FROM contacts WHERE campaign = %s AND code = %s",
-            (campaign, code),
-            Contact,
+            query + b" FOR UPDATE" if self._locking else query, (campaign, code), Contact
         )
 
     @_guarded

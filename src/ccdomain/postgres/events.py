@@ -4,7 +4,8 @@
   increase in the order events are appended, across every worker; a rolled-back event
   leaves a gap in the log's seqs (no rule numbers events without gap, and a counter row
   would make every unit of work that appends an event wait for every other one).
-  Events are written through :mod:`ccdomain.event_codec` and read back in pages.
+  Events are written through :mod:`ccdomain.event_codec` (with seq 0: the ``seq`` column
+  is the event's seq) and read back in pages.
 * I4 - ``replace_event`` is the log's one rewrite (anonymization): same seq, same kind.
 """
 
@@ -27,14 +28,18 @@ class PostgresEventLog(_UnitOfWorkBase):
     @_guarded
     def append_event(self, event: Event) -> Event:
         """Record an event with the next sequence number (T11)."""
-        db = self._wdb()
-        row = db.execute(b"SELECT nextval(pg_get_serial_sequence('events', 'seq'))").fetchone()
-        assert row is not None
-        stored = event.numbered(int(row[0]))
-        db.execute(
-            b"INSERT INTO events (seq, data) VALUES (%s, %s)", (stored.seq, encode_event(stored))
+        # One statement: the row's seq comes from the column's sequence, and the JSON is
+        # written without it (the seq column is the event's seq when it is read back).
+        row = (
+            self._wdb()
+            .execute(
+                b"INSERT INTO events (data) VALUES (%s) RETURNING seq",
+                (encode_event(event.numbered(0)),),
+            )
+            .fetchone()
         )
-        return stored
+        assert row is not None
+        return event.numbered(int(row[0]))
 
     @_guarded
     def events(self, after: int = 0) -> Iterator[Event]:

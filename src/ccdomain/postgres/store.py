@@ -61,8 +61,9 @@ class PostgresStore:
         schema: the PostgreSQL schema holding the tables (created when missing).
         read_only: never create, migrate or write: every transaction is read-only, and a
             database without a ccdomain schema is refused.
-        min_size, max_size: connections the pool keeps open and may open at most (a
-            thread holds one while a unit of work is open in it).
+        min_size: connections the pool keeps open.
+        max_size: connections the pool may open at most (a thread holds one while a unit
+            of work is open in it).
         timeout: seconds to wait for a connection from the pool, and for a row lock
             another transaction holds (``lock_timeout``), before a ``StoreUnavailable``.
 
