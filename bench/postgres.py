@@ -7,6 +7,10 @@ database with 1, 2 and 4 worker processes, in the same run, and prints interacti
 second and the ratios. Targets: one PostgreSQL worker within 3x of SQLite (ratio SQLite
 rate / PostgreSQL rate <= 3); 4 workers at least 1.6x one worker.
 
+Each PostgreSQL run also prints the statements it sent per operation and the median
+round trip of ``SELECT 1`` measured just before it: a worker waits for the server once
+per statement, so ``1 / (statements x round trip)`` bounds its rate whatever its CPU.
+
 The workers share the work by customer (every operation of a customer goes to the same
 worker, in the workload's order), so each run ends with the same tickets but their
 numbers, which the end check compares. Every store commits each operation on its own
@@ -87,13 +91,29 @@ def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: 
         index,
         workers,
     )
+    import psycopg
+
+    statements = [0]
+    execute, executemany = psycopg.Connection.execute, psycopg.Cursor.executemany
+
+    def counted(self: Any, *a: Any, **k: Any) -> Any:
+        statements[0] += 1
+        return execute(self, *a, **k)
+
+    def counted_many(self: Any, *a: Any, **k: Any) -> Any:
+        statements[0] += 1
+        return executemany(self, *a, **k)
+
+    psycopg.Connection.execute = counted  # type: ignore[method-assign]
+    psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
     store = PostgresStore(dsn, schema=f"bench{workers}", max_size=2)
     start.wait()
     cpu = time.process_time()
+    statements[0] = 0
     counts = run_batches(store, work, args.batch, retry=store.run)
     cpu = time.process_time() - cpu
     store.close()
-    return counts, cpu
+    return counts, cpu, statements[0]
 
 
 def run_postgres(args: argparse.Namespace, dsn: str, workers: int) -> tuple[float, float, Any]:
@@ -114,10 +134,25 @@ def run_postgres(args: argparse.Namespace, dsn: str, workers: int) -> tuple[floa
         done = [r.get() for r in results]
         wall = time.perf_counter() - began
     counts: dict[str, int] = {}
-    for part, _ in done:
+    for part, _, _ in done:
         for key, count in part.items():
             counts[key] = counts.get(key, 0) + count
-    return wall, sum(cpu for _, cpu in done), counts
+    return wall, sum(d[1] for d in done), counts, sum(d[2] for d in done)
+
+
+def round_trip(dsn: str) -> float:
+    """Median seconds of one ``SELECT 1`` round trip to the server, now."""
+    import statistics
+
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        times = []
+        for _ in range(500):
+            began = time.perf_counter()
+            conn.execute(b"SELECT 1").fetchone()
+            times.append(time.perf_counter() - began)
+    return statistics.median(times)
 
 
 def tickets(store: Store) -> list[Any]:
@@ -178,8 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         from ccdomain.postgres import PostgresStore
 
         for workers in (int(w) for w in args.workers.split(",")):
-            wall, cpu, counts = run_postgres(args, dsn, workers)
+            trip = round_trip(dsn)
+            wall, cpu, counts, statements = run_postgres(args, dsn, workers)
             rates[workers] = work.interactions / wall
+            print(
+                f"postgres {workers:4} worker{'s' if workers > 1 else ' '} "
+                f"{statements / len(work.ops):.1f} statements per operation, "
+                f"round trip {trip * 1000:.2f} ms before the run: at most "
+                f"{len(work.ops) / (statements * trip):,.0f} operations/s per worker"
+            )
             store = PostgresStore(dsn, schema=f"bench{workers}", read_only=True)
             ok = counts == sqlite_counts and tickets(store) == reference
             store.close()

@@ -275,3 +275,28 @@ def test_rule_violation_is_raised_for_rewrite_into_an_open_key(store: PostgresSt
     with store.unit_of_work() as uow:
         assert [t.customer for t in uow.list_tickets()] == [PHONE, "+51900000000"]
         assert a.number == 1
+
+
+def test_E1_a_lost_server_connection_is_store_unavailable_and_the_store_recovers(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas"))
+        uow.commit()
+    with (
+        pytest.raises(StoreUnavailable, match="nothing of it was kept"),
+        store.unit_of_work() as uow,
+    ):
+        uow.put_campaign(Campaign(id="otra"))
+        assert uow._tx is not None
+        pid = uow._tx.conn.info.backend_pid
+        with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+            admin.execute(b"SELECT pg_terminate_backend(%s)", (pid,))
+        try:
+            uow.get_campaign("ventas")
+        finally:
+            with pytest.raises(StoreUnavailable):  # every later call of the unit says so
+                uow.list_campaigns()
+        uow.commit()
+    with store.unit_of_work() as uow:  # the pool gives a working connection again
+        assert [c.id for c in uow.list_campaigns()] == ["ventas"]

@@ -127,6 +127,8 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
         except psycopg.Error as exc:
             error = _failure(operation, exc, unit._store.where)
             tx.failed(error, exc)
+            if tx.lost is not None:  # say so from the first error on
+                raise type(error)(tx.lost) from exc
             raise error from exc
         except (UnicodeEncodeError, OverflowError) as exc:
             raise StoreError(
