@@ -56,6 +56,7 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 # Models made of immutable values only: one decoded from a row is handed out again for
 # the same row text (as the SQLite store does).
@@ -139,6 +140,45 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return guarded
 
 
+class _Session:
+    """The connection as a unit of work's parts use it: the transaction's deferred
+    statements (``BEGIN``, ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``, which return
+    nothing) go to the server in one pipeline with the next statement that returns
+    something, so they cost no round trip of their own."""
+
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: _Tx) -> None:
+        self.tx = tx
+
+    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> Cursor:
+        tx = self.tx
+        conn = tx.conn
+        if not tx.pending:
+            return conn.execute(query, params)
+        pending, tx.pending = tx.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            cursor = conn.execute(query, params)
+        return cursor
+
+    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any]]]) -> list[Cursor]:
+        """Run statements in order in one round trip (each sees what the one before did)."""
+        tx = self.tx
+        conn = tx.conn
+        pending, tx.pending = tx.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            cursors = [conn.execute(query, params) for query, params in queries]
+        return cursors
+
+    def cursor(self) -> Cursor:
+        self.tx.flush()
+        return self.tx.conn.cursor()
+
+
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
 
@@ -156,10 +196,21 @@ class _Tx:
         # once, the values since counted here, and written at the commit (T5).
         self.counters: dict[str, int] = {}
         self.generation = 0
+        # Statements returning nothing, sent with the next one (see _Session).
+        self.pending: list[bytes] = []
+        self.session = _Session(self)
 
     def begin(self) -> None:
-        self.conn.execute(b"BEGIN")
+        self.pending = [b"BEGIN"]
         self.active = True
+
+    def flush(self) -> None:
+        """Send the deferred statements now."""
+        if self.pending:
+            pending, self.pending = self.pending, []
+            with self.conn.pipeline():
+                for statement in pending:
+                    self.conn.execute(statement)
 
     def mark(self) -> None:
         """Take the savepoint of the units of work that had not written yet (before a write)."""
@@ -173,7 +224,7 @@ class _Tx:
             if unit._nested and unit._generation == self.generation:
                 if name is None:
                     name = f"uow_{depth}"
-                    self.conn.execute(_q(f"SAVEPOINT {name}"))
+                    self.pending.append(_q(f"SAVEPOINT {name}"))
                     unit._owner = True
                     counters = dict(self.counters)
                 unit._savepoint = name
@@ -181,21 +232,33 @@ class _Tx:
 
     def commit(self) -> None:
         conn = self.conn
-        if self.counters:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    b"UPDATE counters SET value = %s WHERE name = %s",
-                    [(value, name) for name, value in self.counters.items()],
-                )
-        conn.execute(b"COMMIT")
+        if self.pending[:1] == [b"BEGIN"] and not self.counters:  # nothing was sent
+            self.pending = []
+            self._ended()
+            return
+        pending, self.pending = self.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            if self.counters:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        b"UPDATE counters SET value = %s WHERE name = %s",
+                        [(value, name) for name, value in self.counters.items()],
+                    )
+            conn.execute(b"COMMIT")
         self._ended()
 
     def rollback(self) -> None:
-        self.conn.execute(b"ROLLBACK")
+        begun = self.pending[:1] != [b"BEGIN"]
+        self.pending = []
+        if begun:
+            self.conn.execute(b"ROLLBACK")
         self._ended()
 
     def reset(self) -> None:
         """Leave no transaction behind (best effort, after a failure)."""
+        self.pending = []
         try:
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self.conn.execute(b"ROLLBACK")
@@ -333,7 +396,7 @@ class _UnitOfWorkBase:
                 if not self._committed:
                     self._rollback_savepoint(tx)
                 if self._owner:
-                    tx.conn.execute(_q(f"RELEASE SAVEPOINT {self._savepoint}"))
+                    tx.pending.append(_q(f"RELEASE SAVEPOINT {self._savepoint}"))
         except psycopg.Error as error:
             converted = _failure(
                 "commit" if self._committed else "rollback", error, self._store.where
@@ -363,7 +426,11 @@ class _UnitOfWorkBase:
     def _rollback_savepoint(self, tx: _Tx) -> None:
         if self._savepoint is None:  # nothing written since this unit began
             return
-        tx.conn.execute(_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
+        taken = _q(f"SAVEPOINT {self._savepoint}")
+        if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
+            del tx.pending[len(tx.pending) - tx.pending[::-1].index(taken) :]
+        else:
+            tx.pending.append(_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
         if tx.counters != self._counters_mark:
             # Counters first read under the savepoint lost their row lock with it: forgotten.
             tx.counters.clear()
@@ -403,7 +470,7 @@ class _UnitOfWorkBase:
             tx.failed(error, exc)
             raise error from exc
 
-    def _db(self) -> Connection:
+    def _db(self) -> _Session:
         """The connection to read on, inside this unit's transaction."""
         tx = self._tx
         assert tx is not None  # _guarded enters a unit for calls made outside one
@@ -413,9 +480,9 @@ class _UnitOfWorkBase:
             tx.begin()
             if not self._nested:
                 self._generation = tx.generation
-        return tx.conn
+        return tx.session
 
-    def _wdb(self) -> Connection:
+    def _wdb(self) -> _Session:
         """The connection to write on: the savepoints of the active units are taken first."""
         conn = self._db()
         tx = self._tx

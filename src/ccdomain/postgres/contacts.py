@@ -22,7 +22,7 @@ from ccdomain._folding import name_key
 from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact
 from ccdomain.models import Campaign, Company, Contact, Line
 from ccdomain.phones import national_number, phone_suffix
-from ccdomain.postgres.connection import Connection, _guarded, _UnitOfWorkBase
+from ccdomain.postgres.connection import _guarded, _Session, _UnitOfWorkBase
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
 
@@ -39,7 +39,7 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
     return rows
 
 
-def _index(db: Connection, rows: list[tuple[int, str, str, str]]) -> None:
+def _index(db: _Session, rows: list[tuple[int, str, str, str]]) -> None:
     if rows:
         with db.cursor() as cur:
             cur.executemany(

@@ -225,15 +225,20 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:
         """The recorded interaction with that external id, or None (T9)."""
-        if self._locking and isinstance(external_id, str):
-            # Held to the end of the transaction: another worker handling the same id waits
-            # here for this one's commit, then finds what it recorded.
-            self._db().execute(
-                b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))", (external_id,)
-            )
-        return self._one(
-            b"SELECT data FROM interactions WHERE external_id = %s", (external_id,), Interaction
+        query = b"SELECT data FROM interactions WHERE external_id = %s"
+        if not (self._locking and isinstance(external_id, str)):
+            return self._one(query, (external_id,), Interaction)
+        # The lock is held to the end of the transaction: another worker handling the same
+        # id waits here for this one's commit, then finds what it recorded. One round trip:
+        # the lookup runs after the lock is granted, so it sees what was committed by then.
+        _, found = self._db().execute_all(
+            [
+                (b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))", (external_id,)),
+                (query, (external_id,)),
+            ]
         )
+        row = found.fetchone()
+        return None if row is None else self._load(row[0], Interaction)
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:
