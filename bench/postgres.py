@@ -7,9 +7,10 @@ database with 1, 2 and 4 worker processes, in the same run, and prints interacti
 second and the ratios. Targets: one PostgreSQL worker within 3x of SQLite (ratio SQLite
 rate / PostgreSQL rate <= 3); 4 workers at least 1.6x one worker.
 
-Each PostgreSQL run also prints the statements it sent per operation and the median
-round trip of ``SELECT 1`` measured just before it: a worker waits for the server once
-per statement, so ``1 / (statements x round trip)`` bounds its rate whatever its CPU.
+Each PostgreSQL run also prints the round trips to the server per operation (a statement
+sent alone, or a pipeline of them) and the median round trip of ``SELECT 1`` measured
+just before it: a worker waits for the server once per round trip, so ``1 / (round trips
+x round trip time)`` bounds its rate whatever its CPU.
 
 The workers share the work by customer (every operation of a customer goes to the same
 worker, in the workload's order), so each run ends with the same tickets but their
@@ -93,19 +94,28 @@ def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: 
     )
     import psycopg
 
+    # Round trips: a statement sent alone, or a pipeline of them (psycopg's pipeline mode).
     statements = [0]
     execute, executemany = psycopg.Connection.execute, psycopg.Cursor.executemany
+    pipeline = psycopg.Connection.pipeline
 
     def counted(self: Any, *a: Any, **k: Any) -> Any:
-        statements[0] += 1
+        if getattr(self, "_pipeline", None) is None:
+            statements[0] += 1
         return execute(self, *a, **k)
 
     def counted_many(self: Any, *a: Any, **k: Any) -> Any:
-        statements[0] += 1
+        if getattr(self.connection, "_pipeline", None) is None:
+            statements[0] += 1
         return executemany(self, *a, **k)
+
+    def counted_pipeline(self: Any, *a: Any, **k: Any) -> Any:
+        statements[0] += 1
+        return pipeline(self, *a, **k)
 
     psycopg.Connection.execute = counted  # type: ignore[method-assign]
     psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
+    psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign]
     store = PostgresStore(dsn, schema=f"bench{workers}", max_size=2)
     start.wait()
     cpu = time.process_time()
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             rates[workers] = work.interactions / wall
             print(
                 f"postgres {workers:4} worker{'s' if workers > 1 else ' '} "
-                f"{statements / len(work.ops):.1f} statements per operation, "
+                f"{statements / len(work.ops):.1f} round trips per operation, "
                 f"round trip {trip * 1000:.2f} ms before the run: at most "
                 f"{len(work.ops) / (statements * trip):,.0f} operations/s per worker"
             )
