@@ -94,3 +94,16 @@ def test_postgres_scheme_alias_and_unknown_campaign(postgres_server: Any, tmp_pa
     code, _, err = call("tickets", "--db", alias, "--campaign", "otra")
     assert code == 2 and "no campaign 'otra'" in err
     assert call("tickets", "--db", alias, "--campaign", "ventas", "--format", "json")[1] == "[]\n"
+
+
+def test_messages_never_show_the_password_of_a_postgres_url(
+    postgres_server: Any, tmp_path: Path
+) -> None:
+    url = _database(postgres_server, "cli_secret")
+    secret = url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"type": "campaign", "id": "ventas"}\n', encoding="utf-8")
+    assert call("replay", str(events), "--db", secret)[0] == 0  # trust auth ignores it
+    code, _, err = call("tickets", "--db", secret, "--campaign", "otra")
+    assert code == 2 and "no campaign 'otra'" in err
+    assert "s3cret" not in err and "postgres:***@" in err

@@ -322,6 +322,13 @@ _DB_HELP: Final = "the SQLite database file, or a postgresql:// URL (the postgre
 _POSTGRES_URLS: Final = ("postgresql://", "postgres://")
 
 
+def _shown(db: str) -> str:
+    """``--db`` as messages show it: a PostgreSQL URL without its password."""
+    if db.startswith(_POSTGRES_URLS):
+        return re.sub(r"^([a-z]+://[^:/@?]*):[^@/?]*@", r"\1:***@", db)
+    return db
+
+
 def _open_postgres(url: str, *, create: bool) -> Store:
     """The PostgreSQL store of a ``--db postgresql://...`` URL (imported only then)."""
     try:
@@ -506,7 +513,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 # An empty listing would read as "nothing happened in that campaign"; a
                 # misspelt id is a usage error. A declared campaign with no rows is empty.
                 raise _UsageError(
-                    f"no campaign {args.campaign!r} in database {args.db!r}; "
+                    f"no campaign {args.campaign!r} in database {_shown(args.db)!r}; "
                     "expected the id of a declared campaign (see `ccdomain contacts`)"
                 )
             rows: list[dict[str, Any]]
@@ -523,7 +530,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 if args.campaign is not None:
                     rows = [r for r in rows if r["campaign"] == args.campaign]
         except CcdomainError as exc:
-            raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
+            raise _UsageError(f"cannot read database {_shown(args.db)!r}: {exc}") from None
         finally:
             store.close()
         width = _table_width(stdout) if args.format == "table" else None
