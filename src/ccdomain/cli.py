@@ -10,6 +10,8 @@ Subcommands (docs/cli.md has the whole reference)::
     ccdomain demo [--wide]
     ccdomain --version
 
+``--db`` names a SQLite file, or a PostgreSQL database as a ``postgresql://`` URL.
+
 Exit status: 0 success; 1 a replay met bad lines (the good ones are applied);
 2 a usage error, a file or database that cannot be used, or a store that failed
 during a replay (a message on stderr, no traceback). Listings and ``export`` open
@@ -51,6 +53,7 @@ from ccdomain.listings import (
     ticket_rows,
     typification_rows,
 )
+from ccdomain.ports import Store
 from ccdomain.replay import ReplaySummary, replay
 from ccdomain.sqlite import SqliteStore
 
@@ -314,14 +317,17 @@ def _csv_value(value: Any, column: str) -> str:
 # --- stores and files ------------------------------------------------------------------------
 
 
-def _open_store(path: str, *, create: bool, write: bool = False) -> SqliteStore:
+def _open_store(path: str, *, create: bool, write: bool = False) -> Store:
     """The store of ``--db``: opened for writing by ``replay`` (``create``) and ``sweep``
     (``write``: an existing file), else read-only.
 
     A listing or an export never creates or changes a file; a replay creates one only
     where there is none (or an empty one); another application's database is refused
-    by the store itself either way.
+    by the store itself either way. A ``postgresql://`` (or ``postgres://``) URL opens
+    the PostgreSQL store instead (the ``postgres`` extra), the same way.
     """
+    if path.startswith(_POSTGRES_URLS):
+        return _open_postgres(path, create=create or write)
     if os.path.exists(path) and not os.path.isfile(path):
         raise _UsageError(f"database {path!r} is not a file")
     if not create and not os.path.exists(path):
@@ -332,6 +338,32 @@ def _open_store(path: str, *, create: bool, write: bool = False) -> SqliteStore:
     try:
         return SqliteStore(path, read_only=not (create or write))
     except CcdomainError as exc:  # its message names the file and what was expected
+        raise _UsageError(str(exc)) from None
+
+
+_DB_HELP: Final = "the SQLite database file, or a postgresql:// URL (the postgres extra)"
+_POSTGRES_URLS: Final = ("postgresql://", "postgres://")
+
+
+def _shown(db: str) -> str:
+    """``--db`` as messages show it: a PostgreSQL URL without its password."""
+    if db.startswith(_POSTGRES_URLS):
+        return re.sub(r"^([a-z]+://[^:/@?]*):[^@/?]*@", r"\1:***@", db)
+    return db
+
+
+def _open_postgres(url: str, *, create: bool) -> Store:
+    """The PostgreSQL store of a ``--db postgresql://...`` URL (imported only then)."""
+    try:
+        from ccdomain.postgres import PostgresStore
+    except ImportError as exc:
+        raise _UsageError(
+            f"--db names a PostgreSQL database, but its driver is missing ({exc}); "
+            "install it with: pip install 'ccdomain[postgres]'"
+        ) from None
+    try:
+        return PostgresStore(url, read_only=not create, max_size=2)
+    except CcdomainError as exc:  # its message names the database, never the password
         raise _UsageError(str(exc)) from None
 
 
@@ -430,7 +462,7 @@ def _report_bad_lines(summary: ReplaySummary, stderr: TextIO) -> None:
 
 
 def _replay_into(
-    store: SqliteStore,
+    store: Store,
     lines: Iterable[str | bytes],
     *,
     keep_going: bool,
@@ -498,7 +530,7 @@ def _parse_time(text: str) -> dt.datetime:
         ) from None
 
 
-def _declared(store: SqliteStore, campaign: str) -> bool:
+def _declared(store: Store, campaign: str) -> bool:
     with store.unit_of_work() as uow:
         return uow.get_campaign(campaign) is not None
 
@@ -513,7 +545,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 # An empty listing would read as "nothing happened in that campaign"; a
                 # misspelt id is a usage error. A declared campaign with no rows is empty.
                 raise _UsageError(
-                    f"no campaign {args.campaign!r} in database {args.db!r}; "
+                    f"no campaign {args.campaign!r} in database {_shown(args.db)!r}; "
                     "expected the id of a declared campaign (see `ccdomain contacts`)"
                 )
             rows: list[dict[str, Any]]
@@ -532,7 +564,7 @@ def _listing(name: str) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
                 if args.campaign is not None:
                     rows = [r for r in rows if r["campaign"] == args.campaign]
         except CcdomainError as exc:
-            raise _UsageError(f"cannot read database {args.db!r}: {exc}") from None
+            raise _UsageError(f"cannot read database {_shown(args.db)!r}: {exc}") from None
         finally:
             store.close()
         width = _table_width(stdout) if args.format == "table" else None
@@ -558,7 +590,7 @@ def _cmd_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         resolved = sweep_auto_resolve(store, as_of=args.as_of)
     except CcdomainError as exc:
-        raise _UsageError(f"cannot sweep database {args.db!r}: {exc}") from None
+        raise _UsageError(f"cannot sweep database {_shown(args.db)!r}: {exc}") from None
     finally:
         store.close()
     stdout.write(f"tickets auto-resolved: {len(resolved)}\n")
@@ -568,7 +600,7 @@ def _cmd_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _export_document(store: SqliteStore, campaign: str, code: str) -> str:
+def _export_document(store: Store, campaign: str, code: str) -> str:
     """The I5 document of a contact, as the identities service writes it."""
     from ccdomain.identities import export_json
 
@@ -662,7 +694,7 @@ def _parser() -> argparse.ArgumentParser:
         "2. Replaying the same file twice leaves the database as one replay did.",
     )
     p.add_argument("events", metavar="EVENTS", help="the event file, or - to read stdin")
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument(
         "--keep-going",
         action="store_true",
@@ -678,7 +710,7 @@ def _parser() -> argparse.ArgumentParser:
         ("agents", "agents (id, status, queues, open tickets per channel family, ...)"),
     ):
         p = sub.add_parser(name, help=f"list {what}", description=f"List {what}.")
-        p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+        p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
         p.add_argument(
             "--format",
             choices=("table", "json", "csv"),
@@ -712,7 +744,7 @@ def _parser() -> argparse.ArgumentParser:
         "auto_resolve_after_h has passed since its last interaction, as of TIME: each is "
         "resolved by 'system' at its last interaction + H. Running it twice changes nothing.",
     )
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument(
         "--as-of",
         required=True,
@@ -730,7 +762,7 @@ def _parser() -> argparse.ArgumentParser:
         "reason; with --query, those a search for a phone, an email, a document number or a "
         "name finds (X2).",
     )
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
     p.add_argument("--contact", required=True, metavar="CODE", help="the contact's code")
     p.add_argument("--query", metavar="TEXT", help="search this phone, email, document or name")
@@ -750,7 +782,7 @@ def _parser() -> argparse.ArgumentParser:
         "its company, its tickets with their messages and typifications, its products with "
         "their payments and promises, and every other event about it.",
     )
-    p.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+    p.add_argument("--db", required=True, metavar="FILE", help=_DB_HELP)
     p.add_argument("--campaign", required=True, metavar="ID", help="the contact's campaign")
     p.add_argument("--contact", required=True, metavar="CODE", help="the contact's code")
     p.set_defaults(run=_cmd_export)

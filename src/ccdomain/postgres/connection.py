@@ -1,0 +1,580 @@
+"""Transactions of the PostgreSQL store: units of work, savepoints, counters, locks, errors.
+
+How the store keeps its transaction rules on a database many processes share:
+
+* E2 - a unit of work is a transaction: the outermost one takes a connection from
+  the store's pool and runs ``BEGIN`` (READ COMMITTED); a nested one is a
+  ``SAVEPOINT``, taken before its first write (units nested with no write in between
+  share one). Leaving without ``commit()`` rolls back only what that unit did.
+* T5 - numbers (tickets, comments, generated contact codes) come from counter rows.
+  A transaction's first take of a counter locks its row (``INSERT ... ON CONFLICT DO
+  UPDATE ... RETURNING``, which waits for any other transaction holding it and reads
+  the value it committed); the values taken are counted in memory, undone with the
+  savepoint they were taken under, and written to the row at the commit. A rolled
+  back transaction never wrote the row, so the next one takes the same numbers, and
+  the row lock keeps every other writer of that counter waiting until the commit: no
+  number goes to two records, none is skipped.
+* T2, T7 - reads of one ticket inside a unit of work (``get_open_ticket``,
+  ``get_ticket``, ``get_or_open_ticket``) lock its row (``FOR UPDATE``): the service
+  that read it changes it next, and a concurrent unit of work changing the same ticket
+  waits, then reads the committed ticket (no lost update).
+* T9 - ``find_interaction`` inside a unit of work takes a transaction advisory lock on
+  the external id before looking, so of two workers handling the same redelivered
+  webhook, the second waits for the first's commit and then finds its interaction.
+* Races PostgreSQL settles by aborting a transaction (a deadlock, a serialization
+  failure) make the whole transaction lost: it is rolled back, and the operation, and
+  every later one of its units of work, raises :class:`TransactionConflict` (a
+  ``StoreUnavailable``: nothing of the unit of work was kept). Run the work through
+  :meth:`ccdomain.postgres.PostgresStore.run` to have it retried, a bounded number of
+  times.
+* E1 - no ``psycopg`` exception escapes (:func:`_guarded`): a lost or unreachable
+  server, a read-only database, a lock held past the store's timeout are a
+  ``StoreUnavailable``, a value the database refuses a ``StoreError``.
+
+:class:`_UnitOfWorkBase` is the transaction part of
+:class:`ccdomain.postgres.PostgresUnitOfWork`; each port's part subclasses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
+from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
+from ccdomain.serialization import from_json, to_json
+
+__all__ = ["TransactionConflict"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+# Models made of immutable values only: one decoded from a row is handed out again for
+# the same row text (as the SQLite store does).
+_SHAREABLE: frozenset[type] = frozenset(
+    {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
+)
+_DECODED_LIMIT = 50_000
+
+
+class TransactionConflict(StoreUnavailable):
+    """PostgreSQL aborted the transaction to settle a race (a deadlock, a serialization
+    failure): nothing of the unit of work was kept; running it again may succeed.
+
+    :meth:`ccdomain.postgres.PostgresStore.run` runs a unit of work again on it.
+    """
+
+
+def _q(text: str) -> bytes:
+    """A query built from the store's own names (tables, columns), never from values."""
+    return text.encode()
+
+
+def _failure(operation: str, exc: BaseException, where: str) -> StoreError | RuleViolation:
+    """The ccdomain error for a database failure during ``operation``."""
+    head = f"{operation} failed: {where}" if operation else f"cannot use {where}"
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+        return TransactionConflict(
+            f"{head}: the transaction lost a race with another one and was rolled back "
+            f"({type(exc).__name__}: {str(exc).strip()}); nothing of it was kept, run it again"
+        )
+    if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
+        return StoreUnavailable(
+            f"{head}: is locked by another transaction past the timeout ({str(exc).strip()})"
+        )
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction):
+        return StoreUnavailable(f"{head}: cannot be written (the store is read-only)")
+    if isinstance(
+        exc,
+        psycopg.OperationalError
+        | psycopg.InterfaceError
+        | pg_errors.InsufficientResources
+        | pg_errors.InsufficientPrivilege
+        | pg_errors.InternalError_,
+    ):
+        return StoreUnavailable(f"{head}: the database cannot be used ({str(exc).strip()})")
+    if isinstance(exc, psycopg.IntegrityError):
+        return RuleViolation(f"{operation} was refused by the database: {str(exc).strip()}")
+    return StoreError(f"{operation or 'opening'} failed: {where}: {type(exc).__name__}: {exc}")
+
+
+def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a port method inside its unit's transaction (or its own one, outside a ``with``
+    block), turning any ``psycopg`` exception into a ccdomain error (E1)."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        unit = cast(_UnitOfWorkBase, args[0])
+        if unit._tx is None:  # not entered: the call is its own unit of work
+            with unit._store.unit_of_work() as own:
+                found = method(own, *args[1:], **kwargs)  # type: ignore[arg-type]
+                own.commit()
+            return found
+        tx = unit._tx
+        if tx.lost is not None:
+            raise StoreUnavailable(tx.lost)
+        try:
+            return method(*args, **kwargs)
+        except psycopg.Error as exc:
+            error = _failure(operation, exc, unit._store.where)
+            tx.failed(error, exc)
+            if tx.lost is not None:  # say so from the first error on
+                raise type(error)(tx.lost) from exc
+            raise error from exc
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise StoreError(
+                f"{operation} failed: a value PostgreSQL cannot hold: {exc}; expected text "
+                "without NUL characters or lone surrogates and integers of at most 64 bits"
+            ) from exc
+
+    return guarded
+
+
+class _Session:
+    """The connection as a unit of work's parts use it: the transaction's deferred
+    statements (``BEGIN``, ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``, which return
+    nothing) go to the server in one pipeline with the next statement that returns
+    something, so they cost no round trip of their own."""
+
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: _Tx) -> None:
+        self.tx = tx
+
+    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> Cursor:
+        tx = self.tx
+        conn = tx.conn
+        if not tx.pending:
+            return conn.execute(query, params)
+        pending, tx.pending = tx.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            cursor = conn.execute(query, params)
+        return cursor
+
+    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any]]]) -> list[Cursor]:
+        """Run statements in order in one round trip (each sees what the one before did)."""
+        tx = self.tx
+        conn = tx.conn
+        pending, tx.pending = tx.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            cursors = [conn.execute(query, params) for query, params in queries]
+        return cursors
+
+    def cursor(self) -> Cursor:
+        self.tx.flush()
+        return self.tx.conn.cursor()
+
+
+class _Tx:
+    """One thread's connection while it has a unit of work open, and its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        # Units of work entered in this thread, outermost first.
+        self.stack: list[_UnitOfWorkBase] = []
+        # Units from this index of ``stack`` on have no savepoint yet (see ``mark``).
+        self.unmarked = 0
+        self.active = False
+        # Set when the database aborted the whole transaction (a race, a lost server):
+        # every later operation of its units of work fails with this message.
+        self.lost: str | None = None
+        # Counter values taken in this transaction, by name: the row was locked and read
+        # once, the values since counted here, and written at the commit (T5).
+        self.counters: dict[str, int] = {}
+        self.generation = 0
+        # Statements returning nothing, sent with the next one (see _Session).
+        self.pending: list[bytes] = []
+        self.session = _Session(self)
+
+    def begin(self) -> None:
+        self.pending = [b"BEGIN"]
+        self.active = True
+
+    def flush(self) -> None:
+        """Send the deferred statements now."""
+        if self.pending:
+            pending, self.pending = self.pending, []
+            with self.conn.pipeline():
+                for statement in pending:
+                    self.conn.execute(statement)
+
+    def mark(self) -> None:
+        """Take the savepoint of the units of work that had not written yet (before a write)."""
+        stack = self.stack
+        start = self.unmarked
+        self.unmarked = len(stack)
+        name = None
+        counters: dict[str, int] = {}
+        for depth in range(start, len(stack)):
+            unit = stack[depth]
+            if unit._nested and unit._generation == self.generation:
+                if name is None:
+                    name = f"uow_{depth}"
+                    self.pending.append(_q(f"SAVEPOINT {name}"))
+                    unit._owner = True
+                    counters = dict(self.counters)
+                unit._savepoint = name
+                unit._counters_mark = counters
+
+    def commit(self) -> None:
+        conn = self.conn
+        if self.pending[:1] == [b"BEGIN"] and not self.counters:  # nothing was sent
+            self.pending = []
+            self._ended()
+            return
+        pending, self.pending = self.pending, []
+        with conn.pipeline():
+            for statement in pending:
+                conn.execute(statement)
+            if self.counters:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        b"UPDATE counters SET value = %s WHERE name = %s",
+                        [(value, name) for name, value in self.counters.items()],
+                    )
+            conn.execute(b"COMMIT")
+        self._ended()
+
+    def rollback(self) -> None:
+        begun = self.pending[:1] != [b"BEGIN"]
+        self.pending = []
+        if begun:
+            self.conn.execute(b"ROLLBACK")
+        self._ended()
+
+    def reset(self) -> None:
+        """Leave no transaction behind (best effort, after a failure)."""
+        self.pending = []
+        try:
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute(b"ROLLBACK")
+        except psycopg.Error:
+            pass
+        self._ended()
+
+    def failed(self, error: StoreError | RuleViolation, exc: psycopg.Error) -> None:
+        """After a statement failed: if nothing but a rollback of the whole transaction can
+        follow (a race lost, a server gone, no savepoint to return to), do it and mark the
+        transaction lost."""
+        if not self.active:
+            return
+        try:
+            status = self.conn.info.transaction_status
+        except psycopg.Error:
+            status = None
+        savepoint = any(
+            u._savepoint is not None and u._generation == self.generation for u in self.stack
+        )
+        in_error = status == psycopg.pq.TransactionStatus.INERROR
+        usable = status == psycopg.pq.TransactionStatus.INTRANS  # refused before it ran
+        if isinstance(error, StoreUnavailable) or not (usable or (in_error and savepoint)):
+            message = str(error)
+            self.reset()
+            self.lost = (
+                f"{message}; the whole transaction was rolled back: nothing of it was kept"
+                if "nothing of it was kept" not in message
+                else message
+            )
+
+    def _ended(self) -> None:
+        self.active = False
+        self.counters.clear()
+        self.generation += 1
+
+
+class _StoreHandle(Protocol):
+    """What a unit of work needs of its store (:class:`~ccdomain.postgres.PostgresStore`)."""
+
+    _decoded: dict[tuple[type, str], Any]
+    _purge_pending: bool
+    _local: threading.local
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def where(self) -> str: ...
+
+    def unit_of_work(self) -> Any: ...
+
+    def _acquire(self) -> _Tx: ...
+
+    def _release(self, tx: _Tx) -> None: ...
+
+    def _run_purge(self) -> None: ...
+
+
+class _UnitOfWorkBase:
+    """The transaction of a :class:`~ccdomain.postgres.PostgresUnitOfWork` and the row helpers
+    its parts share (each port's part subclasses it).
+
+    Used outside a ``with`` block, each call is its own transaction.
+    """
+
+    def __init__(self, store: _StoreHandle) -> None:
+        self._store = store
+        self._decoded = store._decoded
+        self._tx: _Tx | None = None
+        self._nested = False
+        self._savepoint: str | None = None
+        self._owner = False
+        self._counters_mark: dict[str, int] = {}
+        self._generation = 0
+        self._committed = False
+
+    # -- transaction -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        tx: _Tx | None = getattr(self._store._local, "tx", None)
+        try:
+            if tx is not None and tx.stack:
+                if tx.lost is not None:
+                    raise StoreUnavailable(tx.lost)
+                if not tx.active:
+                    tx.begin()
+                self._nested = True
+            else:
+                tx = self._store._acquire()
+                self._store._local.tx = tx
+                self._nested = False
+                try:
+                    tx.lost = None
+                    tx.begin()
+                except BaseException:
+                    self._store._local.tx = None
+                    self._store._release(tx)
+                    raise
+        except psycopg.Error as exc:
+            raise _failure("unit_of_work", exc, self._store.where) from exc
+        self._savepoint = None
+        self._owner = False
+        self._generation = tx.generation
+        self._committed = False
+        if not self._nested:
+            tx.unmarked = 0
+        tx.stack.append(self)
+        self._tx = tx
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        if tx is None:
+            return
+        failure: StoreError | RuleViolation | None = None
+        try:
+            if tx.lost is not None:
+                if not self._nested:
+                    tx.reset()
+                    if self._committed and exc is None:
+                        failure = StoreUnavailable(tx.lost)
+            elif not self._nested:
+                if tx.active:
+                    if self._committed:
+                        tx.commit()
+                    else:
+                        tx.rollback()
+            elif tx.generation == self._generation:
+                if not self._committed:
+                    self._rollback_savepoint(tx)
+                if self._owner:
+                    tx.pending.append(_q(f"RELEASE SAVEPOINT {self._savepoint}"))
+        except psycopg.Error as error:
+            converted = _failure(
+                "commit" if self._committed else "rollback", error, self._store.where
+            )
+            if not self._nested:
+                tx.reset()
+            else:
+                tx.failed(converted, error)
+            if exc is None:
+                failure = converted
+        finally:
+            if tx.stack and tx.stack[-1] is self:
+                tx.stack.pop()
+            elif self in tx.stack:
+                tx.stack.remove(self)
+            tx.unmarked = min(tx.unmarked, len(tx.stack))
+            self._tx = None
+            if not self._nested:
+                tx.lost = None
+                self._store._local.tx = None
+                self._store._release(tx)
+        if failure is not None:
+            raise failure
+        if not self._nested and self._committed and exc is None and self._store._purge_pending:
+            self._store._run_purge()
+
+    def _rollback_savepoint(self, tx: _Tx) -> None:
+        if self._savepoint is None:  # nothing written since this unit began
+            return
+        taken = _q(f"SAVEPOINT {self._savepoint}")
+        if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
+            del tx.pending[len(tx.pending) - tx.pending[::-1].index(taken) :]
+        else:
+            tx.pending.append(_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
+        if tx.counters != self._counters_mark:
+            # Counters first read under the savepoint lost their row lock with it: forgotten.
+            tx.counters.clear()
+            tx.counters.update(self._counters_mark)
+
+    def commit(self) -> None:
+        """Keep the changes (the outermost commit makes them durable)."""
+        tx = self._tx
+        if tx is not None and tx.lost is not None:
+            raise StoreUnavailable(tx.lost)
+        self._committed = True
+        if tx is not None and not self._nested and tx.active:
+            try:
+                tx.commit()
+            except psycopg.Error as exc:
+                error = _failure("commit", exc, self._store.where)
+                tx.reset()
+                raise error from exc
+
+    def rollback(self) -> None:
+        """Undo every change made since this unit of work started (or last committed)."""
+        tx = self._tx
+        if tx is None:
+            return
+        try:
+            if tx.lost is not None:
+                if not self._nested:
+                    tx.reset()
+                    tx.lost = None
+            elif not self._nested:
+                if tx.active:
+                    tx.rollback()
+            elif tx.generation == self._generation:
+                self._rollback_savepoint(tx)
+        except psycopg.Error as exc:
+            error = _failure("rollback", exc, self._store.where)
+            tx.failed(error, exc)
+            raise error from exc
+
+    def _db(self) -> _Session:
+        """The connection to read on, inside this unit's transaction."""
+        tx = self._tx
+        assert tx is not None  # _guarded enters a unit for calls made outside one
+        if tx.lost is not None:
+            raise StoreUnavailable(tx.lost)
+        if not tx.active:  # the outermost unit committed or rolled back: go on in a new one
+            tx.begin()
+            if not self._nested:
+                self._generation = tx.generation
+        return tx.session
+
+    def _wdb(self) -> _Session:
+        """The connection to write on: the savepoints of the active units are taken first."""
+        conn = self._db()
+        tx = self._tx
+        assert tx is not None
+        if tx.unmarked < len(tx.stack):
+            tx.mark()
+        return conn
+
+    @property
+    def _locking(self) -> bool:
+        """Whether reads that precede a write take row locks (not in a read-only store)."""
+        return not self._store.read_only
+
+    def _next(self, name: str) -> int:
+        """Take the next value of counter ``name`` inside this unit's transaction (T5)."""
+        tx = self._tx
+        assert tx is not None
+        value = tx.counters.get(name)
+        if value is None:
+            conn = self._wdb()  # the lock is taken under the savepoint that would undo it
+            row = conn.execute(
+                b"INSERT INTO counters (name, value) VALUES (%s, 0) "
+                b"ON CONFLICT (name) DO UPDATE SET value = counters.value RETURNING value",
+                (name,),
+            ).fetchone()
+            value = 0 if row is None else int(row[0])
+        else:
+            self._wdb()
+        tx.counters[name] = value + 1
+        return value + 1
+
+    def _peek(self, name: str) -> int:
+        """The next value of counter ``name`` without taking it (the row locked, T5)."""
+        value = self._next(name) - 1
+        tx = self._tx
+        assert tx is not None
+        tx.counters[name] = value
+        return value + 1
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def _load(self, text: str, cls: type[_R]) -> _R:
+        """The model a row's JSON describes, decoded once per distinct text when shareable."""
+        if cls not in _SHAREABLE:
+            return from_json(text, cls)
+        key = (cls, text)
+        found = self._decoded.get(key)
+        if found is None:
+            found = from_json(text, cls)
+            if len(self._decoded) >= _DECODED_LIMIT:
+                self._decoded.clear()
+            self._decoded[key] = found
+        return cast(_R, found)
+
+    def _dump(self, obj: Any) -> str:
+        return to_json(obj)
+
+    def _one(self, query: bytes, params: Sequence[Any], cls: type[_R]) -> _R | None:
+        row = self._db().execute(query, params).fetchone()
+        return None if row is None else self._load(row[0], cls)
+
+    def _all(self, query: bytes, params: Sequence[Any], cls: type[_R]) -> list[_R]:
+        return [self._load(row[0], cls) for row in self._db().execute(query, params)]
+
+    def _get(self, table: str, key: str, cls: type[_R]) -> _R | None:
+        return self._one(_q(f"SELECT data FROM {table} WHERE id = %s"), (key,), cls)
+
+    def _put(self, table: str, key: str, data: str) -> None:
+        self._wdb().execute(
+            _q(
+                f"INSERT INTO {table} (id, data) VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data"
+            ),
+            (key, data),
+        )
+
+    def _seqs(self, table: str, ticket: int, what: str, items: Sequence[Any]) -> list[int]:
+        """The row seqs of a ticket's records, checked for a one-for-one replacement (I4)."""
+        seqs = [
+            int(row[0])
+            for row in self._db().execute(
+                _q(f"SELECT seq FROM {table} WHERE ticket = %s ORDER BY seq"), (ticket,)
+            )
+        ]
+        if len(items) != len(seqs):
+            raise RuleViolation(
+                f"ticket {ticket} holds {len(seqs)} {what}; expected as many replacements, "
+                f"got {len(items)}"
+            )
+        for item in items:
+            if item.ticket != ticket:
+                raise RuleViolation(
+                    f"{what} of ticket {ticket} cannot be replaced by one of ticket {item.ticket!r}"
+                )
+        return seqs

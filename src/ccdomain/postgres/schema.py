@@ -1,0 +1,215 @@
+"""The PostgreSQL store's schema: DDL, forward migrations and the version table (T2, T5, T9,
+K16, E1).
+
+Every table lives in one PostgreSQL schema (``ccdomain`` unless told otherwise), with
+a version table, ``ccdomain_schema_version`` (one row: the schema version), playing
+the part of the SQLite store's ``user_version``. Opening a store for writing applies
+:data:`MIGRATIONS` in order, in one transaction under an advisory lock, so two
+processes opening a new database at once do not both create it. A schema newer than
+this code knows, or a PostgreSQL schema holding other tables and no version table
+(another application's), is refused with a :class:`~ccdomain.errors.StoreError`
+before anything is written.
+
+Rules the schema itself keeps, whatever the writer:
+
+* T2 - a partial unique index on ``tickets(campaign, customer) WHERE status = 'open'``.
+* T5 - ticket, comment and contact numbers come from rows of ``counters``, locked
+  and written in the transaction that stores what they number (never a SEQUENCE,
+  which keeps its value on rollback and leaves gaps).
+* T9 - ``interactions.external_id`` is UNIQUE.
+* C1 - every model is a JSON text column (money a decimal string in it).
+
+Events are numbered by a sequence (``events.seq`` is a ``bigserial``): the log's seqs
+increase but a rolled-back event leaves a gap there, which no rule forbids.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+
+from ccdomain.errors import StoreError
+
+__all__ = ["MIGRATIONS", "VERSION_TABLE"]
+
+VERSION_TABLE: Final = "ccdomain_schema_version"
+"""The table holding the schema version (one row)."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the schema of ccdomain's SQLite version 3, in PostgreSQL.
+    (
+        'CREATE TABLE campaigns (id text COLLATE "C" PRIMARY KEY, data text NOT NULL)',
+        'CREATE TABLE lines (id text COLLATE "C" PRIMARY KEY, data text NOT NULL)',
+        'CREATE TABLE companies (id text COLLATE "C" PRIMARY KEY, data text NOT NULL)',
+        'CREATE TABLE company_names (id text COLLATE "C" PRIMARY KEY REFERENCES companies (id), '
+        'key text COLLATE "C" NOT NULL)',
+        "CREATE INDEX company_names_by_key ON company_names (key, id)",
+        """CREATE TABLE contacts (
+            campaign text COLLATE \"C\" NOT NULL,
+            code text COLLATE \"C\" NOT NULL,
+            data text NOT NULL,
+            PRIMARY KEY (campaign, code)
+        )""",
+        # kind 0 = E.164, 1 = national significant number, 2 = 7-digit suffix; only live
+        # contacts; ``id`` order is the order contacts were (re)indexed in (M3).
+        """CREATE TABLE phone_index (
+            id bigserial PRIMARY KEY,
+            kind smallint NOT NULL,
+            key text COLLATE \"C\" NOT NULL,
+            campaign text COLLATE \"C\" NOT NULL,
+            code text COLLATE \"C\" NOT NULL,
+            FOREIGN KEY (campaign, code) REFERENCES contacts (campaign, code)
+        )""",
+        "CREATE INDEX phone_index_by_key ON phone_index (kind, key, id)",
+        "CREATE INDEX phone_index_by_contact ON phone_index (campaign, code)",
+        'CREATE TABLE counters (name text COLLATE "C" PRIMARY KEY, value bigint NOT NULL)',
+        """CREATE TABLE tickets (
+            number bigint PRIMARY KEY,
+            campaign text COLLATE \"C\" NOT NULL,
+            customer text COLLATE \"C\" NOT NULL,
+            status text COLLATE \"C\" NOT NULL,
+            contact text COLLATE \"C\",
+            data text NOT NULL
+        )""",
+        # T2: at most one open ticket per (campaign, customer), whatever the writer.
+        "CREATE UNIQUE INDEX tickets_one_open ON tickets (campaign, customer) "
+        "WHERE status = 'open'",
+        "CREATE INDEX tickets_by_customer ON tickets (customer, campaign, number)",
+        "CREATE INDEX tickets_by_campaign ON tickets (campaign, number)",
+        "CREATE INDEX tickets_by_contact ON tickets (campaign, contact, number) "
+        "WHERE contact IS NOT NULL",
+        """CREATE TABLE interactions (
+            seq bigserial PRIMARY KEY,
+            ticket bigint NOT NULL REFERENCES tickets (number),
+            external_id text COLLATE \"C\" UNIQUE,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX interactions_by_ticket ON interactions (ticket, seq)",
+        """CREATE TABLE typifications (
+            seq bigserial PRIMARY KEY,
+            ticket bigint NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX typifications_by_ticket ON typifications (ticket, seq)",
+        """CREATE TABLE products (
+            id text COLLATE \"C\" PRIMARY KEY,
+            campaign text COLLATE \"C\" NOT NULL,
+            contact text COLLATE \"C\" NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX products_by_contact ON products (campaign, contact, id)",
+        """CREATE TABLE payments (
+            id text COLLATE \"C\" PRIMARY KEY,
+            product text COLLATE \"C\" NOT NULL,
+            date text COLLATE \"C\" NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX payments_by_product ON payments (product, date, id)",
+        """CREATE TABLE promises (
+            id text COLLATE \"C\" PRIMARY KEY,
+            product text COLLATE \"C\" NOT NULL,
+            made_on text COLLATE \"C\" NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX promises_by_product ON promises (product, made_on, id)",
+        """CREATE TABLE comments (
+            seq bigint PRIMARY KEY,
+            ticket bigint NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX comments_by_ticket ON comments (ticket, seq)",
+        """CREATE TABLE blocks (
+            campaign text COLLATE \"C\" NOT NULL,
+            customer text COLLATE \"C\" NOT NULL,
+            data text NOT NULL,
+            PRIMARY KEY (campaign, customer)
+        )""",
+        # The event's JSON (event codec, version 3); its seq is this column's.
+        "CREATE TABLE events (seq bigserial PRIMARY KEY, data text NOT NULL)",
+    ),
+)
+"""Forward migrations, in order; migration ``n`` brings the schema from version n-1 to n.
+
+To change the schema, append a migration (a tuple of SQL statements); never edit one
+that has shipped.
+"""
+
+
+def migrate(
+    conn: psycopg.Connection[tuple[Any, ...]], schema: str, *, where: str, writing: bool
+) -> int:
+    """Check the schema ``schema`` and (``writing``) bring it up to date; its version.
+
+    ``conn`` is in autocommit mode; this runs its own transaction.
+
+    Raises:
+        StoreError: the schema belongs to another application, is newer than this code
+            knows, or (not ``writing``) holds no ccdomain schema yet.
+        psycopg.Error: the database failed (turned into a ccdomain error by the caller).
+    """
+    known = len(MIGRATIONS)
+    name = sql.Identifier(schema)
+    with conn.transaction():
+        if writing:
+            # One migrating process at a time per schema (released at commit).
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"ccdomain schema {schema}",),
+            )
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            )
+        }
+        version = 0
+        if VERSION_TABLE in tables:
+            row = conn.execute(
+                sql.SQL("SELECT max(version) FROM {}.{}").format(
+                    name, sql.Identifier(VERSION_TABLE)
+                )
+            ).fetchone()
+            version = int(row[0]) if row is not None and row[0] is not None else 0
+        elif tables:
+            shown = ", ".join(repr(t) for t in sorted(tables)[:5])
+            more = f" and {len(tables) - 5} more" if len(tables) > 5 else ""
+            raise StoreError(
+                f"{where}: schema {schema!r} holds another application's tables ({shown}{more}) "
+                f"and no {VERSION_TABLE} table; expected a ccdomain schema or an empty one "
+                "(ccdomain never converts another application's tables)"
+            )
+        if version > known:
+            raise StoreError(
+                f"{where}: schema {schema!r} has version {version}; this ccdomain knows "
+                f"versions up to {known}"
+            )
+        if not writing:
+            if version == 0:
+                raise StoreError(
+                    f"{where}: schema {schema!r} holds no ccdomain data yet; expected a "
+                    "ccdomain database (`ccdomain replay` or a store opened for writing "
+                    "creates one)"
+                )
+            return version
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(name))
+        if VERSION_TABLE not in tables:
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (version integer NOT NULL)").format(
+                    sql.Identifier(VERSION_TABLE)
+                )
+            )
+            conn.execute(
+                sql.SQL("INSERT INTO {} (version) VALUES (0)").format(sql.Identifier(VERSION_TABLE))
+            )
+        for number in range(version + 1, known + 1):
+            for statement in MIGRATIONS[number - 1]:
+                conn.execute(statement.encode())
+            conn.execute(
+                sql.SQL("UPDATE {} SET version = %s").format(sql.Identifier(VERSION_TABLE)),
+                (number,),
+            )
+    return known

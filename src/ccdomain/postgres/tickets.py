@@ -1,0 +1,305 @@
+"""The PostgreSQL store's ticket repository: tickets, interactions, typifications (T1-T9, I4).
+
+* T2 - ``get_or_open_ticket`` looks for the open ticket with a row lock (``FOR
+  UPDATE``); when there is none it locks the ``ticket`` counter row, which every
+  opening takes, and looks again: a concurrent opening of the same key has committed
+  by then (it held the counter) and is found. The partial unique index on open tickets
+  (:mod:`ccdomain.postgres.schema`) refuses a second open ticket whatever the writer.
+* T5 - ticket numbers come from the counter row, taken in the unit of work's
+  transaction together with the ticket they number: a rolled-back opening leaves no gap.
+* T3, T7 - an update keeps the ticket's campaign and customer, and a closed ticket
+  never reopens. Single-ticket reads in a unit of work lock the row (the service
+  changes it next: no lost update between workers).
+* T9 - ``interactions.external_id`` is UNIQUE; ``find_interaction`` takes an advisory
+  lock on the id first, so a redelivery handled by two workers at once is recorded once
+  and found by the second.
+* I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ccdomain.errors import RuleViolation, UnknownTicket
+from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.ports import checked_opening
+from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+
+_TICKET_COUNTER = "ticket"
+_OPEN = TicketStatus.OPEN.value
+_OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+
+
+class PostgresTicketRepository(_UnitOfWorkBase):
+    """Tickets, interactions and typifications (a part of
+    :class:`~ccdomain.postgres.PostgresUnitOfWork`, not used alone)."""
+
+    def _lock(self, query: bytes) -> bytes:
+        return query + b" FOR UPDATE" if self._locking else query
+
+    @_guarded
+    def get_or_open_ticket(
+        self, campaign: str, customer: str, opener: Callable[[int], Ticket]
+    ) -> tuple[Ticket, bool]:
+        """The open ticket of (campaign, customer), or a new one numbered by the store (T2, T5)."""
+        query = self._lock(_OPEN_SQL)
+        found = self._one(query, (campaign, customer), Ticket)
+        if found is not None:
+            return found, False
+        tx = self._tx
+        assert tx is not None
+        held = _TICKET_COUNTER in tx.counters
+        number = self._peek(_TICKET_COUNTER)
+        if not held:
+            # The counter was not ours: an opening of this key may have committed while
+            # we waited for it. This statement sees it.
+            found = self._one(query, (campaign, customer), Ticket)
+            if found is not None:
+                return found, False
+        ticket = checked_opening(
+            opener(number), campaign=campaign, customer=customer, number=number
+        )
+        self._wdb().execute(
+            b"INSERT INTO tickets (number, campaign, customer, status, contact, data) "
+            b"VALUES (%s, %s, %s, %s, %s, %s)",
+            (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
+        )
+        tx.counters[_TICKET_COUNTER] = number
+        return ticket, True
+
+    @_guarded
+    def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of (campaign, customer), or None."""
+        return self._one(self._lock(_OPEN_SQL), (campaign, customer), Ticket)
+
+    @_guarded
+    def get_ticket(self, number: int) -> Ticket | None:
+        """The ticket with that number, or None."""
+        return self._one(
+            self._lock(b"SELECT data FROM tickets WHERE number = %s"), (number,), Ticket
+        )
+
+    @_guarded
+    def update_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
+        db = self._wdb()
+        key = (ticket.number, ticket.campaign, ticket.customer)
+        changed = db.execute(
+            b"UPDATE tickets SET status = %s, contact = %s, data = %s "
+            b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)",
+            (ticket.status.value, ticket.contact, self._dump(ticket), *key, not ticket.is_open),
+        ).rowcount
+        if changed == 1:
+            return
+        old = db.execute(
+            b"SELECT campaign, customer FROM tickets WHERE number = %s", (ticket.number,)
+        ).fetchone()
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if (old[0], old[1]) != (ticket.campaign, ticket.customer):
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to ({old[0]!r}, {old[1]!r}); "
+                "its campaign and customer cannot change"
+            )
+        raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+
+    @_guarded
+    def rewrite_ticket(self, ticket: Ticket) -> None:
+        """Replace the stored ticket with the same number, its customer included (I4)."""
+        db = self._wdb()
+        old = db.execute(
+            b"SELECT campaign, status FROM tickets WHERE number = %s FOR UPDATE", (ticket.number,)
+        ).fetchone()
+        if old is None:
+            raise UnknownTicket(f"no ticket with number {ticket.number!r}")
+        if old[0] != ticket.campaign:
+            raise RuleViolation(
+                f"ticket {ticket.number} belongs to campaign {old[0]!r}; its campaign cannot change"
+            )
+        if ticket.is_open and old[1] != _OPEN:
+            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        if ticket.is_open:
+            other = db.execute(
+                b"SELECT number FROM tickets WHERE campaign = %s AND customer = %s "
+                b"AND status = 'open' AND number <> %s",
+                (ticket.campaign, ticket.customer, ticket.number),
+            ).fetchone()
+            if other is not None:
+                raise RuleViolation(
+                    f"customer {ticket.customer!r} already has an open ticket in campaign "
+                    f"{ticket.campaign!r} (T2)"
+                )
+        db.execute(
+            b"UPDATE tickets SET customer = %s, status = %s, contact = %s, data = %s "
+            b"WHERE number = %s",
+            (
+                ticket.customer,
+                ticket.status.value,
+                ticket.contact,
+                self._dump(ticket),
+                ticket.number,
+            ),
+        )
+
+    @_guarded
+    def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a campaign (or all), by number."""
+        if campaign is None:
+            return self._all(b"SELECT data FROM tickets ORDER BY number", (), Ticket)
+        return self._all(
+            b"SELECT data FROM tickets WHERE campaign = %s ORDER BY number", (campaign,), Ticket
+        )
+
+    @_guarded
+    def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
+        """Tickets of a customer address (in one campaign or all), by number."""
+        if campaign is None:
+            return self._all(
+                b"SELECT data FROM tickets WHERE customer = %s ORDER BY number", (customer,), Ticket
+            )
+        return self._all(
+            b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number",
+            (customer, campaign),
+            Ticket,
+        )
+
+    @_guarded
+    def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
+        """Open tickets of a customer address across campaigns, by number."""
+        return self._all(
+            b"SELECT data FROM tickets WHERE customer = %s AND status = 'open' ORDER BY number",
+            (customer,),
+            Ticket,
+        )
+
+    @_guarded
+    def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
+        """Tickets linked to that contact, by number."""
+        return self._all(
+            b"SELECT data FROM tickets WHERE campaign = %s AND contact = %s ORDER BY number",
+            (campaign, code),
+            Ticket,
+        )
+
+    @_guarded
+    def add_interaction(self, interaction: Interaction) -> None:
+        """Append a routed interaction to its ticket; RuleViolation on a known external id (T9)."""
+        if interaction.ticket is None:
+            raise UnknownTicket(
+                f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
+            )
+        db = self._wdb()
+        # Refusals change nothing and leave the transaction usable: no failing statement.
+        added = db.execute(
+            b"INSERT INTO interactions (ticket, external_id, data) "
+            b"SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM tickets WHERE number = %s) "
+            b"ON CONFLICT DO NOTHING",
+            (
+                interaction.ticket,
+                interaction.external_id,
+                self._dump(interaction),
+                interaction.ticket,
+            ),
+        ).rowcount
+        if added == 1:
+            return
+        known = db.execute(
+            b"SELECT 1 FROM tickets WHERE number = %s", (interaction.ticket,)
+        ).fetchone()
+        if known is None:
+            raise UnknownTicket(
+                f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
+            )
+        raise RuleViolation(
+            f"interaction {interaction.external_id!r} is already recorded; "
+            "expected a new external id"
+        )
+
+    @_guarded
+    def interactions(self, ticket: int) -> Sequence[Interaction]:
+        """Interactions of a ticket, in the order added."""
+        return self._all(
+            b"SELECT data FROM interactions WHERE ticket = %s ORDER BY seq", (ticket,), Interaction
+        )
+
+    @_guarded
+    def find_interaction(self, external_id: str) -> Interaction | None:
+        """The recorded interaction with that external id, or None (T9)."""
+        query = b"SELECT data FROM interactions WHERE external_id = %s"
+        if not (self._locking and isinstance(external_id, str)):
+            return self._one(query, (external_id,), Interaction)
+        # The lock is held to the end of the transaction: another worker handling the same
+        # id waits here for this one's commit, then finds what it recorded. One round trip:
+        # the lookup runs after the lock is granted, so it sees what was committed by then.
+        _, found = self._db().execute_all(
+            [
+                (b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))", (external_id,)),
+                (query, (external_id,)),
+            ]
+        )
+        row = found.fetchone()
+        return None if row is None else self._load(row[0], Interaction)
+
+    @_guarded
+    def add_typification(self, typification: Typification) -> None:
+        """Record a typification (T8)."""
+        self._wdb().execute(
+            b"INSERT INTO typifications (ticket, data) VALUES (%s, %s)",
+            (typification.ticket, self._dump(typification)),
+        )
+
+    @_guarded
+    def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
+        """Typifications of a ticket (or all), in the order recorded."""
+        if ticket is None:
+            return self._all(b"SELECT data FROM typifications ORDER BY seq", (), Typification)
+        return self._all(
+            b"SELECT data FROM typifications WHERE ticket = %s ORDER BY seq",
+            (ticket,),
+            Typification,
+        )
+
+    @_guarded
+    def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
+        """Replace the interactions of a ticket one for one, in place (I4)."""
+        new = list(interactions)
+        seqs = self._seqs("interactions", ticket, "interactions", new)
+        db = self._wdb()
+        ids = [item.external_id for item in new if item.external_id is not None]
+        if len(set(ids)) != len(ids):
+            raise RuleViolation(
+                f"the replacements of ticket {ticket}'s interactions repeat an external id; "
+                "expected each once"
+            )
+        if ids:
+            taken = db.execute(
+                b"SELECT external_id FROM interactions WHERE external_id = ANY(%s) "
+                b"AND ticket <> %s LIMIT 1",
+                (ids, ticket),
+            ).fetchone()
+            if taken is not None:
+                raise RuleViolation(
+                    f"interaction {taken[0]!r} is already recorded on another ticket; "
+                    "expected a new external id"
+                )
+        # Ids first cleared, so ids moving between rows of the ticket never collide.
+        db.execute(b"UPDATE interactions SET external_id = NULL WHERE ticket = %s", (ticket,))
+        with db.cursor() as cur:
+            cur.executemany(
+                b"UPDATE interactions SET external_id = %s, data = %s WHERE seq = %s",
+                [
+                    (item.external_id, self._dump(item), seq)
+                    for seq, item in zip(seqs, new, strict=True)
+                ],
+            )
+
+    @_guarded
+    def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
+        """Replace the typification records of a ticket one for one, in place (I4)."""
+        new = list(typifications)
+        seqs = self._seqs("typifications", ticket, "typifications", new)
+        with self._wdb().cursor() as cur:
+            cur.executemany(
+                b"UPDATE typifications SET data = %s WHERE seq = %s",
+                [(self._dump(item), seq) for seq, item in zip(seqs, new, strict=True)],
+            )
