@@ -314,6 +314,13 @@ _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
     EventKind.PAYMENT_REVERSED: _texts("payment", "product"),
     EventKind.PROMISE_MADE: _texts("promise", "product", "total"),
     EventKind.PROMISE_CANCELLED: _texts("promise", "product"),
+    # Never written in version 2; read so for Event.data's round trip (legacy_data).
+    EventKind.OPTED_OUT: lambda d: {
+        "customer": d.text("customer"),
+        "channel": d.text("channel"),
+        "stop_word": d.get("stop_word") == "true",
+    },
+    EventKind.OPTED_IN: _texts("customer", "channel"),
 }
 
 
@@ -454,8 +461,16 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "product": payload.product,
                 "total": str(payload.total),
             }
-        case ev.PromiseCancelled():  # pragma: no branch - the last payload class
+        case ev.PromiseCancelled():
             return {"promise": payload.promise, "product": payload.product}
+        case ev.OptedOut():
+            return {
+                "customer": payload.customer,
+                "channel": payload.channel.value,
+                **_some(stop_word="true" if payload.stop_word else None),
+            }
+        case ev.OptedIn():  # pragma: no branch - the last payload class
+            return {"customer": payload.customer, "channel": payload.channel.value}
 
 
 def legacy_data(event: Event) -> dict[str, str]:

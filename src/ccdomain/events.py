@@ -57,6 +57,8 @@ __all__ = [
     "InteractionRefused",
     "LineDeclared",
     "LinkHow",
+    "OptedIn",
+    "OptedOut",
     "Payload",
     "PaymentRecorded",
     "PaymentReversed",
@@ -101,6 +103,8 @@ class EventKind(enum.StrEnum):
     PAYMENT_REVERSED = "payment_reversed"
     PROMISE_MADE = "promise_made"
     PROMISE_CANCELLED = "promise_cancelled"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
 
 
 class Personal(enum.Enum):
@@ -296,6 +300,26 @@ class IdentityUnblocked:
 
 
 @attrs.frozen(kw_only=True)
+class OptedOut:
+    """A customer refused a channel in the event's campaign (W3).
+
+    ``stop_word`` is True when the customer's own inbound text recorded it.
+    """
+
+    customer: str = _personal(Personal.ADDRESS)
+    channel: Channel
+    stop_word: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class OptedIn:
+    """A customer accepted again a channel they had refused in the event's campaign (W3)."""
+
+    customer: str = _personal(Personal.ADDRESS)
+    channel: Channel
+
+
+@attrs.frozen(kw_only=True)
 class ContactAnonymized:
     """The event's contact was anonymized (I4): counts of what was rewritten, nothing else."""
 
@@ -376,6 +400,8 @@ Payload: TypeAlias = (
     | PaymentReversed
     | PromiseMade
     | PromiseCancelled
+    | OptedOut
+    | OptedIn
 )
 """The payload of any event."""
 
@@ -403,6 +429,8 @@ PAYLOAD_TYPES: Final[Mapping[EventKind, type[Payload]]] = {
     EventKind.PAYMENT_REVERSED: PaymentReversed,
     EventKind.PROMISE_MADE: PromiseMade,
     EventKind.PROMISE_CANCELLED: PromiseCancelled,
+    EventKind.OPTED_OUT: OptedOut,
+    EventKind.OPTED_IN: OptedIn,
 }
 """The payload class of each event kind."""
 

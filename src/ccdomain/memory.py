@@ -25,6 +25,7 @@ status rewrites no index.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -43,6 +44,7 @@ from ccdomain.models import (
     Contact,
     Interaction,
     Line,
+    OptOut,
     Payment,
     Product,
     Promise,
@@ -128,6 +130,10 @@ class _State:
         self.comments: dict[int, tuple[Comment, ...]] = {}
         self.blocks: dict[tuple[str, str], Block] = {}
         self.events: list[Event] = []
+        # w: the contact policy's indexes (W1-W5), keyed as the port asks them.
+        self.last_inbound: dict[tuple[str, str], dt.datetime] = {}
+        self.attempts: dict[tuple[str, str, dt.date], int] = {}
+        self.opt_outs: dict[tuple[str, str, str], OptOut] = {}
 
 
 class MemoryStore:
@@ -753,3 +759,56 @@ class MemoryUnitOfWork:
                 "a replaced event keeps its kind"
             )
         self._set_item(self._s.events, seq - 1, event)
+
+    # -- contact policy (W1-W5) ----------------------------------------------------------------
+
+    def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
+        """Record an inbound message on a line; the latest by event time is kept (W1)."""
+        key = (line, customer)
+        known = self._s.last_inbound.get(key)
+        if known is None or at > known:
+            self._set(self._s.last_inbound, key, at)
+
+    def last_inbound(self, line: str, customer: str) -> dt.datetime | None:
+        """The latest inbound message's time of the customer on the line, or None."""
+        return self._s.last_inbound.get((line, customer))
+
+    def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
+        """Count one outbound attempt on a local day (W5)."""
+        key = (campaign, customer, day)
+        self._set(self._s.attempts, key, self._s.attempts.get(key, 0) + 1)
+
+    def attempts(self, campaign: str, customer: str, day: dt.date) -> int:
+        """The attempts counted on that local day (W5)."""
+        return self._s.attempts.get((campaign, customer, day), 0)
+
+    def put_opt_out(self, opt_out: OptOut) -> None:
+        """Record an opt-out (W3)."""
+        key = (opt_out.campaign, opt_out.customer, opt_out.channel.value)
+        self._set(self._s.opt_outs, key, opt_out)
+
+    def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
+        """Remove an opt-out (W3); no-op when there is none."""
+        self._delete(self._s.opt_outs, (campaign, customer, str(channel)))
+
+    def get_opt_out(self, campaign: str, customer: str, channel: str) -> OptOut | None:
+        """The opt-out of (campaign, customer, channel), or None (W3)."""
+        return self._s.opt_outs.get((campaign, customer, str(channel)))
+
+    def opt_outs(self, campaign: str | None = None) -> Sequence[OptOut]:
+        """Opt-outs of a campaign, or of all, by (campaign, customer, channel)."""
+        return [
+            item
+            for key, item in sorted(self._s.opt_outs.items(), key=lambda pair: pair[0])
+            if campaign is None or key[0] == campaign
+        ]
+
+    def forget_customer_policy(self, customer: str) -> None:
+        """Remove the windows, attempt counts and opt-outs of an address (I4).
+
+        A scan: anonymization is rare, and the sends ask only keyed lookups.
+        """
+        s = self._s
+        for index in (s.last_inbound, s.attempts, s.opt_outs):
+            for key in [k for k in index if k[1] == customer]:
+                self._delete(index, key)

@@ -11,10 +11,12 @@ serializer and the rules depend on them without import cycles.
   comments, blocks (T1-T11, I2, I3).
 - :mod:`ccdomain.models.collections`: money, products, payments, promises, aging
   buckets and the collections policy (C1-C4).
+- :mod:`ccdomain.models.contact_policy`: opt-outs (W3).
 """
 
-from ccdomain.models import collections, contacts, tickets
+from ccdomain.models import collections, contact_policy, contacts, tickets
 from ccdomain.models.collections import *  # noqa: F403
+from ccdomain.models.contact_policy import *  # noqa: F403
 from ccdomain.models.contacts import *  # noqa: F403
 from ccdomain.models.tickets import *  # noqa: F403
 
@@ -23,3 +25,4 @@ __all__: list[str] = []
 __all__ += collections.__all__
 __all__ += contacts.__all__
 __all__ += tickets.__all__
+__all__ += contact_policy.__all__

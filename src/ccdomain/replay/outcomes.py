@@ -128,6 +128,8 @@ class Effect(enum.StrEnum):
     IDENTITY_BLOCKED = EventKind.IDENTITY_BLOCKED.value
     IDENTITY_UNBLOCKED = EventKind.IDENTITY_UNBLOCKED.value
     CONTACT_ANONYMIZED = EventKind.CONTACT_ANONYMIZED.value
+    OPTED_OUT = EventKind.OPTED_OUT.value
+    OPTED_IN = EventKind.OPTED_IN.value
 
 
 @attrs.frozen(kw_only=True)

@@ -30,6 +30,9 @@ CAMPAIGN_INPUTS: Final = (
     "horizon_days",
     "tolerance",
     "buckets",
+    "contact_hours",
+    "max_daily_attempts",
+    "stop_words",
 )
 """The fields of a ``campaign`` line that :func:`ccdomain.contacts.make_campaign` reads."""
 

@@ -79,6 +79,11 @@ from ccdomain.rules.contact_channels import (
     instagram_handle,
     normalize_channel,
 )
+from ccdomain.rules.contact_policy import (
+    parse_contact_hours,
+    parse_max_daily_attempts,
+    parse_stop_words,
+)
 from ccdomain.rules.custom_fields import (
     convert_custom_values,
     custom_field_from,
@@ -188,6 +193,9 @@ def make_campaign(
     horizon_days: object = 30,
     tolerance: object = "0",
     buckets: object = DEFAULT_BUCKET_LIMITS,
+    contact_hours: object = None,
+    max_daily_attempts: object = None,
+    stop_words: object = None,
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -203,6 +211,11 @@ def make_campaign(
         horizon_days: how far ahead promise dates may go (C4), >= 1.
         tolerance: amount an installment may fall short and still be covered (C5), >= 0.
         buckets: aging buckets (C3).
+        contact_hours: when outbound contact is allowed (W4, the H1 shape); None: the
+            kind's default.
+        max_daily_attempts: calls and free-form messages per customer per local day (W5;
+            0: no cap); None: the kind's default.
+        stop_words: inbound texts that opt a customer out (W3); None: the defaults.
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -235,6 +248,9 @@ def make_campaign(
         horizon_days=checks.whole(horizon_days, "horizon_days", minimum=1, maximum=checks.DAYS_MAX),
         tolerance=_tolerance(tolerance),
         buckets=_buckets(buckets),
+        contact_hours=parse_contact_hours(contact_hours),
+        max_daily_attempts=parse_max_daily_attempts(max_daily_attempts),
+        stop_words=parse_stop_words(stop_words),
     )
 
 

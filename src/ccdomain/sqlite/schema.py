@@ -139,6 +139,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # codec, which upcasts version 2, and written again by ccdomain_event_v3, a function
     # registered while migrating.
     ("UPDATE events SET data = ccdomain_event_v3(data)",),
+    # w: 4: the contact policy's indexes (W1-W5): the latest inbound message per (line,
+    # customer), attempts per (campaign, customer, local day), opt-outs; each also by
+    # customer, for anonymization (I4).
+    (
+        """CREATE TABLE inbound_windows (
+            line TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (line, customer)
+        )""",
+        "CREATE INDEX inbound_windows_by_customer ON inbound_windows (customer)",
+        """CREATE TABLE contact_attempts (
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (campaign, customer, day)
+        )""",
+        "CREATE INDEX contact_attempts_by_customer ON contact_attempts (customer)",
+        """CREATE TABLE opt_outs (
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (campaign, customer, channel)
+        )""",
+        "CREATE INDEX opt_outs_by_customer ON opt_outs (customer)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
 

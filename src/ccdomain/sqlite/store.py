@@ -29,6 +29,7 @@ from ccdomain.event_codec import EVENT_VERSION
 from ccdomain.sqlite import schema
 from ccdomain.sqlite.collections import SqliteCollectionsRepository
 from ccdomain.sqlite.connection import _Connection, _failure
+from ccdomain.sqlite.contact_policy import SqliteContactPolicyRepository
 from ccdomain.sqlite.contacts import SqliteContactRepository
 from ccdomain.sqlite.events import SqliteEventLog
 from ccdomain.sqlite.identities import SqliteIdentityRepository
@@ -371,6 +372,7 @@ class SqliteUnitOfWork(
     SqliteCollectionsRepository,
     SqliteIdentityRepository,
     SqliteEventLog,
+    SqliteContactPolicyRepository,
 ):
     """A unit of work over a :class:`SqliteStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.sqlite.connection`).

@@ -52,6 +52,8 @@ from ccdomain.events import (
     InteractionRefused,
     LineDeclared,
     LinkHow,
+    OptedIn,
+    OptedOut,
     Payload,
     PaymentRecorded,
     PaymentReversed,
@@ -445,6 +447,15 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     EventKind.PAYMENT_REVERSED: st.builds(PaymentReversed, payment=_ids, product=_ids),
     EventKind.PROMISE_MADE: st.builds(PromiseMade, promise=_ids, product=_ids, total=_amounts),
     EventKind.PROMISE_CANCELLED: st.builds(PromiseCancelled, promise=_ids, product=_ids),
+    EventKind.OPTED_OUT: st.builds(
+        OptedOut,
+        customer=_customers,
+        channel=st.sampled_from(list(Channel)),
+        stop_word=st.booleans(),
+    ),
+    EventKind.OPTED_IN: st.builds(
+        OptedIn, customer=_customers, channel=st.sampled_from(list(Channel))
+    ),
 }
 
 

@@ -32,11 +32,12 @@ The classes, one per port, each in its own module of this package:
 :class:`TicketRepositoryConformance` (``tickets``),
 :class:`CollectionsRepositoryConformance` (``collections``),
 :class:`IdentityRepositoryConformance` (``identities``),
-:class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
-(``units``), over :class:`StoreCase` (``case``). Their names do not start
-with ``Test``, so pytest collects only your subclasses. Test names carry the rule they check
-(``test_T2_...``, an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is
-checked throughout. The suite needs ``pytest`` and ``hypothesis``.
+:class:`EventLogConformance` (``events``), :class:`UnitOfWorkConformance`
+(``units``) and :class:`ContactPolicyRepositoryConformance` (``contact_policy``), over
+:class:`StoreCase` (``case``). Their names do not start with ``Test``, so pytest
+collects only your subclasses. Test names carry the rule they check (``test_T2_...``,
+an id of docs/rules.md); ``E2`` (a rejected operation changes nothing) is checked
+throughout. The suite needs ``pytest`` and ``hypothesis``.
 """
 
 # AT and the phone numbers were public names of the single-module suite: kept importable.
@@ -45,6 +46,7 @@ from ccdomain.testing.conformance.case import OTHER_PHONE as OTHER_PHONE
 from ccdomain.testing.conformance.case import PHONE as PHONE
 from ccdomain.testing.conformance.case import StoreCase
 from ccdomain.testing.conformance.collections import CollectionsRepositoryConformance
+from ccdomain.testing.conformance.contact_policy import ContactPolicyRepositoryConformance
 from ccdomain.testing.conformance.contacts import ContactRepositoryConformance
 from ccdomain.testing.conformance.events import EventLogConformance
 from ccdomain.testing.conformance.identities import IdentityRepositoryConformance
@@ -53,6 +55,7 @@ from ccdomain.testing.conformance.units import UnitOfWorkConformance
 
 __all__ = [
     "CollectionsRepositoryConformance",
+    "ContactPolicyRepositoryConformance",
     "ContactRepositoryConformance",
     "EventLogConformance",
     "IdentityRepositoryConformance",
@@ -70,5 +73,6 @@ class StoreConformance(
     IdentityRepositoryConformance,
     EventLogConformance,
     UnitOfWorkConformance,
+    ContactPolicyRepositoryConformance,
 ):
     """Every port of the store contract: subclass it and write ``make_store``."""

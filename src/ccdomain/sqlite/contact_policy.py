@@ -1,0 +1,137 @@
+"""The SQLite store's contact-policy indexes: windows, attempts, opt-outs (W1-W5, I4).
+
+* W1, W2 - ``inbound_windows`` holds one row per (line, customer): the latest inbound
+  message's time, as written (``at``) and as a UTC instant in microseconds (``ts``),
+  which decides "latest" whatever the offsets. An upsert keeps the later one.
+* W5 - ``contact_attempts`` counts attempts per (campaign, customer, local day).
+* W3 - ``opt_outs`` is keyed by (campaign, customer, channel).
+* I4 - each table has an index by customer, so anonymization forgets an address
+  without a scan.
+
+A file of an earlier schema version opened read-only has none of these tables: its
+reads answer as an empty store would (no window, no attempt, no opt-out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from ccdomain.models import OptOut
+from ccdomain.serialization import to_json
+from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The schema version that created the tables (the migration marked "w" in schema.py).
+_SINCE = 4
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+class SqliteContactPolicyRepository(_UnitOfWorkBase):
+    """The contact policy's indexes (a part of :class:`~ccdomain.sqlite.SqliteUnitOfWork`,
+    not used alone)."""
+
+    def _has_tables(self) -> bool:
+        return self._store.schema_version >= _SINCE
+
+    @_guarded
+    def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
+        """Record an inbound message on a line; the latest by event time is kept (W1)."""
+        self._wdb().execute(
+            "INSERT INTO inbound_windows (line, customer, ts, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (line, customer) DO UPDATE SET ts = excluded.ts, at = excluded.at "
+            "WHERE excluded.ts > inbound_windows.ts",
+            (line, customer, _micros(at), at.isoformat()),
+        )
+
+    @_guarded
+    def last_inbound(self, line: str, customer: str) -> dt.datetime | None:
+        """The latest inbound message's time of the customer on the line, or None."""
+        if not self._has_tables():
+            return None
+        row = (
+            self._db()
+            .execute(
+                "SELECT at FROM inbound_windows WHERE line = ? AND customer = ?", (line, customer)
+            )
+            .fetchone()
+        )
+        return None if row is None else dt.datetime.fromisoformat(row[0])
+
+    @_guarded
+    def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
+        """Count one outbound attempt on a local day (W5)."""
+        self._wdb().execute(
+            "INSERT INTO contact_attempts (campaign, customer, day, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (campaign, customer, day) DO UPDATE SET count = count + 1",
+            (campaign, customer, day.isoformat()),
+        )
+
+    @_guarded
+    def attempts(self, campaign: str, customer: str, day: dt.date) -> int:
+        """The attempts counted on that local day (W5)."""
+        if not self._has_tables():
+            return 0
+        row = (
+            self._db()
+            .execute(
+                "SELECT count FROM contact_attempts WHERE campaign = ? AND customer = ? "
+                "AND day = ?",
+                (campaign, customer, day.isoformat()),
+            )
+            .fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
+    @_guarded
+    def put_opt_out(self, opt_out: OptOut) -> None:
+        """Record an opt-out (W3), replacing one of the same key."""
+        self._wdb().execute(
+            "INSERT INTO opt_outs (campaign, customer, channel, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (campaign, customer, channel) DO UPDATE SET data = excluded.data",
+            (opt_out.campaign, opt_out.customer, opt_out.channel.value, to_json(opt_out)),
+        )
+
+    @_guarded
+    def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
+        """Remove an opt-out (W3); no-op when there is none."""
+        self._wdb().execute(
+            "DELETE FROM opt_outs WHERE campaign = ? AND customer = ? AND channel = ?",
+            (campaign, customer, str(channel)),
+        )
+
+    @_guarded
+    def get_opt_out(self, campaign: str, customer: str, channel: str) -> OptOut | None:
+        """The opt-out of (campaign, customer, channel), or None (W3)."""
+        if not self._has_tables():
+            return None
+        return self._one(
+            "SELECT data FROM opt_outs WHERE campaign = ? AND customer = ? AND channel = ?",
+            (campaign, customer, str(channel)),
+            OptOut,
+        )
+
+    @_guarded
+    def opt_outs(self, campaign: str | None = None) -> Sequence[OptOut]:
+        """Opt-outs of a campaign, or of all, by (campaign, customer, channel)."""
+        if not self._has_tables():
+            return []
+        if campaign is None:
+            return self._all(
+                "SELECT data FROM opt_outs ORDER BY campaign, customer, channel", (), OptOut
+            )
+        return self._all(
+            "SELECT data FROM opt_outs WHERE campaign = ? ORDER BY customer, channel",
+            (campaign,),
+            OptOut,
+        )
+
+    @_guarded
+    def forget_customer_policy(self, customer: str) -> None:
+        """Remove the windows, attempt counts and opt-outs of an address (I4)."""
+        db = self._wdb()
+        for table in ("inbound_windows", "contact_attempts", "opt_outs"):
+            db.execute(f"DELETE FROM {table} WHERE customer = ?", (customer,))
