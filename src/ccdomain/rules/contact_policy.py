@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import string
 import unicodedata
 import zoneinfo
@@ -49,6 +48,14 @@ import attrs
 from ccdomain.errors import ContactNotAllowed, RuleViolation, WindowClosed
 from ccdomain.errors import show as _show
 from ccdomain.models import Campaign, Channel
+from ccdomain.rules.hours import (
+    BusinessCalendar,
+    business_calendar,
+    hours_spec,
+    is_open,
+    next_opening,
+    parse_hours,
+)
 
 __all__ = [
     "COLLECTIONS_CONTACT_HOURS",
@@ -91,14 +98,9 @@ COLLECTIONS_MAX_DAILY_ATTEMPTS: Final = 3
 """W5: the attempt cap of a collections campaign that declares none."""
 
 _COLLECTIONS = "collections"
-_DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation + "¡¿«»“”‘’…–—·"})
 _STOP_WORD_MAX: Final = 60
 _MAX_ATTEMPTS_LIMIT: Final = 1000
-
-# A schedule: for each weekday (0 = Monday), its open ranges as minutes since midnight.
-_Schedule = tuple[tuple[tuple[int, int], ...], ...]
 
 
 @attrs.frozen(kw_only=True)
@@ -182,68 +184,23 @@ def parse_contact_hours(value: object) -> tuple[tuple[str, tuple[str, ...]], ...
 
     ``{"mon-fri": ["08:00-13:00", "14:00-18:00"], "sat": ["09:00-13:00"]}``: days
     ``mon``..``sun`` or a range of them, each with ``HH:MM-HH:MM`` ranges (``24:00``
-    ends a day). ``{}`` or ``"always"`` is no limit (``()``); None stays None.
+    ends a day), read by :func:`ccdomain.rules.hours.parse_hours` and kept in its
+    canonical form. ``{}`` or ``"always"`` is no limit (``()``); None stays None.
 
     Raises:
         RuleViolation: naming the bad day or range.
     """
     if value is None:
         return None
-    if value == "always":
+    if value == "always" or (isinstance(value, Mapping) and not value):
         return ()
     if not isinstance(value, Mapping):
         raise RuleViolation(
             f"contact_hours {_show(value)} is not valid: expected an object of days to "
-            'ranges such as {"mon-fri": ["08:00-20:00"]}, or "always"'
+            'ranges such as {"mon-fri": ["08:00-20:00"]}, {} or "always"'
         )
-    pairs: list[tuple[str, tuple[str, ...]]] = []
-    for days, ranges in value.items():
-        _days(days)
-        if not isinstance(ranges, list | tuple):
-            raise RuleViolation(
-                f"contact_hours of {_show(days)}: {_show(ranges)} is not valid: expected a "
-                'list of "HH:MM-HH:MM" ranges'
-            )
-        for item in ranges:
-            _minutes(item)
-        pairs.append((str(days).strip().lower(), tuple(str(r).strip() for r in ranges)))
-    _schedule(tuple(pairs))
-    return tuple(pairs)
-
-
-def _days(spec: object) -> tuple[int, ...]:
-    text = spec.strip().lower() if isinstance(spec, str) else ""
-    first, _, last = text.partition("-")
-    if first in _DAYS and (not last or last in _DAYS):
-        a, b = _DAYS.index(first), _DAYS.index(last or first)
-        if a <= b:
-            return tuple(range(a, b + 1))
-    raise RuleViolation(
-        f"contact_hours day {_show(spec)} is not valid: expected mon..sun or a range such "
-        "as mon-fri"
-    )
-
-
-def _minutes(spec: object) -> tuple[int, int]:
-    found = _RANGE.match(spec) if isinstance(spec, str) else None
-    if found is not None:
-        h1, m1, h2, m2 = (int(g) for g in found.groups())
-        start, end = h1 * 60 + m1, h2 * 60 + m2
-        if m1 < 60 and m2 < 60 and h1 < 24 and end <= 24 * 60 and start < end:
-            return start, end
-    raise RuleViolation(
-        f"contact_hours range {_show(spec)} is not valid: expected HH:MM-HH:MM with the "
-        "start before the end (24:00 ends the day)"
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _schedule(pairs: tuple[tuple[str, tuple[str, ...]], ...]) -> _Schedule:
-    week: list[list[tuple[int, int]]] = [[] for _ in _DAYS]
-    for days, ranges in pairs:
-        for day in _days(days):
-            week[day].extend(_minutes(r) for r in ranges)
-    return tuple(tuple(sorted(day)) for day in week)
+    spec = hours_spec(parse_hours(value, "contact_hours"))
+    return tuple((days, tuple(ranges)) for days, ranges in spec.items())
 
 
 def contact_hours_of(campaign: Campaign) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -287,49 +244,43 @@ def local_day(campaign: Campaign, at: dt.datetime) -> dt.date:
     return at.astimezone(_zone(campaign.timezone)).date()
 
 
-@functools.lru_cache(maxsize=64)
-def _holidays(region: str, year: int) -> frozenset[dt.date]:
-    import holidays  # imported on first use: building its tables is slow
-
+@functools.lru_cache(maxsize=256)
+def _calendar(
+    pairs: tuple[tuple[str, tuple[str, ...]], ...], timezone: str, region: str
+) -> BusinessCalendar:
+    hours = {days: list(ranges) for days, ranges in pairs}
     try:
-        table = holidays.country_holidays(region, years=year)
-    except NotImplementedError:  # a region the package does not know has none
-        return frozenset()
-    return frozenset(table)
+        return business_calendar(timezone=timezone, hours=hours, region=region)
+    except RuleViolation:
+        # A region the holidays package has no table for has no public holidays.
+        return business_calendar(timezone=timezone, hours=hours, region=region, holidays=False)
 
 
-def _open_at(schedule: _Schedule, region: str, local: dt.datetime) -> bool:
-    if local.date() in _holidays(region, local.year):
-        return False
-    minute = local.hour * 60 + local.minute
-    return any(start <= minute < end for start, end in schedule[local.weekday()])
+def _contact_calendar(campaign: Campaign) -> BusinessCalendar | None:
+    pairs = contact_hours_of(campaign)
+    return _calendar(pairs, campaign.timezone, campaign.region) if pairs else None
 
 
 def in_contact_hours(campaign: Campaign, at: dt.datetime) -> bool:
-    """W4: whether ``at`` is inside the campaign's contact hours, in its timezone."""
-    pairs = contact_hours_of(campaign)
-    if not pairs:
-        return True
-    local = at.astimezone(_zone(campaign.timezone))
-    return _open_at(_schedule(pairs), campaign.region, local)
+    """W4: whether ``at`` is inside the campaign's contact hours, in its timezone.
+
+    The hours are read as H1 reads business hours (:func:`ccdomain.rules.hours.is_open`):
+    by the local wall clock, DST gaps closed, repeated hours open twice, never on the
+    region's public holidays.
+    """
+    calendar = _contact_calendar(campaign)
+    return calendar is None or is_open(calendar, at)
 
 
 def _next_opening(campaign: Campaign, at: dt.datetime) -> dt.datetime | None:
-    """The first instant after ``at`` inside the contact hours (None within ~a year)."""
-    schedule = _schedule(contact_hours_of(campaign))
-    zone = _zone(campaign.timezone)
-    local = at.astimezone(zone)
-    for offset in range(370):
-        day = local.date() + dt.timedelta(days=offset)
-        if day in _holidays(campaign.region, day.year):
-            continue
-        for start, _end in schedule[day.weekday()]:
-            opening = dt.datetime.combine(day, dt.time(start // 60, start % 60), zone)
-            # A wall time skipped by a DST change reads as the instant after the gap.
-            opening = opening.astimezone(dt.UTC).astimezone(zone)
-            if opening > local:
-                return opening
-    return None
+    """The first instant after ``at`` inside the contact hours (None: not within ten years)."""
+    calendar = _contact_calendar(campaign)
+    if calendar is None:
+        return at
+    try:
+        return next_opening(calendar, at)
+    except RuleViolation:
+        return None
 
 
 def window_closes(
