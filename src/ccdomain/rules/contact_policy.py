@@ -192,6 +192,10 @@ def parse_contact_hours(value: object) -> tuple[tuple[str, tuple[str, ...]], ...
     """
     if value is None:
         return None
+    if isinstance(value, tuple) and all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in value
+    ):
+        value = {days: list(ranges) for days, ranges in value}  # the form a Campaign holds
     if value == "always" or (isinstance(value, Mapping) and not value):
         return ()
     if not isinstance(value, Mapping):
