@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
+import re
 import zoneinfo
 from typing import Any
 
@@ -540,3 +542,18 @@ def test_W1_no_accepted_free_form_message_lies_outside_its_window_and_the_stores
     finally:
         for store in stores:
             store.close()
+
+
+def test_W1_W3_W4_W5_the_contact_policy_page_runs_as_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "contact-policy.md"
+    (block,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "docs/contact-policy.md", "exec"), namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert [line[:3] for line in out[2:]] == ["W1:", "W3:", "W5:"]
+    assert "open again at 2026-11-19T08:00:00-05:00" in out[0]
+    assert "already contacted 2 times" in str(namespace["capped"])
+    with namespace["store"].unit_of_work() as uow:
+        assert [o.channel.value for o in uow.opt_outs("cobranzas")] == ["sms", "whatsapp"]

@@ -41,7 +41,7 @@ def tests_by_rule() -> tuple[dict[str, list[str]], dict[str, str]]:
     for label, path in _sources():
         for name in re.findall(r"def (test_\w+)", path.read_text(encoding="utf-8")):
             where.setdefault(name, label)
-            for rule in dict.fromkeys(re.findall(r"(?<=_)([EMKTCIRL]\d+)(?=_)", name + "_")):
+            for rule in dict.fromkeys(re.findall(r"(?<=_)([EMKTCIRLW]\d+)(?=_)", name + "_")):
                 by_rule.setdefault(rule, []).append(f"`{label}::{name}`")
     return by_rule, where
 

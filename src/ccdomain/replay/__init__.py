@@ -37,7 +37,8 @@ table of their fields, functions and event kinds is :mod:`ccdomain.replay.kinds`
 - ``product``, ``payment``, ``reverse_payment``, ``promise``, ``cancel_promise``:
   :mod:`ccdomain.replay.collections`;
 - ``merge``, ``comment``, ``block``, ``unblock``, ``anonymize``:
-  :mod:`ccdomain.replay.identities`.
+  :mod:`ccdomain.replay.identities`;
+- ``opt_out``, ``opt_in``: :mod:`ccdomain.replay.contact_policy`.
 
 A line is read by :mod:`ccdomain.replay.lines`; what a replay remembers from line
 to line, so that no check rescans the store, is :mod:`ccdomain.replay.memos`; the
