@@ -27,6 +27,7 @@ from ccdomain.rules.contact_policy import (
     counts_as_attempt,
     is_stop_word,
     local_day,
+    max_daily_attempts_of,
     may_contact,
     refusal_error,
 )
@@ -146,7 +147,11 @@ def check_outbound(
         ContactNotAllowed: W3, W4 or W5 refuses it; WindowClosed: W1 or W2 does. The
             message names the rule, the customer and the time; nothing is written.
     """
-    last = uow.last_inbound(line or "", customer) if channel in WINDOW_CHANNELS else None
+    # Only the lookups the decision needs: a template needs no window (W1), a campaign
+    # without a cap no count (W5).
+    windowed = channel in WINDOW_CHANNELS and template is None
+    last = uow.last_inbound(line or "", customer) if windowed else None
+    capped = max_daily_attempts_of(campaign) is not None
     decision = may_contact(
         campaign,
         channel=channel,
@@ -155,7 +160,9 @@ def check_outbound(
         template=template,
         tag=tag,
         last_inbound=last,
-        attempts_today=uow.attempts(campaign.id, customer, local_day(campaign, at)),
+        attempts_today=uow.attempts(campaign.id, customer, local_day(campaign, at))
+        if capped
+        else 0,
         opted_out=uow.get_opt_out(campaign.id, customer, channel) is not None,
     )
     if not decision.allowed:
@@ -173,8 +180,13 @@ def note_outbound(
     template: str | None,
     last_inbound: dt.datetime | None,
 ) -> None:
-    """Count an accepted outbound interaction toward the day's cap when it is an attempt (W5)."""
-    if counts_as_attempt(channel, template=template, at=at, last_inbound=last_inbound):
+    """Count an accepted outbound interaction toward the day's cap when it is an attempt (W5).
+
+    Only campaigns with a cap count (a campaign's cap is fixed once it is declared).
+    """
+    if max_daily_attempts_of(campaign) is not None and counts_as_attempt(
+        channel, template=template, at=at, last_inbound=last_inbound
+    ):
         uow.add_attempt(campaign.id, customer, local_day(campaign, at))
 
 
