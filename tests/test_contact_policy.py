@@ -18,7 +18,7 @@ from ccdomain.contact_policy import (
     opt_in,
     opt_out,
 )
-from ccdomain.contacts import make_campaign
+from ccdomain.contacts import create_contact, make_campaign
 from ccdomain.errors import ContactNotAllowed, RuleViolation, WindowClosed
 from ccdomain.events import EventKind, OptedOut
 from ccdomain.memory import MemoryStore
@@ -557,3 +557,24 @@ def test_W1_W3_W4_W5_the_contact_policy_page_runs_as_written(
     assert "already contacted 2 times" in str(namespace["capped"])
     with namespace["store"].unit_of_work() as uow:
         assert [o.channel.value for o in uow.opt_outs("cobranzas")] == ["sms", "whatsapp"]
+
+
+def test_W3_I5_the_export_holds_the_opt_outs_and_anonymizing_forgets_them() -> None:
+    from ccdomain.identities import anonymize_contact, export_contact
+
+    store = fill(MemoryStore())
+    create_contact(
+        store, campaign="cobranzas", first_names="Rosa", at=at(-1),
+        document={"type": "DNI", "number": "41223344"},
+        channels=[{"kind": "phone", "value": PHONE}],
+    )  # fmt: skip
+    inbound(store, at(), line="wa-cob", text="BAJA")
+    opt_out(store, campaign="cobranzas", customer=OTHER, channel="sms", agent="r", at=at())
+    document = export_contact(store, campaign="cobranzas", code="41223344")
+    assert [(o.customer, o.channel) for o in document.opt_outs] == [(PHONE, Channel.WHATSAPP)]
+    anonymize_contact(store, campaign="cobranzas", code="41223344", agent="dpo", at=at(1))
+    with store.unit_of_work() as uow:
+        assert [o.customer for o in uow.opt_outs()] == [OTHER]
+        assert uow.last_inbound("wa-cob", PHONE) is None
+        events = [e for e in uow.events() if e.kind is EventKind.OPTED_OUT]
+    assert [e.payload.customer != PHONE for e in events] == [True, True]  # type: ignore[union-attr]
