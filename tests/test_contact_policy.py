@@ -578,3 +578,21 @@ def test_W3_I5_the_export_holds_the_opt_outs_and_anonymizing_forgets_them() -> N
         assert uow.last_inbound("wa-cob", PHONE) is None
         events = [e for e in uow.events() if e.kind is EventKind.OPTED_OUT]
     assert [e.payload.customer != PHONE for e in events] == [True, True]  # type: ignore[union-attr]
+
+
+def test_W2_T18_send_message_takes_the_human_agent_tag(store: Store) -> None:
+    channel = RecordingChannel()
+    inbound(store, at(), line="fb", channel="messenger", customer="psid-9")
+    common: dict[str, Any] = {"line": "fb", "to": "psid-9", "campaign": "ventas", "agent": "ana"}
+    with pytest.raises(WindowClosed, match="W2"):
+        send_message(store, channel_port=channel, text="¿Sigue ahí?", at=at(days=2), **common)
+    assert channel.attempts == 0
+    sent = send_message(store, channel_port=channel, text="¿Sigue ahí?", at=at(days=2),
+                        tag="human_agent", **common)  # fmt: skip
+    assert sent.outcome is RouteOutcome.JOINED and channel.attempts == 1
+
+
+def test_W1_params_without_a_template_are_refused(store: Store) -> None:
+    inbound(store, at())
+    with pytest.raises(RuleViolation, match="without a template"):
+        outbound(store, at(1), params=["José"])

@@ -51,6 +51,7 @@ def _prepare_outbound(
     allowed: frozenset[Channel],
     what: str,
     template: str | None = None,
+    tag: str | None = None,
 ) -> tuple[Line, Channel, Target]:
     """Check an outbound send before the channel is called; record a blocked refusal (I3),
     refuse what the contact policy does not allow (W1-W6, nothing recorded).
@@ -99,6 +100,7 @@ def _prepare_outbound(
                 line=found.id,
                 at=at,
                 template=template,
+                tag=tag,
             )
     if blocked:
         raise blocked_error(target)
@@ -141,6 +143,7 @@ def _send_and_route(
     queue: str | None = None,
     template: str | None = None,
     params: Sequence[str] = (),
+    tag: str | None = None,
 ) -> RouteResult:
     """The body of every channel service (T18): check, send, route what was sent outbound.
 
@@ -158,6 +161,7 @@ def _send_and_route(
         allowed=allowed,
         what=refused,
         template=template,
+        tag=tag,
     )
     provider_id = _call_channel(
         failed, target.customer, lambda: send(found, target.customer, target.campaign.id)
@@ -177,6 +181,7 @@ def _send_and_route(
         queue=queue,
         template=template,
         params=params,
+        tag=tag,
     )
 
 
@@ -191,8 +196,13 @@ def send_message(
     campaign: str,
     agent: str,
     at: dt.datetime,
+    tag: str | None = None,
 ) -> RouteResult:
     """Send a text from a line through the host's channel and route it outbound (T18).
+
+    A free-form message: on WhatsApp, Messenger and Instagram only inside the
+    customer-service window (W1, W2); ``tag="human_agent"`` extends it to 7 days on
+    Messenger and Instagram.
 
     Raises:
         UnknownLine: no such line.
@@ -206,6 +216,7 @@ def send_message(
     agent = checks.agent(agent)
     at = checks.aware(at)
     body = checks.text(text, "text", required=True)
+    label = None if tag is None else checks.identifier(tag, "tag")
     return _send_and_route(
         store,
         lambda found, to_, _campaign: channel_port.send_text(found, to_, body),
@@ -219,6 +230,7 @@ def send_message(
         agent=agent,
         at=at,
         text=body,
+        tag=label,
     )
 
 

@@ -182,6 +182,11 @@ def route_interaction(
             (opt-out W3, contact hours W4, daily attempts W5). Nothing is recorded.
         RuleViolation, InvalidChannel: any other bad input. Nothing changes on any error.
     """
+    if params and template is None:
+        raise RuleViolation(
+            f"template params {_show(params)} are given without a template; expected a "
+            "template name with them (W1)"
+        )
     # Optional fields spelled out: this runs once per routed interaction.
     return route_checked(
         store,
