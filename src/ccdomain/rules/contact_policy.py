@@ -101,6 +101,7 @@ COLLECTIONS_MAX_DAILY_ATTEMPTS: Final = 3
 _COLLECTIONS = "collections"
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation + "¡¿«»“”‘’…–—·"})
 _STOP_WORD_MAX: Final = 60
+_ASCII_SKIPPED: Final = string.punctuation + string.whitespace
 _MAX_ATTEMPTS_LIMIT: Final = 1000
 
 
@@ -224,8 +225,10 @@ def max_daily_attempts_of(campaign: Campaign) -> int | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _stop_words(declared: tuple[str, ...] | None) -> frozenset[str]:
-    return frozenset(DEFAULT_STOP_WORDS if declared is None else declared)
+def _stop_words(declared: tuple[str, ...] | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The folded stop words, and the first characters they start with."""
+    words = frozenset(DEFAULT_STOP_WORDS if declared is None else declared)
+    return words, frozenset(w[0] for w in words)
 
 
 def is_stop_word(text: str | None, campaign: Campaign) -> bool:
@@ -236,7 +239,14 @@ def is_stop_word(text: str | None, campaign: Campaign) -> bool:
     """
     if not text or len(text) > 4 * _STOP_WORD_MAX:
         return False
-    return fold_stop_word(text) in _stop_words(campaign.stop_words)
+    words, initials = _stop_words(campaign.stop_words)
+    if text.isascii():  # most messages: nothing to decompose (routing's hot path)
+        if text.lstrip(_ASCII_SKIPPED)[:1].upper() not in initials:
+            return False
+        folded = " ".join(text.translate(_PUNCTUATION).split()).upper()
+    else:
+        folded = fold_stop_word(text)
+    return folded in words
 
 
 @functools.lru_cache(maxsize=32)
@@ -356,8 +366,8 @@ def may_contact(
     Returns:
         A :class:`ContactDecision`; ``allowed`` True, or the rule, reason and ``until``.
     """
-    who = f"customer {customer!r}"
     if opted_out:
+        who = f"customer {customer!r}"
         return ContactDecision(
             allowed=False,
             rule="W3",
@@ -367,6 +377,7 @@ def may_contact(
             ),
         )
     if not in_contact_hours(campaign, at):
+        who = f"customer {customer!r}"
         opening = _next_opening(campaign, at)
         shown = "" if opening is None else f"; contact hours open again at {_when(opening)}"
         return ContactDecision(
@@ -383,6 +394,7 @@ def may_contact(
         closes = window_closes(channel, last_inbound, tag)
         if last_inbound is None or closes is None or not (last_inbound <= at < closes):
             rule = "W1" if channel is Channel.WHATSAPP else "W2"
+            who = f"customer {customer!r}"
             if last_inbound is None or closes is None:
                 since = "has sent no inbound message on this line"
                 closed = "the window was never open"
@@ -408,6 +420,7 @@ def may_contact(
         and attempts_today >= cap
         and counts_as_attempt(channel, template=template, at=at, last_inbound=last_inbound)
     ):
+        who = f"customer {customer!r}"
         zone = _zone(campaign.timezone)
         tomorrow = at.astimezone(zone).date() + dt.timedelta(days=1)
         next_day = dt.datetime.combine(tomorrow, dt.time(), zone)
