@@ -149,6 +149,15 @@ def test_W1_the_window_is_half_open_exactly_24_hours_after_the_last_inbound_is_c
     assert outbound(store, at(30.5)).outcome is RouteOutcome.JOINED
 
 
+def test_W1_T10_event_time_decides_when_messages_arrive_out_of_order(store: Store) -> None:
+    inbound(store, at())
+    inbound(store, at(30))  # delivered before the reply below, though it happened after
+    reply = outbound(store, at(20))  # inside the window of the 10:00 message
+    assert reply.outcome is RouteOutcome.JOINED
+    with pytest.raises(WindowClosed, match="last wrote on this line at 2026-11-18T10:00"):
+        outbound(store, at(25))  # the 10:00 window closed; the next message came at 16:00
+
+
 def test_W1_the_window_is_per_line_and_customer_whatever_the_campaign(store: Store) -> None:
     inbound(store, at())
     # Cobranzas writes on the Ventas number, where the customer wrote to Ventas.
@@ -525,12 +534,15 @@ def test_W1_no_accepted_free_form_message_lies_outside_its_window_and_the_stores
             assert results[0] == results[1]  # the stores agree
             if kind == "in":
                 inbounds.append((line, customer, when))
-            elif kind == "free" and results[0] == "accepted":
-                assert any(
+            elif kind == "free":
+                # Accepted exactly when an inbound message on that line opened a window
+                # holding it: none lies outside, none inside is refused (event time).
+                covered = any(
                     (line, customer) == (i_line, i_customer)
                     and i_at <= when < i_at + dt.timedelta(hours=24)
                     for i_line, i_customer, i_at in inbounds
                 )
+                assert (results[0] == "accepted") == covered
             elif kind == "template":
                 assert results[0] == "accepted"
         views = []

@@ -287,7 +287,7 @@ def test_W6_E4_a_file_of_schema_version_3_lists_contacts_without_opt_outs_read_o
     status, _, _, db = replay(tmp_path, capsys, CAMPAIGNS)
     assert status == 0
     with sqlite3.connect(db) as raw:  # as the file was before migration 4
-        for table in ("inbound_windows", "contact_attempts", "opt_outs"):
+        for table in ("inbound_messages", "contact_attempts", "opt_outs"):
             raw.execute(f"DROP TABLE {table}")
         raw.execute("PRAGMA user_version = 3")
     status, out, _ = run(capsys, "contacts", "--db", db, "--format", "json")

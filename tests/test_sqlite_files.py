@@ -236,7 +236,7 @@ def _version_3_without_application_id(path: Path) -> None:
     ccdomain_file(path)
     db = sqlite3.connect(path)
     db.execute("PRAGMA application_id = 0")  # as every file written before it was set
-    for table in ("inbound_windows", "contact_attempts", "opt_outs"):  # migration 4's
+    for table in ("inbound_messages", "contact_attempts", "opt_outs"):  # migration 4's
         db.execute(f"DROP TABLE {table}")
     db.execute("PRAGMA user_version = 3")
     db.commit()

@@ -25,6 +25,7 @@ status rewrites no index.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -131,7 +132,9 @@ class _State:
         self.blocks: dict[tuple[str, str], Block] = {}
         self.events: list[Event] = []
         # w: the contact policy's indexes (W1-W5), keyed as the port asks them.
-        self.last_inbound: dict[tuple[str, str], dt.datetime] = {}
+        # Inbound message times per (line, customer), sorted by instant (W1, W2): lists
+        # appended through the undo log, replaced whole when a late one is inserted.
+        self.inbound_times: dict[tuple[str, str], list[dt.datetime]] = {}
         self.attempts: dict[tuple[str, str, dt.date], int] = {}
         self.opt_outs: dict[tuple[str, str, str], OptOut] = {}
 
@@ -763,15 +766,30 @@ class MemoryUnitOfWork:
     # -- contact policy (W1-W5) ----------------------------------------------------------------
 
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
-        """Record an inbound message on a line; the latest by event time is kept (W1)."""
+        """Record the time of an inbound message on a line (W1)."""
         key = (line, customer)
-        known = self._s.last_inbound.get(key)
-        if known is None or at > known:
-            self._set(self._s.last_inbound, key, at)
+        times = self._s.inbound_times.get(key)
+        if times is None:
+            self._set(self._s.inbound_times, key, [at])
+        elif at > times[-1]:  # the usual case, messages in order: an undo-logged append
+            self._append(times, at)
+        else:
+            index = bisect.bisect_left(times, at)
+            if index == len(times) or times[index] != at:
+                # A late message: a new sorted list, so the undo log restores the old one.
+                self._set(self._s.inbound_times, key, [*times[:index], at, *times[index:]])
 
-    def last_inbound(self, line: str, customer: str) -> dt.datetime | None:
-        """The latest inbound message's time of the customer on the line, or None."""
-        return self._s.last_inbound.get((line, customer))
+    def last_inbound(
+        self, line: str, customer: str, at: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The latest inbound message time on the line at or before ``at``, or None."""
+        times = self._s.inbound_times.get((line, customer))
+        if not times:
+            return None
+        if at is None or times[-1] <= at:
+            return times[-1]
+        index = bisect.bisect_right(times, at)
+        return times[index - 1] if index else None
 
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
         """Count one outbound attempt on a local day (W5)."""
@@ -809,6 +827,6 @@ class MemoryUnitOfWork:
         A scan: anonymization is rare, and the sends ask only keyed lookups.
         """
         s = self._s
-        for index in (s.last_inbound, s.attempts, s.opt_outs):
+        for index in (s.inbound_times, s.attempts, s.opt_outs):
             for key in [k for k in index if k[1] == customer]:
                 self._delete(index, key)

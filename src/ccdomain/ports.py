@@ -315,13 +315,17 @@ class ContactPolicyRepository(Protocol):
     """
 
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
-        """Record an inbound message on a line (W1, W2); the latest by event time is kept.
+        """Record the event time of an inbound message on a line (W1, W2).
 
-        ``line`` is ``""`` for an interaction that names no line.
+        ``line`` is ``""`` for an interaction that names no line. Two messages at the
+        same instant are one entry.
         """
 
-    def last_inbound(self, line: str, customer: str) -> dt.datetime | None:
-        """The event time of the customer's latest inbound message on the line, or None."""
+    def last_inbound(
+        self, line: str, customer: str, at: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The customer's latest inbound message on the line at or before ``at`` (any
+        time when None), by instant, or None: an index search, whatever the history."""
 
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
         """Count one outbound attempt to the customer in the campaign on a local day (W5)."""

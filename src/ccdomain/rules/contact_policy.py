@@ -29,9 +29,11 @@ Decisions taken where DESIGN is silent (ids continue the W list of docs/rules.md
   reads holidays so by default); ``{}`` (or ``"always"``) declares no limit, and
   ``max_daily_attempts: 0`` no cap, so a collections campaign can lift its defaults.
   The window is kept per line id: an interaction without a line has its own window
-  (line ``""``). Attempts are counted only in campaigns with a cap (a declared
-  campaign does not change). The checks run in the order W3, W4, W1/W2, W5: the
-  first that refuses is named.
+  (line ``""``); it opens at the customer's latest inbound message at or before the
+  outbound one, by event time, also when messages are delivered out of order.
+  Attempts are counted only in campaigns with a cap (a declared campaign does not
+  change). The checks run in the order W3, W4, W1/W2, W5: the first that refuses is
+  named.
 """
 
 from __future__ import annotations

@@ -140,8 +140,10 @@ def check_outbound(
 ) -> dt.datetime | None:
     """Refuse an outbound interaction the contact policy does not allow (W1-W6).
 
-    Every fact is one keyed lookup of the store. Returns the customer's last inbound
-    message on the line (for :func:`note_outbound`), or None.
+    Every fact is one keyed lookup of the store; the window is that of the customer's
+    latest inbound message on the line at or before ``at`` (event time decides, also
+    when messages arrive out of order). Returns that message's time (for
+    :func:`note_outbound`), or None.
 
     Raises:
         ContactNotAllowed: W3, W4 or W5 refuses it; WindowClosed: W1 or W2 does. The
@@ -150,7 +152,7 @@ def check_outbound(
     # Only the lookups the decision needs: a template needs no window (W1), a campaign
     # without a cap no count (W5).
     windowed = channel in WINDOW_CHANNELS and template is None
-    last = uow.last_inbound(line or "", customer) if windowed else None
+    last = uow.last_inbound(line or "", customer, at) if windowed else None
     capped = max_daily_attempts_of(campaign) is not None
     decision = may_contact(
         campaign,

@@ -1,8 +1,9 @@
 """The SQLite store's contact-policy indexes: windows, attempts, opt-outs (W1-W5, I4).
 
-* W1, W2 - ``inbound_windows`` holds one row per (line, customer): the latest inbound
-  message's time, as written (``at``) and as a UTC instant in microseconds (``ts``),
-  which decides "latest" whatever the offsets. An upsert keeps the later one.
+* W1, W2 - ``inbound_messages`` holds one row per inbound message time of a (line,
+  customer): as written (``at``) and as a UTC instant in microseconds (``ts``), which
+  orders them whatever the offsets; the latest at or before an instant is one index
+  search of the primary key (line, customer, ts), however long the history.
 * W5 - ``contact_attempts`` counts attempts per (campaign, customer, local day).
 * W3 - ``opt_outs`` is keyed by (campaign, customer, channel).
 * I4 - each table has an index by customer, so anonymization forgets an address
@@ -22,6 +23,7 @@ from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MAX_MICROS = 2**63 - 1
 # The schema version that created the tables (the migration marked "w" in schema.py).
 _SINCE = 4
 
@@ -39,23 +41,25 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
 
     @_guarded
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
-        """Record an inbound message on a line; the latest by event time is kept (W1)."""
+        """Record the time of an inbound message on a line (W1)."""
         self._wdb().execute(
-            "INSERT INTO inbound_windows (line, customer, ts, at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (line, customer) DO UPDATE SET ts = excluded.ts, at = excluded.at "
-            "WHERE excluded.ts > inbound_windows.ts",
+            "INSERT OR IGNORE INTO inbound_messages (line, customer, ts, at) VALUES (?, ?, ?, ?)",
             (line, customer, _micros(at), at.isoformat()),
         )
 
     @_guarded
-    def last_inbound(self, line: str, customer: str) -> dt.datetime | None:
-        """The latest inbound message's time of the customer on the line, or None."""
+    def last_inbound(
+        self, line: str, customer: str, at: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The latest inbound message time on the line at or before ``at``, or None."""
         if not self._has_tables():
             return None
         row = (
             self._db()
             .execute(
-                "SELECT at FROM inbound_windows WHERE line = ? AND customer = ?", (line, customer)
+                "SELECT at FROM inbound_messages WHERE line = ? AND customer = ? AND ts <= ? "
+                "ORDER BY ts DESC LIMIT 1",
+                (line, customer, _MAX_MICROS if at is None else _micros(at)),
             )
             .fetchone()
         )
@@ -133,5 +137,5 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
     def forget_customer_policy(self, customer: str) -> None:
         """Remove the windows, attempt counts and opt-outs of an address (I4)."""
         db = self._wdb()
-        for table in ("inbound_windows", "contact_attempts", "opt_outs"):
+        for table in ("inbound_messages", "contact_attempts", "opt_outs"):
             db.execute(f"DELETE FROM {table} WHERE customer = ?", (customer,))

@@ -139,18 +139,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # codec, which upcasts version 2, and written again by ccdomain_event_v3, a function
     # registered while migrating.
     ("UPDATE events SET data = ccdomain_event_v3(data)",),
-    # w: 4: the contact policy's indexes (W1-W5): the latest inbound message per (line,
+    # w: 4: the contact policy's indexes (W1-W5): the inbound message times per (line,
     # customer), attempts per (campaign, customer, local day), opt-outs; each also by
     # customer, for anonymization (I4).
     (
-        """CREATE TABLE inbound_windows (
+        """CREATE TABLE inbound_messages (
             line TEXT NOT NULL,
             customer TEXT NOT NULL,
             ts INTEGER NOT NULL,
             at TEXT NOT NULL,
-            PRIMARY KEY (line, customer)
+            PRIMARY KEY (line, customer, ts)
         )""",
-        "CREATE INDEX inbound_windows_by_customer ON inbound_windows (customer)",
+        "CREATE INDEX inbound_messages_by_customer ON inbound_messages (customer)",
         """CREATE TABLE contact_attempts (
             campaign TEXT NOT NULL,
             customer TEXT NOT NULL,

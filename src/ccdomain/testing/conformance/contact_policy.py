@@ -23,21 +23,29 @@ def _opt(customer: str = PHONE, channel: Channel = Channel.WHATSAPP, **kw: objec
 class ContactPolicyRepositoryConformance(StoreCase):
     """The indexes the contact policy asks for every outbound interaction (W1-W5)."""
 
-    def test_W1_last_inbound_is_the_latest_by_event_time_whatever_the_offset(self) -> None:
+    def test_W1_last_inbound_is_the_latest_at_or_before_an_instant_whatever_the_offset(
+        self,
+    ) -> None:
         # 10:30 in Lima is 15:30 UTC: later than 15:00 UTC written as 12:00-03:00.
         lima = AT + dt.timedelta(minutes=30)
-        earlier = (AT + dt.timedelta(minutes=0)).astimezone(dt.timezone(dt.timedelta(hours=-3)))
+        earlier = AT.astimezone(dt.timezone(dt.timedelta(hours=-3)))
         with self.uow() as uow:
             assert uow.last_inbound("wa", PHONE) is None
             uow.note_inbound("wa", PHONE, lima)
-            uow.note_inbound("wa", PHONE, earlier)  # arrives late: keeps the later one
+            uow.note_inbound("wa", PHONE, earlier)  # arrives late
+            uow.note_inbound("wa", PHONE, lima.astimezone(dt.UTC))  # the same instant again
             uow.commit()
         with self.uow() as uow:
             assert uow.last_inbound("wa", PHONE) == lima
+            assert uow.last_inbound("wa", PHONE, lima) == lima  # at or before: included
+            assert uow.last_inbound("wa", PHONE, lima - dt.timedelta(microseconds=1)) == AT
+            assert uow.last_inbound("wa", PHONE, AT) == AT
+            assert uow.last_inbound("wa", PHONE, AT - dt.timedelta(seconds=1)) is None
             uow.note_inbound("wa", PHONE, lima + dt.timedelta(hours=1))
             uow.commit()
         with self.uow() as uow:
             assert uow.last_inbound("wa", PHONE) == lima + dt.timedelta(hours=1)
+            assert uow.last_inbound("wa", PHONE, lima + dt.timedelta(minutes=59)) == lima
 
     def test_W1_windows_are_kept_per_line_and_customer(self) -> None:
         with self.uow() as uow:
@@ -133,15 +141,16 @@ class ContactPolicyRepositoryConformance(StoreCase):
                 st.sampled_from([-5, -3, 0, 9]),
             ),
             max_size=12,
-        )
+        ),
+        st.integers(-6000, 6000),
     )
-    def test_W1_last_inbound_is_the_maximum_of_what_was_noted(
-        self, notes: list[tuple[str, str, int, int]]
+    def test_W1_last_inbound_is_the_latest_noted_at_or_before_any_instant(
+        self, notes: list[tuple[str, str, int, int]], probe: int
     ) -> None:
         # Examples share the store: each keeps its own lines.
         self._example = getattr(self, "_example", 0) + 1
         lines = [f"{name}#{self._example}" for name in ("wa", "wa-2", "")]
-        expected: dict[tuple[str, str], dt.datetime] = {}
+        noted: dict[tuple[str, str], list[dt.datetime]] = {}
         with self.uow() as uow:
             for line, customer, minutes, hours in notes:
                 at = (AT + dt.timedelta(minutes=minutes)).astimezone(
@@ -149,10 +158,13 @@ class ContactPolicyRepositoryConformance(StoreCase):
                 )
                 key = (f"{line}#{self._example}", customer)
                 uow.note_inbound(key[0], customer, at)
-                if key not in expected or at > expected[key]:
-                    expected[key] = at
+                noted.setdefault(key, []).append(at)
             uow.commit()
+        when = AT + dt.timedelta(minutes=probe)
         with self.uow() as uow:
             for line in lines:
                 for customer in (PHONE, OTHER_PHONE):
-                    assert uow.last_inbound(line, customer) == expected.get((line, customer))
+                    times = noted.get((line, customer), [])
+                    assert uow.last_inbound(line, customer) == max(times, default=None)
+                    before = [t for t in times if t <= when]
+                    assert uow.last_inbound(line, customer, when) == max(before, default=None)
