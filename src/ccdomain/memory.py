@@ -132,9 +132,9 @@ class _State:
         self.blocks: dict[tuple[str, str], Block] = {}
         self.events: list[Event] = []
         # w: the contact policy's indexes (W1-W5), keyed as the port asks them.
-        # Inbound message times per (line, customer), sorted by instant (W1, W2): lists
-        # appended through the undo log, replaced whole when a late one is inserted.
-        self.inbound_times: dict[tuple[str, str], list[dt.datetime]] = {}
+        # Inbound message times per (line, customer), sorted by instant (W1, W2). Tuples
+        # of datetimes, which the cyclic GC stops tracking: routing keeps one per pair.
+        self.inbound_times: dict[tuple[str, str], tuple[dt.datetime, ...]] = {}
         self.attempts: dict[tuple[str, str, dt.date], int] = {}
         self.opt_outs: dict[tuple[str, str, str], OptOut] = {}
 
@@ -768,16 +768,13 @@ class MemoryUnitOfWork:
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
         """Record the time of an inbound message on a line (W1)."""
         key = (line, customer)
-        times = self._s.inbound_times.get(key)
-        if times is None:
-            self._set(self._s.inbound_times, key, [at])
-        elif at > times[-1]:  # the usual case, messages in order: an undo-logged append
-            self._append(times, at)
-        else:
-            index = bisect.bisect_left(times, at)
-            if index == len(times) or times[index] != at:
-                # A late message: a new sorted list, so the undo log restores the old one.
-                self._set(self._s.inbound_times, key, [*times[:index], at, *times[index:]])
+        times = self._s.inbound_times.get(key, ())
+        if not times or at > times[-1]:  # the usual case: messages in order
+            self._set(self._s.inbound_times, key, (*times, at))
+            return
+        index = bisect.bisect_left(times, at)
+        if index == len(times) or times[index] != at:
+            self._set(self._s.inbound_times, key, (*times[:index], at, *times[index:]))
 
     def last_inbound(
         self, line: str, customer: str, at: dt.datetime | None = None
