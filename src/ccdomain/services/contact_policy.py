@@ -24,6 +24,7 @@ from ccdomain.models import Campaign, Channel, OptOut
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.contact_policy import (
     WINDOW_CHANNELS,
+    contact_hours_of,
     counts_as_attempt,
     is_stop_word,
     local_day,
@@ -137,23 +138,29 @@ def check_outbound(
     at: dt.datetime,
     template: str | None = None,
     tag: str | None = None,
-) -> dt.datetime | None:
+) -> bool:
     """Refuse an outbound interaction the contact policy does not allow (W1-W6).
 
     Every fact is one keyed lookup of the store; the window is that of the customer's
     latest inbound message on the line at or before ``at`` (event time decides, also
-    when messages arrive out of order). Returns that message's time (for
-    :func:`note_outbound`), or None.
+    when messages arrive out of order).
+
+    Returns:
+        Whether the interaction, once recorded, counts as an attempt of its local day
+        (W5): then call :func:`note_outbound`.
 
     Raises:
         ContactNotAllowed: W3, W4 or W5 refuses it; WindowClosed: W1 or W2 does. The
             message names the rule, the customer and the time; nothing is written.
     """
+    opted_out = uow.get_opt_out(campaign.id, customer, channel) is not None
+    cap = max_daily_attempts_of(campaign)
+    windowed = channel in WINDOW_CHANNELS and template is None
+    if not (opted_out or windowed or cap is not None or contact_hours_of(campaign)):
+        return False  # nothing to decide: most sends of campaigns without limits
     # Only the lookups the decision needs: a template needs no window (W1), a campaign
     # without a cap no count (W5).
-    windowed = channel in WINDOW_CHANNELS and template is None
     last = uow.last_inbound(line or "", customer, at) if windowed else None
-    capped = max_daily_attempts_of(campaign) is not None
     decision = may_contact(
         campaign,
         channel=channel,
@@ -162,34 +169,23 @@ def check_outbound(
         template=template,
         tag=tag,
         last_inbound=last,
-        attempts_today=uow.attempts(campaign.id, customer, local_day(campaign, at))
-        if capped
-        else 0,
-        opted_out=uow.get_opt_out(campaign.id, customer, channel) is not None,
+        attempts_today=0
+        if cap is None
+        else uow.attempts(campaign.id, customer, local_day(campaign, at)),
+        opted_out=opted_out,
     )
     if not decision.allowed:
         raise refusal_error(decision)
-    return last
+    return cap is not None and counts_as_attempt(
+        channel, template=template, at=at, last_inbound=last
+    )
 
 
-def note_outbound(
-    uow: UnitOfWork,
-    campaign: Campaign,
-    *,
-    customer: str,
-    channel: Channel,
-    at: dt.datetime,
-    template: str | None,
-    last_inbound: dt.datetime | None,
-) -> None:
-    """Count an accepted outbound interaction toward the day's cap when it is an attempt (W5).
-
-    Only campaigns with a cap count (a campaign's cap is fixed once it is declared).
-    """
-    if max_daily_attempts_of(campaign) is not None and counts_as_attempt(
-        channel, template=template, at=at, last_inbound=last_inbound
-    ):
-        uow.add_attempt(campaign.id, customer, local_day(campaign, at))
+def note_outbound(uow: UnitOfWork, campaign: Campaign, *, customer: str, at: dt.datetime) -> None:
+    """Count a recorded outbound interaction as an attempt of its local day (W5), when
+    :func:`check_outbound` said it counts (only campaigns with a cap count: a declared
+    campaign does not change)."""
+    uow.add_attempt(campaign.id, customer, local_day(campaign, at))
 
 
 def note_inbound(

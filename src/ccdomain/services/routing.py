@@ -284,7 +284,7 @@ def route_checked(
             if direction is _OUTBOUND:
                 if template is not None:
                     text = _template_text(channel, template, params, text)
-                last = check_outbound(
+                counts = check_outbound(
                     uow,
                     campaign_record,
                     customer=target.customer,
@@ -313,15 +313,8 @@ def route_checked(
                 queue=queue,
             )
             if direction is _OUTBOUND:
-                note_outbound(
-                    uow,
-                    campaign_record,
-                    customer=target.customer,
-                    channel=channel,
-                    at=at,
-                    template=template,
-                    last_inbound=last,
-                )
+                if counts:
+                    note_outbound(uow, campaign_record, customer=target.customer, at=at)
             else:
                 note_inbound(
                     uow,
