@@ -83,6 +83,9 @@ def events(n: int, seed: int) -> Iterator[dict[str, Any]]:
         }
         if cid == "cobranzas":
             event |= {"grace_days": 1, "horizon_days": 30, "tolerance": "0.00"}
+            # The traffic runs around the clock, several calls a day: lift the collections
+            # defaults of W4 and W5 so that every line of the file replays.
+            event |= {"contact_hours": "always", "max_daily_attempts": 0}
         yield out(event)
     for lid, (channel, address, campaign) in LINES.items():
         yield out(
@@ -216,6 +219,8 @@ def events(n: int, seed: int) -> Iterator[dict[str, Any]]:
             interaction |= {"campaign": campaign, "agent": f"agente{rng.randrange(20)}"}
         if channel == "whatsapp":
             interaction["text"] = rng.choice(TEXTS)
+            if interaction["direction"] == "outbound":
+                interaction["template"] = "seguimiento"  # W1: outside a window, a template
         else:
             interaction |= {"status": "answered", "duration_s": rng.randrange(5, 600)}
         # An inbound message may land in another campaign holding an open ticket (T6); the

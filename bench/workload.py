@@ -177,6 +177,10 @@ def make_workload(
                 fields.update(status="answered", duration_s=rnd.randrange(5, 600))
             else:
                 fields["text"] = f"respuesta {i}"
+                if channel is Channel.WHATSAPP:
+                    # W1: an agent's WhatsApp message outside a window is a template; the
+                    # random stream cannot know the windows, so every one is.
+                    fields["template"] = "aviso"
             key = (campaign, c)
             if not late and not duplicate and key not in open_set:
                 open_set.add(key)

@@ -27,6 +27,7 @@ PUBLIC_MODULES = (
     "ccdomain.matching",
     "ccdomain.collections",
     "ccdomain.identities",
+    "ccdomain.contact_policy",
     "ccdomain.listings",
     "ccdomain.assignment",
 )

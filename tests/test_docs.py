@@ -127,8 +127,9 @@ def test_the_complete_file_of_the_events_page_replays_clean(kind: str, tmp_path:
         if isinstance(store, SqliteStore):
             store.close()
     assert summary.bad_lines == () and summary.applied == len(lines)
-    # The block ... unblock pair is applied again on a second replay (the page says why).
-    assert again.bad_lines == () and again.already_applied == len(lines) - 2
+    # The block ... unblock and opt_out ... opt_in pairs are applied again on a second
+    # replay (the page says why).
+    assert again.bad_lines == () and again.already_applied == len(lines) - 4
 
 
 def test_the_complete_file_holds_every_line_type_and_each_fragment_says_what_it_needs() -> None:

@@ -323,6 +323,7 @@ def test_T11_migration_3_rewrites_version_2_events_as_the_current_code_records_t
     kinds = {json.loads(data)["kind"] for _, data in before}
     # The capture holds every kind version 2 knew (later kinds were never written so).
     newer = {"ticket_pending", "ticket_snoozed", "agent_declared", "presence_changed"}
+    newer |= {"opted_out", "opted_in"}
     assert kinds == {k.value for k in EventKind} - newer
 
     store = SqliteStore(path)

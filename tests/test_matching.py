@@ -612,6 +612,7 @@ def test_M4_create_contact_from_ticket_code_is_document_phone_added_ticket_linke
         direction="outbound",
         customer="+51912345678",
         campaign="soporte",
+        template="aviso",  # W1: the customer has not written on a line
     )
     assert again.ticket.contact == "12345678"
 
@@ -777,6 +778,7 @@ def test_M5_late_interactions_for_B_land_on_A() -> None:
         store, plan=plan_merge(store, campaign="ventas", into="A", source="B"), agent="sup1", at=AT
     )
     kw: dict[str, Any] = {"channel": "whatsapp", "direction": "outbound", "campaign": "ventas"}
+    kw["template"] = "aviso"  # W1: the customer has not written on a line
     late = route_interaction(store, at=AT + dt.timedelta(hours=2), customer="912345678", **kw)
     assert (late.ticket.number, late.ticket.contact) == (2, "A")
     resolve_ticket(store, number=2, agent="ana", at=AT + dt.timedelta(hours=3))

@@ -432,6 +432,13 @@ _IDENTITY_LINES = [
      "customer": "955111222", "text": "¿Hola?"},
     {"type": "unblock", "campaign": "ventas", "customer": "+51955111222", "agent": "sup1",
      "at": "2026-11-20T10:20:00-05:00"},
+    {"type": "interaction", "id": "wamid.stop-1", "at": "2026-11-20T10:21:00-05:00",
+     "channel": "whatsapp", "direction": "inbound", "line": "wa-ventas",
+     "customer": "955111222", "text": "Baja."},
+    {"type": "opt_in", "campaign": "ventas", "customer": "955111222", "channel": "whatsapp",
+     "agent": "sup1", "at": "2026-11-20T10:22:00-05:00"},
+    {"type": "opt_out", "campaign": "ventas", "customer": "955111222", "channel": "call",
+     "agent": "sup1", "at": "2026-11-20T10:23:00-05:00"},
     {"type": "anonymize", "campaign": "ventas", "contact": "41862305", "agent": "dpo",
      "at": "2026-11-20T10:30:00-05:00"},
     # X5: a link to a contact of another campaign copies it (contact_created).

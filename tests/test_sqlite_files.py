@@ -237,7 +237,9 @@ def _version_3_without_application_id(path: Path) -> None:
     db = sqlite3.connect(path)
     # ccdomain_file writes the current schema: back to version 3's tables (migration 4
     # added the assignment tables, 5 the identity index of X1, X2).
-    for table in ("waiting", "agent_queues", "agents", "identity_index"):
+    # (6) the contact policy's tables.
+    for table in ("waiting", "agent_queues", "agents", "identity_index", "inbound_messages",
+                  "contact_attempts", "opt_outs"):  # fmt: skip
         db.execute(f"DROP TABLE {table}")
     db.execute("PRAGMA user_version = 3")
     db.execute("PRAGMA application_id = 0")  # as every file written before it was set

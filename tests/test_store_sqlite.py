@@ -32,6 +32,7 @@ from ccdomain.models import (
 from ccdomain.ports import (
     CollectionsRepository,
     CompanyNameIndex,
+    ContactPolicyRepository,
     ContactRepository,
     EventLog,
     IdentityRepository,
@@ -42,6 +43,7 @@ from ccdomain.serialization import to_json
 from ccdomain.sqlite import MIGRATIONS, SqliteStore
 from ccdomain.sqlite.collections import SqliteCollectionsRepository
 from ccdomain.sqlite.connection import _UnitOfWorkBase
+from ccdomain.sqlite.contact_policy import SqliteContactPolicyRepository
 from ccdomain.sqlite.contacts import SqliteContactRepository
 from ccdomain.sqlite.events import SqliteEventLog
 from ccdomain.sqlite.identities import SqliteIdentityRepository
@@ -82,6 +84,7 @@ def _public(cls: type) -> set[str]:
         (SqliteCollectionsRepository, (CollectionsRepository,)),
         (SqliteIdentityRepository, (IdentityRepository,)),
         (SqliteEventLog, (EventLog,)),
+        (SqliteContactPolicyRepository, (ContactPolicyRepository,)),
         (_UnitOfWorkBase, (UnitOfWork,)),
     ],
 )
@@ -95,10 +98,10 @@ def test_each_part_of_the_unit_of_work_holds_the_methods_of_its_port(
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db")
-    assert store.schema_version == len(MIGRATIONS) == 5
+    assert store.schema_version == len(MIGRATIONS) == 6
     assert store.integrity_check() == "ok"
     db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    assert db.execute("PRAGMA user_version").fetchone() == (6,)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
     with store.unit_of_work() as uow:

@@ -466,7 +466,7 @@ def test_T6_inbound_goes_to_the_campaign_with_an_open_ticket_on_that_line(
     store: MemoryStore,
 ) -> None:
     # Soporte writes from the Ventas WhatsApp line (the DESIGN example "call-77").
-    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", text="Hola, Soporte")
+    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", template="saludo")
     # X4: a Soporte ticket on the Ventas line does not take Ventas' queue (it did).
     assert sop.ticket.line == "wa-ventas" and sop.ticket.queue == ""
     answer = inbound(store, 1, text="Gracias")
@@ -479,15 +479,15 @@ def test_T6_inbound_goes_to_the_campaign_with_an_open_ticket_on_that_line(
 
 
 def test_T6_most_recently_active_campaign_wins(store: MemoryStore) -> None:
-    a = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", text="de soporte")
-    b = outbound(store, "cobranzas", 1, channel="whatsapp", line="wa-ventas", text="de cobranzas")
+    a = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", template="saludo")
+    b = outbound(store, "cobranzas", 1, channel="whatsapp", line="wa-ventas", template="aviso")
     assert inbound(store, 2).ticket.number == b.ticket.number
     outbound(store, "soporte", 3, channel="whatsapp", line="wa-ventas", text="soporte otra vez")
     assert inbound(store, 4).ticket.number == a.ticket.number
 
 
 def test_T6_an_open_ticket_on_another_line_does_not_capture(store: MemoryStore) -> None:
-    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-soporte", text="hola")
+    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-soporte", template="saludo")
     result = inbound(store, 1)
     assert result.ticket.campaign == "ventas"
     assert result.ticket.number != sop.ticket.number
@@ -695,7 +695,7 @@ def test_T10_late_delivery_goes_to_the_closed_ticket_which_stays_closed(
 
 def test_T10_late_delivery_on_a_line_follows_the_ticket_open_then(store: MemoryStore) -> None:
     """T13 (decision): line routing looks at the tickets open at the message's time."""
-    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", text="Soporte")
+    sop = outbound(store, "soporte", 0, channel="whatsapp", line="wa-ventas", template="saludo")
     resolve_ticket(store, number=sop.ticket.number, agent="ana", at=t(10))
     late = inbound(store, 5, text="respuesta tardía")
     assert late.outcome is RouteOutcome.LATE and late.ticket.number == sop.ticket.number
@@ -903,6 +903,8 @@ def test_K6_template_sent_and_routed_with_its_queue(store: MemoryStore) -> None:
 
 def test_K6_send_message_and_place_call_route_outbound(store: MemoryStore) -> None:
     channel = RecordingChannel()
+    # The customer wrote first (on Soporte's behalf, T12): W1's window is open on the line.
+    inbound(store, -1, campaign="soporte")
     msg = send_message(
         store, channel_port=channel, line="wa-ventas", to="987654321", text="Hola José",
         campaign="ventas", agent="ana", at=t(),
@@ -923,6 +925,7 @@ def test_K6_send_message_and_place_call_route_outbound(store: MemoryStore) -> No
 
 def test_K6_failing_channel_records_nothing(store: MemoryStore) -> None:
     channel = RecordingChannel(failing=True)
+    inbound(store, -1, campaign="soporte")  # W1: the window is open
     before = snapshot(store)
     with pytest.raises(RuleViolation, match="fake channel told to fail"):
         send_message(
@@ -1253,6 +1256,7 @@ def test_T18_channel_services_take_the_port_positionally_with_a_warning(
     store: MemoryStore, service: str
 ) -> None:
     channel = RecordingChannel()
+    inbound(store, -1, campaign="soporte")  # W1: the window is open
     common: dict[str, Any] = {"to": "987654321", "campaign": "ventas", "agent": "ana", "at": t()}
     with pytest.warns(DeprecationWarning, match=rf"{service}\(\) with positional channel_port"):
         if service == "send_message":

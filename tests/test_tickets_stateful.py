@@ -106,6 +106,9 @@ class TicketMachine(RuleBasedStateMachine):
             agent=agent,
             text=None if channel is Channel.CALL else "hola",
             status="answered" if channel is Channel.CALL else None,
+            # W1: an outbound WhatsApp message outside a window must be a template; the
+            # machine checks routing, so every outbound one is (W1 has its own tests).
+            template="aviso" if outbound and channel is Channel.WHATSAPP else None,
         )
         if before is not None:
             # T9: a repeated external id changes nothing.

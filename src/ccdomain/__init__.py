@@ -47,9 +47,11 @@ from ccdomain.matching import (
 )
 from ccdomain.memory import MemoryStore
 from ccdomain.models import collections as _collections_records
+from ccdomain.models import contact_policy as _contact_policy_records
 from ccdomain.models import contacts as _contacts_records
 from ccdomain.models import tickets as _tickets_records
 from ccdomain.models.collections import *  # noqa: F403
+from ccdomain.models.contact_policy import *  # noqa: F403
 from ccdomain.models.contacts import *  # noqa: F403
 from ccdomain.models.tickets import *  # noqa: F403
 from ccdomain.ports import Store, UnitOfWork
@@ -111,3 +113,4 @@ __all__ = [
 __all__ += _collections_records.__all__
 __all__ += _contacts_records.__all__
 __all__ += _tickets_records.__all__
+__all__ += _contact_policy_records.__all__

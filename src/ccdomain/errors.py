@@ -19,6 +19,7 @@ __all__ = [
     "BlockedIdentity",
     "CcdomainError",
     "CommentImmutable",
+    "ContactNotAllowed",
     "CurrencyMismatch",
     "DuplicateContact",
     "InvalidAddress",
@@ -43,6 +44,7 @@ __all__ = [
     "UnknownProduct",
     "UnknownPromise",
     "UnknownTicket",
+    "WindowClosed",
     "require_aware",
     "show",
 ]
@@ -223,6 +225,27 @@ class InvalidData(CcdomainError):
     """Serialized data (JSON) that does not read back as the expected model."""
 
     default_message = "the data does not describe the expected model"
+
+
+class ContactNotAllowed(RuleViolation):
+    """An outbound contact the campaign's contact policy refuses (W3-W6).
+
+    The customer opted out of the channel (W3), it is outside the campaign's contact
+    hours (W4), or the day's attempts are used up (W5). The message names the rule,
+    the customer and the time (W6); nothing was sent or recorded.
+    """
+
+    default_message = "the contact policy refuses this outbound contact"
+
+
+class WindowClosed(ContactNotAllowed):
+    """A free-form message outside the customer-service window of its line (W1, W2).
+
+    The message names the last inbound message's time (or says there is none) and
+    when the window closed; only a template may be sent (W1).
+    """
+
+    default_message = "the customer-service window is closed"
 
 
 def show(value: object, limit: int = 60) -> str:

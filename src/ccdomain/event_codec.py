@@ -326,6 +326,13 @@ _FROM_V2: Final[Mapping[EventKind, Callable[[_Data], dict[str, Any]]]] = {
         "voice": d.number("voice", 0),
     },
     EventKind.PRESENCE_CHANGED: _texts("agent", "status"),
+    # Never written in version 2; read so for Event.data's round trip (legacy_data).
+    EventKind.OPTED_OUT: lambda d: {
+        "customer": d.text("customer"),
+        "channel": d.text("channel"),
+        "stop_word": d.get("stop_word") == "true",
+    },
+    EventKind.OPTED_IN: _texts("customer", "channel"),
 }
 
 
@@ -483,8 +490,16 @@ def _data_v2(payload: Payload) -> dict[str, str]:
                 "digital": str(payload.digital),
                 "voice": str(payload.voice),
             }
-        case ev.PresenceChanged():  # pragma: no branch - the last payload class
+        case ev.PresenceChanged():
             return {"agent": payload.agent, "status": payload.status}
+        case ev.OptedOut():
+            return {
+                "customer": payload.customer,
+                "channel": payload.channel.value,
+                **_some(stop_word="true" if payload.stop_word else None),
+            }
+        case ev.OptedIn():  # pragma: no branch - the last payload class
+            return {"customer": payload.customer, "channel": payload.channel.value}
 
 
 def legacy_data(event: Event) -> dict[str, str]:

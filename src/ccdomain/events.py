@@ -58,6 +58,8 @@ __all__ = [
     "InteractionRefused",
     "LineDeclared",
     "LinkHow",
+    "OptedIn",
+    "OptedOut",
     "Payload",
     "PaymentRecorded",
     "PaymentReversed",
@@ -109,6 +111,8 @@ class EventKind(enum.StrEnum):
     TICKET_SNOOZED = "ticket_snoozed"
     AGENT_DECLARED = "agent_declared"
     PRESENCE_CHANGED = "presence_changed"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
 
 
 class Personal(enum.Enum):
@@ -308,6 +312,26 @@ class IdentityUnblocked:
 
 
 @attrs.frozen(kw_only=True)
+class OptedOut:
+    """A customer refused a channel in the event's campaign (W3).
+
+    ``stop_word`` is True when the customer's own inbound text recorded it.
+    """
+
+    customer: str = _personal(Personal.ADDRESS)
+    channel: Channel
+    stop_word: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class OptedIn:
+    """A customer accepted again a channel they had refused in the event's campaign (W3)."""
+
+    customer: str = _personal(Personal.ADDRESS)
+    channel: Channel
+
+
+@attrs.frozen(kw_only=True)
 class ContactAnonymized:
     """The event's contact was anonymized (I4): counts of what was rewritten, nothing else."""
 
@@ -423,6 +447,8 @@ Payload: TypeAlias = (
     | TicketSnoozed
     | AgentDeclared
     | PresenceChanged
+    | OptedOut
+    | OptedIn
 )
 """The payload of any event."""
 
@@ -454,6 +480,8 @@ PAYLOAD_TYPES: Final[Mapping[EventKind, type[Payload]]] = {
     EventKind.TICKET_SNOOZED: TicketSnoozed,
     EventKind.AGENT_DECLARED: AgentDeclared,
     EventKind.PRESENCE_CHANGED: PresenceChanged,
+    EventKind.OPTED_OUT: OptedOut,
+    EventKind.OPTED_IN: OptedIn,
 }
 """The payload class of each event kind."""
 

@@ -88,6 +88,7 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "tags",
             "merged_into",
             "anonymized",
+            "opted_out",
         ),
         "typifications": (
             "ticket",
@@ -295,11 +296,15 @@ def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str,
 
     Keys: campaign, code, first_names, last_names, vip, avatar (K7), phones (E.164),
     emails, document ({type, number} or None), company (its name), tags, merged_into
-    (set on a merge tombstone, M5), anonymized.
+    (set on a merge tombstone, M5), anonymized, opted_out (the channels any of its
+    addresses opted out of in its campaign, sorted, W6).
     """
     campaign = _campaign(campaign)
     rows: list[dict[str, Any]] = []
     with store.unit_of_work() as uow:
+        refused: dict[tuple[str, str], set[str]] = {}
+        for opt in uow.opt_outs(campaign):
+            refused.setdefault((opt.campaign, opt.customer), set()).add(opt.channel.value)
         names: dict[str, str] = {}
         for c in uow.list_contacts(campaign):
             company = None
@@ -331,6 +336,13 @@ def contact_rows(store: Store, *, campaign: str | None = None) -> list[dict[str,
                     "tags": list(c.tags),
                     "merged_into": c.merged_into,
                     "anonymized": c.anonymized,
+                    "opted_out": sorted(
+                        {
+                            channel
+                            for ch in c.channels
+                            for channel in refused.get((c.campaign, ch.value), ())
+                        }
+                    ),
                 }
             )
     return rows

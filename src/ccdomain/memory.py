@@ -25,6 +25,7 @@ status rewrites no index.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import sys
@@ -49,6 +50,7 @@ from ccdomain.models import (
     Family,
     Interaction,
     Line,
+    OptOut,
     Payment,
     Product,
     Promise,
@@ -155,6 +157,12 @@ class _State:
         self.agents_by_queue: dict[str, tuple[str, ...]] = {}
         self.waiting: dict[int, WaitingTicket] = {}
         self.waiting_lines: dict[tuple[str, Family], list[Any]] = {}
+        # w: the contact policy's indexes (W1-W5), keyed as the port asks them.
+        # Inbound message times per (line, customer), sorted by instant (W1, W2). Tuples
+        # of datetimes, which the cyclic GC stops tracking: routing keeps one per pair.
+        self.inbound_times: dict[tuple[str, str], tuple[dt.datetime, ...]] = {}
+        self.attempts: dict[tuple[str, str, dt.date], int] = {}
+        self.opt_outs: dict[tuple[str, str, str], OptOut] = {}
 
 
 class MemoryStore:
@@ -884,3 +892,68 @@ class MemoryUnitOfWork:
         """The waiting tickets of a queue (or all), queue by queue in serving order."""
         items = [w for w in self._s.waiting.values() if queue is None or w.queue == queue]
         return sorted(items, key=lambda w: (w.queue, waiting_key(w)))
+
+    # -- contact policy (W1-W5) ----------------------------------------------------------------
+
+    def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
+        """Record the time of an inbound message on a line (W1)."""
+        key = (line, customer)
+        times = self._s.inbound_times.get(key, ())
+        if not times or at > times[-1]:  # the usual case: messages in order
+            self._set(self._s.inbound_times, key, (*times, at))
+            return
+        index = bisect.bisect_left(times, at)
+        if index == len(times) or times[index] != at:
+            self._set(self._s.inbound_times, key, (*times[:index], at, *times[index:]))
+
+    def last_inbound(
+        self, line: str, customer: str, at: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The latest inbound message time on the line at or before ``at``, or None."""
+        times = self._s.inbound_times.get((line, customer))
+        if not times:
+            return None
+        if at is None or times[-1] <= at:
+            return times[-1]
+        index = bisect.bisect_right(times, at)
+        return times[index - 1] if index else None
+
+    def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
+        """Count one outbound attempt on a local day (W5)."""
+        key = (campaign, customer, day)
+        self._set(self._s.attempts, key, self._s.attempts.get(key, 0) + 1)
+
+    def attempts(self, campaign: str, customer: str, day: dt.date) -> int:
+        """The attempts counted on that local day (W5)."""
+        return self._s.attempts.get((campaign, customer, day), 0)
+
+    def put_opt_out(self, opt_out: OptOut) -> None:
+        """Record an opt-out (W3)."""
+        key = (opt_out.campaign, opt_out.customer, opt_out.channel.value)
+        self._set(self._s.opt_outs, key, opt_out)
+
+    def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
+        """Remove an opt-out (W3); no-op when there is none."""
+        self._delete(self._s.opt_outs, (campaign, customer, str(channel)))
+
+    def get_opt_out(self, campaign: str, customer: str, channel: str) -> OptOut | None:
+        """The opt-out of (campaign, customer, channel), or None (W3)."""
+        return self._s.opt_outs.get((campaign, customer, str(channel)))
+
+    def opt_outs(self, campaign: str | None = None) -> Sequence[OptOut]:
+        """Opt-outs of a campaign, or of all, by (campaign, customer, channel)."""
+        return [
+            item
+            for key, item in sorted(self._s.opt_outs.items(), key=lambda pair: pair[0])
+            if campaign is None or key[0] == campaign
+        ]
+
+    def forget_customer_policy(self, customer: str) -> None:
+        """Remove the windows, attempt counts and opt-outs of an address (I4).
+
+        A scan: anonymization is rare, and the sends ask only keyed lookups.
+        """
+        s = self._s
+        for index in (s.inbound_times, s.attempts, s.opt_outs):
+            for key in [k for k in index if k[1] == customer]:
+                self._delete(index, key)

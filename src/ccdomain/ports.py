@@ -41,6 +41,7 @@ from ccdomain.models import (
     Family,
     Interaction,
     Line,
+    OptOut,
     Payment,
     Product,
     Promise,
@@ -54,6 +55,7 @@ __all__ = [
     "ChannelPort",
     "CollectionsRepository",
     "CompanyNameIndex",
+    "ContactPolicyRepository",
     "ContactRepository",
     "EventLog",
     "IdentityRepository",
@@ -320,12 +322,60 @@ class EventLog(Protocol):
         """
 
 
+class ContactPolicyRepository(Protocol):
+    """What the contact policy asks for every outbound interaction, by index (W1-W5).
+
+    Each answer is a keyed lookup: its cost does not grow with a customer's history
+    or the number of customers. Routing keeps these up to date in the same unit of
+    work as the interaction (a rollback undoes them too).
+    """
+
+    def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
+        """Record the event time of an inbound message on a line (W1, W2).
+
+        ``line`` is ``""`` for an interaction that names no line. Two messages at the
+        same instant are one entry.
+        """
+
+    def last_inbound(
+        self, line: str, customer: str, at: dt.datetime | None = None
+    ) -> dt.datetime | None:
+        """The customer's latest inbound message on the line at or before ``at`` (any
+        time when None), by instant, or None: an index search, whatever the history."""
+
+    def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
+        """Count one outbound attempt to the customer in the campaign on a local day (W5)."""
+
+    def attempts(self, campaign: str, customer: str, day: dt.date) -> int:
+        """The attempts counted for the customer in the campaign on that local day (W5)."""
+
+    def put_opt_out(self, opt_out: OptOut) -> None:
+        """Record an opt-out (W3), replacing one of the same (campaign, customer, channel)."""
+
+    def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
+        """Remove an opt-out (W3 ``opt_in``); no-op when there is none."""
+
+    def get_opt_out(self, campaign: str, customer: str, channel: str) -> OptOut | None:
+        """The opt-out of the customer from the channel in the campaign, or None (W3)."""
+
+    def opt_outs(self, campaign: str | None = None) -> Sequence[OptOut]:
+        """Opt-outs of a campaign, or of all, by (campaign, customer, channel)."""
+
+    def forget_customer_policy(self, customer: str) -> None:
+        """Remove every window, attempt count and opt-out of a customer address (I4).
+
+        Anonymization calls it for each address of the contact: the address is no
+        longer held anywhere.
+        """
+
+
 class UnitOfWork(
     ContactRepository,
     TicketRepository,
     CollectionsRepository,
     IdentityRepository,
     EventLog,
+    ContactPolicyRepository,
     Protocol,
 ):
     """A transaction over every repository; rolls back unless committed (E2)."""

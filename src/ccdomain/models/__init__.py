@@ -15,11 +15,13 @@ serializer and the rules depend on them without import cycles.
   targets of a campaign (H1, H3).
 - :mod:`ccdomain.models.assignment`: agents, their presence and load, waiting
   tickets (A1-A6).
+- :mod:`ccdomain.models.contact_policy`: opt-outs (W3).
 """
 
-from ccdomain.models import assignment, collections, contacts, hours, tickets
+from ccdomain.models import assignment, collections, contact_policy, contacts, hours, tickets
 from ccdomain.models.assignment import *  # noqa: F403
 from ccdomain.models.collections import *  # noqa: F403
+from ccdomain.models.contact_policy import *  # noqa: F403
 from ccdomain.models.contacts import *  # noqa: F403
 from ccdomain.models.hours import *  # noqa: F403
 from ccdomain.models.tickets import *  # noqa: F403
@@ -31,3 +33,4 @@ __all__ += contacts.__all__
 __all__ += tickets.__all__
 __all__ += hours.__all__
 __all__ += assignment.__all__
+__all__ += contact_policy.__all__

@@ -93,6 +93,15 @@ class Campaign:
     sla: ServiceLevels | None = None
     auto_resolve_after_h: int | None = None
     queue: str = ""
+    # w: the contact policy (W3-W5); None everywhere means "the default of the kind".
+    contact_hours: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    """W4: (days, ranges) pairs of the H1 shape, e.g. ``(("mon-fri", ("08:00-20:00",)),)``;
+    ``()`` means no limit; None the kind's default (collections: Mon-Sat 08:00-20:00)."""
+    max_daily_attempts: int | None = None
+    """W5: outbound attempts per customer per local day; 0 means no cap; None the kind's
+    default (collections: 3)."""
+    stop_words: tuple[str, ...] | None = None
+    """W3: inbound texts that opt the customer out; None means BAJA, STOP, NO MOLESTAR."""
 
 
 class ChannelKind(enum.StrEnum):

@@ -39,7 +39,8 @@ table of their fields, functions and event kinds is :mod:`ccdomain.replay.kinds`
 - ``merge``, ``comment``, ``block``, ``unblock``, ``anonymize``:
   :mod:`ccdomain.replay.identities`;
 - ``pending``, ``snooze``: :mod:`ccdomain.replay.states`;
-- ``agent``, ``presence``, ``assign``: :mod:`ccdomain.replay.agents`.
+- ``agent``, ``presence``, ``assign``: :mod:`ccdomain.replay.agents`;
+- ``opt_out``, ``opt_in``: :mod:`ccdomain.replay.contact_policy`.
 
 A line is read by :mod:`ccdomain.replay.lines`; what a replay remembers from line
 to line, so that no check rescans the store, is :mod:`ccdomain.replay.memos`; the

@@ -28,6 +28,7 @@ from ccdomain.models import Campaign, Channel, Direction, Interaction, RouteOutc
 from ccdomain.replay.lines import LineContext
 from ccdomain.replay.memos import Refusals, interaction_key
 from ccdomain.replay.outcomes import Effect, Outcome
+from ccdomain.rules.contact_policy import template_text
 from ccdomain.rules.identities import ANONYMIZED_TEXT, is_anonymous_address
 from ccdomain.services.routing import route_checked
 
@@ -68,6 +69,14 @@ def on_interaction(ctx: LineContext) -> Outcome:
     status = ctx.opt_text("status")
     duration = ctx.checked("duration_s", checks.duration)
     queue = ctx.opt_text("queue")
+    template = ctx.opt_text("template")
+    params = _params(ctx)
+    tag = ctx.opt_text("tag")
+    if template is not None and text is None:
+        # Recorded so by routing: the redelivery probe below compares the same text (R4).
+        text = template_text(template, params, checks.TEXT_MAX)
+    elif params and template is None:
+        raise ctx.fail("params", 'given without a template; expected a "template" too')
     if ctx.memos is not None:
         seen = (channel, direction, line_id, external_id, _anonymized_text(text))
         for event in ctx.anonymized_events(at, before_replay=True):
@@ -135,6 +144,9 @@ def on_interaction(ctx: LineContext) -> Outcome:
             status=status,
             duration_s=duration,
             queue=queue,
+            template=template,
+            params=params,
+            tag=tag,
         )
     except BlockedIdentity as exc:
         return _refused(ctx, at, exc)
@@ -159,6 +171,18 @@ def on_interaction(ctx: LineContext) -> Outcome:
     late = result.outcome is _LATE
     effect = Effect.INTERACTION_LATE if late else Effect.INTERACTION_JOINED
     return ctx.outcome(at, effect, ticket=ticket.number)
+
+
+def _params(ctx: LineContext) -> tuple[str, ...]:
+    """A template's ``params``: a list of texts (W1)."""
+    raw = ctx.raw("params")
+    if raw is None:
+        return ()
+    with ctx.blame("params"):
+        return tuple(
+            checks.text(p, "template param", limit=checks.PARAM_MAX)
+            for p in checks.items(raw, "template params")
+        )
 
 
 def _note_anonymous_ticket(

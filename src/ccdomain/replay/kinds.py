@@ -24,6 +24,7 @@ from ccdomain.replay.collections import (
     on_promise,
     on_reverse_payment,
 )
+from ccdomain.replay.contact_policy import on_opt
 from ccdomain.replay.contacts import CONTACT_INPUTS, on_contact
 from ccdomain.replay.identities import on_anonymize, on_block, on_comment, on_merge
 from ccdomain.replay.interactions import on_interaction
@@ -53,6 +54,7 @@ def _kind(
 _K = EventKind
 _CLOSE: Final = ("ticket", "campaign", "customer", "agent", "at")
 _BLOCK: Final = ("campaign", "customer", "agent", "at")
+_OPT: Final = ("campaign", "customer", "channel", "agent", "at")
 
 LINE_KINDS: Final[Mapping[str, LineKind]] = {
     "campaign": _kind(on_campaign, ("id", *CAMPAIGN_INPUTS, "agent", "at"), _K.CAMPAIGN_DECLARED),
@@ -77,12 +79,16 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
             "status",
             "duration_s",
             "queue",
+            "template",
+            "params",
+            "tag",
         ),
         _K.TICKET_OPENED,
         _K.INTERACTION_ADDED,
         _K.CONTACT_LINKED,
         _K.INTERACTION_REFUSED,
         _K.TICKET_RESOLVED,  # P3: the key's ticket due for auto-resolve, resolved first
+        _K.OPTED_OUT,
     ),
     "resolve": _kind(on_closing, _CLOSE, _K.TICKET_RESOLVED),
     "typify": _kind(on_closing, (*_CLOSE, "path", "comment"), _K.TICKET_TYPIFIED),
@@ -142,6 +148,8 @@ LINE_KINDS: Final[Mapping[str, LineKind]] = {
         on_presence, ("agent", "status", "at"), _K.PRESENCE_CHANGED, _K.TICKET_ASSIGNED
     ),
     "assign": _kind(on_assign, (*_CLOSE, "by"), _K.TICKET_ASSIGNED),
+    "opt_out": _kind(on_opt, _OPT, _K.OPTED_OUT),
+    "opt_in": _kind(on_opt, _OPT, _K.OPTED_IN),
 }
 """Every line type of the format, in the order docs/events.md presents them."""
 

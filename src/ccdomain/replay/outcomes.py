@@ -133,6 +133,8 @@ class Effect(enum.StrEnum):
     AGENT_DECLARED = EventKind.AGENT_DECLARED.value
     PRESENCE_CHANGED = EventKind.PRESENCE_CHANGED.value
     TICKET_ASSIGNED = EventKind.TICKET_ASSIGNED.value
+    OPTED_OUT = EventKind.OPTED_OUT.value
+    OPTED_IN = EventKind.OPTED_IN.value
 
 
 @attrs.frozen(kw_only=True)

@@ -35,6 +35,9 @@ CAMPAIGN_INPUTS: Final = (
     "sla",
     "auto_resolve_after_h",
     "queue",
+    "contact_hours",
+    "max_daily_attempts",
+    "stop_words",
 )
 """The fields of a ``campaign`` line that :func:`ccdomain.contacts.make_campaign` reads."""
 

@@ -79,6 +79,11 @@ from ccdomain.rules.contact_channels import (
     instagram_handle,
     normalize_channel,
 )
+from ccdomain.rules.contact_policy import (
+    parse_contact_hours,
+    parse_max_daily_attempts,
+    parse_stop_words,
+)
 from ccdomain.rules.custom_fields import (
     convert_custom_values,
     custom_field_from,
@@ -195,6 +200,9 @@ def make_campaign(
     sla: object = None,
     auto_resolve_after_h: object = None,
     queue: object = "",
+    contact_hours: object = None,
+    max_daily_attempts: object = None,
+    stop_words: object = None,
 ) -> Campaign:
     """Validate and build a campaign.
 
@@ -220,6 +228,11 @@ def make_campaign(
             resolved (P3), from 1 to 24 times ``DAYS_MAX``; None never resolves one.
         queue: the queue of its tickets when neither the interaction nor the line
             names one (X4).
+        contact_hours: when outbound contact is allowed (W4, the H1 shape); None: the
+            kind's default.
+        max_daily_attempts: calls and free-form messages per customer per local day (W5;
+            0: no cap); None: the kind's default.
+        stop_words: inbound texts that opt a customer out (W3); None: the defaults.
 
     Raises:
         RuleViolation, InvalidCustomField, InvalidTypification: naming the bad value.
@@ -270,6 +283,9 @@ def make_campaign(
             maximum=24 * checks.DAYS_MAX,
         ),
         queue=checks.identifier(queue, f"queue of campaign {campaign_id!r}", required=False),
+        contact_hours=parse_contact_hours(contact_hours),
+        max_daily_attempts=parse_max_daily_attempts(max_daily_attempts),
+        stop_words=parse_stop_words(stop_words),
     )
 
 

@@ -62,6 +62,7 @@ from ccdomain.models import (
     ContactChannel,
     Direction,
     Interaction,
+    OptOut,
     Payment,
     Product,
     Promise,
@@ -260,6 +261,8 @@ class ContactExport:
     blocks: tuple[Block, ...] = ()
     refused: tuple[Event, ...] = ()
     events: tuple[Event, ...] = ()
+    opt_outs: tuple[OptOut, ...] = ()
+    """W3: the opt-outs of its addresses in its campaign."""
 
 
 # --- I7 identities ----------------------------------------------------------------------------

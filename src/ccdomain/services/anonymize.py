@@ -16,7 +16,8 @@
   ``[anonymized]`` (empty ones stay empty). Interaction external ids stay (a redelivered
   webhook stays a duplicate, T9), as do agents, lines, queues, labels, statuses, paths,
   dates, amounts and counts. Blocks of the contact's addresses are removed (the address
-  is no longer held). A company record is shared and stays; the contact's reference to
+  is no longer held), and so are its contact-policy windows, attempt counts and
+  opt-outs (W1-W5). A company record is shared and stays; the contact's reference to
   it is dropped. Events are rewritten in place (the one exception to the append-only
   log), so :func:`ccdomain.tickets.rebuild_tickets` still equals the stored tickets. A
   store that is :class:`~ccdomain.ports.Purgeable` is purged after the commit, so the
@@ -155,6 +156,9 @@ def anonymize_contact(
                     uow.put_promise(attrs.evolve(promise, customer=addresses.get(promise.customer)))
         for block in document.blocks:
             uow.remove_block(block.campaign, block.customer)
+        for address in addresses:
+            # The windows, attempt counts and opt-outs held the address (W1-W5).
+            uow.forget_customer_policy(address)
         numbers = {case.ticket.number for case in document.cases}
         rewritten = 0
         for event in logged:

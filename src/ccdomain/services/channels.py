@@ -5,8 +5,8 @@ the target, record a blocked refusal (I3), call the host's
 :class:`~ccdomain.ports.ChannelPort`, and route what it sent as an outbound
 interaction with the provider's id.
 
-- T18 (decision) The channel services check every rule (K6, I3, the phone)
-  before calling the host's channel; a channel that fails records nothing and
+- T18 (decision) The channel services check every rule (K6, I3, the phone, the
+  contact policy W1-W5) before calling the host's channel; a channel that fails records nothing and
   its error is re-raised as :class:`~ccdomain.errors.RuleViolation` naming the
   channel error.
 """
@@ -26,6 +26,7 @@ from ccdomain.rules.contacts import check_template_precondition
 from ccdomain.rules.routing import Target, blocked_error, refusal_event
 from ccdomain.rules.tickets import PHONE_CHANNELS
 from ccdomain.services._common import get_line
+from ccdomain.services.contact_policy import check_outbound
 from ccdomain.services.routing import RouteResult, resolve_target, route_interaction
 
 __all__ = ["place_call", "send_message", "send_template"]
@@ -49,8 +50,11 @@ def _prepare_outbound(
     at: dt.datetime,
     allowed: frozenset[Channel],
     what: str,
+    template: str | None = None,
+    tag: str | None = None,
 ) -> tuple[Line, Channel, Target]:
-    """Check an outbound send before the channel is called; record a blocked refusal (I3).
+    """Check an outbound send before the channel is called; record a blocked refusal (I3),
+    refuse what the contact policy does not allow (W1-W6, nothing recorded).
 
     ``channel`` None means the line's own channel.
     """
@@ -87,6 +91,17 @@ def _prepare_outbound(
                 )
             )
             uow.commit()
+        else:
+            check_outbound(
+                uow,
+                target.campaign,
+                customer=target.customer,
+                channel=channel,
+                line=found.id,
+                at=at,
+                template=template,
+                tag=tag,
+            )
     if blocked:
         raise blocked_error(target)
     return found, channel, target
@@ -126,6 +141,9 @@ def _send_and_route(
     text: str | None = None,
     status: str | None = None,
     queue: str | None = None,
+    template: str | None = None,
+    params: Sequence[str] = (),
+    tag: str | None = None,
 ) -> RouteResult:
     """The body of every channel service (T18): check, send, route what was sent outbound.
 
@@ -142,6 +160,8 @@ def _send_and_route(
         at=at,
         allowed=allowed,
         what=refused,
+        template=template,
+        tag=tag,
     )
     provider_id = _call_channel(
         failed, target.customer, lambda: send(found, target.customer, target.campaign.id)
@@ -159,6 +179,9 @@ def _send_and_route(
         text=text,
         status=status,
         queue=queue,
+        template=template,
+        params=params,
+        tag=tag,
     )
 
 
@@ -173,19 +196,27 @@ def send_message(
     campaign: str,
     agent: str,
     at: dt.datetime,
+    tag: str | None = None,
 ) -> RouteResult:
     """Send a text from a line through the host's channel and route it outbound (T18).
+
+    A free-form message: on WhatsApp, Messenger and Instagram only inside the
+    customer-service window (W1, W2); ``tag="human_agent"`` extends it to 7 days on
+    Messenger and Instagram.
 
     Raises:
         UnknownLine: no such line.
         UnknownCampaign: the line's campaign is not declared.
         InvalidPhoneNumber: the customer is not a valid phone.
         BlockedIdentity: the customer is blocked (the attempt is recorded).
+        ContactNotAllowed, WindowClosed: the contact policy refuses it (W1-W6); the
+            channel is not called and nothing is recorded.
         RuleViolation: bad input, a call line, or the channel failed (nothing recorded).
     """
     agent = checks.agent(agent)
     at = checks.aware(at)
     body = checks.text(text, "text", required=True)
+    label = None if tag is None else checks.identifier(tag, "tag")
     return _send_and_route(
         store,
         lambda found, to_, _campaign: channel_port.send_text(found, to_, body),
@@ -199,6 +230,7 @@ def send_message(
         agent=agent,
         at=at,
         text=body,
+        tag=label,
     )
 
 
@@ -228,6 +260,8 @@ def send_template(
         UnknownCampaign: the line's campaign is not declared.
         InvalidPhoneNumber: the customer is not a valid phone.
         BlockedIdentity: the customer is blocked (the attempt is recorded).
+        ContactNotAllowed, WindowClosed: the contact policy refuses it (W1-W6); the
+            channel is not called and nothing is recorded.
     """
     check_template_precondition(campaign, queue)
     agent = checks.agent(agent)
@@ -257,6 +291,8 @@ def send_template(
         at=at,
         text=shown[: checks.TEXT_MAX],
         queue=queue_name,
+        template=template_name,
+        params=values,
     )
 
 
@@ -278,6 +314,8 @@ def place_call(
         UnknownCampaign: the line's campaign is not declared.
         InvalidPhoneNumber: the customer is not a valid phone.
         BlockedIdentity: the customer is blocked (the attempt is recorded).
+        ContactNotAllowed, WindowClosed: the contact policy refuses it (W1-W6); the
+            channel is not called and nothing is recorded.
         RuleViolation: bad input, a non-phone line, or the channel failed (nothing recorded).
     """
     agent = checks.agent(agent)

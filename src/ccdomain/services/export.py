@@ -11,7 +11,8 @@
   case (ticket, interactions, typifications, comments), each product (payments,
   promises), the blocks of its addresses, the refused interactions of its
   addresses, and every other event naming the contact, one of its tickets or
-  products, or one of its addresses in its campaign.
+  products, or one of its addresses in its campaign; and the opt-outs of its
+  addresses (W3).
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def export_document(uow: UnitOfWork, contact: Contact) -> ContactExport:
         blocks=blocks,
         refused=tuple(refused),
         events=tuple(events),
+        opt_outs=tuple(o for o in uow.opt_outs(campaign) if o.customer in addresses),
     )
 
 

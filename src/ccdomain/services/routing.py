@@ -13,7 +13,11 @@
 - T1, T2, T5 otherwise it joins the open ticket of (campaign, customer), or the
   store opens one with a fresh number (outcome ``JOINED`` / ``OPENED``);
 - M4 a ticket without a contact is linked when exactly one contact of its
-  campaign has the customer's E.164 number (:func:`ccdomain.services.links.auto_link`).
+  campaign has the customer's E.164 number (:func:`ccdomain.services.links.auto_link`);
+- W1-W6 an outbound interaction the contact policy refuses raises
+  :class:`~ccdomain.errors.ContactNotAllowed` (:class:`~ccdomain.errors.WindowClosed`
+  for W1/W2) and records nothing; an inbound one keeps its line's window and may opt
+  the customer out by a stop word (:mod:`ccdomain.services.contact_policy`).
 
 This is the hot path of the library: every function here runs once per routed
 interaction, so it calls the unwrapped helpers of the other services directly.
@@ -31,6 +35,7 @@ from ccdomain.errors import RuleViolation, UnknownCampaign
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
 from ccdomain.ports import Store, UnitOfWork
+from ccdomain.rules.contact_policy import template_text
 from ccdomain.rules.routing import (
     Target,
     blocked_error,
@@ -52,6 +57,7 @@ from ccdomain.rules.tickets import (
 from ccdomain.services._common import get_campaign, get_line
 from ccdomain.services.assignment import assign_opened
 from ccdomain.services.auto_resolve import resolve_if_due
+from ccdomain.services.contact_policy import check_outbound, note_inbound, note_outbound
 from ccdomain.services.links import auto_link
 
 __all__ = ["RouteResult", "resolve_target", "route_checked", "route_interaction"]
@@ -62,6 +68,7 @@ _OPENED = RouteOutcome.OPENED
 _JOINED = RouteOutcome.JOINED
 _LATE = RouteOutcome.LATE
 _OUTBOUND = Direction.OUTBOUND
+_WHATSAPP = Channel.WHATSAPP
 
 
 @attrs.frozen(kw_only=True)
@@ -154,8 +161,11 @@ def route_interaction(
     status: str | None = None,
     duration_s: int | None = None,
     queue: str | None = None,
+    template: str | None = None,
+    params: Sequence[str] = (),
+    tag: str | None = None,
 ) -> RouteResult:
-    """Route one message or call to its ticket (T1-T6, T9, T10, M4, I3); the entry point.
+    """Route one message or call to its ticket (T1-T6, T9, T10, M4, I3, W1-W6); the entry point.
 
     Args:
         store: where tickets, interactions and events live (one unit of work is used).
@@ -173,6 +183,10 @@ def route_interaction(
         queue: the queue of a ticket this interaction opens; without one, the queue the
             line declares for the ticket's campaign, else the campaign's, else the line's
             when the campaign is its default, else none (X4).
+        template: an outbound WhatsApp message's template name (W1: allowed outside the
+            window); None for a free-form message. params: the template's parameters.
+        tag: a message tag; ``human_agent`` allows a Messenger/Instagram message up to 7
+            days after the customer's last one (W2).
 
     Returns:
         The :class:`RouteResult`: the ticket after the interaction, the outcome and the
@@ -183,8 +197,16 @@ def route_interaction(
         InvalidPhoneNumber: a phone channel's customer is not a valid number.
         BlockedIdentity: the customer is blocked in the target campaign (the refusal is
             recorded as an event, nothing else changes).
+        WindowClosed: a free-form outbound message outside its line's window (W1, W2).
+        ContactNotAllowed: an outbound interaction the campaign's contact policy refuses
+            (opt-out W3, contact hours W4, daily attempts W5). Nothing is recorded.
         RuleViolation, InvalidChannel: any other bad input. Nothing changes on any error.
     """
+    if params and template is None:
+        raise RuleViolation(
+            f"template params {_show(params)} are given without a template; expected a "
+            "template name with them (W1)"
+        )
     # Optional fields spelled out: this runs once per routed interaction.
     return route_checked(
         store,
@@ -200,6 +222,14 @@ def route_interaction(
         status=None if status is None else checks.identifier(status, "status"),
         duration_s=None if duration_s is None else checks.duration(duration_s),
         queue=None if queue is None else checks.identifier(queue, "queue"),
+        template=None if template is None else checks.identifier(template, "template"),
+        params=tuple(
+            checks.text(p, "template param", limit=checks.PARAM_MAX)
+            for p in checks.items(params, "template params")
+        )
+        if params
+        else (),
+        tag=None if tag is None else checks.identifier(tag, "tag"),
     )
 
 
@@ -218,6 +248,9 @@ def route_checked(
     status: str | None,
     duration_s: int | None,
     queue: str | None,
+    template: str | None = None,
+    params: Sequence[str] = (),
+    tag: str | None = None,
 ) -> RouteResult:
     """:func:`route_interaction` for values each already read through :mod:`ccdomain.checks`.
 
@@ -266,6 +299,26 @@ def route_checked(
             uow.commit()
             blocked = blocked_error(target)
         else:
+            campaign_record = target.campaign
+            line_key = None if target.line is None else target.line.id
+            if direction is _OUTBOUND:
+                if template is not None:
+                    text = _template_text(channel, template, params, text)
+                counts = check_outbound(
+                    uow,
+                    campaign_record,
+                    customer=target.customer,
+                    channel=channel,
+                    line=line_key,
+                    at=at,
+                    template=template,
+                    tag=tag,
+                )
+            elif template is not None:
+                raise RuleViolation(
+                    f"inbound interaction from {target.customer!r} names template "
+                    f"{template!r}; expected templates on outbound WhatsApp messages only (W1)"
+                )
             result = _record(
                 uow,
                 target,
@@ -279,9 +332,36 @@ def route_checked(
                 duration_s=duration_s,
                 queue=queue,
             )
+            if direction is _OUTBOUND:
+                if counts:
+                    note_outbound(uow, campaign_record, customer=target.customer, at=at)
+            else:
+                note_inbound(
+                    uow,
+                    campaign_record,
+                    customer=target.customer,
+                    channel=channel,
+                    line=line_key,
+                    at=at,
+                    text=text,
+                )
             uow.commit()
             return result
     raise blocked
+
+
+def _template_text(
+    channel: Channel, template: str, params: Sequence[str], text: str | None
+) -> str | None:
+    """The text recorded for a template message (as :func:`send_template` records it)."""
+    if channel is not _WHATSAPP:
+        raise RuleViolation(
+            f"a {channel.value} interaction names template {template!r}; expected templates "
+            "on WhatsApp only (W1)"
+        )
+    if text is not None:
+        return text
+    return template_text(template, params, checks.TEXT_MAX)
 
 
 def _record(

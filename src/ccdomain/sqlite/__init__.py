@@ -40,7 +40,7 @@ Example (what a committed unit of work wrote is in the file for the next store):
     ...     uow.get_campaign("ventas").id
     'ventas'
     >>> reopened.integrity_check(), reopened.schema_version
-    ('ok', 5)
+    ('ok', 6)
     >>> reopened.close()
 """
 

@@ -179,6 +179,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "FROM contacts AS c, json_each(ccdomain_identity_keys(c.data)) AS k "
         "ORDER BY c.rowid, k.key",
     ),
+    # w: 6: the contact policy's indexes (W1-W5): the inbound message times per (line,
+    # customer), attempts per (campaign, customer, local day), opt-outs; each also by
+    # customer, for anonymization (I4).
+    (
+        """CREATE TABLE inbound_messages (
+            line TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (line, customer, ts)
+        )""",
+        "CREATE INDEX inbound_messages_by_customer ON inbound_messages (customer)",
+        """CREATE TABLE contact_attempts (
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (campaign, customer, day)
+        )""",
+        "CREATE INDEX contact_attempts_by_customer ON contact_attempts (customer)",
+        """CREATE TABLE opt_outs (
+            campaign TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (campaign, customer, channel)
+        )""",
+        "CREATE INDEX opt_outs_by_customer ON opt_outs (customer)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings ``user_version`` from n-1 to n."""
 

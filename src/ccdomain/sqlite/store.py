@@ -30,6 +30,7 @@ from ccdomain.sqlite import schema
 from ccdomain.sqlite.assignment import SqliteAssignmentRepository
 from ccdomain.sqlite.collections import SqliteCollectionsRepository
 from ccdomain.sqlite.connection import _Connection, _failure
+from ccdomain.sqlite.contact_policy import SqliteContactPolicyRepository
 from ccdomain.sqlite.contacts import SqliteContactRepository
 from ccdomain.sqlite.events import SqliteEventLog
 from ccdomain.sqlite.identities import SqliteIdentityRepository
@@ -378,6 +379,7 @@ class SqliteUnitOfWork(
     SqliteIdentityRepository,
     SqliteEventLog,
     SqliteServiceLevelReads,
+    SqliteContactPolicyRepository,
 ):
     """A unit of work over a :class:`SqliteStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.sqlite.connection`).

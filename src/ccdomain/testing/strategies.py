@@ -53,6 +53,8 @@ from ccdomain.events import (
     InteractionRefused,
     LineDeclared,
     LinkHow,
+    OptedIn,
+    OptedOut,
     Payload,
     PaymentRecorded,
     PaymentReversed,
@@ -463,6 +465,15 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     ),
     EventKind.PRESENCE_CHANGED: st.builds(
         PresenceChanged, agent=_ids, status=st.sampled_from(["online", "away", "offline"])
+    ),
+    EventKind.OPTED_OUT: st.builds(
+        OptedOut,
+        customer=_customers,
+        channel=st.sampled_from(list(Channel)),
+        stop_word=st.booleans(),
+    ),
+    EventKind.OPTED_IN: st.builds(
+        OptedIn, customer=_customers, channel=st.sampled_from(list(Channel))
     ),
 }
 

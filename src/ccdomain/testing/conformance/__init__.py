@@ -33,7 +33,8 @@ The classes, one per port, each in its own module of this package:
 :class:`CollectionsRepositoryConformance` (``collections``),
 :class:`IdentityRepositoryConformance` (``identities``),
 :class:`EventLogConformance` (``events``) and :class:`UnitOfWorkConformance`
-(``units``), and :class:`ServiceLevelReadsConformance` (``service_levels``, the
+(``units``), :class:`ContactPolicyRepositoryConformance` (``contact_policy``),
+:class:`ServiceLevelReadsConformance` (``service_levels``, the
 optional bulk reads of the tickets listing: skipped for a store without them),
 and :class:`AssignmentRepositoryConformance` (``assignment``), for the optional
 assignment port (its tests skip when a store's unit of work has none), over
@@ -50,6 +51,7 @@ from ccdomain.testing.conformance.case import OTHER_PHONE as OTHER_PHONE
 from ccdomain.testing.conformance.case import PHONE as PHONE
 from ccdomain.testing.conformance.case import StoreCase
 from ccdomain.testing.conformance.collections import CollectionsRepositoryConformance
+from ccdomain.testing.conformance.contact_policy import ContactPolicyRepositoryConformance
 from ccdomain.testing.conformance.contacts import ContactRepositoryConformance
 from ccdomain.testing.conformance.events import EventLogConformance
 from ccdomain.testing.conformance.identities import IdentityRepositoryConformance
@@ -60,6 +62,7 @@ from ccdomain.testing.conformance.units import UnitOfWorkConformance
 __all__ = [
     "AssignmentRepositoryConformance",
     "CollectionsRepositoryConformance",
+    "ContactPolicyRepositoryConformance",
     "ContactRepositoryConformance",
     "EventLogConformance",
     "IdentityRepositoryConformance",
@@ -80,5 +83,6 @@ class StoreConformance(
     UnitOfWorkConformance,
     ServiceLevelReadsConformance,
     AssignmentRepositoryConformance,
+    ContactPolicyRepositoryConformance,
 ):
     """Every port of the store contract: subclass it and write ``make_store``."""
