@@ -261,7 +261,7 @@ def test_A4_an_outbound_by_an_agent_assigns_their_new_ticket_over_capacity() -> 
     store = _store(_agent("ana", 1, 0), _presence("ana", "online", 0), _message(1, 1))
     route_interaction(
         store, at=_at(2), channel="whatsapp", direction="outbound", customer="987000777",
-        line="wa", campaign="ventas", agent="ana", text="Hola", external_id="out-1",
+        line="wa", campaign="ventas", agent="ana", template="saludo", external_id="out-1",
     )  # fmt: skip
     assert _assignees(store) == {1: "ana", 2: "ana"}
     assert _open(store) == {"ana": {"digital": 2, "voice": 0}}
@@ -574,7 +574,7 @@ def _listing(db: Path, name: str, *more: str) -> list[dict[str, Any]]:
 def test_A3_P3_the_worked_example_of_the_operations_page_runs_as_written(tmp_path: Path) -> None:
     import re
 
-    page = (Path(__file__).parents[1] / "docs" / "operations-assignment.md").read_text("utf-8")
+    page = (Path(__file__).parents[1] / "docs" / "operations.md").read_text("utf-8")
     (block,) = re.findall(r"```jsonl\n(.*?)```", page, re.S)
     shown = re.findall(r"```\n\$ ccdomain tickets .*?\n(.*?)```", page, re.S)
     source = tmp_path / "events.jsonl"
@@ -673,7 +673,7 @@ _CALL = {"type": "interaction", "id": "c9", "at": _at(4).isoformat(), "channel":
          "status": "answered"}  # fmt: skip
 _OUT = {"type": "interaction", "id": "o9", "at": _at(6).isoformat(), "channel": "whatsapp",
         "direction": "outbound", "campaign": "ventas", "line": "wa", "customer": "987000300",
-        "agent": "ana", "text": "Hola"}  # fmt: skip
+        "agent": "ana", "template": "saludo"}  # fmt: skip
 
 # Each rule through the command: the lines replayed by `ccdomain replay`, then what
 # `ccdomain tickets` and `ccdomain agents` list (number: assignee; agent: open, status).

@@ -417,7 +417,7 @@ def _outbound(campaign: str, customer: str, minutes: int, **more: Any) -> dict[s
     return {
         "type": "interaction", "at": _iso(minutes), "channel": "whatsapp",
         "direction": "outbound", "campaign": campaign, "line": "wa", "customer": customer,
-        "agent": "ana", "text": "Hola", **more,
+        "agent": "ana", "template": "saludo", **more,
     }  # fmt: skip
 
 
@@ -458,6 +458,7 @@ def test_X4_S15_queue_precedence_api(store: Store) -> None:
             campaign=e.get("campaign"),
             customer=e["customer"],
             queue=e.get("queue"),
+            template=e.get("template"),
         )
         queues.append(result.ticket.queue)
     assert queues == ["ventas-general", "soporte-n1", "cobranzas-mora", "", "calidad-vip"]
@@ -643,7 +644,7 @@ def test_X6_origin_and_opening_from_the_earliest_interaction_api(store: Store) -
         apply_event(store, event)
     out = route_interaction(
         store, at=_at(60), channel="whatsapp", direction="outbound", campaign="ventas",
-        line="wa", customer="987654321", agent="ana", text="Hola",
+        line="wa", customer="987654321", agent="ana", template="saludo",
     )  # fmt: skip
     assert (out.ticket.origin.value, out.ticket.opened_at) == ("outbound", _at(60))
     late = route_interaction(
@@ -731,7 +732,10 @@ def test_X2_migration_5_indexes_the_contacts_of_a_version_4_database(
         uow.commit()
     old.close()
     raw = sqlite3.connect(path)
-    raw.execute("DROP TABLE identity_index")  # as a file of version 4 was
+    # As a file of version 4 was: without the identity index (5) and the contact
+    # policy's tables (6).
+    for table in ("identity_index", "inbound_messages", "contact_attempts", "opt_outs"):
+        raw.execute(f"DROP TABLE {table}")
     raw.execute("PRAGMA user_version = 4")
     raw.commit()
     raw.close()
@@ -741,7 +745,7 @@ def test_X2_migration_5_indexes_the_contacts_of_a_version_4_database(
     reader.close()
     store = SqliteStore(path)
     try:
-        assert store.schema_version == 5
+        assert store.schema_version == 6
         with store.unit_of_work() as uow:
             assert [c.code for c in uow.contacts_by_identity("name", "ana")] == ["1"]
             assert [c.code for c in uow.contacts_by_identity("email", "ana@example.com")] == ["1"]

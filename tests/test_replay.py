@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ccdomain.listings
@@ -1069,6 +1069,26 @@ _POOL_EVENTS = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_POOL_EVENTS, max_size=14))
+# Found by this property: without the replay's contact index, a phone-less contact
+# merged into another was not found by its creation fingerprint (I11).
+@example(
+    [{"type": "contact", "campaign": "ventas", "first_names": "Luis",
+      "channels": [{"kind": "phone", "value": "987654321"}]},
+     {"type": "contact", "campaign": "ventas", "first_names": "Ana", "last_names": "Ruiz"},
+     {"type": "merge", "campaign": "ventas", "into": "C-000001", "from": "C-000002",
+      "agent": "sup"}]
+)  # fmt: skip
+@example(
+    [{"type": "contact", "campaign": "ventas", "first_names": "Luis",
+      "channels": [{"kind": "phone", "value": "987654321"}]},
+     {"type": "contact", "campaign": "ventas", "first_names": "Ana", "last_names": "Ruiz"},
+     {"type": "contact", "campaign": "ventas", "first_names": "Ana",
+      "channels": [{"kind": "email", "value": "ana@acme.pe"}]},
+     {"type": "merge", "campaign": "ventas", "into": "12345678", "from": "C-000004",
+      "agent": "sup"},
+     {"type": "merge", "campaign": "ventas", "into": "C-000001", "from": "C-000002",
+      "agent": "sup"}]
+)  # fmt: skip
 def test_R4_replay_finds_the_same_existing_contacts_as_event_by_event(
     events: list[dict[str, Any]],
 ) -> None:

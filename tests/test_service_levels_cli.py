@@ -62,7 +62,9 @@ def outbound(customer: str, at: str, ident: str) -> dict[str, object]:
         "line": "wa",
         "customer": customer,
         "agent": "ana",
-        "text": "Buenos días, ¿en qué le ayudo?",
+        # A template: the customer wrote on Friday, so Monday is outside the WhatsApp
+        # window (W1), and a template reply counts as the first response (H3).
+        "template": "buenos_dias",
     }
 
 
@@ -282,3 +284,46 @@ def test_H1_H4_the_operations_page_example_runs_as_written() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(block, "docs/operations.md", "exec"), namespace)
     assert namespace["level"].first_response.status.value == "at_risk"
+
+
+# H3, H6: the time a ticket is pending (P1) does not count, through the listing and the
+# command. Always open (no hours): business time is wall time. Inbound 10:00, answered
+# 10:05, pending 10:10-10:50 (the customer writes), resolved 11:20: 80 minutes, 40 of
+# them pending, against a 60-minute resolution target.
+_PENDING_DAY = [
+    {"type": "campaign", "id": "soporte", "region": "PE", "timezone": "America/Lima",
+     "sla": {"first_response_min": 30, "resolution_min": 60}},
+    LINE,
+    inbound("912345678", "2026-11-23T10:00:00-05:00", "p1"),
+    {**outbound("912345678", "2026-11-23T10:05:00-05:00", "p2"), "template": None,
+     "text": "Le escribo en un momento"},
+    {"type": "pending", "ticket": 1, "agent": "ana", "at": "2026-11-23T10:10:00-05:00"},
+    inbound("912345678", "2026-11-23T10:50:00-05:00", "p3"),
+    {"type": "resolve", "ticket": 1, "agent": "ana", "at": "2026-11-23T11:20:00-05:00"},
+]  # fmt: skip
+
+
+def _without_none(event: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def test_H3_H6_pending_time_does_not_count_through_the_listing() -> None:
+    store = MemoryStore()
+    for event in _PENDING_DAY[:5]:
+        apply_event(store, _without_none(event))
+    # Pending now: the resolution clock stands still from 10:10 (due moves with as-of).
+    (row,) = ticket_rows(store, as_of=dt.datetime.fromisoformat("2026-11-23T12:00:00-05:00"))
+    assert row["status"] == "pending" and row["sla"]["resolution"] == "running"  # 10 of 60 min
+    for event in _PENDING_DAY[5:]:
+        apply_event(store, _without_none(event))
+    (row,) = ticket_rows(store)
+    assert row["first_response_s"] == 5 * 60
+    assert row["sla"]["resolution"] == "met"  # 40 minutes of business time, not 80
+    assert row["sla"]["resolution_due"] == "2026-11-23T11:40:00-05:00"  # 10:00 + 60 + 40
+
+
+def test_H3_H6_pending_time_does_not_count_through_the_command(tmp_path: Path) -> None:
+    db = replayed(tmp_path, [_without_none(e) for e in _PENDING_DAY])
+    (row,) = tickets(db)
+    assert (row["status"], row["sla"]["resolution"]) == ("resolved", "met")
+    assert row["sla"]["resolution_due"] == "2026-11-23T11:40:00-05:00"

@@ -464,3 +464,24 @@ def _listing(db: Path, name: str, *more: str) -> list[dict[str, Any]]:
     assert code == 0, err
     rows: list[dict[str, Any]] = json.loads(out)
     return rows
+
+
+def test_P1_R4_a_mark_by_campaign_and_customer_replays_on_the_ticket_it_marked() -> None:
+    # On a second replay the key's open ticket is a later one, opened after the mark:
+    # the mark was made on the earlier ticket and is found there (it was refused, T16).
+    key = {"campaign": "ventas", "customer": "987654321", "agent": "ana"}
+    lines = [json.dumps(e) for e in (
+        *_events(), _message(1, 0),
+        {"type": "pending", **key, "at": _at(5).isoformat()},
+        {"type": "resolve", **key, "at": _at(10).isoformat()},
+        _message(2, 20),
+    )]  # fmt: skip
+    store = MemoryStore()
+    first = replay(store, lines)
+    again = replay(store, lines)
+    assert first.bad_lines == () and again.bad_lines == ()
+    assert again.already_applied == len(lines)
+    assert [(t.number, t.status.value) for t in store.unit_of_work().list_tickets()] == [
+        (1, "resolved"),
+        (2, "open"),
+    ]

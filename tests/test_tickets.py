@@ -1131,11 +1131,12 @@ def test_T7_recording_an_interaction_keeps_every_other_ticket_field(
         "number", "campaign", "customer", "origin", "opened_at", "status", "queue", "line",
         "alias", "contact", "channels", "labels", "assignee", "last_agent", "last_activity_at",
         "last_channel", "last_action", "interactions", "closed_at", "closed_by",
-        "paused_at", "snoozed_until",
+        "paused_at", "snoozed_until", "pending_spans",
     }  # fmt: skip
     updated = with_interaction(ticket, interaction)
     # P1, P2: an inbound interaction wakes a pending or snoozed ticket.
-    wakes = {"status", "snoozed_until"} if woken(ticket, interaction) else set()
+    # H6: a pending period ends when the customer writes.
+    wakes = {"status", "snoozed_until", "pending_spans"} if woken(ticket, interaction) else set()
     for field in attrs.fields(Ticket):
         if (
             field.name

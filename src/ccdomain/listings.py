@@ -33,7 +33,7 @@ from ccdomain import collections as coll
 from ccdomain import contacts as ct
 from ccdomain.errors import CcdomainError
 from ccdomain.identities import identities_tab, search_identities
-from ccdomain.models import Campaign, Interaction, Ticket
+from ccdomain.models import Campaign, Interaction, Ticket, TicketStatus
 from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
 from ccdomain.rules.hours import BusinessCalendar, campaign_calendar
 from ccdomain.rules.service_levels import ServiceLevel, TargetLevel, service_level
@@ -196,6 +196,14 @@ def _interactions_by_ticket(
             yield ticket, ()
 
 
+def _pending(ticket: Ticket) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """The periods the ticket was pending (H3, H6): ended ones, and the current one."""
+    spans: list[tuple[dt.datetime, dt.datetime | None]] = list(ticket.pending_spans)
+    if ticket.status is TicketStatus.PENDING and ticket.paused_at is not None:
+        spans.append((ticket.paused_at, None))
+    return spans
+
+
 def _seconds(value: dt.timedelta | None) -> int | None:
     # Whole seconds, rounded down: event times carry seconds.
     return None if value is None else value // dt.timedelta(seconds=1)
@@ -263,7 +271,9 @@ def ticket_rows(
             level = (
                 ServiceLevel()
                 if found is None or when is None
-                else service_level(found[0], t, interactions, as_of=when, calendar=found[1])
+                else service_level(
+                    found[0], t, interactions, as_of=when, calendar=found[1], pending=_pending(t)
+                )
             )
             rows.append(
                 {

@@ -124,7 +124,10 @@ class Ticket:
 
     ``paused_at`` is when it was last marked pending or snoozed (P1, P2; kept after it
     wakes, so a replayed mark is recognised); ``snoozed_until`` is when a snoozed ticket
-    wakes by itself (P2).
+    wakes by itself (P2). ``pending_spans`` are the ended periods it was pending, each
+    ``(marked, ended)`` (ended by the customer's inbound interaction, another mark or
+    its close); a ticket pending now has one more, from ``paused_at``. Service levels
+    do not count them (H3, H6).
     """
 
     number: int
@@ -149,6 +152,7 @@ class Ticket:
     closed_by: str | None = None
     paused_at: dt.datetime | None = None
     snoozed_until: dt.datetime | None = None
+    pending_spans: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
     @property
     def is_open(self) -> bool:

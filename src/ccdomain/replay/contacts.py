@@ -140,9 +140,11 @@ def _merged_since(ctx: LineContext, campaign: Campaign, new: Contact) -> Contact
         return None
     fingerprint = contact_fingerprint(new)
     keys = ctx.memos.contacts if ctx.memos is not None else None
-    code = keys.created_with(ctx.uow, campaign.id, fingerprint) if keys is not None else None
-    if code is None and keys is None and not new.phones:
-        # apply_event alone reads the log (as it lists the campaign for such a contact).
+    indexed = keys is not None and keys.catch_up(ctx.uow)
+    code = keys.created_with(ctx.uow, campaign.id, fingerprint) if keys and indexed else None
+    if not indexed and not new.phones:
+        # apply_event alone, or a replay on a log without seq, reads the log (as it lists
+        # the campaign for such a contact).
         for event in ctx.uow.events():
             payload = event.payload
             if (

@@ -31,9 +31,13 @@ class _Where(NamedTuple):
     customer: str | None
 
 
-def _named(ctx: LineContext) -> tuple[Ticket | None, _Where]:
-    """The ticket the line names (None when the customer has no open ticket) and the
-    arguments naming it for the service."""
+def _named(ctx: LineContext, at: dt.datetime) -> tuple[Ticket | None, _Where]:
+    """The ticket the line names (None when the customer has no ticket) and the
+    arguments naming it for the service.
+
+    By campaign and customer, the mark is on the key's ticket open at ``at``: a ticket
+    opened after it (the key's next one, on a second replay) is not the one it marked.
+    """
     number = ctx.ticket_number()
     if number is not None:
         ticket = ctx.uow.get_ticket(number)
@@ -49,10 +53,12 @@ def _named(ctx: LineContext) -> tuple[Ticket | None, _Where]:
     campaign = ctx.campaign()
     customer = ctx.customer(campaign)
     ticket = ctx.uow.get_open_ticket(campaign.id, customer)
-    if ticket is None:
-        # The mark may have been made on a ticket closed since (auto-resolve, P3): R4.
+    if ticket is None or ticket.opened_at > at:
+        # The mark may have been made on a ticket closed since (a closing, auto-resolve,
+        # P3): R4 looks for it on the key's last ticket opened by then.
         tickets = ctx.uow.tickets_for_customer(customer, campaign.id)
-        ticket = tickets[-1] if tickets else None
+        earlier = [t for t in tickets if t.opened_at <= at]
+        ticket = earlier[-1] if earlier else (tickets[-1] if tickets else None)
     return ticket, _Where(None, campaign.id, customer)
 
 
@@ -77,7 +83,7 @@ def on_pending(ctx: LineContext) -> Outcome:
     """A ``pending`` line: mark the ticket pending (P1; R4: once)."""
     at = ctx.time("at")
     agent = ctx.agent()
-    ticket, where = _named(ctx)
+    ticket, where = _named(ctx, at)
     if ticket is not None and _already(ctx, ticket, EventKind.TICKET_PENDING, at, agent):
         return ctx.outcome(at, ticket=ticket.number, detail="the ticket was marked so")
     with ctx.blame(None, TicketClosed="ticket", UnknownTicket="ticket"):
@@ -97,7 +103,7 @@ def on_snooze(ctx: LineContext) -> Outcome:
     at = ctx.time("at")
     until = ctx.time("until")
     agent = ctx.agent()
-    ticket, where = _named(ctx)
+    ticket, where = _named(ctx, at)
     if ticket is not None and _already(ctx, ticket, EventKind.TICKET_SNOOZED, at, agent):
         return ctx.outcome(at, ticket=ticket.number, detail="the ticket was snoozed so")
     with ctx.blame(None, TicketClosed="ticket", UnknownTicket="ticket"):

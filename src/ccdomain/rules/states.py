@@ -40,7 +40,7 @@ import attrs
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import Campaign, Ticket, TicketStatus
-from ccdomain.rules.tickets import check_close_time, closed, require_open
+from ccdomain.rules.tickets import check_close_time, closed, pending_ended, require_open
 
 __all__ = [
     "OPEN_STATES",
@@ -87,7 +87,13 @@ def paused(ticket: Ticket, at: dt.datetime, until: dt.datetime | None = None) ->
             "expected a time after the snooze (P6)"
         )
     status = _SNOOZED if until is not None else _PENDING
-    return attrs.evolve(ticket, status=status, paused_at=at, snoozed_until=until)
+    return attrs.evolve(
+        ticket,
+        status=status,
+        paused_at=at,
+        snoozed_until=until,
+        pending_spans=pending_ended(ticket, at),
+    )
 
 
 def auto_resolve_at(ticket: Ticket, campaign: Campaign) -> dt.datetime | None:

@@ -86,6 +86,7 @@ __all__ = [
     "last_action",
     "normalize_customer",
     "opened_event",
+    "pending_ended",
     "rebuild_tickets",
     "rebuild_typifications",
     "require_open",
@@ -321,7 +322,9 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
         last_agent = ticket.last_agent
     status = ticket.status
     snoozed_until = ticket.snoozed_until
+    pending_spans = ticket.pending_spans
     if status is not _OPEN and woken(ticket, interaction):
+        pending_spans = pending_ended(ticket, interaction.at)
         status, snoozed_until = _OPEN, None
     origin, opened_at = ticket.origin, ticket.opened_at
     if interaction.at < opened_at:
@@ -350,13 +353,33 @@ def with_interaction(ticket: Ticket, interaction: Interaction) -> Ticket:
         closed_by=ticket.closed_by,
         paused_at=ticket.paused_at,
         snoozed_until=snoozed_until,
+        pending_spans=pending_spans,
     )
 
 
 def closed(ticket: Ticket, status: TicketStatus, agent: str, at: dt.datetime) -> Ticket:
     """The ticket closed with ``status`` by ``agent`` at ``at`` (T3, T15: the closer is its
-    last agent)."""
-    return attrs.evolve(ticket, status=status, closed_at=at, closed_by=agent, last_agent=agent)
+    last agent); a pending period ends with it (H6)."""
+    return attrs.evolve(
+        ticket,
+        status=status,
+        closed_at=at,
+        closed_by=agent,
+        last_agent=agent,
+        pending_spans=pending_ended(ticket, at),
+    )
+
+
+def pending_ended(ticket: Ticket, at: dt.datetime) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """The ticket's pending periods once the one it is in, if pending, ends at ``at`` (H6).
+
+    A pending ticket's period runs from its mark (``paused_at``) to the customer's next
+    inbound interaction, another mark or its close; a snoozed ticket's is not one.
+    """
+    mark = ticket.paused_at
+    if ticket.status is not _PENDING or mark is None:
+        return ticket.pending_spans
+    return (*ticket.pending_spans, (mark, max(mark, at)))
 
 
 def require_open(ticket: Ticket, action: str) -> None:
@@ -520,11 +543,19 @@ def rebuild_tickets(events: Iterable[Event]) -> list[Ticket]:
                 ticket = attrs.evolve(ticket, assignee=payload.assignee)
             case TicketPending():
                 ticket = attrs.evolve(
-                    ticket, status=_PENDING, paused_at=event.at, snoozed_until=None
+                    ticket,
+                    status=_PENDING,
+                    paused_at=event.at,
+                    snoozed_until=None,
+                    pending_spans=pending_ended(ticket, event.at),
                 )
             case TicketSnoozed():
                 ticket = attrs.evolve(
-                    ticket, status=_SNOOZED, paused_at=event.at, snoozed_until=payload.until
+                    ticket,
+                    status=_SNOOZED,
+                    paused_at=event.at,
+                    snoozed_until=payload.until,
+                    pending_spans=pending_ended(ticket, event.at),
                 )
             case _:
                 continue

@@ -59,8 +59,13 @@ def _ticket_json(t: Ticket) -> str:
         f'"last_channel":{"null" if last_channel is None else _quote(last_channel)},'
         f'"last_action":{_quote(t.last_action)},"interactions":{_int(t.interactions)},'
         f'"closed_at":{_opt_time(t.closed_at)},"closed_by":{_opt_str(t.closed_by)},'
-        f'"paused_at":{_opt_time(t.paused_at)},"snoozed_until":{_opt_time(t.snoozed_until)}}}'
+        f'"paused_at":{_opt_time(t.paused_at)},"snoozed_until":{_opt_time(t.snoozed_until)},'
+        f'"pending_spans":[{",".join(_span(s) for s in t.pending_spans)}]}}'
     )
+
+
+def _span(span: tuple[dt.datetime, dt.datetime]) -> str:
+    return f"[{_quote(span[0].isoformat())},{_quote(span[1].isoformat())}]"
 
 
 # Routing writes each interaction twice: its row, then inside its INTERACTION_ADDED event.

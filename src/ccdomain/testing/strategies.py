@@ -318,6 +318,7 @@ def tickets() -> st.SearchStrategy[Ticket]:
         closed_by=st.none() | _ids,
         paused_at=st.none() | aware_datetimes,
         snoozed_until=st.none() | aware_datetimes,
+        pending_spans=st.lists(st.tuples(aware_datetimes, aware_datetimes), max_size=2).map(tuple),
     )
 
 
