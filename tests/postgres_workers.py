@@ -225,7 +225,7 @@ def route_and_close(dsn: str, schema: str, worker: int, count: int, start: Any) 
             }
             store.run(lambda fields=fields: route_interaction(store, **fields))
             calls += 1
-            if i % 3 == 2:  # an agent resolves one of the tickets held (freeing a place)
+            if i % 2 == 1:  # an agent resolves one of the tickets held (freeing a place)
                 with store.unit_of_work() as uow:
                     held = [t.number for t in uow.list_tickets() if t.is_open and t.assignee]
                 if held:
