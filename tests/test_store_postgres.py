@@ -21,7 +21,15 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
-from ccdomain.models import Campaign, Direction, Ticket  # noqa: E402
+from ccdomain.models import (  # noqa: E402
+    Campaign,
+    ChannelKind,
+    Contact,
+    ContactChannel,
+    Direction,
+    Ticket,
+    TicketStatus,
+)
 from ccdomain.ports import CompanyNameIndex, Purgeable  # noqa: E402
 from ccdomain.postgres import (  # noqa: E402
     MIGRATIONS,
@@ -29,6 +37,7 @@ from ccdomain.postgres import (  # noqa: E402
     PostgresStore,
     TransactionConflict,
 )
+from ccdomain.serialization import to_json  # noqa: E402
 from ccdomain.testing.conformance import StoreConformance  # noqa: E402
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
@@ -124,6 +133,55 @@ def test_schema_version_table_and_migrations(store: PostgresStore, postgres_serv
     with again.unit_of_work() as uow:
         assert uow.get_campaign("ventas") == Campaign(id="ventas")
     again.close()
+
+
+def test_X2_P4_a_version_1_schema_is_migrated_its_contacts_indexed_and_paused_tickets_open(
+    postgres_server: Any, postgres_schema: str
+) -> None:
+    """Migrations 2 and 3 on a database written by the first PostgreSQL store: the contacts
+    it holds are found by identity (X2), and its pending tickets are open (P4)."""
+    contact = Contact(
+        campaign="ventas",
+        code="C1",
+        first_names="José",
+        last_names="Pérez",
+        channels=(ContactChannel(kind=ChannelKind.EMAIL, value="jose@example.com"),),
+    )
+    pending = Ticket(
+        number=1,
+        campaign="ventas",
+        customer=PHONE,
+        origin=Direction.INBOUND,
+        opened_at=AT,
+        status=TicketStatus.PENDING,
+        paused_at=AT,
+    )
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{postgres_schema}"'.encode())
+        conn.execute(f'SET search_path TO "{postgres_schema}"'.encode())
+        conn.execute(f"CREATE TABLE {VERSION_TABLE} (version integer NOT NULL)".encode())
+        conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (1)".encode())
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement.encode())
+        conn.execute(
+            b"INSERT INTO contacts (campaign, code, data) VALUES (%s, %s, %s)",
+            ("ventas", "C1", to_json(contact)),
+        )
+        conn.execute(  # as the first store wrote a pending ticket: its own status
+            b"INSERT INTO tickets (number, campaign, customer, status, data) "
+            b"VALUES (1, 'ventas', %s, 'pending', %s)",
+            (PHONE, to_json(pending)),
+        )
+    store = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        with store.unit_of_work() as uow:
+            assert uow.contacts_by_identity("email", "jose@example.com") == [contact]
+            assert uow.contacts_by_identity("name", "jose perez") == [contact]
+            assert uow.get_open_ticket("ventas", PHONE) == pending
+            assert uow.list_agent_states() == [] and uow.list_waiting() == []
+    finally:
+        store.close()
 
 
 def test_a_newer_schema_is_refused(store: PostgresStore, postgres_server: Any) -> None:
