@@ -16,17 +16,23 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
+from ccdomain.events import ContactCreated, Event, EventKind  # noqa: E402
 from ccdomain.models import (  # noqa: E402
     Campaign,
+    Channel,
     ChannelKind,
     Contact,
     ContactChannel,
     Direction,
+    Holidays,
+    Line,
+    ServiceLevels,
     Ticket,
     TicketStatus,
 )
@@ -37,6 +43,7 @@ from ccdomain.postgres import (  # noqa: E402
     PostgresStore,
     TransactionConflict,
 )
+from ccdomain.rules.hours import parse_hours  # noqa: E402
 from ccdomain.serialization import to_json  # noqa: E402
 from ccdomain.testing.conformance import StoreConformance  # noqa: E402
 
@@ -133,6 +140,60 @@ def test_schema_version_table_and_migrations(store: PostgresStore, postgres_serv
     with again.unit_of_work() as uow:
         assert uow.get_campaign("ventas") == Campaign(id="ventas")
     again.close()
+
+
+def test_wave_2_fields_round_trip_in_the_stored_json(store: PostgresStore) -> None:
+    """Fields added after the store was written travel in its JSON columns: a campaign's
+    queue, hours, holidays, service levels and auto-resolution (X4, H1, H3, P3), a line's
+    queues per campaign (X4), a snoozed ticket's times (P2) and a copied contact's source
+    campaign (X5)."""
+    campaign = Campaign(
+        id="soporte",
+        region="PE",
+        timezone="America/Lima",
+        hours=parse_hours({"mon-fri": ["08:00-13:00", "14:00-18:00"], "sat": ["09:00-13:00"]}),
+        holidays=Holidays(public=False, extra=(dt.date(2026, 12, 24),)),
+        sla=ServiceLevels(first_response_min=30, resolution_min=1440),
+        auto_resolve_after_h=48,
+        queue="soporte-general",
+    )
+    line = Line(
+        id="mail",
+        channel=Channel.EMAIL,
+        address="soporte@acme.pe",
+        campaign="soporte",
+        queue="soporte-general",
+        queues={"ventas": "ventas-general"},
+    )
+    snoozed = Ticket(
+        number=1,
+        campaign="soporte",
+        customer=PHONE,
+        origin=Direction.INBOUND,
+        opened_at=AT,
+        status=TicketStatus.SNOOZED,
+        paused_at=AT,
+        snoozed_until=AT + dt.timedelta(days=1),
+    )
+    created = Event(
+        kind=EventKind.CONTACT_CREATED,
+        at=AT,
+        actor="ana",
+        campaign="soporte",
+        contact="C-000001",
+        payload=ContactCreated(fields=("first_names",), copied_from="ventas"),
+    )
+    with store.unit_of_work() as uow:
+        uow.put_campaign(campaign)
+        uow.put_line(line)
+        uow.get_or_open_ticket("soporte", PHONE, lambda n: attrs.evolve(snoozed, number=n))
+        recorded = uow.append_event(created)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("soporte") == campaign
+        assert uow.get_line("mail") == line
+        assert uow.get_ticket(1) == snoozed
+        assert list(uow.events()) == [recorded]
 
 
 def test_X2_P4_a_version_1_schema_is_migrated_its_contacts_indexed_and_paused_tickets_open(
