@@ -233,6 +233,16 @@ def test_X2_P4_a_version_1_schema_is_migrated_its_contacts_indexed_and_paused_ti
             b"VALUES (1, 'ventas', %s, 'pending', %s)",
             (PHONE, to_json(pending)),
         )
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:  # read as it is: no agent, no waiting line, and no identity index to ask
+        assert reader.schema_version == 1
+        with reader.unit_of_work() as uow:
+            assert uow.list_agent_states() == [] and uow.list_waiting() == []
+            assert uow.agent_states_for_queue("q1") == [] and uow.get_agent_state("ana") is None
+            with pytest.raises(StoreUnavailable, match="version 1, without the identity index"):
+                uow.contacts_by_identity("email", "jose@example.com")
+    finally:
+        reader.close()
     store = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
     try:
         assert store.schema_version == len(MIGRATIONS)

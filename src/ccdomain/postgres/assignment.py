@@ -27,6 +27,7 @@ from ccdomain.models import AgentState, Family, WaitingTicket
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
 
 _LINE_ORDER = b" ORDER BY rank, opened_at, number"
+_AGENTS_VERSION = 2  # the schema version that created the assignment tables
 
 
 class PostgresAssignmentRepository(_UnitOfWorkBase):
@@ -35,6 +36,12 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
 
     def _lock_agents(self, query: bytes) -> bytes:
         return query + b" FOR UPDATE" if self._locking else query
+
+    @property
+    def _has_agents(self) -> bool:
+        """Whether the schema has the assignment tables: one of version 1, read as it is
+        (read-only), has none, so it holds no agent and no waiting ticket."""
+        return self._store.schema_version >= _AGENTS_VERSION
 
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
@@ -48,6 +55,8 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def get_agent_state(self, agent_id: str) -> AgentState | None:
         """The state of the agent with that id, or None (locked in a unit that may write)."""
+        if not self._has_agents:
+            return None
         return self._one(
             self._lock_agents(b"SELECT data FROM agents WHERE id = %s"), (agent_id,), AgentState
         )
@@ -55,11 +64,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def list_agent_states(self) -> Sequence[AgentState]:
         """Every agent's state, by agent id."""
+        if not self._has_agents:
+            return []
         return self._all(b"SELECT data FROM agents ORDER BY id", (), AgentState)
 
     @_guarded
     def agent_states_for_queue(self, queue: str) -> Sequence[AgentState]:
         """The states of the agents serving ``queue``, by agent id (locked, in id order)."""
+        if not self._has_agents:
+            return []
         return self._all(
             self._lock_agents(
                 b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
@@ -103,6 +116,8 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def first_waiting(self, queue: str, family: Family) -> WaitingTicket | None:
         """The first ticket of a waiting line (VIP, then opening time, then number)."""
+        if not self._has_agents:
+            return None
         return self._one(
             b"SELECT data FROM waiting WHERE queue = %s AND family = %s"
             + _LINE_ORDER
@@ -114,6 +129,8 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def list_waiting(self, queue: str | None = None) -> Sequence[WaitingTicket]:
         """The waiting tickets of a queue (or all), queue by queue in serving order."""
+        if not self._has_agents:
+            return []
         if queue is None:
             return self._all(
                 b"SELECT data FROM waiting ORDER BY queue, rank, opened_at, number",

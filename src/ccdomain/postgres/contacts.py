@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ccdomain._folding import name_key
-from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact
+from ccdomain.errors import DuplicateContact, RuleViolation, StoreUnavailable, UnknownContact
 from ccdomain.models import Campaign, Company, Contact, Line
 from ccdomain.phones import national_number, phone_suffix
 from ccdomain.postgres.connection import _guarded, _Session, _UnitOfWorkBase
 from ccdomain.rules.matching import identity_keys
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
+_IDENTITY_VERSION = 3  # the schema version that created the identity index
 _INSERT_PHONE = b"INSERT INTO phone_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 _INSERT_IDENTITY = b"INSERT INTO identity_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 
@@ -219,6 +220,13 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
         """Live contacts with this identity key (X1, X2: email, messenger, instagram,
         document, name; index lookup)."""
+        version = self._store.schema_version
+        if version < _IDENTITY_VERSION:
+            raise StoreUnavailable(
+                f"cannot look contacts up by {kind!r:.40} in {self._store.where}: its schema has "
+                f"version {version}, without the identity index (version {_IDENTITY_VERSION}); "
+                "expected it opened for writing once, which migrates it"
+            )
         return self._all(
             b"SELECT c.data FROM identity_index AS i "
             b"JOIN contacts AS c ON c.campaign = i.campaign AND c.code = i.code "
