@@ -7,6 +7,7 @@ its return value, a queue or its standard output.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -153,3 +154,95 @@ def batches_until_killed(dsn: str, schema: str, messages: list[dict[str, Any]], 
             uow.commit()
         print(start + batch, flush=True)
     sys.stdout.write("done\n")
+
+
+QUEUE_LINES = (
+    Line(
+        id="wa-q1",
+        channel=Channel.WHATSAPP,
+        address="+5117003333",
+        campaign="ventas",
+        queue="q1",
+    ),
+    Line(
+        id="wa-q2",
+        channel=Channel.WHATSAPP,
+        address="+5117004444",
+        campaign="soporte",
+        queue="q2",
+    ),
+)
+# Small capacities, so most tickets wait and every closing serves the line (A2, A3).
+AGENTS = (("ana", ("q1", "q2"), 2), ("luis", ("q1",), 1), ("rosa", ("q2",), 1))
+
+
+def declare_agents(dsn: str, schema: str) -> None:
+    """Campaigns, queued lines and three online agents of small capacity (before the workers)."""
+    from ccdomain.assignment import declare_agent, make_agent, set_presence
+    from ccdomain.postgres import PostgresStore
+
+    store = PostgresStore(dsn, schema=schema)
+    try:
+        with store.unit_of_work() as uow:
+            for campaign in CAMPAIGNS:
+                uow.put_campaign(campaign)
+            for line in QUEUE_LINES:
+                uow.put_line(line)
+            uow.commit()
+        for name, queues, digital in AGENTS:
+            profile = make_agent(name, queues=list(queues), capacity={"digital": digital})
+            declare_agent(store, profile=profile, at=START)
+            set_presence(store, agent=name, status="online", at=START)
+    finally:
+        store.close()
+
+
+def route_and_close(dsn: str, schema: str, worker: int, count: int, start: Any) -> int:
+    """Route ``count`` new customers into the queues, resolving every third ticket and
+    (worker 0) taking an agent away and back; each call its own retried unit of work.
+    Returns the number of calls made."""
+    from ccdomain.assignment import set_presence
+    from ccdomain.errors import CcdomainError
+    from ccdomain.postgres import PostgresStore
+    from ccdomain.tickets import resolve_ticket, route_interaction
+
+    store = PostgresStore(dsn, schema=schema, max_size=2)
+    calls = 0
+    if start is not None:
+        start.wait(timeout=60)
+    try:
+        for i in range(count):
+            at = START + dt.timedelta(minutes=i + 1, seconds=worker)
+            line = QUEUE_LINES[(worker + i) % 2]
+            fields = {
+                "at": at,
+                "channel": "whatsapp",
+                "direction": "inbound",
+                "customer": f"+519{worker:02d}{i:06d}",
+                "line": line.id,
+                "external_id": f"q-{worker}-{i}",
+                "text": "hola",
+            }
+            store.run(lambda fields=fields: route_interaction(store, **fields))
+            calls += 1
+            if i % 2 == 1:  # an agent resolves one of the tickets held (freeing a place)
+                with store.unit_of_work() as uow:
+                    held = [t.number for t in uow.list_tickets() if t.is_open and t.assignee]
+                if held:
+                    number = held[(worker * 7 + i) % len(held)]
+                    with contextlib.suppress(CcdomainError):  # another worker closed it first
+                        store.run(
+                            lambda n=number, at=at: resolve_ticket(
+                                store, number=n, agent="sup", at=at
+                            )
+                        )
+                    calls += 1
+            if worker == 0 and i % 4 == 1:
+                status = "away" if i % 8 == 1 else "online"
+                store.run(
+                    lambda s=status, at=at: set_presence(store, agent="luis", status=s, at=at)
+                )
+                calls += 1
+    finally:
+        store.close()
+    return calls

@@ -1,10 +1,13 @@
 """The ``ccdomain`` command on ``--db postgresql://...``: the same output as on SQLite.
 
-The bundled demo week (every line type the command's listings show) and, when present, the
-shared contract sample are replayed into a SQLite file and into a PostgreSQL schema; the
-replay summaries, a second replay (R4: all already applied), every listing in every format
-and an export are compared byte for byte. Needs the ``postgres_server`` fixture's server
-(skipped, saying why, without one).
+The bundled demo week (every line type the command's listings show), docs/events.md's
+complete file with a support campaign (hours, holidays, service levels, auto-resolution,
+a queue), an email line and an agent appended (assignment, presence, pending, snoozed,
+the identity index, service levels) and, when present, the shared contract sample are
+replayed into a SQLite file and into a PostgreSQL schema; the replay summaries, a second
+replay (R4: all already applied), every listing in every format (tickets also at two
+instants: H5, P3) and an export are compared byte for byte. Needs the
+``postgres_server`` fixture's server (skipped, saying why, without one).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import importlib.resources
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +46,85 @@ def _database(server: Any, name: str) -> str:
     return server.url(name)
 
 
+EVENTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
+# Appended to docs/events.md's complete file (agents, presence, assign, pending, snooze):
+# a support campaign with hours, holidays, service levels, auto-resolution and a queue,
+# an email line, a contact found by its email (X1), an agent serving the queue.
+_WAVE2_EXTRA = [
+    {
+        "type": "campaign",
+        "id": "soporte",
+        "kind": "support",
+        "region": "PE",
+        "timezone": "America/Lima",
+        "hours": {"mon-fri": ["08:00-18:00"], "sat": ["09:00-13:00"]},
+        "holidays": ["2026-12-24"],
+        "sla": {"first_response_min": 30, "resolution_min": 1440},
+        "auto_resolve_after_h": 48,
+        "queue": "soporte",
+    },
+    {
+        "type": "line",
+        "id": "mail",
+        "channel": "email",
+        "address": "soporte@acme.pe",
+        "campaign": "soporte",
+    },
+    {
+        "type": "contact",
+        "campaign": "soporte",
+        "first_names": "Marta",
+        "last_names": "Díaz",
+        "channels": [{"kind": "email", "value": "Marta@Example.com"}],
+    },
+    {
+        "type": "agent",
+        "id": "rosa",
+        "name": "Rosa",
+        "queues": ["soporte"],
+        "capacity": {"digital": 1},
+    },
+    {"type": "presence", "agent": "rosa", "status": "online", "at": "2026-11-20T08:00:00-05:00"},
+    *(
+        {
+            "type": "interaction",
+            "id": f"mail-{k}",
+            "at": f"2026-11-2{k}T10:00:00-05:00",
+            "channel": "email",
+            "direction": "inbound",
+            "line": "mail",
+            "customer": customer,
+            "text": "ayuda",
+        }
+        for k, customer in enumerate(
+            ["marta@example.com", "otro@example.com", "marta@example.com"], start=1
+        )
+    ),
+    {
+        "type": "interaction",
+        "id": "mail-out-1",
+        "at": "2026-11-21T10:20:00-05:00",
+        "channel": "email",
+        "direction": "outbound",
+        "campaign": "soporte",
+        "line": "mail",
+        "customer": "marta@example.com",
+        "agent": "rosa",
+        "text": "le ayudo",
+    },
+]
+
+
+def _wave2_sample() -> str:
+    """docs/events.md's complete file and the lines above, as one event file's text."""
+    text = EVENTS_DOC.read_text(encoding="utf-8")
+    (block,) = re.findall(r"```jsonl\n(.*?)```", text, re.S)
+    return block + "".join(json.dumps(line) + "\n" for line in _WAVE2_EXTRA)
+
+
 def _samples() -> list[tuple[str, str]]:
     demo = importlib.resources.files("ccdomain").joinpath("data", "demo.jsonl")
-    found = [("demo", str(demo))]
+    found = [("demo", str(demo)), ("wave2", "")]
     if CONTRACT.is_file():
         found.append(("contract", str(CONTRACT)))
     return found
@@ -54,6 +134,9 @@ def _samples() -> list[tuple[str, str]]:
 def test_replay_and_listings_on_postgres_match_sqlite(
     postgres_server: Any, tmp_path: Path, name: str, events: str
 ) -> None:
+    if name == "wave2":
+        events = str(tmp_path / "wave2.jsonl")
+        Path(events).write_text(_wave2_sample(), encoding="utf-8")
     sqlite = str(tmp_path / "cc.sqlite")
     url = _database(postgres_server, f"cli_{name}")
     for attempt in ("first", "again"):  # the second replay finds every line applied (R4)
@@ -70,6 +153,9 @@ def test_replay_and_listings_on_postgres_match_sqlite(
         assert on_postgres == on_sqlite, (kind, fmt)
     for day in ("2026-11-20", "2026-12-31"):
         args = ("promises", "--format", "json", "--as-of", day)
+        assert call(*args, "--db", url) == call(*args, "--db", sqlite)
+    for instant in ("2026-11-22T12:00:00-05:00", "2026-11-30T12:00:00-05:00"):  # H5, P3
+        args = ("tickets", "--format", "json", "--as-of", instant)
         assert call(*args, "--db", url) == call(*args, "--db", sqlite)
     contacts = json.loads(call("contacts", "--db", sqlite, "--format", "json")[1])
     for row in contacts[:3]:

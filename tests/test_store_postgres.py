@@ -16,12 +16,26 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
-from ccdomain.models import Campaign, Direction, Ticket  # noqa: E402
+from ccdomain.events import ContactCreated, Event, EventKind  # noqa: E402
+from ccdomain.models import (  # noqa: E402
+    Campaign,
+    Channel,
+    ChannelKind,
+    Contact,
+    ContactChannel,
+    Direction,
+    Holidays,
+    Line,
+    ServiceLevels,
+    Ticket,
+    TicketStatus,
+)
 from ccdomain.ports import CompanyNameIndex, Purgeable  # noqa: E402
 from ccdomain.postgres import (  # noqa: E402
     MIGRATIONS,
@@ -29,6 +43,8 @@ from ccdomain.postgres import (  # noqa: E402
     PostgresStore,
     TransactionConflict,
 )
+from ccdomain.rules.hours import parse_hours  # noqa: E402
+from ccdomain.serialization import to_json  # noqa: E402
 from ccdomain.testing.conformance import StoreConformance  # noqa: E402
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
@@ -126,11 +142,126 @@ def test_schema_version_table_and_migrations(store: PostgresStore, postgres_serv
     again.close()
 
 
+def test_wave_2_fields_round_trip_in_the_stored_json(store: PostgresStore) -> None:
+    """Fields added after the store was written travel in its JSON columns: a campaign's
+    queue, hours, holidays, service levels and auto-resolution (X4, H1, H3, P3), a line's
+    queues per campaign (X4), a snoozed ticket's times (P2) and a copied contact's source
+    campaign (X5)."""
+    campaign = Campaign(
+        id="soporte",
+        region="PE",
+        timezone="America/Lima",
+        hours=parse_hours({"mon-fri": ["08:00-13:00", "14:00-18:00"], "sat": ["09:00-13:00"]}),
+        holidays=Holidays(public=False, extra=(dt.date(2026, 12, 24),)),
+        sla=ServiceLevels(first_response_min=30, resolution_min=1440),
+        auto_resolve_after_h=48,
+        queue="soporte-general",
+    )
+    line = Line(
+        id="mail",
+        channel=Channel.EMAIL,
+        address="soporte@acme.pe",
+        campaign="soporte",
+        queue="soporte-general",
+        queues={"ventas": "ventas-general"},
+    )
+    snoozed = Ticket(
+        number=1,
+        campaign="soporte",
+        customer=PHONE,
+        origin=Direction.INBOUND,
+        opened_at=AT,
+        status=TicketStatus.SNOOZED,
+        paused_at=AT,
+        snoozed_until=AT + dt.timedelta(days=1),
+    )
+    created = Event(
+        kind=EventKind.CONTACT_CREATED,
+        at=AT,
+        actor="ana",
+        campaign="soporte",
+        contact="C-000001",
+        payload=ContactCreated(fields=("first_names",), copied_from="ventas"),
+    )
+    with store.unit_of_work() as uow:
+        uow.put_campaign(campaign)
+        uow.put_line(line)
+        uow.get_or_open_ticket("soporte", PHONE, lambda n: attrs.evolve(snoozed, number=n))
+        recorded = uow.append_event(created)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("soporte") == campaign
+        assert uow.get_line("mail") == line
+        assert uow.get_ticket(1) == snoozed
+        assert list(uow.events()) == [recorded]
+
+
+def test_X2_P4_a_version_1_schema_is_migrated_its_contacts_indexed_and_paused_tickets_open(
+    postgres_server: Any, postgres_schema: str
+) -> None:
+    """Migrations 2 and 3 on a database written by the first PostgreSQL store: the contacts
+    it holds are found by identity (X2), and its pending tickets are open (P4)."""
+    contact = Contact(
+        campaign="ventas",
+        code="C1",
+        first_names="José",
+        last_names="Pérez",
+        channels=(ContactChannel(kind=ChannelKind.EMAIL, value="jose@example.com"),),
+    )
+    pending = Ticket(
+        number=1,
+        campaign="ventas",
+        customer=PHONE,
+        origin=Direction.INBOUND,
+        opened_at=AT,
+        status=TicketStatus.PENDING,
+        paused_at=AT,
+    )
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{postgres_schema}"'.encode())
+        conn.execute(f'SET search_path TO "{postgres_schema}"'.encode())
+        conn.execute(f"CREATE TABLE {VERSION_TABLE} (version integer NOT NULL)".encode())
+        conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (1)".encode())
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement.encode())
+        conn.execute(
+            b"INSERT INTO contacts (campaign, code, data) VALUES (%s, %s, %s)",
+            ("ventas", "C1", to_json(contact)),
+        )
+        conn.execute(  # as the first store wrote a pending ticket: its own status
+            b"INSERT INTO tickets (number, campaign, customer, status, data) "
+            b"VALUES (1, 'ventas', %s, 'pending', %s)",
+            (PHONE, to_json(pending)),
+        )
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:  # read as it is: no agent, no waiting line, and no identity index to ask
+        assert reader.schema_version == 1
+        with reader.unit_of_work() as uow:
+            assert uow.list_agent_states() == [] and uow.list_waiting() == []
+            assert uow.agent_states_for_queue("q1") == [] and uow.get_agent_state("ana") is None
+            with pytest.raises(StoreUnavailable, match="version 1, without the identity index"):
+                uow.contacts_by_identity("email", "jose@example.com")
+    finally:
+        reader.close()
+    store = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        with store.unit_of_work() as uow:
+            assert uow.contacts_by_identity("email", "jose@example.com") == [contact]
+            assert uow.contacts_by_identity("name", "jose perez") == [contact]
+            assert uow.get_open_ticket("ventas", PHONE) == pending
+            assert uow.list_agent_states() == [] and uow.list_waiting() == []
+    finally:
+        store.close()
+
+
 def test_a_newer_schema_is_refused(store: PostgresStore, postgres_server: Any) -> None:
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
         conn.execute(f'UPDATE "{store.schema}".{VERSION_TABLE} SET version = 99'.encode())
     for read_only in (False, True):
-        with pytest.raises(StoreError, match="version 99; this ccdomain knows versions up to 1"):
+        with pytest.raises(
+            StoreError, match=f"version 99; this ccdomain knows versions up to {len(MIGRATIONS)}"
+        ):
             PostgresStore(postgres_server.dsn(), schema=store.schema, read_only=read_only)
 
 

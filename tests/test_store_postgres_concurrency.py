@@ -178,3 +178,47 @@ def test_E2_T5_a_killed_worker_loses_nothing_committed(
     _check_rules(state, messages)
     single = _single(dsn, postgres_schema + "_single", messages)
     assert state["rows"] == single["rows"]
+
+
+def test_A2_A3_processes_routing_into_queues_never_assign_twice_nor_past_capacity(
+    postgres_server: Any, postgres_schema: str
+) -> None:
+    """Six processes open tickets in two queues served by three agents of capacity 1-2,
+    resolve some (each closing serves the waiting line) and take an agent away and back:
+    no waiting ticket is given twice, no agent is given more than their capacity
+    automatically, and every agent's counts are the tickets they hold."""
+    dsn = postgres_server.dsn()
+    workers.declare_agents(dsn, postgres_schema)
+    start = _SPAWN.Manager().Barrier(6)
+    with _SPAWN.Pool(6) as pool:
+        results = [
+            pool.apply_async(workers.route_and_close, (dsn, postgres_schema, k, 15, start))
+            for k in range(6)
+        ]
+        assert sum(r.get(timeout=600) for r in results) > 6 * 15
+    store = PostgresStore(dsn, schema=postgres_schema, read_only=True)
+    try:
+        with store.unit_of_work() as uow:
+            tickets = list(uow.list_tickets())
+            states = {s.id: s for s in uow.list_agent_states()}
+            waiting = [w.number for w in uow.list_waiting()]
+            given: dict[int, int] = {}
+            for event in uow.events():
+                if event.kind.value == "ticket_assigned" and event.ticket is not None:
+                    given[event.ticket] = given.get(event.ticket, 0) + 1
+    finally:
+        store.close()
+    assert len(tickets) == 6 * 15
+    assert given and all(count == 1 for count in given.values()), given  # none given twice
+    assert len(waiting) == len(set(waiting))
+    for name, state in states.items():
+        held = [t for t in tickets if t.is_open and t.assignee == name]
+        assert state.open.digital == len(held) <= state.agent.capacity.digital, name
+    for ticket in tickets:
+        waits = ticket.number in waiting
+        assert not (waits and ticket.assignee is not None), ticket.number
+        assert not waits or ticket.is_open, ticket.number
+        if ticket.is_open and ticket.assignee is None:
+            assert waits, ticket.number  # an open unassigned ticket is in its line
+    # Closings freed agents, who took waiting tickets: more were given than fit at once.
+    assert len(given) > sum(s.agent.capacity.digital for s in states.values())

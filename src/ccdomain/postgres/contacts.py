@@ -12,6 +12,10 @@
   the services that read one contact change it next, and a concurrent edit waits for
   this one's commit instead of overwriting it.
 * I4 - ``rename_contact`` moves a contact to a new code and reindexes its phones.
+* X1, X2 - the identity index (``identity_index``) holds each live contact's
+  :func:`~ccdomain.rules.matching.identity_keys` (email, Messenger and Instagram
+  channels, document number, folded full name; none for a tombstone or an anonymized
+  contact), reindexed with its phones; lookups in the order contacts were indexed.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ccdomain._folding import name_key
-from ccdomain.errors import DuplicateContact, RuleViolation, UnknownContact
+from ccdomain.errors import DuplicateContact, RuleViolation, StoreUnavailable, UnknownContact
 from ccdomain.models import Campaign, Company, Contact, Line
 from ccdomain.phones import national_number, phone_suffix
 from ccdomain.postgres.connection import _guarded, _Session, _UnitOfWorkBase
+from ccdomain.rules.matching import identity_keys
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
+_IDENTITY_VERSION = 3  # the schema version that created the identity index
+_INSERT_PHONE = b"INSERT INTO phone_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
+_INSERT_IDENTITY = b"INSERT INTO identity_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 
 
 def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
@@ -39,13 +47,29 @@ def _phone_rows(contact: Contact) -> list[tuple[int, str, str, str]]:
     return rows
 
 
-def _index(db: _Session, rows: list[tuple[int, str, str, str]]) -> None:
-    if rows:
-        with db.cursor() as cur:
-            cur.executemany(
-                b"INSERT INTO phone_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)",
-                rows,
-            )
+def _identity_rows(contact: Contact) -> list[tuple[str, str, str, str]]:
+    """The identity index rows of a contact: none for a tombstone or an anonymized one."""
+    return [(kind, key, contact.campaign, contact.code) for kind, key in identity_keys(contact)]
+
+
+def _index(
+    db: _Session, rows: list[tuple[int, str, str, str]], identities: list[tuple[str, str, str, str]]
+) -> None:
+    """Insert a contact's phone and identity index rows (one round trip: a pipeline)."""
+    queries: list[tuple[bytes, tuple[object, ...]]] = [(_INSERT_PHONE, row) for row in rows]
+    queries += [(_INSERT_IDENTITY, row) for row in identities]
+    if queries:
+        db.execute_all(queries)
+
+
+def _unindex(db: _Session, campaign: str, code: str) -> None:
+    """Drop a contact's phone and identity index rows (one round trip)."""
+    db.execute_all(
+        [
+            (b"DELETE FROM phone_index WHERE campaign = %s AND code = %s", (campaign, code)),
+            (b"DELETE FROM identity_index WHERE campaign = %s AND code = %s", (campaign, code)),
+        ]
+    )
 
 
 class PostgresContactRepository(_UnitOfWorkBase):
@@ -130,7 +154,7 @@ class PostgresContactRepository(_UnitOfWorkBase):
                 f"a contact with code {contact.code!r} already exists in campaign "
                 f"{contact.campaign!r}; expected a code not used in that campaign"
             )
-        _index(db, rows)
+        _index(db, rows, _identity_rows(contact))
 
     @_guarded
     def update_contact(self, contact: Contact) -> None:
@@ -146,8 +170,8 @@ class PostgresContactRepository(_UnitOfWorkBase):
             raise UnknownContact(
                 f"no contact with code {contact.code!r} in campaign {contact.campaign!r}"
             )
-        db.execute(b"DELETE FROM phone_index WHERE campaign = %s AND code = %s", key)
-        _index(db, rows)
+        _unindex(db, *key)
+        _index(db, rows, _identity_rows(contact))
 
     @_guarded
     def get_contact(self, campaign: str, code: str) -> Contact | None:
@@ -193,6 +217,25 @@ class PostgresContactRepository(_UnitOfWorkBase):
         return self._by_phone_key(_SUFFIX, suffix)
 
     @_guarded
+    def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
+        """Live contacts with this identity key (X1, X2: email, messenger, instagram,
+        document, name; index lookup)."""
+        version = self._store.schema_version
+        if version < _IDENTITY_VERSION:
+            raise StoreUnavailable(
+                f"cannot look contacts up by {kind!r:.40} in {self._store.where}: its schema has "
+                f"version {version}, without the identity index (version {_IDENTITY_VERSION}); "
+                "expected it opened for writing once, which migrates it"
+            )
+        return self._all(
+            b"SELECT c.data FROM identity_index AS i "
+            b"JOIN contacts AS c ON c.campaign = i.campaign AND c.code = i.code "
+            b"WHERE i.kind = %s AND i.key = %s ORDER BY i.id",
+            (kind, key),
+            Contact,
+        )
+
+    @_guarded
     def next_contact_number(self, campaign: str) -> int:
         """The next number of this campaign's generated codes; a rollback gives it back (T5)."""
         return self._next(f"contact:{campaign}")
@@ -225,9 +268,9 @@ class PostgresContactRepository(_UnitOfWorkBase):
             is None
         ):
             raise UnknownContact(f"no contact with code {code!r} in campaign {campaign!r}")
-        db.execute(b"DELETE FROM phone_index WHERE campaign = %s AND code = %s", (campaign, code))
+        _unindex(db, campaign, code)
         db.execute(
             b"UPDATE contacts SET code = %s, data = %s WHERE campaign = %s AND code = %s",
             (contact.code, self._dump(contact), campaign, code),
         )
-        _index(db, rows)
+        _index(db, rows, _identity_rows(contact))

@@ -1,5 +1,5 @@
 """The PostgreSQL store's schema: DDL, forward migrations and the version table (T2, T5, T9,
-K16, E1).
+K16, P4, A3, X1, E1).
 
 Every table lives in one PostgreSQL schema (``ccdomain`` unless told otherwise), with
 a version table, ``ccdomain_schema_version`` (one row: the schema version), playing
@@ -17,6 +17,8 @@ Rules the schema itself keeps, whatever the writer:
   and written in the transaction that stores what they number (never a SEQUENCE,
   which keeps its value on rollback and leaves gaps).
 * T9 - ``interactions.external_id`` is UNIQUE.
+* P4 - pending and snoozed tickets are open: their ``status`` column says ``'open'``
+  (the JSON holds the precise status), so the partial unique index covers them.
 * C1 - every model is a JSON text column (money a decimal string in it).
 
 Events are numbered by a sequence (``events.seq`` is a ``bigserial``): the log's seqs
@@ -25,12 +27,16 @@ increase but a rolled-back event leaves a gap there, which no rule forbids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import psycopg
 from psycopg import sql
 
 from ccdomain.errors import StoreError
+from ccdomain.models import Contact
+from ccdomain.rules.matching import identity_keys
+from ccdomain.serialization import from_json
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE"]
 
@@ -129,12 +135,75 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The event's JSON (event codec, version 3); its seq is this column's.
         "CREATE TABLE events (seq bigserial PRIMARY KEY, data text NOT NULL)",
     ),
+    # 2: assignment (A1-A6) and ticket states (P4). Agents are rows by id with their
+    # queues as an array (a GIN index finds the agents of a queue: one statement writes
+    # an agent, queues included); the waiting lines in serving order per (queue, family):
+    # VIP first (rank 0), opening instant, number. Pending and snoozed tickets are open
+    # (T2, P4): the status column says 'open' for them (the JSON holds the precise status),
+    # so rows written as 'pending' or 'snoozed' before this migration are corrected.
+    (
+        """CREATE TABLE agents (
+            id text COLLATE \"C\" PRIMARY KEY,
+            queues text[] COLLATE \"C\" NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX agents_by_queue ON agents USING gin (queues)",
+        """CREATE TABLE waiting (
+            number bigint PRIMARY KEY,
+            queue text COLLATE \"C\" NOT NULL,
+            family text COLLATE \"C\" NOT NULL,
+            rank smallint NOT NULL,
+            opened_at timestamptz NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX waiting_line ON waiting (queue, family, rank, opened_at, number)",
+        "UPDATE tickets SET status = 'open' WHERE status IN ('pending', 'snoozed')",
+    ),
+    # 3: the identity index (X1, X2): each live contact's email, Messenger and Instagram
+    # channels, document number and folded full name (rules.matching.identity_keys); ``id``
+    # order is the order contacts were (re)indexed in. Contacts stored before it are
+    # indexed by :func:`_index_identities`, in Python (the keys are ccdomain's rules).
+    (
+        """CREATE TABLE identity_index (
+            id bigserial PRIMARY KEY,
+            kind text COLLATE \"C\" NOT NULL,
+            key text COLLATE \"C\" NOT NULL,
+            campaign text COLLATE \"C\" NOT NULL,
+            code text COLLATE \"C\" NOT NULL,
+            FOREIGN KEY (campaign, code) REFERENCES contacts (campaign, code)
+        )""",
+        "CREATE INDEX identity_index_by_key ON identity_index (kind, key, id)",
+        "CREATE INDEX identity_index_by_contact ON identity_index (campaign, code)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings the schema from version n-1 to n.
 
 To change the schema, append a migration (a tuple of SQL statements); never edit one
 that has shipped.
 """
+
+
+def _index_identities(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Migration 3's data step: index the identity keys of the contacts already stored."""
+    rows = [
+        (kind, key, campaign, code)
+        for campaign, code, data in conn.execute(
+            b"SELECT campaign, code, data FROM contacts ORDER BY campaign, code"
+        )
+        for kind, key in identity_keys(from_json(data, Contact))
+    ]
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                b"INSERT INTO identity_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)",
+                rows,
+            )
+
+
+# Steps in Python run after a migration's statements, in its transaction.
+_AFTER: Final[dict[int, Callable[[psycopg.Connection[tuple[Any, ...]]], None]]] = {
+    3: _index_identities
+}
 
 
 def migrate(
@@ -208,6 +277,9 @@ def migrate(
         for number in range(version + 1, known + 1):
             for statement in MIGRATIONS[number - 1]:
                 conn.execute(statement.encode())
+            after = _AFTER.get(number)
+            if after is not None:
+                after(conn)
             conn.execute(
                 sql.SQL("UPDATE {} SET version = %s").format(sql.Identifier(VERSION_TABLE)),
                 (number,),

@@ -23,16 +23,18 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ccdomain.errors import StoreError, StoreUnavailable, show
+from ccdomain.postgres.assignment import PostgresAssignmentRepository
 from ccdomain.postgres.collections import PostgresCollectionsRepository
 from ccdomain.postgres.connection import Connection, TransactionConflict, _failure, _Tx
 from ccdomain.postgres.contacts import PostgresContactRepository
 from ccdomain.postgres.events import PostgresEventLog
 from ccdomain.postgres.identities import PostgresIdentityRepository
 from ccdomain.postgres.schema import migrate
+from ccdomain.postgres.service_levels import PostgresServiceLevelReads
 from ccdomain.postgres.tickets import PostgresTicketRepository
 
 if TYPE_CHECKING:
-    from ccdomain.ports import Store, UnitOfWork
+    from ccdomain.ports import AssignmentRepository, ServiceLevelReads, Store, UnitOfWork
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork"]
 
@@ -279,6 +281,8 @@ class PostgresUnitOfWork(
     PostgresCollectionsRepository,
     PostgresIdentityRepository,
     PostgresEventLog,
+    PostgresServiceLevelReads,
+    PostgresAssignmentRepository,
 ):
     """A unit of work over a :class:`PostgresStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.postgres.connection`).
@@ -293,4 +297,10 @@ if TYPE_CHECKING:
         return store
 
     def _implements_unit_of_work(uow: PostgresUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _implements_service_level_reads(uow: PostgresUnitOfWork) -> ServiceLevelReads:
+        return uow
+
+    def _implements_assignment(uow: PostgresUnitOfWork) -> AssignmentRepository:
         return uow

@@ -14,6 +14,9 @@
   lock on the id first, so a redelivery handled by two workers at once is recorded once
   and found by the second.
 * I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
+* P4 - pending and snoozed tickets are open: the ``status`` column says ``'open'`` for
+  every open state (the JSON holds the precise one), so they are their key's open ticket
+  for the lookups and the partial unique index.
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
+
+
+def _state(ticket: Ticket) -> str:
+    """The ``status`` column of a ticket: ``'open'`` for every open state (P4).
+
+    Pending and snoozed tickets are open tickets of their key (T2): the column (and the
+    partial unique index on it) says open, and the row's data holds the precise status.
+    """
+    return _OPEN if ticket.is_open else ticket.status.value
+
+
 _OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
 
 
@@ -87,7 +101,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         changed = db.execute(
             b"UPDATE tickets SET status = %s, contact = %s, data = %s "
             b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)",
-            (ticket.status.value, ticket.contact, self._dump(ticket), *key, not ticket.is_open),
+            (_state(ticket), ticket.contact, self._dump(ticket), *key, not ticket.is_open),
         ).rowcount
         if changed == 1:
             return
@@ -134,7 +148,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             b"WHERE number = %s",
             (
                 ticket.customer,
-                ticket.status.value,
+                _state(ticket),
                 ticket.contact,
                 self._dump(ticket),
                 ticket.number,

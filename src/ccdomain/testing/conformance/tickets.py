@@ -1,10 +1,11 @@
 """Conformance of the ticket repository: get-or-open, numbering, lookups, interactions.
 
-Rules: T1-T9, I4.
+Rules: T1-T9, I4, P4.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import attrs
@@ -225,6 +226,39 @@ class TicketRepositoryConformance(StoreCase):
                 fresh.number,
             ]
             assert _numbers(uow.open_tickets_for_customer(PHONE)) == [fresh.number]
+
+    def test_P4_pending_and_snoozed_tickets_are_the_open_ticket_of_their_key(self) -> None:
+        # A store that files these states apart from 'open' would open a second ticket.
+        for status, customer in ((TicketStatus.PENDING, PHONE), (TicketStatus.SNOOZED, "c2")):
+            ticket = self.open_ticket("ventas", customer)
+            paused = attrs.evolve(
+                ticket,
+                status=status,
+                paused_at=AT,
+                snoozed_until=AT + dt.timedelta(hours=4)
+                if status is TicketStatus.SNOOZED
+                else None,
+            )
+            with self.uow() as uow:
+                uow.update_ticket(paused)
+                uow.commit()
+            with self.uow() as uow:
+                assert uow.get_open_ticket("ventas", customer) == paused
+                found, opened = uow.get_or_open_ticket(
+                    "ventas", customer, _opener("ventas", customer)
+                )
+                assert (found, opened) == (paused, False)
+                assert uow.open_tickets_for_customer(customer) == [paused]
+                assert uow.get_ticket(ticket.number) == paused
+                with pytest.raises(RuleViolation, match="T2"):
+                    uow.rewrite_ticket(
+                        attrs.evolve(self.open_ticket("ventas", "c3"), customer=customer)
+                    )
+                woken = attrs.evolve(paused, status=TicketStatus.OPEN)
+                uow.update_ticket(woken)  # back to open: T3 does not see a reopening
+                uow.commit()
+            with self.uow() as uow:
+                assert uow.get_open_ticket("ventas", customer) == woken
 
     def test_T7_update_ticket_rules(self) -> None:
         ticket = self.open_ticket("ventas", PHONE)
