@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ccdomain.errors import StoreError, StoreUnavailable, show
 from ccdomain.postgres.collections import PostgresCollectionsRepository
 from ccdomain.postgres.connection import Connection, TransactionConflict, _failure, _Tx
+from ccdomain.postgres.contact_policy import PostgresContactPolicyRepository
 from ccdomain.postgres.contacts import PostgresContactRepository
 from ccdomain.postgres.events import PostgresEventLog
 from ccdomain.postgres.identities import PostgresIdentityRepository
@@ -279,6 +280,7 @@ class PostgresUnitOfWork(
     PostgresCollectionsRepository,
     PostgresIdentityRepository,
     PostgresEventLog,
+    PostgresContactPolicyRepository,
 ):
     """A unit of work over a :class:`PostgresStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.postgres.connection`).
