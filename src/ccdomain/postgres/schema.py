@@ -175,6 +175,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX identity_index_by_key ON identity_index (kind, key, id)",
         "CREATE INDEX identity_index_by_contact ON identity_index (campaign, code)",
     ),
+    # 4: contact policy (W1-W5): the inbound message times per (line, customer), as
+    # written and as an instant; attempts per (campaign, customer, local day); opt-outs;
+    # each also by customer, for anonymization (I4).
+    (
+        """CREATE TABLE inbound_messages (
+            line text COLLATE \"C\" NOT NULL,
+            customer text COLLATE \"C\" NOT NULL,
+            ts timestamptz NOT NULL,
+            at text NOT NULL,
+            PRIMARY KEY (line, customer, ts)
+        )""",
+        "CREATE INDEX inbound_messages_by_customer ON inbound_messages (customer)",
+        """CREATE TABLE contact_attempts (
+            campaign text COLLATE \"C\" NOT NULL,
+            customer text COLLATE \"C\" NOT NULL,
+            day date NOT NULL,
+            count bigint NOT NULL,
+            PRIMARY KEY (campaign, customer, day)
+        )""",
+        "CREATE INDEX contact_attempts_by_customer ON contact_attempts (customer)",
+        """CREATE TABLE opt_outs (
+            campaign text COLLATE \"C\" NOT NULL,
+            customer text COLLATE \"C\" NOT NULL,
+            channel text COLLATE \"C\" NOT NULL,
+            data text NOT NULL,
+            PRIMARY KEY (campaign, customer, channel)
+        )""",
+        "CREATE INDEX opt_outs_by_customer ON opt_outs (customer)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings the schema from version n-1 to n.
 

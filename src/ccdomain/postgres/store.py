@@ -26,6 +26,7 @@ from ccdomain.errors import StoreError, StoreUnavailable, show
 from ccdomain.postgres.assignment import PostgresAssignmentRepository
 from ccdomain.postgres.collections import PostgresCollectionsRepository
 from ccdomain.postgres.connection import Connection, TransactionConflict, _failure, _Tx
+from ccdomain.postgres.contact_policy import PostgresContactPolicyRepository
 from ccdomain.postgres.contacts import PostgresContactRepository
 from ccdomain.postgres.events import PostgresEventLog
 from ccdomain.postgres.identities import PostgresIdentityRepository
@@ -283,6 +284,7 @@ class PostgresUnitOfWork(
     PostgresEventLog,
     PostgresServiceLevelReads,
     PostgresAssignmentRepository,
+    PostgresContactPolicyRepository,
 ):
     """A unit of work over a :class:`PostgresStore` (see :mod:`ccdomain.ports`): one part per
     repository port over the transaction part (:mod:`ccdomain.postgres.connection`).
