@@ -7,7 +7,7 @@ import doctest
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ccdomain.errors import RuleViolation
@@ -333,6 +333,9 @@ minutes = st.integers(0, 14 * 24 * 60)
 
 @settings(max_examples=100, deadline=None)
 @given(minutes, minutes, st.integers(1, 3000))
+# Found by this property: a reply at 18:01 to a 17:55 message with a 5-minute target used
+# 5 business minutes (the campaign closes at 18:00) and was called breached (H7).
+@example(reply_after=6, as_of_after=6, target=5)
 def test_H4_the_status_follows_the_business_time_used(
     reply_after: int, as_of_after: int, target: int
 ) -> None:
@@ -350,8 +353,29 @@ def test_H4_the_status_follows_the_business_time_used(
     if reply <= as_of:
         assert first.status is (LevelStatus.MET if used <= limit else LevelStatus.BREACHED)
         assert level.first_response_time == used
-    elif as_of > first.due:
+    elif used > limit:  # H7: by the business time used, not by the wall clock
         assert first.status is LevelStatus.BREACHED
     else:
         expected = LevelStatus.AT_RISK if used >= limit * 0.8 else LevelStatus.RUNNING
         assert first.status is expected
+
+
+def test_H7_a_reply_after_closing_on_the_due_day_is_met_and_one_after_reopening_breached() -> None:
+    # Friday 17:55, 5 minutes, Monday-Friday 08:00-18:00: due Friday 18:00.
+    found = campaign(sla={"first_response_min": 5})
+    for reply, status in (
+        (at("2026-11-20T18:01:00-05:00"), LevelStatus.MET),  # 5 business minutes used
+        (at("2026-11-21T10:00:00-05:00"), LevelStatus.MET),  # Saturday: still 5
+        (at("2026-11-23T08:00:30-05:00"), LevelStatus.BREACHED),  # Monday: 5.5
+    ):
+        answer = message(reply, Direction.OUTBOUND, agent="ana")
+        level = service_level(found, ticket(), [message(FRIDAY), answer], as_of=reply)
+        assert level.first_response is not None
+        assert level.first_response.status is status, reply
+    # Unanswered: not breached until the business clock passes the target on Monday.
+    quiet = service_level(found, ticket(), [message(FRIDAY)], as_of=at("2026-11-22T12:00:00-05:00"))
+    assert quiet.first_response is not None
+    assert quiet.first_response.status is LevelStatus.AT_RISK
+    late = service_level(found, ticket(), [message(FRIDAY)], as_of=at("2026-11-23T08:01:00-05:00"))
+    assert late.first_response is not None
+    assert late.first_response.status is LevelStatus.BREACHED

@@ -23,9 +23,10 @@ Decisions
   response too. Interactions after the as-of instant, and a close after it, have
   not happened yet.
 - H3 Any close ends the resolution clock (resolved, typified or cancelled, T3).
-- H4 A target is met when its stop (the response, the close) comes at or
-  before its due instant, breached otherwise; with no stop yet, it is breached
-  once the as-of instant is past the due instant, ``at_risk`` once 80% of the
+- H4, H7 A target is met when its stop (the response, the close) used no more
+  business time than the target, breached otherwise; with no stop yet, it is
+  breached once the business time used by the as-of instant exceeds the target
+  (a reply after closing time on the due day is met), ``at_risk`` once 80% of the
   target is used, else ``running``. The due instant is the earliest instant at
   which the target's business time has passed, the pending intervals left out;
   while a ticket is pending at the as-of instant, its due instant is computed as
@@ -235,10 +236,12 @@ def _level(
     due = _due(calendar, start, target, pauses)
     if stop is not None:
         used = _counted(calendar, start, stop, pauses)
-        status = LevelStatus.MET if stop <= due else LevelStatus.BREACHED
+        # H7: judged by the business time used, as measured: a reply after closing time
+        # on the due day used no more of it than the target.
+        status = LevelStatus.MET if used <= target else LevelStatus.BREACHED
         return TargetLevel(status=status, due=due, used=used, stopped_at=stop)
     used = _counted(calendar, start, as_of, pauses)
-    if as_of > due:
+    if used > target:
         status = LevelStatus.BREACHED
     elif used >= target * AT_RISK_SHARE:
         status = LevelStatus.AT_RISK
