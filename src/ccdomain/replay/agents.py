@@ -81,8 +81,9 @@ def on_assign(ctx: LineContext) -> Outcome:
             tickets = ctx.uow.tickets_for_customer(customer, campaign)
             ticket = tickets[-1] if tickets else None
     if ticket is not None and (
-        _superseded(ctx, ticket.number, assignee, at)
-        or (ticket.assignee == assignee and ticket.opened_at <= at)
+        # The cheap test first: the log is read only when the ticket is someone else's.
+        (ticket.assignee == assignee and ticket.opened_at <= at)
+        or _superseded(ctx, ticket.number, assignee, at)
     ):
         return ctx.outcome(
             at, ticket=ticket.number, detail=f"ticket {ticket.number} was assigned so"
