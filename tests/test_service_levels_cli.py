@@ -115,7 +115,7 @@ def tickets(db: Path, *more: str) -> list[dict[str, Any]]:
     return rows
 
 
-def test_H5_tickets_as_of_shows_first_response_and_sla(tmp_path: Path) -> None:
+def test_H3_H4_H5_tickets_as_of_shows_first_response_and_sla(tmp_path: Path) -> None:
     db = replayed(tmp_path, events())
     one, two, three = tickets(db, "--as-of", "2026-11-23T08:20:00-05:00")
     assert one["first_response_s"] is None
@@ -147,7 +147,7 @@ def test_H5_the_default_as_of_is_the_latest_event_time(tmp_path: Path) -> None:
     assert tickets(db) == tickets(db, "--as-of", "2026-11-23T13:30:00Z")
 
 
-def test_H5_a_holiday_monday_moves_the_due_instant_to_tuesday(tmp_path: Path) -> None:
+def test_H1_H2_H5_a_holiday_monday_moves_the_due_instant_to_tuesday(tmp_path: Path) -> None:
     db = replayed(tmp_path, events({**SOPORTE, "holidays": ["2026-11-23"]}))
     one, two, _ = tickets(db, "--as-of", "2026-11-23T12:00:00-05:00")
     assert one["sla"]["first_response_due"] == "2026-11-24T08:25:00-05:00"
@@ -155,7 +155,7 @@ def test_H5_a_holiday_monday_moves_the_due_instant_to_tuesday(tmp_path: Path) ->
     assert two["first_response_s"] == 2 * 60  # Friday 17:58-18:00; Monday is closed
 
 
-def test_H5_across_a_DST_change_the_due_instant_keeps_the_wall_clock(tmp_path: Path) -> None:
+def test_H1_H2_H5_across_a_DST_change_the_due_instant_keeps_the_wall_clock(tmp_path: Path) -> None:
     # Santiago: Sunday 6 September 2026 starts at 01:00 (-04:00 becomes -03:00).
     chile = {
         **SOPORTE,
