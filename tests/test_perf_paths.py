@@ -140,3 +140,112 @@ def test_R4_redeliveries_keep_at_most_their_bound_of_customers(
             assert len(memory.customers) <= 2
         # Forgotten, and read again from the store when asked.
         assert memory.ticket_holding(uow, recorded[0]) == recorded[0].ticket
+
+
+# --- record builders (routing's Ticket, Interaction and event construction) -------------
+
+
+def _records() -> list[tuple[type, dict[str, object]]]:
+    from ccdomain.events import InteractionAdded
+    from ccdomain.models import Channel, Interaction, RouteOutcome, Ticket, TicketStatus
+
+    interaction = Interaction(
+        at=AT,
+        channel=Channel.WHATSAPP,
+        direction=Direction.INBOUND,
+        customer="+51987654321",
+        external_id="wamid.1",
+        line="l1",
+        campaign="ventas",
+        text="hola",
+        ticket=7,
+    )
+    ticket = {
+        "number": 7,
+        "campaign": "ventas",
+        "customer": "+51987654321",
+        "origin": Direction.OUTBOUND,
+        "opened_at": AT,
+        "status": TicketStatus.PENDING,
+        "channels": (Channel.CALL, Channel.WHATSAPP),
+        "last_activity_at": AT,
+        "interactions": 3,
+        "pending_spans": ((AT, AT),),
+    }
+    added = InteractionAdded(interaction=interaction, outcome=RouteOutcome.JOINED)
+    return [
+        (Ticket, ticket),
+        (Ticket, {k: ticket[k] for k in ("number", "campaign", "customer", "origin", "opened_at")}),
+        (Interaction, attrs.asdict(interaction, recurse=False)),
+        (InteractionAdded, {"interaction": interaction, "outcome": RouteOutcome.LATE}),
+        (Event, attrs.asdict(_event(), recurse=False)),
+        (
+            Event,
+            {
+                "kind": EventKind.INTERACTION_ADDED,
+                "at": AT,
+                "actor": "ana",
+                "ticket": 7,
+                "payload": added,
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("cls", "values"), _records())
+def test_T7_a_record_builder_makes_the_record_its_class_makes(
+    cls: type, values: dict[str, object]
+) -> None:
+    from ccdomain.models._build import record_builder
+
+    built = record_builder(cls)(**values)
+    made = cls(**values)
+    assert type(built) is cls
+    assert built == made
+    assert hash(built) == hash(made)
+    assert repr(built) == repr(made)
+    # Every field set, defaults included: a slot left empty would raise here.
+    assert attrs.asdict(built, recurse=False) == attrs.asdict(made, recurse=False)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.seq = 1  # type: ignore[attr-defined]
+
+
+def test_T7_the_record_builders_of_rules_have_every_field_of_their_class() -> None:
+    import inspect
+
+    from ccdomain.events import InteractionAdded
+    from ccdomain.models import Interaction, Ticket
+    from ccdomain.rules import tickets
+
+    for build, cls in (
+        (tickets.build_ticket, Ticket),
+        (tickets.build_interaction, Interaction),
+        (tickets._build_event, Event),
+        (tickets._build_interaction_added, InteractionAdded),
+        (tickets._build_ticket_opened, TicketOpened),
+    ):
+        assert list(inspect.signature(build).parameters) == [f.name for f in attrs.fields(cls)]
+
+
+def test_T7_a_record_builder_refuses_a_class_it_would_build_wrong() -> None:
+    from ccdomain.models import Line
+    from ccdomain.models._build import record_builder
+
+    @attrs.frozen
+    class Converted:
+        value: int = attrs.field(converter=int)
+
+    @attrs.frozen
+    class Hooked:
+        value: int
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    @attrs.frozen(slots=False)
+    class Unslotted:
+        value: int
+
+    for cls in (Line, Converted, Hooked, Unslotted):  # Line.queues has a factory default
+        with pytest.raises(TypeError):
+            record_builder(cls)

@@ -499,19 +499,42 @@ class MemoryUnitOfWork:
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one numbered by the store."""
         s = self._s
-        number = s.open_tickets.get((campaign, customer))
+        open_key = (campaign, customer)
+        number = s.open_tickets.get(open_key)
         if number is not None:
             return s.tickets[number], False
         # The number is taken only with the ticket it numbers, through the undo log:
         # a refused opener or a rolled-back unit leaves no gap (T5).
-        number = s.counters.get(_TICKET_COUNTER, 0) + 1
+        counters = s.counters
+        previous = counters.get(_TICKET_COUNTER, _MISSING)
+        number = 1 if previous is _MISSING else previous + 1
         ticket = checked_opening(
             opener(number), campaign=campaign, customer=customer, number=number
         )
-        self._next(_TICKET_COUNTER)
-        self._set(s.tickets, ticket.number, ticket)
-        self._ticket_indexes(ticket, add=True)
-        self._set(s.interactions, ticket.number, [])
+        # Once per opened ticket (routing's hot path): the undo records of _next, _set and
+        # _ticket_indexes written out. A new number is in no index, and the open key was
+        # free (checked above, under the lock).
+        by_customer = s.tickets_by_customer
+        numbers = by_customer.get(customer, _MISSING)
+        contact = ticket.contact
+        undo = self._undo
+        undo.append((counters, _TICKET_COUNTER, previous))
+        counters[_TICKET_COUNTER] = number
+        undo.append((s.tickets, number, _MISSING))
+        s.tickets[number] = ticket
+        undo.append((by_customer, customer, numbers))
+        if numbers is _MISSING or not numbers:
+            by_customer[customer] = (number,)
+        elif numbers[-1] < number:
+            by_customer[customer] = (*numbers, number)
+        else:  # a rolled-back unit gave a number back: keep the tuple in order
+            by_customer[customer] = tuple(sorted((*numbers, number)))
+        if contact is not None:
+            self._index_insort(s.tickets_by_contact, (campaign, contact), number)
+        undo.append((s.open_tickets, open_key, _MISSING))
+        s.open_tickets[open_key] = number
+        undo.append((s.interactions, number, _MISSING))
+        s.interactions[number] = []
         return ticket, True
 
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
@@ -538,7 +561,8 @@ class MemoryUnitOfWork:
         if ticket.contact == old.contact and ticket.status == old.status:
             # Same customer, contact and status: every index already holds it (routing's
             # usual update, once per joined interaction).
-            self._set(self._s.tickets, ticket.number, ticket)
+            self._undo.append((self._s.tickets, ticket.number, old))
+            self._s.tickets[ticket.number] = ticket
             return
         self._ticket_indexes(old, add=False)
         self._set(self._s.tickets, ticket.number, ticket)
@@ -596,18 +620,24 @@ class MemoryUnitOfWork:
 
     def add_interaction(self, interaction: Interaction) -> None:
         """Append a routed interaction to its ticket (O(1))."""
-        if interaction.ticket is None or interaction.ticket not in self._s.tickets:
+        s = self._s
+        items = s.interactions.get(interaction.ticket)  # type: ignore[arg-type]
+        if items is None:
             raise UnknownTicket(
                 f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
             )
-        if interaction.external_id is not None:
-            if interaction.external_id in self._s.by_external_id:
+        external_id = interaction.external_id
+        undo = self._undo
+        if external_id is not None:
+            known = s.by_external_id
+            if external_id in known:
                 raise RuleViolation(
-                    f"interaction {interaction.external_id!r} is already recorded; "
-                    "expected a new external id"
+                    f"interaction {external_id!r} is already recorded; expected a new external id"
                 )
-            self._set(self._s.by_external_id, interaction.external_id, interaction)
-        self._append(self._s.interactions[interaction.ticket], interaction)
+            undo.append((known, external_id, _MISSING))
+            known[external_id] = interaction
+        items.append(interaction)
+        undo.append((items, _APPEND, None))
 
     def interactions(self, ticket: int) -> Sequence[Interaction]:
         """Interactions of a ticket, in the order added."""

@@ -40,7 +40,7 @@ from ccdomain.errors import BlockedIdentity, InvalidChannel, RuleViolation
 from ccdomain.errors import show as _show
 from ccdomain.events import Event, EventKind, InteractionRefused
 from ccdomain.models import Campaign, Channel, Direction, Interaction, Line, Ticket
-from ccdomain.rules.tickets import channels_with, describe_interaction
+from ccdomain.rules.tickets import build_ticket, channels_with, describe_interaction
 
 __all__ = [
     "Target",
@@ -166,7 +166,7 @@ def opened_ticket(
     line = target.line
     channel = interaction.channel
     agent = interaction.agent
-    return Ticket(
+    return build_ticket(
         number=number,
         campaign=target.campaign.id,
         customer=target.customer,

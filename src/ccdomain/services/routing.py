@@ -49,6 +49,7 @@ from ccdomain.rules.routing import (
 )
 from ccdomain.rules.states import ticket_as_of
 from ccdomain.rules.tickets import (
+    build_interaction,
     interaction_event,
     normalize_customer,
     opened_event,
@@ -69,6 +70,9 @@ _JOINED = RouteOutcome.JOINED
 _LATE = RouteOutcome.LATE
 _OUTBOUND = Direction.OUTBOUND
 _WHATSAPP = Channel.WHATSAPP
+# Sets a field of a record built here that nobody else holds yet (the interaction a new
+# ticket's number is given to): frozen to callers, numbered without a copy.
+_set_attr = object.__setattr__
 
 
 @attrs.frozen(kw_only=True)
@@ -322,15 +326,15 @@ def route_checked(
             result = _record(
                 uow,
                 target,
-                at=at,
-                channel=channel,
-                direction=direction,
-                external_id=external_id,
-                agent=agent,
-                text=text,
-                status=status,
-                duration_s=duration_s,
-                queue=queue,
+                at,
+                channel,
+                direction,
+                external_id,
+                agent,
+                text,
+                status,
+                duration_s,
+                queue,
             )
             if direction is _OUTBOUND:
                 if counts:
@@ -367,7 +371,6 @@ def _template_text(
 def _record(
     uow: UnitOfWork,
     target: Target,
-    *,
     at: dt.datetime,
     channel: Channel,
     direction: Direction,
@@ -381,14 +384,16 @@ def _record(
     """T1/T3/T10: put a checked interaction on its ticket, opening one when needed.
 
     This is the hot path of routing: the interaction and the ticket are each built
-    once, one store write per change, no copies of listings.
+    once, one store write per change, no copies of listings. Positional parameters and
+    no closure over them: a closure would give each of them a cell, read on every use.
     """
-    campaign_id = target.campaign.id
+    campaign = target.campaign
+    campaign_id = campaign.id
     customer = target.customer
-    line_id = None if target.line is None else target.line.id
+    line = target.line
     ticket = uow.get_open_ticket(campaign_id, customer)
-    if ticket is not None and target.campaign.auto_resolve_after_h is not None:
-        ticket = resolve_if_due(uow, ticket, at, target.campaign)
+    if ticket is not None and campaign.auto_resolve_after_h is not None:
+        ticket = resolve_if_due(uow, ticket, at, campaign)
         if not ticket.is_open:  # resolved at its due instant, before this interaction (P3)
             ticket = None
     outcome = _JOINED
@@ -396,41 +401,31 @@ def _record(
         late = closed_covering(uow.tickets_for_customer(customer, campaign_id), at)
         if late is not None:
             ticket, outcome = late, _LATE
-    recorded: Interaction | None = None
-
-    def recorded_on(number: int) -> Interaction:
-        return Interaction(
-            at=at,
-            channel=channel,
-            direction=direction,
-            customer=customer,
-            external_id=external_id,
-            line=line_id,
-            campaign=campaign_id,
-            agent=agent,
-            text=text,
-            status=status,
-            duration_s=duration_s,
-            ticket=number,
-        )
-
+    recorded = build_interaction(
+        at=at,
+        channel=channel,
+        direction=direction,
+        customer=customer,
+        external_id=external_id,
+        line=None if line is None else line.id,
+        campaign=campaign_id,
+        agent=agent,
+        text=text,
+        status=status,
+        duration_s=duration_s,
+        ticket=None if ticket is None else ticket.number,
+    )
+    changed = True
     if ticket is None:
-
-        def opener(number: int) -> Ticket:
-            nonlocal recorded
-            recorded = recorded_on(number)
-            # Stored with its first interaction applied: no second write.
-            return opened_ticket(number, target, recorded, queue)
-
-        ticket, opened = uow.get_or_open_ticket(campaign_id, customer, opener)
+        opening = _Opening(target, recorded, queue)
+        ticket, opened = uow.get_or_open_ticket(campaign_id, customer, opening)
         if opened:
             outcome = _OPENED
             uow.append_event(opened_event(ticket, agent))
-    if outcome is _OPENED and recorded is not None:
-        updated, changed = ticket, False
-    else:
-        recorded = recorded_on(ticket.number)
-        updated, changed = with_interaction(ticket, recorded), True
+            changed = False  # stored with its first interaction applied: no second write
+        else:  # another store's get-or-open found one after all: join it
+            _set_attr(recorded, "ticket", ticket.number)
+    updated = with_interaction(ticket, recorded) if changed else ticket
     uow.add_interaction(recorded)
     uow.append_event(interaction_event(recorded, outcome))
     if updated.contact is None:
@@ -443,3 +438,21 @@ def _record(
         # After the link: a waiting ticket is placed by its contact's VIP flag (A3).
         updated = assign_opened(uow, updated, at, direction, agent)
     return RouteResult(ticket=updated, outcome=outcome, interaction=recorded)
+
+
+class _Opening:
+    """The opener :meth:`~ccdomain.ports.TicketRepository.get_or_open_ticket` calls with the
+    number it gives the new ticket: the interaction built for it takes that number in
+    place (nobody else holds it yet) and the ticket is built with it applied (T5, T7)."""
+
+    __slots__ = ("queue", "recorded", "target")
+
+    def __init__(self, target: Target, recorded: Interaction, queue: str | None) -> None:
+        self.target = target
+        self.recorded = recorded
+        self.queue = queue
+
+    def __call__(self, number: int) -> Ticket:
+        recorded = self.recorded
+        _set_attr(recorded, "ticket", number)
+        return opened_ticket(number, self.target, recorded, self.queue)
