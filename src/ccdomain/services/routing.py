@@ -34,6 +34,7 @@ from ccdomain import checks
 from ccdomain.errors import RuleViolation, UnknownCampaign
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
+from ccdomain.models._build import record_builder
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.contact_policy import template_text
 from ccdomain.rules.routing import (
@@ -84,6 +85,9 @@ class RouteResult:
     interaction: Interaction
 
 
+_route_result = record_builder(RouteResult)  # one per routed interaction (models._build)
+
+
 def resolve_target(
     uow: UnitOfWork,
     *,
@@ -100,6 +104,19 @@ def resolve_target(
         UnknownCampaign, UnknownLine: the campaign or line is not declared.
         InvalidPhoneNumber, RuleViolation: the customer, or a missing campaign or line.
     """
+    return _target(uow, channel, direction, customer, line_id, campaign_id, at)
+
+
+def _target(
+    uow: UnitOfWork,
+    channel: Channel,
+    direction: Direction,
+    customer: object,
+    line_id: str | None,
+    campaign_id: str | None,
+    at: dt.datetime,
+) -> Target:
+    """:func:`resolve_target` with its parameters by position (routing's hot path)."""
     line = None if line_id is None else get_line(uow, line_id)
     if campaign_id is not None:
         campaign = get_campaign(uow, campaign_id)
@@ -211,29 +228,29 @@ def route_interaction(
             f"template params {_show(params)} are given without a template; expected a "
             "template name with them (W1)"
         )
-    # Optional fields spelled out: this runs once per routed interaction.
-    return route_checked(
+    # Optional fields spelled out, passed by position: this runs once per routed interaction.
+    return _route(
         store,
-        at=checks.aware(at),
-        channel=parse_channel(channel),
-        direction=parse_direction(direction),
-        customer=customer,
-        line=None if line is None else checks.identifier(line, "line"),
-        campaign=None if campaign is None else checks.identifier(campaign, "campaign"),
-        external_id=None if external_id is None else checks.identifier(external_id, "external_id"),
-        agent=None if agent is None else checks.agent(agent),
-        text=None if text is None else checks.text(text, "text"),
-        status=None if status is None else checks.identifier(status, "status"),
-        duration_s=None if duration_s is None else checks.duration(duration_s),
-        queue=None if queue is None else checks.identifier(queue, "queue"),
-        template=None if template is None else checks.identifier(template, "template"),
-        params=tuple(
+        checks.aware(at),
+        parse_channel(channel),
+        parse_direction(direction),
+        customer,
+        None if line is None else checks.identifier(line, "line"),
+        None if campaign is None else checks.identifier(campaign, "campaign"),
+        None if external_id is None else checks.identifier(external_id, "external_id"),
+        None if agent is None else checks.agent(agent),
+        None if text is None else checks.text(text, "text"),
+        None if status is None else checks.identifier(status, "status"),
+        None if duration_s is None else checks.duration(duration_s),
+        None if queue is None else checks.identifier(queue, "queue"),
+        None if template is None else checks.identifier(template, "template"),
+        tuple(
             checks.text(p, "template param", limit=checks.PARAM_MAX)
             for p in checks.items(params, "template params")
         )
         if params
         else (),
-        tag=None if tag is None else checks.identifier(tag, "tag"),
+        None if tag is None else checks.identifier(tag, "tag"),
     )
 
 
@@ -269,7 +286,45 @@ def route_checked(
     Raises:
         The errors of :func:`route_interaction` but for those of the input checks.
     """
-    line_id, campaign_id = line, campaign
+    return _route(
+        store,
+        at,
+        channel,
+        direction,
+        customer,
+        line,
+        campaign,
+        external_id,
+        agent,
+        text,
+        status,
+        duration_s,
+        queue,
+        template,
+        params,
+        tag,
+    )
+
+
+def _route(
+    store: Store,
+    at: dt.datetime,
+    channel: Channel,
+    direction: Direction,
+    customer: str,
+    line_id: str | None,
+    campaign_id: str | None,
+    external_id: str | None,
+    agent: str | None,
+    text: str | None,
+    status: str | None,
+    duration_s: int | None,
+    queue: str | None,
+    template: str | None,
+    params: Sequence[str],
+    tag: str | None,
+) -> RouteResult:
+    """:func:`route_checked` with its parameters by position (both entry points call it)."""
     with store.unit_of_work() as uow:
         if external_id is not None:
             seen = uow.find_interaction(external_id)
@@ -279,15 +334,7 @@ def route_checked(
                     return RouteResult(
                         ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen
                     )
-        target = resolve_target(
-            uow,
-            channel=channel,
-            direction=direction,
-            customer=customer,
-            line_id=line_id,
-            campaign_id=campaign_id,
-            at=at,
-        )
+        target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
         if uow.get_block(target.campaign.id, target.customer) is not None:
             uow.append_event(
                 refusal_event(
@@ -437,7 +484,7 @@ def _record(
     if outcome is _OPENED:
         # After the link: a waiting ticket is placed by its contact's VIP flag (A3).
         updated = assign_opened(uow, updated, at, direction, agent)
-    return RouteResult(ticket=updated, outcome=outcome, interaction=recorded)
+    return _route_result(ticket=updated, outcome=outcome, interaction=recorded)
 
 
 class _Opening:
