@@ -388,7 +388,10 @@ def exact_link_code(uow: ContactRepository, campaign: str, customer: str) -> str
     Only EXACT candidates can decide, so the other tiers are not searched; the result
     is the one :func:`~ccdomain.rules.matching.decide_link` gives on the full list.
     """
-    exact = [c for c in uow.contacts_by_phone(customer) if c.campaign == campaign]
+    found = uow.contacts_by_phone(customer)
+    if not found:  # most routed customers: no contact holds the number
+        return None
+    exact = [c for c in found if c.campaign == campaign]
     return exact[0].code if len(exact) == 1 else None
 
 
