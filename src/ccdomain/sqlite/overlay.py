@@ -23,7 +23,8 @@ one ``executemany``.
   process leaves whole batches.
 
 The undo log holds tuples: ``("t", number, old, was_new, new, is_new)`` for a ticket,
-``("i", interaction, text)`` for an interaction, ``("n", key, at)`` for an inbound
+``("i", interaction, text)`` for an interaction, ``("y", typification, text)`` for a
+typification, ``("n", key, at)`` for an inbound
 message time. Redo (after a spill) applies them again in order.
 """
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ccdomain.models import Interaction, Ticket, TicketStatus
+from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 
 _OPEN = TicketStatus.OPEN.value
 
@@ -50,6 +51,7 @@ class _Overlay:
         "interactions",
         "new",
         "tickets",
+        "typifications",
         "undo",
     )
 
@@ -63,6 +65,8 @@ class _Overlay:
         self.interactions: list[tuple[Interaction, str]] = []
         self.ids: dict[str, Interaction] = {}
         self.by_ticket: dict[int, list[Interaction]] = {}
+        # Typifications in the order recorded, with their JSON.
+        self.typifications: list[tuple[Typification, str]] = []
         # Inbound message times (W1) by (line, customer, ts) -> at text; and their ts by
         # (line, customer).
         self.inbound: dict[tuple[str, str, int], str] = {}
@@ -73,7 +77,7 @@ class _Overlay:
         self.undo: list[tuple[Any, ...]] = []
 
     def __bool__(self) -> bool:
-        return bool(self.tickets or self.interactions or self.inbound)
+        return bool(self.tickets or self.interactions or self.inbound or self.typifications)
 
     # -- changes (each logged for undo) ----------------------------------------------------
 
@@ -119,6 +123,10 @@ class _Overlay:
         if not held:
             del self.by_ticket[number]
 
+    def add_typification(self, typification: Typification, text: str) -> None:
+        self.undo.append(("y", typification, text))
+        self.typifications.append((typification, text))
+
     def add_inbound(self, line: str, customer: str, ts: int, at: str) -> None:
         key = (line, customer, ts)
         if key in self.inbound:  # INSERT OR IGNORE: the first time of an instant stays
@@ -151,6 +159,8 @@ class _Overlay:
                 self._set_ticket(number, old, was_new)
             elif kind == "i":
                 self._pop_interaction()
+            elif kind == "y":
+                self.typifications.pop()
             else:
                 self._pop_inbound(entry[1])
         del log[mark:]
@@ -169,6 +179,8 @@ class _Overlay:
                 self._set_ticket(number, new, is_new and number not in written)
             elif kind == "i":
                 self._push_interaction(entry[1], entry[2])
+            elif kind == "y":
+                self.typifications.append((entry[1], entry[2]))
             else:
                 self._push_inbound(entry[1], entry[2])
 
@@ -227,6 +239,11 @@ class _Overlay:
                 "INSERT INTO interactions (ticket, external_id, data) VALUES (?, ?, ?)",
                 [(i.ticket, i.external_id, text) for i, text in self.interactions],
             )
+        if self.typifications:
+            db.executemany(
+                "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
+                [(t.ticket, text) for t, text in self.typifications],
+            )
         if self.inbound:
             db.executemany(
                 "INSERT OR IGNORE INTO inbound_messages (line, customer, ts, at) "
@@ -242,6 +259,7 @@ class _Overlay:
         self.new.clear()
         self.by_customer.clear()
         self.interactions.clear()
+        self.typifications.clear()
         self.ids.clear()
         self.by_ticket.clear()
         self.inbound.clear()

@@ -568,6 +568,14 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     @_guarded
     def add_typification(self, typification: Typification) -> None:
         """Record a typification (T8)."""
+        self._db()
+        held = self._held()
+        if held is not None and type(typification.ticket) is int:
+            text = self._dump(typification)
+            if not text.isascii():
+                text.encode()  # a lone surrogate fails here, not at the commit
+            held.add_typification(typification, text)
+            return
         self._wdb().execute(
             "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
             (typification.ticket, self._dump(typification)),
@@ -577,10 +585,20 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
         """Typifications of a ticket (or all), in the order recorded."""
         if ticket is None:
-            return self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
-        return self._all(
-            "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq", (ticket,), Typification
-        )
+            found = self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
+        else:
+            found = self._all(
+                "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq",
+                (ticket,),
+                Typification,
+            )
+        conn = self._conn
+        if conn is not None and conn.active and conn.overlay.typifications:
+            # Recorded after every written one.
+            found += [
+                t for t, _ in conn.overlay.typifications if ticket is None or t.ticket == ticket
+            ]
+        return found
 
     @_guarded
     def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
@@ -609,6 +627,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
         """Replace the typification records of a ticket one for one, in place (I4)."""
         new = list(typifications)
+        self._settle()
         seqs = self._seqs("typifications", ticket, "typifications", new)
         self._wdb().executemany(
             "UPDATE typifications SET data = ? WHERE seq = ?",
