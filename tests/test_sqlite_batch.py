@@ -309,9 +309,15 @@ def test_T2_T3_a_batch_closes_and_opens_tickets_of_one_key(tmp_path: Path) -> No
             line.commit()
         assert outer.tickets_for_customer(customer) == [closed, second]
         assert outer.open_tickets_for_customer(customer) == [second]
+        with store.unit_of_work() as line:  # reads by a scan see what is held too
+            linked = attrs.evolve(second, contact="C-1")
+            line.update_ticket(linked)
+            assert line.tickets_for_contact("ventas", "C-1") == [linked]
+            assert line.list_tickets("ventas") == [closed, linked]
+            assert line.list_tickets("otra") == []
+            line.commit()
         outer.commit()
-    assert _rows(tmp_path / "a.db", "SELECT number, status FROM tickets ORDER BY number") == [
-        (first.number, "resolved"),
-        (second.number, "open"),
-    ]
+    assert _rows(
+        tmp_path / "a.db", "SELECT number, status, contact FROM tickets ORDER BY number"
+    ) == [(first.number, "resolved", None), (second.number, "open", "C-1")]
     store.close()
