@@ -179,6 +179,9 @@ class LineContext:
         return found
 
     def opt_text(self, name: str, *, limit: int = checks.ID_MAX) -> str | None:
+        # Most optional fields are absent: answered without the call to ``checked``.
+        if self.data.get(name) is None:
+            return None
         return self.checked(name, checks.identifier, limit=limit)
 
     def agent(self, name: str = "agent") -> str:
@@ -188,9 +191,13 @@ class LineContext:
         return found
 
     def opt_agent(self, name: str = "agent") -> str | None:
+        if self.data.get(name) is None:
+            return None
         return self.checked(name, checks.agent)
 
     def free_text(self, name: str, *, limit: int = checks.TEXT_MAX) -> str | None:
+        if self.data.get(name) is None:
+            return None
         return self.checked(name, checks.text, limit=limit)
 
     def time(self, name: str = "at") -> dt.datetime:

@@ -60,6 +60,7 @@ from ccdomain.models import (
 )
 from ccdomain.serialization import from_json
 from ccdomain.sqlite.fast_json import _json
+from ccdomain.sqlite.overlay import _Overlay
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -165,10 +166,12 @@ class _Connection:
         "blocks_empty",
         "counters",
         "db",
+        "decoded",
         "generation",
         "lost",
         "new_events",
         "next_event",
+        "overlay",
         "phones",
         "reads",
         "stack",
@@ -178,8 +181,12 @@ class _Connection:
         "version",
     )
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, decoded: dict[tuple[type, str], Any] | None = None
+    ) -> None:
         self.db = db
+        # The store's decoded models by row text (see ``_UnitOfWorkBase._load``).
+        self.decoded: dict[tuple[type, str], Any] = {} if decoded is None else decoded
         # Units of work entered in this thread, outermost first.
         self.stack: list[_UnitOfWorkBase] = []
         # Units of work from this index of ``stack`` on have no savepoint yet: one is
@@ -218,6 +225,9 @@ class _Connection:
         # until the commit (``tickets_after``), see ``_ticket_written``.
         self.tickets: dict[tuple[Any, ...], Any] = {}
         self.tickets_after: dict[tuple[Any, ...], Any] = {}
+        # The batch write path (ccdomain.sqlite.overlay): writes of nested units held in
+        # memory until the commit, while no unit of the transaction holds a savepoint.
+        self.overlay = _Overlay()
 
     def begin(self) -> None:
         """Start the write transaction (a rollback undoes all of it, counters included)."""
@@ -236,11 +246,13 @@ class _Connection:
         they began, so one savepoint marks the start of all of them; the lowest of them
         owns it (releases it) and the others roll back to it.
         """
+        if self.overlay:  # held writes go first, each open unit's after its savepoint
+            self.spill()
+            return
         stack = self.stack
         start = self.unmarked
         self.unmarked = len(stack)
         name = None
-        counters: dict[str, int] = {}
         for depth in range(start, len(stack)):
             unit = stack[depth]
             if unit._nested and unit._generation == self.generation:
@@ -248,11 +260,66 @@ class _Connection:
                     name = f"uow_{depth}"
                     self.db.execute(f"SAVEPOINT {name}")
                     unit._owner = True
-                    # The counters as they stand here: a rollback to it gives them back.
-                    counters = dict(self.counters)
                 unit._savepoint = name
-                unit._events_mark = len(self.new_events)
-                unit._counters_mark = counters
+
+    def spill(self) -> None:
+        """Write what the overlay holds, then go on with a savepoint per open unit (E2).
+
+        Before a write the overlay does not hold (or a read it cannot answer): its rows
+        from before the open nested units are written first, then, for each open unit,
+        a savepoint and the rows that unit added. A unit that fails afterwards rolls
+        back to its savepoint as without the overlay. The open units write directly
+        from here on (``overlay_on`` is false while a savepoint is held).
+        """
+        overlay = self.overlay
+        if not overlay:
+            return
+        entries = list(overlay.undo)
+        overlay.undo_to(0)
+        db = self.db
+        written = overlay.write(db, self.dump)
+        generation = self.generation
+        stack = self.stack
+        units = [
+            (depth, unit)
+            for depth, unit in enumerate(stack)
+            if unit._nested and unit._generation == generation
+        ]
+        name: str | None = None
+        previous = -1
+        for index, (depth, unit) in enumerate(units):
+            mark = unit._undo_mark
+            if unit._savepoint is not None:
+                name = unit._savepoint
+            else:
+                # Units with no change between their starts share one savepoint.
+                if name is None or mark != previous:
+                    name = f"uow_{depth}"
+                    db.execute(f"SAVEPOINT {name}")
+                    unit._owner = True
+                unit._savepoint = name
+            previous = mark
+            end = units[index + 1][1]._undo_mark if index + 1 < len(units) else len(entries)
+            if end > mark:
+                overlay.redo(entries[mark:end], written)
+                written |= overlay.write(db, self.dump)
+        for _, unit in units:
+            unit._undo_mark = 0
+        self.unmarked = len(stack)
+
+    def overlay_on(self) -> bool:
+        """Whether a nested unit's write may be held in the overlay (no savepoint held)."""
+        return self.unmarked <= 1 and self.active and self.lost is None
+
+    def dump(self, obj: Any) -> str:
+        """The JSON of a model about to be written, remembered for the next read of it."""
+        text = _json(obj)
+        if type(obj) in _SHAREABLE:
+            decoded = self.decoded
+            if len(decoded) >= _DECODED_LIMIT:
+                decoded.clear()
+            decoded[type(obj), text] = obj
+        return text
 
     def savepoint_open(self) -> bool:
         """Whether a unit of work of this transaction holds a savepoint."""
@@ -278,6 +345,8 @@ class _Connection:
 
     def commit(self) -> None:
         """Make the transaction's changes durable."""
+        if self.overlay:
+            self.overlay.write(self.db, self.dump)
         self.write_events()
         if self.counters:
             self.db.executemany(
@@ -291,6 +360,7 @@ class _Connection:
     def rollback(self) -> None:
         """Undo the transaction, the numbers it took included (T5)."""
         self.new_events.clear()
+        self.overlay.clear()
         self.db.execute("ROLLBACK")
         self._ended(keep=False)
 
@@ -308,6 +378,7 @@ class _Connection:
     def reset(self) -> None:
         """Leave no transaction behind after a failure (best effort)."""
         self.new_events.clear()
+        self.overlay.clear()
         try:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
@@ -328,6 +399,7 @@ class _Connection:
         self.active = False
         self.lost = None
         self.counters.clear()
+        self.overlay.clear()
         if keep:
             # What a committed transaction read and wrote is what the file holds.
             if len(self.reads) > _READS_LIMIT:
@@ -379,8 +451,10 @@ class _UnitOfWorkBase:
         self._owner = False
         self._events_mark = 0
         self._events_before: list[tuple[int, str]] = []
-        # The transaction's counters when this unit's savepoint was taken (T5).
+        # The transaction's counters when this unit began (T5: a rollback gives back the
+        # numbers it took) and the length of the overlay's undo log then (E2).
         self._counters_mark: dict[str, int] = {}
+        self._undo_mark = 0
         self._generation = 0
         self._committed = False
 
@@ -404,11 +478,18 @@ class _UnitOfWorkBase:
             raise _failure("unit_of_work", exc, self._store.path) from exc
         self._savepoint = None
         self._owner = False
-        self._events_mark = 0
         self._events_before = []
         self._generation = conn.generation
         self._committed = False
-        if not self._nested:
+        if self._nested:
+            # What a rollback of this unit undoes without a savepoint: the events it
+            # appends, the overlay's changes it makes, the numbers it takes.
+            self._events_mark = len(conn.new_events)
+            self._undo_mark = len(conn.overlay.undo)
+            self._counters_mark = dict(conn.counters) if conn.counters else {}
+        else:
+            self._events_mark = 0
+            self._undo_mark = 0
             conn.unmarked = 0
         conn.stack.append(self)
         self._conn = conn
@@ -452,11 +533,16 @@ class _UnitOfWorkBase:
                 conn.stack.remove(self)
             conn.unmarked = min(conn.unmarked, len(conn.stack))
             self._conn = None
+            if len(conn.stack) == 1:  # a line of a batch ended: its changes are the batch's
+                conn.overlay.undo.clear()
+        # Events are written in pages between lines only: an open unit may still undo its
+        # own from memory.
         if (
             len(conn.new_events) >= _EVENTS_PAGE
             and conn.active
             and conn.lost is None
             and exc is None
+            and len(conn.stack) <= 1
             and not conn.savepoint_open()
         ):
             try:
@@ -467,19 +553,27 @@ class _UnitOfWorkBase:
             self._store._run_purge(conn)
 
     def _rollback_savepoint(self, conn: _Connection) -> None:
-        if self._savepoint is None:  # nothing written since this unit began
-            return
-        del conn.new_events[self._events_mark :]
-        conn.db.execute(f"ROLLBACK TO {self._savepoint}")
-        if self._events_before:  # appended before the savepoint, written after it
-            conn.new_events[:0] = self._events_before
-            self._events_mark = len(self._events_before)
-            self._events_before = []
-        conn.forget()
+        """Undo this nested unit: the overlay from its undo log, SQL from its savepoint."""
+        events = conn.new_events
+        cut = len(events) > self._events_mark
+        if cut:
+            del events[self._events_mark :]
+        undone = conn.overlay.undo_to(self._undo_mark)
         counters = conn.counters
         if counters != self._counters_mark:
             counters.clear()
             counters.update(self._counters_mark)
+        if self._savepoint is not None:
+            conn.db.execute(f"ROLLBACK TO {self._savepoint}")
+            if self._events_before:  # appended before the savepoint, written after it
+                events[:0] = self._events_before
+                self._events_mark = len(self._events_before)
+                self._events_before = []
+            conn.forget()
+        elif undone:  # the remembered lookups followed the overlay's changes
+            conn.forget()
+        elif cut:
+            conn.next_event = events[-1][0] + 1 if events else None
 
     @_guarded
     def commit(self) -> None:
@@ -520,7 +614,11 @@ class _UnitOfWorkBase:
         return conn.db
 
     def _wdb(self) -> sqlite3.Connection:
-        """The connection to run a write on: the savepoints of the active units are taken."""
+        """The connection to run a write on: the savepoints of the active units are taken.
+
+        What the overlay holds is written first (``_Connection.spill``): a write it does
+        not hold comes after every write before it.
+        """
         db = self._db()
         conn = self._conn
         if conn is None:
@@ -528,9 +626,27 @@ class _UnitOfWorkBase:
             thread = self._store._connection()
             thread.write_events()
             thread.forget()
-        elif conn.unmarked < len(conn.stack):
+        elif conn.overlay or conn.unmarked < len(conn.stack):
             conn.mark()
         return db
+
+    def _settle(self) -> None:
+        """Before a read SQL must answer alone: write what the overlay holds."""
+        conn = self._conn
+        if conn is not None and conn.overlay:
+            conn.spill()
+
+    def _held(self) -> _Overlay | None:
+        """The overlay, when this unit's writes are held in it (nested, no savepoint held)."""
+        conn = self._conn
+        if (
+            conn is not None
+            and self._nested
+            and self._generation == conn.generation
+            and conn.overlay_on()
+        ):
+            return conn.overlay
+        return None
 
     def _counter(self, name: str) -> int | None:
         """The value counter ``name`` has in this unit's transaction (None outside a unit)."""
@@ -546,12 +662,14 @@ class _UnitOfWorkBase:
         return value
 
     def _take(self, name: str, value: int) -> None:
-        """Take ``value`` of counter ``name`` in this unit (a rollback gives it back: T5)."""
+        """Take ``value`` of counter ``name`` in this unit (a rollback gives it back: T5).
+
+        A nested unit's rollback restores the counters it began with; an outermost one's
+        forgets them all.
+        """
         conn = self._conn
         if conn is None:
             return
-        if conn.unmarked < len(conn.stack):  # before the change, the savepoint that undoes it
-            conn.mark()
         conn.counters[name] = value
 
     def _next(self, name: str) -> int:

@@ -42,6 +42,12 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
         """Record the time of an inbound message on a line (W1)."""
+        self._db()
+        held = self._held()
+        if held is not None and type(line) is str and type(customer) is str:
+            # Held until the commit (the batch write path, ccdomain.sqlite.overlay).
+            held.add_inbound(line, customer, _micros(at), at.isoformat())
+            return
         self._wdb().execute(
             "INSERT OR IGNORE INTO inbound_messages (line, customer, ts, at) VALUES (?, ?, ?, ?)",
             (line, customer, _micros(at), at.isoformat()),
@@ -54,16 +60,22 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
         """The latest inbound message time on the line at or before ``at``, or None."""
         if not self._has_tables():
             return None
+        bound = _MAX_MICROS if at is None else _micros(at)
         row = (
             self._db()
             .execute(
-                "SELECT at FROM inbound_messages WHERE line = ? AND customer = ? AND ts <= ? "
+                "SELECT ts, at FROM inbound_messages WHERE line = ? AND customer = ? AND ts <= ? "
                 "ORDER BY ts DESC LIMIT 1",
-                (line, customer, _MAX_MICROS if at is None else _micros(at)),
+                (line, customer, bound),
             )
             .fetchone()
         )
-        return None if row is None else dt.datetime.fromisoformat(row[0])
+        conn = self._conn
+        if conn is not None and conn.active and conn.overlay.inbound:
+            held = conn.overlay.last_inbound(line, customer, bound)
+            if held is not None and (row is None or held[0] > row[0]):
+                row = held
+        return None if row is None else dt.datetime.fromisoformat(row[1])
 
     @_guarded
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:

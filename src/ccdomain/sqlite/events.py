@@ -26,7 +26,7 @@ class SqliteEventLog(_UnitOfWorkBase):
     @_guarded
     def append_event(self, event: Event) -> Event:
         """Record an event with the next sequence number (T11)."""
-        db = self._wdb()
+        db = self._db()
         conn = self._conn
         seq = None if conn is None else conn.next_event
         if seq is None:
@@ -34,10 +34,14 @@ class SqliteEventLog(_UnitOfWorkBase):
             seq = int(last) + 1
         stored = event.numbered(seq)
         if conn is not None and conn.active:
-            conn.new_events.append((seq, _json(stored)))  # written at the commit
+            # Held until the commit (or a page between lines): a unit that rolls back
+            # drops those it appended, with or without a savepoint.
+            conn.new_events.append((seq, _json(stored)))
             conn.next_event = seq + 1
         else:
-            db.execute("INSERT INTO events (seq, data) VALUES (?, ?)", (seq, _json(stored)))
+            self._wdb().execute(
+                "INSERT INTO events (seq, data) VALUES (?, ?)", (seq, _json(stored))
+            )
         return stored
 
     @_guarded

@@ -43,6 +43,7 @@ class SqliteServiceLevelReads(_UnitOfWorkBase):
         self, campaign: str | None = None
     ) -> Iterator[tuple[int, Sequence[Interaction]]]:
         """Every ticket's interactions (of one campaign, or all), by ticket number (H5)."""
+        self._settle()
         if campaign is None:
             rows = self._db().execute("SELECT ticket, data FROM interactions ORDER BY ticket, seq")
         else:

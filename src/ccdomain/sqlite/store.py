@@ -227,7 +227,7 @@ class SqliteStore:
                 db.execute("PRAGMA cache_size = -32768")
             except sqlite3.Error as exc:
                 raise _failure("", exc, self._path) from exc
-            conn = _Connection(db)
+            conn = _Connection(db, self._decoded)
             self._connections.append(conn)
         self._local.conn = conn
         return conn

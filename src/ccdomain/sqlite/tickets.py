@@ -12,6 +12,11 @@
 * T9 - ``interactions.external_id`` is UNIQUE: a repeated id is a RuleViolation.
 * I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
 
+Batch write path (issue 15, :mod:`ccdomain.sqlite.overlay`): in a nested unit of work
+with no savepoint held, tickets opened and changed and interactions added are held in
+memory until the outermost commit, the checks SQLite's keys made (T2, T3, T9) made in
+memory against the file and what is held; every read here merges what is held.
+
 Speed (the routing hot path): ticket lookups are remembered per connection and
 kept up to date by the ticket writes (those of an outermost unit only at its
 commit: until then its lookups after its own writes are read again). A ticket
@@ -31,6 +36,7 @@ from ccdomain.ports import checked_opening
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 from ccdomain.sqlite.fast_json import _json
+from ccdomain.sqlite.overlay import _Overlay
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
@@ -78,6 +84,53 @@ def _derived(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
     return _MISSING
 
 
+def _merged(
+    overlay: _Overlay, key: tuple[Any, ...], found: Ticket | Sequence[Ticket] | None, one: bool
+) -> Any:
+    """A lookup read from the file with the tickets the overlay holds in their place."""
+    kind = key[0]
+    if kind == "number":
+        held_one = overlay.tickets.get(key[1])
+        return found if held_one is None else held_one
+    held = overlay.by_customer.get(key[2] if kind == "open" else key[1])
+    if not held:
+        return found
+    if kind == "open":
+        campaign = key[1]
+        picked = [t for t in held.values() if t.campaign == campaign and t.is_open]
+    elif kind == "open customer":
+        picked = [t for t in held.values() if t.is_open]
+    elif len(key) == 3:  # ("customer", customer, campaign)
+        campaign = key[2]
+        picked = [t for t in held.values() if t.campaign == campaign]
+    else:
+        picked = list(held.values())
+    rows: list[Ticket]
+    if one:
+        rows = [] if found is None else [cast(Ticket, found)]
+    else:
+        rows = list(cast(Sequence[Ticket], found))
+    merged = [t for t in rows if t.number not in held]
+    merged += picked
+    merged.sort(key=lambda t: t.number)
+    if one:
+        return merged[0] if merged else None
+    return merged
+
+
+def _with_held(
+    overlay: _Overlay, found: list[Ticket], keep: Callable[[Ticket], bool]
+) -> list[Ticket]:
+    """Tickets read from the file with those the overlay holds in their place (a scan)."""
+    held = overlay.tickets
+    if not held:
+        return found
+    merged = [t for t in found if t.number not in held]
+    merged += [t for t in held.values() if keep(t)]
+    merged.sort(key=lambda t: t.number)
+    return merged
+
+
 def _by_number(tickets: tuple[Ticket, ...], ticket: Ticket, keep: bool) -> tuple[Ticket, ...]:
     """``tickets`` (by number) with ``ticket`` in its place, or without it unless ``keep``."""
     number = ticket.number
@@ -106,6 +159,18 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             return found, False
         db = self._db()
         current = self._counter(_TICKET_COUNTER)
+        held = self._held()
+        if held is not None and current is not None:
+            # T2: the lookup above read the file and what is held; T5: the number is
+            # taken from the counters, which a rollback of the unit gives back.
+            number = current + 1
+            ticket = checked_opening(
+                opener(number), campaign=campaign, customer=customer, number=number
+            )
+            held.put_ticket(ticket, True)
+            self._take(_TICKET_COUNTER, number)
+            self._ticket_written(ticket)
+            return ticket, True
         # Inside a unit of work the number is taken only once its ticket is stored: a
         # refused opener or a rolled-back unit leaves no gap (T5).
         number = self._next(_TICKET_COUNTER) if current is None else current + 1
@@ -153,6 +218,18 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     @_guarded
     def get_ticket(self, number: int) -> Ticket | None:
         """The ticket with that number, or None."""
+        return self._number_lookup(number)
+
+    def _known(self, number: int, campaign: object, customer: object) -> Ticket | None:
+        """Ticket ``number`` as stored, from the remembered open ticket of its key if there."""
+        conn = self._conn
+        if conn is not None and type(campaign) is str and type(customer) is str:
+            found = conn.tickets.get(("open", campaign, customer))
+            if found is not None and found.number == number:
+                return cast(Ticket, found)
+        return self._number_lookup(number)
+
+    def _number_lookup(self, number: int) -> Ticket | None:
         return cast(
             Ticket | None,
             self._ticket_lookup(
@@ -179,12 +256,17 @@ class SqliteTicketRepository(_UnitOfWorkBase):
                     cache[key] = found
             if found is not _MISSING:
                 return cast(Ticket | None, found) if one else list(found)
+        overlay = conn.overlay if conn is not None and conn.active else None
         if one:
             ticket = self._one(sql, params, Ticket)
+            if overlay is not None and overlay.tickets:
+                ticket = _merged(overlay, key, ticket, True)
             if cache is not None:
                 cache[key] = ticket
             return ticket
         tickets = self._all(sql, params, Ticket)
+        if overlay is not None and overlay.tickets:
+            tickets = _merged(overlay, key, tickets, False)
         if cache is not None:
             cache[key] = tuple(tickets)
         return tickets
@@ -235,6 +317,28 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     @_guarded
     def update_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
+        self._db()
+        held = self._held()
+        number = ticket.number
+        if (
+            held is not None
+            and type(number) is int
+            and type(ticket.campaign) is str
+            and type(ticket.customer) is str
+        ):
+            old = held.tickets.get(number) or self._known(number, ticket.campaign, ticket.customer)
+            if old is None:
+                raise UnknownTicket(f"no ticket with number {number!r}")
+            if (old.campaign, old.customer) != (ticket.campaign, ticket.customer):
+                raise RuleViolation(
+                    f"ticket {number} belongs to ({old.campaign!r}, {old.customer!r}); "
+                    "its campaign and customer cannot change"
+                )
+            if ticket.is_open and not old.is_open:
+                raise RuleViolation(f"ticket {number} is closed; a closed ticket never reopens")
+            held.put_ticket(ticket, number in held.new)
+            self._ticket_written(ticket)
+            return
         db = self._wdb()
         data = self._dump(ticket)
         key = (ticket.number, ticket.campaign, ticket.customer)
@@ -308,10 +412,15 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     def list_tickets(self, campaign: str | None = None) -> Sequence[Ticket]:
         """Tickets of a campaign (or all), by number."""
         if campaign is None:
-            return self._all("SELECT data FROM tickets ORDER BY number", (), Ticket)
-        return self._all(
-            "SELECT data FROM tickets WHERE campaign = ? ORDER BY number", (campaign,), Ticket
-        )
+            found = self._all("SELECT data FROM tickets ORDER BY number", (), Ticket)
+        else:
+            found = self._all(
+                "SELECT data FROM tickets WHERE campaign = ? ORDER BY number", (campaign,), Ticket
+            )
+        conn = self._conn
+        if conn is None or not conn.overlay.tickets:
+            return found
+        return _with_held(conn.overlay, found, lambda t: campaign is None or t.campaign == campaign)
 
     @_guarded
     def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
@@ -348,10 +457,16 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     @_guarded
     def tickets_for_contact(self, campaign: str, code: str) -> Sequence[Ticket]:
         """Tickets linked to that contact, by number."""
-        return self._all(
+        found = self._all(
             "SELECT data FROM tickets WHERE campaign = ? AND contact = ? ORDER BY number",
             (campaign, code),
             Ticket,
+        )
+        conn = self._conn
+        if conn is None or not conn.overlay.tickets:
+            return found
+        return _with_held(
+            conn.overlay, found, lambda t: t.campaign == campaign and t.contact == code
         )
 
     @_guarded
@@ -361,7 +476,36 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             raise UnknownTicket(
                 f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
             )
+        self._db()
+        held = self._held()
+        number, external_id = interaction.ticket, interaction.external_id
+        if (
+            held is not None
+            and type(number) is int
+            and (external_id is None or type(external_id) is str)
+        ):
+            if (
+                number not in held.tickets
+                and self._known(number, interaction.campaign, interaction.customer) is None
+            ):
+                raise UnknownTicket(
+                    f"interaction names ticket {number!r}; expected a stored ticket"
+                )
+            if external_id is not None and (
+                external_id in held.ids
+                or (external_id not in held.absent_ids and self._stored_id(external_id))
+            ):
+                raise RuleViolation(
+                    f"interaction {external_id!r} is already recorded; expected a new external id"
+                )
+            text = _json(interaction)
+            if not text.isascii():
+                text.encode()  # a lone surrogate fails here, not at the commit
+            held.add_interaction(interaction, text)
+            return
         db = self._wdb()
+        if external_id is not None and self._conn is not None:
+            self._conn.overlay.absent_ids.discard(external_id)
         try:
             db.execute(
                 "INSERT INTO interactions (ticket, external_id, data) VALUES (?, ?, ?)",
@@ -383,20 +527,55 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     @_guarded
     def interactions(self, ticket: int) -> Sequence[Interaction]:
         """Interactions of a ticket, in the order added."""
-        return self._all(
+        found = self._all(
             "SELECT data FROM interactions WHERE ticket = ? ORDER BY seq", (ticket,), Interaction
         )
+        conn = self._conn
+        if conn is not None and conn.active:
+            held = conn.overlay.by_ticket.get(ticket)
+            if held:  # added after every written one
+                found.extend(held)
+        return found
 
     @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:
         """The recorded interaction with that external id, or None (T9)."""
-        return self._one(
+        self._db()
+        conn = self._conn
+        overlay = conn.overlay if conn is not None and conn.active else None
+        if overlay is not None:
+            held = overlay.ids.get(external_id)
+            if held is not None:
+                return held
+            if external_id in overlay.absent_ids:
+                return None
+        found = self._one(
             "SELECT data FROM interactions WHERE external_id = ?", (external_id,), Interaction
         )
+        if found is None and overlay is not None and type(external_id) is str:
+            overlay.absent_ids.add(external_id)
+        return found
+
+    def _stored_id(self, external_id: str) -> bool:
+        """Whether the file holds an interaction with that external id (T9)."""
+        row = (
+            self._db()
+            .execute("SELECT 1 FROM interactions WHERE external_id = ?", (external_id,))
+            .fetchone()
+        )
+        return row is not None
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:
         """Record a typification (T8)."""
+        self._db()
+        held = self._held()
+        if held is not None and type(typification.ticket) is int:
+            text = self._dump(typification)
+            if not text.isascii():
+                text.encode()  # a lone surrogate fails here, not at the commit
+            held.add_typification(typification, text)
+            return
         self._wdb().execute(
             "INSERT INTO typifications (ticket, data) VALUES (?, ?)",
             (typification.ticket, self._dump(typification)),
@@ -406,17 +585,30 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     def typifications(self, ticket: int | None = None) -> Sequence[Typification]:
         """Typifications of a ticket (or all), in the order recorded."""
         if ticket is None:
-            return self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
-        return self._all(
-            "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq", (ticket,), Typification
-        )
+            found = self._all("SELECT data FROM typifications ORDER BY seq", (), Typification)
+        else:
+            found = self._all(
+                "SELECT data FROM typifications WHERE ticket = ? ORDER BY seq",
+                (ticket,),
+                Typification,
+            )
+        conn = self._conn
+        if conn is not None and conn.active and conn.overlay.typifications:
+            # Recorded after every written one.
+            found += [
+                t for t, _ in conn.overlay.typifications if ticket is None or t.ticket == ticket
+            ]
+        return found
 
     @_guarded
     def replace_interactions(self, ticket: int, interactions: Sequence[Interaction]) -> None:
         """Replace the interactions of a ticket one for one, in place (I4)."""
         new = list(interactions)
+        self._settle()
         seqs = self._seqs("interactions", ticket, "interactions", new)
         db = self._wdb()
+        if self._conn is not None:  # ids move: what was read absent may not be
+            self._conn.overlay.absent_ids.clear()
         # Ids first cleared, so ids moving between rows of the ticket never collide.
         db.execute("UPDATE interactions SET external_id = NULL WHERE ticket = ?", (ticket,))
         for seq, item in zip(seqs, new, strict=True):
@@ -435,6 +627,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
     def replace_typifications(self, ticket: int, typifications: Sequence[Typification]) -> None:
         """Replace the typification records of a ticket one for one, in place (I4)."""
         new = list(typifications)
+        self._settle()
         seqs = self._seqs("typifications", ticket, "typifications", new)
         self._wdb().executemany(
             "UPDATE typifications SET data = ? WHERE seq = ?",

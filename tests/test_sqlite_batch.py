@@ -1,0 +1,323 @@
+"""The SQLite store's batch write path (issue 15): writes of nested units held in memory.
+
+Inside a unit of work nested in another, tickets, interactions, typifications and
+inbound message times are held until the outermost commit and undone by an undo log
+(no savepoint per line); a write the path does not hold first writes what it holds
+(each open unit's part after a savepoint of its own). These tests check that what a
+batch leaves is what the in-memory store leaves for the same units of work, failures
+part-way included (E2), with gap-free numbers (T5), one open ticket per key (T2) and
+one interaction per external id (T9); and that a batch's reads see what it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ccdomain.errors import RuleViolation, UnknownTicket
+from ccdomain.memory import MemoryStore
+from ccdomain.models import (
+    Campaign,
+    Channel,
+    Direction,
+    Interaction,
+    Ticket,
+    TicketStatus,
+    Typification,
+)
+from ccdomain.ports import Store, UnitOfWork
+from ccdomain.sqlite import SqliteStore
+
+AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+CUSTOMERS = ("+51987654321", "+51987654322", "+51987654323")
+
+
+class _LineFailed(Exception):
+    """A line of the batch fails part-way (what a rejected event does)."""
+
+
+def _opener(customer: str) -> Callable[[int], Ticket]:
+    def open_ticket(number: int) -> Ticket:
+        return Ticket(
+            number=number,
+            campaign="ventas",
+            customer=customer,
+            origin=Direction.INBOUND,
+            opened_at=AT,
+        )
+
+    return open_ticket
+
+
+def _message(ticket: Ticket, external_id: str | None, minute: int) -> Interaction:
+    return Interaction(
+        at=AT + dt.timedelta(minutes=minute),
+        channel=Channel.WHATSAPP,
+        direction=Direction.INBOUND,
+        customer=ticket.customer,
+        external_id=external_id,
+        campaign="ventas",
+        text=f"m{minute}",
+        ticket=ticket.number,
+    )
+
+
+def _apply(uow: UnitOfWork, op: tuple[Any, ...], minute: int) -> None:
+    """One write (or a failure) of a line, the same on every store."""
+    kind = op[0]
+    if kind == "fail":
+        raise _LineFailed
+    if kind == "other":  # a write the batch path does not hold
+        uow.put_campaign(Campaign(id=f"c{op[1]}", name=f"C {op[1]}"))
+        return
+    customer = CUSTOMERS[op[1]]
+    if kind == "message":
+        ticket, _ = uow.get_or_open_ticket("ventas", customer, _opener(customer))
+        uow.add_interaction(_message(ticket, op[2], minute))
+        uow.update_ticket(attrs.evolve(ticket, last_activity_at=AT + dt.timedelta(minutes=minute)))
+    elif kind == "close":
+        found = uow.get_open_ticket("ventas", customer)
+        if found is not None:
+            uow.update_ticket(
+                attrs.evolve(found, status=TicketStatus.RESOLVED, closed_at=found.opened_at)
+            )
+    elif kind == "typify":
+        tickets = uow.tickets_for_customer(customer, "ventas")
+        if tickets:
+            uow.add_typification(
+                Typification(
+                    ticket=tickets[-1].number,
+                    campaign="ventas",
+                    at=AT,
+                    path=("venta",),
+                    customer=customer,
+                )
+            )
+    elif kind == "inbound":
+        uow.note_inbound("wa", customer, AT + dt.timedelta(minutes=op[2]))
+
+
+_OPS = st.one_of(
+    st.tuples(
+        st.just("message"),
+        st.integers(0, 2),
+        st.one_of(st.none(), st.sampled_from(["w1", "w2", "w3", "w4"])),
+    ),
+    st.tuples(st.just("close"), st.integers(0, 2)),
+    st.tuples(st.just("typify"), st.integers(0, 2)),
+    st.tuples(st.just("inbound"), st.integers(0, 2), st.integers(0, 5)),
+    st.tuples(st.just("other"), st.integers(0, 3)),
+    st.tuples(st.just("fail")),
+)
+# A line: writes, and optionally an inner unit (a service) whose failure the line survives.
+_LINE = st.tuples(
+    st.lists(_OPS, max_size=4),
+    st.one_of(st.none(), st.lists(_OPS, min_size=1, max_size=3)),
+    st.lists(_OPS, max_size=3),
+)
+
+
+def _run(store: Store, batches: list[list[Any]]) -> None:
+    minute = 0
+    for lines in batches:
+        with store.unit_of_work() as outer:
+            for before, inner, after in lines:
+                try:
+                    with store.unit_of_work() as line:
+                        for op in before:
+                            minute += 1
+                            _apply(line, op, minute)
+                        if inner is not None:
+                            try:
+                                with store.unit_of_work() as service:
+                                    for op in inner:
+                                        minute += 1
+                                        _apply(service, op, minute)
+                                    service.commit()
+                            except (_LineFailed, RuleViolation):
+                                pass
+                        for op in after:
+                            minute += 1
+                            _apply(line, op, minute)
+                        line.commit()
+                except (_LineFailed, RuleViolation):
+                    pass
+            outer.commit()
+
+
+def _state(store: Store) -> dict[str, Any]:
+    with store.unit_of_work() as uow:
+        tickets = list(uow.list_tickets())
+        state = {
+            "tickets": tickets,
+            "interactions": {t.number: list(uow.interactions(t.number)) for t in tickets},
+            "typifications": list(uow.typifications()),
+            "inbound": [uow.last_inbound("wa", c) for c in CUSTOMERS],
+            "campaigns": sorted(c.id for c in uow.list_campaigns()),
+            "ids": {i: uow.find_interaction(i) for i in ("w1", "w2", "w3", "w4")},
+        }
+        # T5: the next number is the one after the last kept, whatever was rolled back.
+        fresh, _ = uow.get_or_open_ticket("next", "+51900000000", _next_opener)
+        state["next number"] = fresh.number
+    return state
+
+
+def _next_opener(number: int) -> Ticket:
+    return Ticket(
+        number=number,
+        campaign="next",
+        customer="+51900000000",
+        origin=Direction.INBOUND,
+        opened_at=AT,
+    )
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batches=st.lists(st.lists(_LINE, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_E2_T2_T5_T9_a_batch_leaves_what_the_memory_store_leaves(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[Any]]
+) -> None:
+    """Lines failing part-way, inner units failing, writes held or not: same end state."""
+    memory = MemoryStore()
+    _run(memory, batches)
+    path = tmp_path_factory.mktemp("batch") / "a.db"
+    sqlite = SqliteStore(path)
+    try:
+        _run(sqlite, batches)
+        assert _state(sqlite) == _state(memory)
+    finally:
+        sqlite.close()
+
+
+def _rows(path: Path, sql: str) -> list[Any]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_E2_a_failed_line_leaves_nothing_and_takes_no_savepoint(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "a.db")
+    statements: list[str] = []
+    with store.unit_of_work() as outer:
+        outer._db().set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        with store.unit_of_work() as line:
+            kept, _ = line.get_or_open_ticket("ventas", CUSTOMERS[0], _opener(CUSTOMERS[0]))
+            line.add_interaction(_message(kept, "w1", 1))
+            line.commit()
+        with pytest.raises(_LineFailed), store.unit_of_work() as line:
+            dropped, _ = line.get_or_open_ticket("ventas", CUSTOMERS[1], _opener(CUSTOMERS[1]))
+            line.add_interaction(_message(dropped, "w2", 2))
+            line.note_inbound("wa", CUSTOMERS[1], AT)
+            raise _LineFailed
+        assert outer.get_open_ticket("ventas", CUSTOMERS[1]) is None
+        assert outer.find_interaction("w2") is None
+        assert outer.last_inbound("wa", CUSTOMERS[1]) is None
+        with store.unit_of_work() as line:  # T5: the number given back is taken again
+            again, _ = line.get_or_open_ticket("ventas", CUSTOMERS[2], _opener(CUSTOMERS[2]))
+            line.commit()
+        assert again.number == dropped.number == kept.number + 1
+        # Nothing reached the file before the commit, and no line took a savepoint.
+        assert not [s for s in statements if s.startswith(("SAVEPOINT", "INSERT", "UPDATE"))]
+        outer.commit()
+    statements.clear()
+    assert _rows(tmp_path / "a.db", "SELECT number, customer FROM tickets ORDER BY number") == [
+        (kept.number, CUSTOMERS[0]),
+        (again.number, CUSTOMERS[2]),
+    ]
+    assert _rows(tmp_path / "a.db", "SELECT external_id FROM interactions") == [("w1",)]
+    store.close()
+
+
+def test_E2_a_write_not_held_keeps_the_batch_before_it_after_a_failure(tmp_path: Path) -> None:
+    """The held writes go first, the line's after its savepoint: its failure undoes its own."""
+    store = SqliteStore(tmp_path / "a.db")
+    with store.unit_of_work() as outer:
+        with store.unit_of_work() as line:
+            kept, _ = line.get_or_open_ticket("ventas", CUSTOMERS[0], _opener(CUSTOMERS[0]))
+            line.add_interaction(_message(kept, "w1", 1))
+            line.commit()
+        with pytest.raises(_LineFailed), store.unit_of_work() as line:
+            dropped, _ = line.get_or_open_ticket("ventas", CUSTOMERS[1], _opener(CUSTOMERS[1]))
+            line.add_interaction(_message(dropped, "w2", 2))
+            line.put_campaign(Campaign(id="otra", name="Otra"))  # not held: writes the rest
+            line.add_interaction(_message(dropped, "w3", 3))  # written directly now
+            raise _LineFailed
+        assert outer.get_campaign("otra") is None
+        assert [t.number for t in outer.list_tickets()] == [kept.number]
+        assert outer.find_interaction("w1") is not None
+        assert outer.find_interaction("w2") is None and outer.find_interaction("w3") is None
+        outer.commit()
+    assert _rows(tmp_path / "a.db", "SELECT external_id FROM interactions") == [("w1",)]
+    store.close()
+
+
+def test_T9_an_external_id_held_in_the_batch_is_refused_again(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "a.db")
+    with store.unit_of_work() as outer:
+        with store.unit_of_work() as line:
+            ticket, _ = line.get_or_open_ticket("ventas", CUSTOMERS[0], _opener(CUSTOMERS[0]))
+            line.add_interaction(_message(ticket, "w1", 1))
+            line.commit()
+        with store.unit_of_work() as line:
+            held = line.find_interaction("w1")
+            assert held is not None and held.ticket == ticket.number
+            with pytest.raises(RuleViolation, match="'w1' is already recorded"):
+                line.add_interaction(_message(ticket, "w1", 2))
+            with pytest.raises(UnknownTicket, match="expected a stored ticket"):
+                line.add_interaction(attrs.evolve(_message(ticket, "w9", 3), ticket=99))
+        outer.commit()
+    with (
+        store.unit_of_work(),
+        store.unit_of_work() as line,
+        pytest.raises(RuleViolation, match="'w1' is already recorded"),
+    ):
+        line.add_interaction(_message(ticket, "w1", 4))  # now read from the file
+    store.close()
+
+
+def test_T2_T3_a_batch_closes_and_opens_tickets_of_one_key(tmp_path: Path) -> None:
+    """Written as one batch: the closing goes before the opening (the T2 index holds)."""
+    store = SqliteStore(tmp_path / "a.db")
+    customer = CUSTOMERS[0]
+    with store.unit_of_work() as uow:
+        first, _ = uow.get_or_open_ticket("ventas", customer, _opener(customer))
+        uow.commit()
+    with store.unit_of_work() as outer:
+        with store.unit_of_work() as line:
+            closed = attrs.evolve(first, status=TicketStatus.RESOLVED, closed_at=AT)
+            line.update_ticket(closed)
+            second, opened = line.get_or_open_ticket("ventas", customer, _opener(customer))
+            assert opened and second.number == first.number + 1
+            with pytest.raises(RuleViolation, match="a closed ticket never reopens"):
+                line.update_ticket(attrs.evolve(closed, status=TicketStatus.OPEN))
+            with pytest.raises(RuleViolation, match="cannot change"):
+                line.update_ticket(attrs.evolve(second, customer=CUSTOMERS[1]))
+            line.commit()
+        assert outer.tickets_for_customer(customer) == [closed, second]
+        assert outer.open_tickets_for_customer(customer) == [second]
+        with store.unit_of_work() as line:  # reads by a scan see what is held too
+            linked = attrs.evolve(second, contact="C-1")
+            line.update_ticket(linked)
+            assert line.tickets_for_contact("ventas", "C-1") == [linked]
+            assert line.list_tickets("ventas") == [closed, linked]
+            assert line.list_tickets("otra") == []
+            line.commit()
+        outer.commit()
+    assert _rows(
+        tmp_path / "a.db", "SELECT number, status, contact FROM tickets ORDER BY number"
+    ) == [(first.number, "resolved", None), (second.number, "open", "C-1")]
+    store.close()
