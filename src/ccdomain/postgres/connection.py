@@ -37,14 +37,20 @@ How the store keeps its transaction rules on a database many processes share:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.generators import fetch_many as _fetch_many
+from psycopg.generators import send as _send
+from psycopg.pq.abc import PGresult
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
@@ -64,6 +70,10 @@ _SHAREABLE: frozenset[type] = frozenset(
     {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
 )
 _DECODED_LIMIT = 50_000
+_AUTO = PyFormat.AUTO
+_MISSING = object()
+_FATAL = pq.ExecStatus.FATAL_ERROR
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
 
 
 class TransactionConflict(StoreUnavailable):
@@ -140,50 +150,268 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return guarded
 
 
+class _Result:
+    """A statement's outcome, its rows read at once: the part of a cursor the store's
+    parts use (``fetchone``, iteration, ``rowcount``)."""
+
+    __slots__ = ("_at", "_rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        at = self._at
+        if at < len(self._rows):
+            self._at = at + 1
+            return self._rows[at]
+        return None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._at = self._rows[self._at :], len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(query: bytes) -> bytes:
+    """The query with libpq's ``$n`` placeholders for the store's ``%s`` ones (the
+    store's queries hold no other ``%``)."""
+    parts = query.split(b"%s")
+    out = [parts[0]]
+    for number, part in enumerate(parts[1:], start=1):
+        out.append(b"$%d" % number)
+        out.append(part)
+    return b"".join(out)
+
+
+# A statement ready to send: its text, its prepared name (None: not prepared yet), its
+# parameter types, values and formats.
+_Send = tuple[bytes, bytes | None, tuple[int, ...], Any, Any]
+
+
+class _Wire:
+    """A connection's statements sent the short way: each statement prepared once per
+    connection (the server parses and plans it once), values adapted by psycopg's own
+    dumpers and loaders, and every batch sent in libpq's pipeline mode as one round trip.
+
+    Why not ``connection.execute``: the store runs ~10 statements per routed message, and
+    psycopg's cursor machinery around each (cursor object, query conversion, prepared
+    statement bookkeeping, pipeline objects) cost more client CPU than the statement's
+    round trip; this sends the same protocol messages with a few calls per statement.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.encoding = conn.info.encoding
+        self.dumper = Transformer(conn)
+        self.loader = Transformer(conn)
+        # (query, parameter types) -> name of the statement prepared on this connection.
+        self.prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        self.names = 0
+        # The index in the last failed batch of the statement that failed.
+        self.failed_at = -1
+
+    def run(self, statements: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
+        """Run the statements in order in one round trip; raise the first one's error."""
+        return self.send(self.adapt(statements))
+
+    def adapt(self, statements: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Send]:
+        """The statements ready to send: values adapted (before anything is sent, so a
+        value PostgreSQL cannot hold raises with nothing sent)."""
+        dumper = self.dumper
+        sends: list[_Send] = []
+        for query, params in statements:
+            text = _numbered(query)
+            if params:
+                values = dumper.dump_sequence(params, [_AUTO] * len(params))
+                types: tuple[int, ...] = dumper.types or ()
+                formats = dumper.formats
+            else:
+                values, types, formats = None, (), None
+            sends.append((text, self.prepared.get((text, types)), types, values, formats))
+        return sends
+
+    def send(self, sends: list[_Send]) -> list[_Result]:
+        """Send adapted statements in one round trip; raise the first one's error."""
+        pg = self.pgconn
+        conn = self.conn
+        fresh: dict[int, tuple[bytes, tuple[int, ...], bytes]] = {}
+        results: list[list[PGresult]] = []
+        try:
+            pg.enter_pipeline_mode()
+            try:
+                for text, name, types, values, formats in sends:
+                    if name is None:
+                        self.names += 1
+                        name = b"ccd_%d" % self.names
+                        pg.send_prepare(name, text, types)
+                        fresh[len(results)] = (text, types, name)
+                        results.append([])
+                    pg.send_query_prepared(name, values, formats)
+                    results.append([])
+                pg.pipeline_sync()
+                conn.wait(_send(pg))
+                for index in range(len(results)):
+                    results[index] = conn.wait(_fetch_many(pg))
+                conn.wait(_fetch_many(pg))  # the sync
+            finally:
+                pg.exit_pipeline_mode()
+        except BaseException:
+            # The connection is in an unknown state (the server lost, an interrupt): it
+            # is not used again (the pool replaces a closed connection).
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+        out: list[_Result] = []
+        error: psycopg.Error | None = None
+        statement = -1
+        for index, found in enumerate(results):
+            is_prepare = index in fresh
+            if not is_prepare:
+                statement += 1
+            result = found[-1] if found else None
+            if result is None:
+                continue
+            status = result.status
+            if status == _FATAL:
+                if error is None:
+                    error = pg_errors.error_from_result(result, encoding=self.encoding)
+                    self.failed_at = statement if not is_prepare else statement + 1
+                continue
+            if is_prepare:
+                if status == _COMMAND_OK:
+                    text, types, name = fresh[index]
+                    self.prepared[(text, types)] = name
+                continue
+            if error is not None:
+                continue
+            if result.ntuples:
+                loader = self.loader
+                loader.set_pgresult(result)
+                rows = loader.load_rows(0, result.ntuples, tuple)
+            else:
+                rows = []
+            out.append(_Result(rows, result.command_tuples or 0))
+        if error is not None:
+            raise error
+        return out
+
+
+class _Catalog:
+    """Campaigns and lines as read, shared by a store's connections while the schema's
+    catalog version stays the same.
+
+    Every write to ``campaigns`` or ``lines`` bumps the one row of ``catalog_version``
+    (a statement trigger, :mod:`ccdomain.postgres.schema`), whoever writes. Each
+    transaction reads that row with its first statement and uses the entries of its
+    version only: a campaign another worker redeclared is read anew by every transaction
+    that starts after that commit, as it would be without the cache; one that started
+    before uses what it saw, as a READ COMMITTED read made at its start would.
+    """
+
+    __slots__ = ("_current",)
+
+    def __init__(self) -> None:
+        self._current: tuple[int, dict[tuple[str, str], Any]] = (-1, {})
+
+    def at(self, version: int) -> dict[tuple[str, str], Any]:
+        """The entries of that version (new ones when it is not the latest seen)."""
+        current = self._current
+        if current[0] == version:
+            return current[1]
+        entries: dict[tuple[str, str], Any] = {}
+        if version > current[0]:
+            self._current = (version, entries)
+        return entries
+
+
+_CATALOG_VERSION = b"SELECT version FROM catalog_version"
+
+
 class _Session:
-    """The connection as a unit of work's parts use it: the transaction's deferred
-    statements (``BEGIN``, ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``, which return
-    nothing) go to the server in one pipeline with the next statement that returns
-    something, so they cost no round trip of their own."""
+    """The connection as a unit of work's parts use it.
+
+    Statements that return nothing the caller needs - the transaction's own (``BEGIN``,
+    ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``) and the writes a part knows cannot be
+    refused (:meth:`defer`) - wait, in order, and go to the server in one round trip
+    with the next statement that returns something, or with ``COMMIT``: the server runs
+    them in the order they were made, so every read sees the writes made before it.
+    """
 
     __slots__ = ("tx",)
 
     def __init__(self, tx: _Tx) -> None:
         self.tx = tx
 
-    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> Cursor:
-        tx = self.tx
-        conn = tx.conn
-        if not tx.pending:
-            return conn.execute(query, params)
-        pending, tx.pending = tx.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            cursor = conn.execute(query, params)
-        return cursor
+    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> _Result:
+        return self.execute_all(((query, params),))[0]
 
-    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any]]]) -> list[Cursor]:
+    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
         """Run statements in order in one round trip (each sees what the one before did)."""
         tx = self.tx
-        conn = tx.conn
-        pending, tx.pending = tx.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            cursors = [conn.execute(query, params) for query, params in queries]
-        return cursors
+        if tx.catalog_unread:
+            # The transaction's first statement: the catalog version goes with it.
+            tx.catalog_unread = False
+            assert tx.catalog_source is not None
+            version, *results = self._run([(_CATALOG_VERSION, None), *queries])
+            row = version.fetchone()
+            if row is not None:
+                tx.catalog = tx.catalog_source.at(int(row[0]))
+            return results
+        return self._run(queries)
+
+    def _run(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
+        tx = self.tx
+        pending = tx.pending
+        if not pending:
+            return tx.wire.run(queries)
+        wire = tx.wire
+        sends = wire.adapt([(query, params) for query, params, _ in pending] + list(queries))
+        tx.pending = []
+        try:
+            results = wire.send(sends)
+        except psycopg.Error:
+            failed = wire.failed_at
+            if 0 <= failed < len(pending) and pending[failed][2]:
+                # A deferred write was refused: which unit of work made it is not known
+                # here, so no savepoint can be trusted to undo it alone.
+                tx.poisoned = True
+            raise
+        return results[len(pending) :]
+
+    def defer(self, query: bytes, params: Sequence[Any]) -> None:
+        """Send a write with the next statement (for writes that cannot be refused)."""
+        self.tx.pending.append((query, params, True))
 
     def cursor(self) -> Cursor:
         self.tx.flush()
         return self.tx.conn.cursor()
 
+    def uncached(self) -> None:
+        """The transaction writes campaigns or lines: it reads them from its own rows."""
+        self.tx.catalog = None
+        self.tx.catalog_unread = False
+
+
+_BEGIN = (b"BEGIN", None, False)
+
 
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, wire: _Wire, catalog: _Catalog | None) -> None:
         self.conn = conn
+        self.wire = wire
+        # The store's catalog (None: the schema has no catalog version), the entries of
+        # this transaction's version once read, and whether it is still to be read.
+        self.catalog_source = catalog
+        self.catalog: dict[tuple[str, str], Any] | None = None
+        self.catalog_unread = False
         # Units of work entered in this thread, outermost first.
         self.stack: list[_UnitOfWorkBase] = []
         # Units from this index of ``stack`` on have no savepoint yet (see ``mark``).
@@ -192,25 +420,28 @@ class _Tx:
         # Set when the database aborted the whole transaction (a race, a lost server):
         # every later operation of its units of work fails with this message.
         self.lost: str | None = None
+        # Set when a deferred write failed: the whole transaction is lost.
+        self.poisoned = False
         # Counter values taken in this transaction, by name: the row was locked and read
         # once, the values since counted here, and written at the commit (T5).
         self.counters: dict[str, int] = {}
         self.generation = 0
-        # Statements returning nothing, sent with the next one (see _Session).
-        self.pending: list[bytes] = []
+        # Statements waiting to be sent with the next one (see _Session):
+        # (query, params, whether it is a deferred write).
+        self.pending: list[tuple[bytes, Sequence[Any] | None, bool]] = []
         self.session = _Session(self)
 
     def begin(self) -> None:
-        self.pending = [b"BEGIN"]
+        self.pending = [_BEGIN]
         self.active = True
+        self.poisoned = False
+        self.catalog = None
+        self.catalog_unread = self.catalog_source is not None
 
     def flush(self) -> None:
         """Send the deferred statements now."""
         if self.pending:
-            pending, self.pending = self.pending, []
-            with self.conn.pipeline():
-                for statement in pending:
-                    self.conn.execute(statement)
+            self.session._run(())
 
     def mark(self) -> None:
         """Take the savepoint of the units of work that had not written yet (before a write)."""
@@ -224,36 +455,35 @@ class _Tx:
             if unit._nested and unit._generation == self.generation:
                 if name is None:
                     name = f"uow_{depth}"
-                    self.pending.append(_q(f"SAVEPOINT {name}"))
+                    self.pending.append((_q(f"SAVEPOINT {name}"), None, False))
                     unit._owner = True
                     counters = dict(self.counters)
                 unit._savepoint = name
                 unit._counters_mark = counters
 
+    def _unsent(self) -> bool:
+        """Whether nothing of the transaction was sent yet, and nothing waits to be written."""
+        pending = self.pending
+        return bool(pending) and pending[0] is _BEGIN and not any(w for _, _, w in pending)
+
     def commit(self) -> None:
-        conn = self.conn
-        if self.pending[:1] == [b"BEGIN"] and not self.counters:  # nothing was sent
+        if self._unsent() and not self.counters:  # nothing was sent, nothing to write
             self.pending = []
             self._ended()
             return
-        pending, self.pending = self.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            if self.counters:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        b"UPDATE counters SET value = %s WHERE name = %s",
-                        [(value, name) for name, value in self.counters.items()],
-                    )
-            conn.execute(b"COMMIT")
+        final: list[tuple[bytes, Sequence[Any] | None]] = [
+            (b"UPDATE counters SET value = %s WHERE name = %s", (value, name))
+            for name, value in self.counters.items()
+        ]
+        final.append((b"COMMIT", None))
+        self.session._run(final)
         self._ended()
 
     def rollback(self) -> None:
-        begun = self.pending[:1] != [b"BEGIN"]
+        begun = not (self.pending and self.pending[0] is _BEGIN)
         self.pending = []
         if begun:
-            self.conn.execute(b"ROLLBACK")
+            self.wire.run(((b"ROLLBACK", None),))
         self._ended()
 
     def reset(self) -> None:
@@ -261,15 +491,15 @@ class _Tx:
         self.pending = []
         try:
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self.conn.execute(b"ROLLBACK")
+                self.wire.run(((b"ROLLBACK", None),))
         except psycopg.Error:
             pass
         self._ended()
 
     def failed(self, error: StoreError | RuleViolation, exc: psycopg.Error) -> None:
         """After a statement failed: if nothing but a rollback of the whole transaction can
-        follow (a race lost, a server gone, no savepoint to return to), do it and mark the
-        transaction lost."""
+        follow (a race lost, a server gone, no savepoint to return to, a deferred write
+        refused), do it and mark the transaction lost."""
         if not self.active:
             return
         try:
@@ -280,8 +510,15 @@ class _Tx:
             u._savepoint is not None and u._generation == self.generation for u in self.stack
         )
         in_error = status == psycopg.pq.TransactionStatus.INERROR
-        usable = status == psycopg.pq.TransactionStatus.INTRANS  # refused before it ran
-        if isinstance(error, StoreUnavailable) or not (usable or (in_error and savepoint)):
+        # Refused before it ran (nothing of the transaction sent yet, or since sent).
+        usable = status == psycopg.pq.TransactionStatus.INTRANS or (
+            status == psycopg.pq.TransactionStatus.IDLE and self.pending[:1] == [_BEGIN]
+        )
+        if (
+            self.poisoned
+            or isinstance(error, StoreUnavailable)
+            or not (usable or (in_error and savepoint))
+        ):
             message = str(error)
             self.reset()
             self.lost = (
@@ -292,6 +529,8 @@ class _Tx:
 
     def _ended(self) -> None:
         self.active = False
+        self.catalog = None
+        self.catalog_unread = False
         self.counters.clear()
         self.generation += 1
 
@@ -399,7 +638,7 @@ class _UnitOfWorkBase:
                 if not self._committed:
                     self._rollback_savepoint(tx)
                 if self._owner:
-                    tx.pending.append(_q(f"RELEASE SAVEPOINT {self._savepoint}"))
+                    tx.pending.append((_q(f"RELEASE SAVEPOINT {self._savepoint}"), None, False))
         except psycopg.Error as error:
             converted = _failure(
                 "commit" if self._committed else "rollback", error, self._store.where
@@ -429,11 +668,11 @@ class _UnitOfWorkBase:
     def _rollback_savepoint(self, tx: _Tx) -> None:
         if self._savepoint is None:  # nothing written since this unit began
             return
-        taken = _q(f"SAVEPOINT {self._savepoint}")
+        taken = (_q(f"SAVEPOINT {self._savepoint}"), None, False)
         if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
             del tx.pending[len(tx.pending) - tx.pending[::-1].index(taken) :]
         else:
-            tx.pending.append(_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
+            tx.pending.append((_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"), None, False))
         if tx.counters != self._counters_mark:
             # Counters first read under the savepoint lost their row lock with it: forgotten.
             tx.counters.clear()
@@ -552,6 +791,21 @@ class _UnitOfWorkBase:
 
     def _get(self, table: str, key: str, cls: type[_R]) -> _R | None:
         return self._one(_q(f"SELECT data FROM {table} WHERE id = %s"), (key,), cls)
+
+    def _cached(self, table: str, key: str, cls: type[_R]) -> _R | None:
+        """``_get`` of a campaign or line, from the store's catalog when it holds it."""
+        tx = self._tx
+        assert tx is not None
+        catalog = tx.catalog if tx.active else None
+        if catalog is not None and type(key) is str:
+            found = catalog.get((table, key), _MISSING)
+            if found is not _MISSING:
+                return cast(_R | None, found)
+        found = self._get(table, key, cls)
+        catalog = tx.catalog  # read with the transaction's first statement
+        if catalog is not None and type(key) is str:
+            catalog[(table, key)] = found
+        return found
 
     def _put(self, table: str, key: str, data: str) -> None:
         self._wdb().execute(

@@ -80,11 +80,12 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def put_campaign(self, campaign: Campaign) -> None:
         """Insert or replace a campaign (by id)."""
         self._put("campaigns", campaign.id, self._dump(campaign))
+        self._db().uncached()
 
     @_guarded
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with that id, or None."""
-        return self._get("campaigns", campaign_id, Campaign)
+        return self._cached("campaigns", campaign_id, Campaign)
 
     @_guarded
     def list_campaigns(self) -> Sequence[Campaign]:
@@ -95,11 +96,12 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def put_line(self, line: Line) -> None:
         """Insert or replace a line by id."""
         self._put("lines", line.id, self._dump(line))
+        self._db().uncached()
 
     @_guarded
     def get_line(self, line_id: str) -> Line | None:
         """The line with that id, or None."""
-        return self._get("lines", line_id, Line)
+        return self._cached("lines", line_id, Line)
 
     @_guarded
     def list_lines(self) -> Sequence[Line]:
