@@ -116,6 +116,18 @@ def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: 
     psycopg.Connection.execute = counted  # type: ignore[method-assign]
     psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
     psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign]
+    # The store sends most statements through its own pipeline (one round trip each).
+    from ccdomain.postgres import connection
+
+    wire = getattr(connection, "_Wire", None)
+    if wire is not None:
+        send = wire.send
+
+        def counted_send(self: Any, *a: Any, **k: Any) -> Any:
+            statements[0] += 1
+            return send(self, *a, **k)
+
+        wire.send = counted_send
     store = PostgresStore(dsn, schema=f"bench{workers}", max_size=2)
     start.wait()
     cpu = time.process_time()

@@ -188,9 +188,8 @@ def _numbered(query: bytes) -> bytes:
     return b"".join(out)
 
 
-# A statement ready to send: its text, its prepared name (None: not prepared yet), its
-# parameter types, values and formats.
-_Send = tuple[bytes, bytes | None, tuple[int, ...], Any, Any]
+# A statement ready to send: its text, its parameter types, values and formats.
+_Send = tuple[bytes, tuple[int, ...], Any, Any]
 
 
 class _Wire:
@@ -223,32 +222,32 @@ class _Wire:
     def adapt(self, statements: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Send]:
         """The statements ready to send: values adapted (before anything is sent, so a
         value PostgreSQL cannot hold raises with nothing sent)."""
+        return [self.adapt_one(query, params) for query, params in statements]
+
+    def adapt_one(self, query: bytes, params: Sequence[Any] | None) -> _Send:
+        """One statement ready to send (see :meth:`adapt`)."""
+        if not params:
+            return (_numbered(query), (), None, None)
         dumper = self.dumper
-        sends: list[_Send] = []
-        for query, params in statements:
-            text = _numbered(query)
-            if params:
-                values = dumper.dump_sequence(params, [_AUTO] * len(params))
-                types: tuple[int, ...] = dumper.types or ()
-                formats = dumper.formats
-            else:
-                values, types, formats = None, (), None
-            sends.append((text, self.prepared.get((text, types)), types, values, formats))
-        return sends
+        values = dumper.dump_sequence(params, [_AUTO] * len(params))
+        return (_numbered(query), dumper.types or (), values, dumper.formats)
 
     def send(self, sends: list[_Send]) -> list[_Result]:
         """Send adapted statements in one round trip; raise the first one's error."""
         pg = self.pgconn
         conn = self.conn
+        prepared = self.prepared
         fresh: dict[int, tuple[bytes, tuple[int, ...], bytes]] = {}
+        named: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         results: list[list[PGresult]] = []
         try:
             pg.enter_pipeline_mode()
             try:
-                for text, name, types, values, formats in sends:
+                for text, types, values, formats in sends:
+                    name = prepared.get((text, types)) or named.get((text, types))
                     if name is None:
                         self.names += 1
-                        name = b"ccd_%d" % self.names
+                        name = named[(text, types)] = b"ccd_%d" % self.names
                         pg.send_prepare(name, text, types)
                         fresh[len(results)] = (text, types, name)
                         results.append([])
@@ -367,17 +366,17 @@ class _Session:
 
     def _run(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
         tx = self.tx
+        wire = tx.wire
+        sends = wire.adapt(queries)
         pending = tx.pending
         if not pending:
-            return tx.wire.run(queries)
-        wire = tx.wire
-        sends = wire.adapt([(query, params) for query, params, _ in pending] + list(queries))
+            return wire.send(sends)
         tx.pending = []
         try:
-            results = wire.send(sends)
+            results = wire.send([send for send, _ in pending] + sends)
         except psycopg.Error:
             failed = wire.failed_at
-            if 0 <= failed < len(pending) and pending[failed][2]:
+            if 0 <= failed < len(pending) and pending[failed][1]:
                 # A deferred write was refused: which unit of work made it is not known
                 # here, so no savepoint can be trusted to undo it alone.
                 tx.poisoned = True
@@ -385,8 +384,10 @@ class _Session:
         return results[len(pending) :]
 
     def defer(self, query: bytes, params: Sequence[Any]) -> None:
-        """Send a write with the next statement (for writes that cannot be refused)."""
-        self.tx.pending.append((query, params, True))
+        """Send a write with the next statement (for writes that cannot be refused); its
+        values are adapted now, so one PostgreSQL cannot hold raises here."""
+        tx = self.tx
+        tx.pending.append((tx.wire.adapt_one(query, params), True))
 
     def cursor(self) -> Cursor:
         self.tx.flush()
@@ -398,7 +399,12 @@ class _Session:
         self.tx.catalog_unread = False
 
 
-_BEGIN = (b"BEGIN", None, False)
+_BEGIN: tuple[_Send, bool] = ((b"BEGIN", (), None, None), False)
+
+
+def _control(statement: str) -> tuple[_Send, bool]:
+    """A transaction control statement (no values) as it waits in ``_Tx.pending``."""
+    return ((statement.encode(), (), None, None), False)
 
 
 class _Tx:
@@ -422,13 +428,26 @@ class _Tx:
         self.lost: str | None = None
         # Set when a deferred write failed: the whole transaction is lost.
         self.poisoned = False
-        # Counter values taken in this transaction, by name: the row was locked and read
-        # once, the values since counted here, and written at the commit (T5).
+        # Counter values taken in this transaction, by name: the row was locked (and its
+        # next value taken) once, the values since counted here; ``written`` holds the
+        # value the row has in this transaction, and the commit writes the ones that
+        # differ (T5).
         self.counters: dict[str, int] = {}
+        self.written: dict[str, int] = {}
+        # What this transaction knows of rows it holds locked (each reset when a
+        # savepoint is rolled back, which may give the locks back): the tickets it
+        # locked or wrote, by number, as (campaign, customer, open); the external ids it
+        # looked up under their advisory lock and found unrecorded (T9). And reads of
+        # tickets it made since it last wrote one: the open ticket of a key (locked), the
+        # tickets of a (customer, campaign).
+        self.locked: dict[int, tuple[str, str, bool]] = {}
+        self.free_ids: set[str] = set()
+        self.open_seen: dict[tuple[str, str], Any] = {}
+        self.lists_seen: dict[tuple[str, str], Any] = {}
         self.generation = 0
-        # Statements waiting to be sent with the next one (see _Session):
-        # (query, params, whether it is a deferred write).
-        self.pending: list[tuple[bytes, Sequence[Any] | None, bool]] = []
+        # Statements waiting to be sent with the next one (see _Session), each with
+        # whether it is a deferred write.
+        self.pending: list[tuple[_Send, bool]] = []
         self.session = _Session(self)
 
     def begin(self) -> None:
@@ -449,31 +468,33 @@ class _Tx:
         start = self.unmarked
         self.unmarked = len(stack)
         name = None
-        counters: dict[str, int] = {}
+        counters: tuple[dict[str, int], dict[str, int]] = ({}, {})
         for depth in range(start, len(stack)):
             unit = stack[depth]
             if unit._nested and unit._generation == self.generation:
                 if name is None:
                     name = f"uow_{depth}"
-                    self.pending.append((_q(f"SAVEPOINT {name}"), None, False))
+                    self.pending.append(_control(f"SAVEPOINT {name}"))
                     unit._owner = True
-                    counters = dict(self.counters)
+                    counters = (dict(self.counters), dict(self.written))
                 unit._savepoint = name
                 unit._counters_mark = counters
 
     def _unsent(self) -> bool:
         """Whether nothing of the transaction was sent yet, and nothing waits to be written."""
         pending = self.pending
-        return bool(pending) and pending[0] is _BEGIN and not any(w for _, _, w in pending)
+        return bool(pending) and pending[0] is _BEGIN and not any(w for _, w in pending)
 
     def commit(self) -> None:
         if self._unsent() and not self.counters:  # nothing was sent, nothing to write
             self.pending = []
             self._ended()
             return
+        written = self.written
         final: list[tuple[bytes, Sequence[Any] | None]] = [
             (b"UPDATE counters SET value = %s WHERE name = %s", (value, name))
             for name, value in self.counters.items()
+            if written.get(name) != value
         ]
         final.append((b"COMMIT", None))
         self.session._run(final)
@@ -527,12 +548,40 @@ class _Tx:
                 else message
             )
 
+    def forget(self) -> None:
+        """Forget what the transaction knew of its locked rows and its reads (a savepoint
+        was rolled back: its writes are undone, the locks taken under it may be gone)."""
+        self.locked.clear()
+        self.free_ids.clear()
+        self.open_seen.clear()
+        self.lists_seen.clear()
+
     def _ended(self) -> None:
         self.active = False
         self.catalog = None
         self.catalog_unread = False
         self.counters.clear()
+        self.written.clear()
+        self.forget()
         self.generation += 1
+
+
+_OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+_OPEN_LOCKED = _OPEN_SQL + b" FOR UPDATE"
+_KEY_TICKETS = b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number"
+
+# A transaction's first take of a counter: locks its row and takes its next value (which
+# the row then holds: a transaction that takes one number writes the row once).
+_TAKE_COUNTER = (
+    b"INSERT INTO counters (name, value) VALUES (%s, 1) "
+    b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+
+
+def _counter_value(result: _Result) -> int:
+    row = result.fetchone()
+    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE returns its row
+    return int(row[0])
 
 
 class _StoreHandle(Protocol):
@@ -574,9 +623,10 @@ class _UnitOfWorkBase:
         self._nested = False
         self._savepoint: str | None = None
         self._owner = False
-        self._counters_mark: dict[str, int] = {}
+        self._counters_mark: tuple[dict[str, int], dict[str, int]] = ({}, {})
         self._generation = 0
         self._committed = False
+        self._other: _Result | None = None
 
     # -- transaction -------------------------------------------------------------------------
 
@@ -638,7 +688,7 @@ class _UnitOfWorkBase:
                 if not self._committed:
                     self._rollback_savepoint(tx)
                 if self._owner:
-                    tx.pending.append((_q(f"RELEASE SAVEPOINT {self._savepoint}"), None, False))
+                    tx.pending.append(_control(f"RELEASE SAVEPOINT {self._savepoint}"))
         except psycopg.Error as error:
             converted = _failure(
                 "commit" if self._committed else "rollback", error, self._store.where
@@ -668,15 +718,19 @@ class _UnitOfWorkBase:
     def _rollback_savepoint(self, tx: _Tx) -> None:
         if self._savepoint is None:  # nothing written since this unit began
             return
-        taken = (_q(f"SAVEPOINT {self._savepoint}"), None, False)
+        taken = _control(f"SAVEPOINT {self._savepoint}")
         if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
             del tx.pending[len(tx.pending) - tx.pending[::-1].index(taken) :]
         else:
-            tx.pending.append((_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"), None, False))
-        if tx.counters != self._counters_mark:
-            # Counters first read under the savepoint lost their row lock with it: forgotten.
+            tx.pending.append(_control(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
+        counters, written = self._counters_mark
+        if tx.counters != counters or tx.written != written:
+            # Counters first taken under the savepoint lost their row lock with it: forgotten.
             tx.counters.clear()
-            tx.counters.update(self._counters_mark)
+            tx.counters.update(counters)
+            tx.written.clear()
+            tx.written.update(written)
+        tx.forget()
 
     def commit(self) -> None:
         """Keep the changes (the outermost commit makes them durable)."""
@@ -745,24 +799,43 @@ class _UnitOfWorkBase:
         value = tx.counters.get(name)
         if value is None:
             conn = self._wdb()  # the lock is taken under the savepoint that would undo it
-            row = conn.execute(
-                b"INSERT INTO counters (name, value) VALUES (%s, 0) "
-                b"ON CONFLICT (name) DO UPDATE SET value = counters.value RETURNING value",
-                (name,),
-            ).fetchone()
-            value = 0 if row is None else int(row[0])
+            value = _counter_value(conn.execute(_TAKE_COUNTER, (name,)))
+            tx.written[name] = value
         else:
             self._wdb()
-        tx.counters[name] = value + 1
-        return value + 1
+            value += 1
+        tx.counters[name] = value
+        return value
 
-    def _peek(self, name: str) -> int:
-        """The next value of counter ``name`` without taking it (the row locked, T5)."""
-        value = self._next(name) - 1
+    # -- tickets read together -----------------------------------------------------------------
+
+    def _open(
+        self, campaign: str, customer: str, other: tuple[bytes, Sequence[Any]] | None = None
+    ) -> Ticket | None:
+        """The open ticket of a key, locked (T2, T7); with the key's tickets read in the
+        same round trip (routing reads them next when there is none, T10), both kept
+        until this transaction writes a ticket. ``other``, a statement to run in the same
+        round trip, was run when its result is in ``self._other``."""
         tx = self._tx
         assert tx is not None
-        tx.counters[name] = value
-        return value + 1
+        key = (campaign, customer)
+        if key in tx.open_seen:
+            return cast(Ticket | None, tx.open_seen[key])
+        queries: list[tuple[bytes, Sequence[Any] | None]] = [
+            (_OPEN_LOCKED, key),
+            (_KEY_TICKETS, (customer, campaign)),
+        ]
+        if other is not None:
+            queries.append(other)
+        found, listed, *rest = self._db().execute_all(queries)
+        row = found.fetchone()
+        ticket = None if row is None else self._load(row[0], Ticket)
+        tx.open_seen[key] = ticket
+        tx.lists_seen[(customer, campaign)] = [r[0] for r in listed]  # decoded when asked
+        if ticket is not None:
+            tx.locked[ticket.number] = (campaign, customer, True)
+        self._other = rest[0] if rest else None
+        return ticket
 
     # -- rows --------------------------------------------------------------------------------
 

@@ -48,7 +48,9 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
         """Record the time of an inbound message on a line (W1)."""
-        self._wdb().execute(
+        # Never refused (a second message at the same instant is ignored): sent with the
+        # next statement.
+        self._wdb().defer(
             b"INSERT INTO inbound_messages (line, customer, ts, at) VALUES (%s, %s, %s, %s) "
             b"ON CONFLICT (line, customer, ts) DO NOTHING",
             (line, customer, at, at.isoformat()),
@@ -86,7 +88,8 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
         """Count one outbound attempt on a local day (W5)."""
-        self._wdb().execute(
+        # Never refused (an upsert): sent with the next statement.
+        self._wdb().defer(
             b"INSERT INTO contact_attempts (campaign, customer, day, count) "
             b"VALUES (%s, %s, %s, 1) ON CONFLICT (campaign, customer, day) "
             b"DO UPDATE SET count = contact_attempts.count + 1",

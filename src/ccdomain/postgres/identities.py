@@ -65,11 +65,22 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
     @_guarded
     def get_block(self, campaign: str, customer: str) -> Block | None:
         """The block of an identity in a campaign, or None."""
-        return self._one(
-            b"SELECT data FROM blocks WHERE campaign = %s AND customer = %s",
-            (campaign, customer),
-            Block,
-        )
+        query = b"SELECT data FROM blocks WHERE campaign = %s AND customer = %s"
+        tx = self._tx
+        assert tx is not None
+        if (
+            self._locking
+            and type(campaign) is str
+            and type(customer) is str
+            and (campaign, customer) not in tx.open_seen
+        ):
+            # Routing reads the key's open ticket next (T2): both in one round trip.
+            self._open(campaign, customer, (query, (campaign, customer)))
+            result, self._other = self._other, None
+            if result is not None:
+                row = result.fetchone()
+                return None if row is None else self._load(row[0], Block)
+        return self._one(query, (campaign, customer), Block)
 
     @_guarded
     def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:

@@ -26,7 +26,14 @@ from collections.abc import Callable, Sequence
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
-from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+from ccdomain.postgres.connection import (
+    _KEY_TICKETS,
+    _OPEN_SQL,
+    _TAKE_COUNTER,
+    _counter_value,
+    _guarded,
+    _UnitOfWorkBase,
+)
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
@@ -41,7 +48,10 @@ def _state(ticket: Ticket) -> str:
     return _OPEN if ticket.is_open else ticket.status.value
 
 
-_OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+_UPDATE_TICKET = (
+    b"UPDATE tickets SET status = %s, contact = %s, data = %s "
+    b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)"
+)
 
 
 class PostgresTicketRepository(_UnitOfWorkBase):
@@ -51,58 +61,101 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def _lock(self, query: bytes) -> bytes:
         return query + b" FOR UPDATE" if self._locking else query
 
+    def _wrote_tickets(self) -> None:
+        """This transaction wrote a ticket: its reads of tickets are read again."""
+        tx = self._tx
+        assert tx is not None
+        tx.open_seen.clear()
+        tx.lists_seen.clear()
+
     @_guarded
     def get_or_open_ticket(
         self, campaign: str, customer: str, opener: Callable[[int], Ticket]
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one numbered by the store (T2, T5)."""
-        query = self._lock(_OPEN_SQL)
-        found = self._one(query, (campaign, customer), Ticket)
-        if found is not None:
-            return found, False
         tx = self._tx
         assert tx is not None
-        held = _TICKET_COUNTER in tx.counters
-        number = self._peek(_TICKET_COUNTER)
-        if not held:
+        if self._locking:
+            found = self._open(campaign, customer)
+        else:
+            found = self._one(_OPEN_SQL, (campaign, customer), Ticket)
+        if found is not None:
+            return found, False
+        number = tx.counters.get(_TICKET_COUNTER)
+        if number is not None:
+            self._wdb()
+            number += 1
+        else:
             # The counter was not ours: an opening of this key may have committed while
-            # we waited for it. This statement sees it.
-            found = self._one(query, (campaign, customer), Ticket)
-            if found is not None:
+            # we waited for it. The second statement runs once the lock is granted, and
+            # sees it (one round trip).
+            taken, again = self._wdb().execute_all(
+                ((_TAKE_COUNTER, (_TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
+            )
+            number = _counter_value(taken)
+            tx.written[_TICKET_COUNTER] = number
+            tx.counters[_TICKET_COUNTER] = number - 1
+            # Reads of open tickets made before the lock may miss openings committed
+            # meanwhile; from now on no opening commits while this transaction runs.
+            self._wrote_tickets()
+            row = again.fetchone()
+            if row is not None:
+                found = self._load(row[0], Ticket)
+                tx.locked[found.number] = (campaign, customer, True)
+                tx.open_seen[(campaign, customer)] = found
                 return found, False
         ticket = checked_opening(
             opener(number), campaign=campaign, customer=customer, number=number
         )
-        self._wdb().execute(
+        # Sent with the next statement: the partial unique index refuses a second open
+        # ticket of the key whatever the writer, and no opening of it runs while this
+        # transaction holds the counter (a refusal, then, loses the whole transaction).
+        self._wdb().defer(
             b"INSERT INTO tickets (number, campaign, customer, status, contact, data) "
             b"VALUES (%s, %s, %s, %s, %s, %s)",
             (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
         )
         tx.counters[_TICKET_COUNTER] = number
+        self._wrote_tickets()
+        tx.locked[number] = (campaign, customer, True)
         return ticket, True
 
     @_guarded
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of (campaign, customer), or None."""
-        return self._one(self._lock(_OPEN_SQL), (campaign, customer), Ticket)
+        if self._locking:
+            return self._open(campaign, customer)
+        return self._one(_OPEN_SQL, (campaign, customer), Ticket)
 
     @_guarded
     def get_ticket(self, number: int) -> Ticket | None:
         """The ticket with that number, or None."""
-        return self._one(
+        found = self._one(
             self._lock(b"SELECT data FROM tickets WHERE number = %s"), (number,), Ticket
         )
+        if found is not None and self._locking:
+            tx = self._tx
+            assert tx is not None
+            tx.locked[found.number] = (found.campaign, found.customer, found.is_open)
+        return found
 
     @_guarded
     def update_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
+        tx = self._tx
+        assert tx is not None
         db = self._wdb()
         key = (ticket.number, ticket.campaign, ticket.customer)
-        changed = db.execute(
-            b"UPDATE tickets SET status = %s, contact = %s, data = %s "
-            b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)",
-            (_state(ticket), ticket.contact, self._dump(ticket), *key, not ticket.is_open),
-        ).rowcount
+        held = tx.locked.get(ticket.number)
+        values = (_state(ticket), ticket.contact, self._dump(ticket), *key, not ticket.is_open)
+        self._wrote_tickets()
+        if held is not None and held[:2] == key[1:] and (held[2] or not ticket.is_open):
+            # A row this transaction holds locked, in a state the update accepts: it
+            # cannot be refused, so it goes with the next statement.
+            db.defer(_UPDATE_TICKET, values)
+            tx.locked[ticket.number] = (ticket.campaign, ticket.customer, ticket.is_open)
+            return
+        changed = db.execute(_UPDATE_TICKET, values).rowcount
         if changed == 1:
             return
         old = db.execute(
@@ -121,6 +174,10 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def rewrite_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number, its customer included (I4)."""
         db = self._wdb()
+        self._wrote_tickets()
+        tx = self._tx
+        assert tx is not None
+        tx.locked.pop(ticket.number, None)
         old = db.execute(
             b"SELECT campaign, status FROM tickets WHERE number = %s FOR UPDATE", (ticket.number,)
         ).fetchone()
@@ -171,11 +228,12 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             return self._all(
                 b"SELECT data FROM tickets WHERE customer = %s ORDER BY number", (customer,), Ticket
             )
-        return self._all(
-            b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number",
-            (customer, campaign),
-            Ticket,
-        )
+        tx = self._tx
+        assert tx is not None
+        seen = tx.lists_seen.get((customer, campaign))
+        if seen is not None:  # read with the key's open ticket, no ticket written since
+            return [self._load(text, Ticket) for text in seen]
+        return self._all(_KEY_TICKETS, (customer, campaign), Ticket)
 
     @_guarded
     def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
@@ -203,6 +261,20 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
             )
         db = self._wdb()
+        tx = self._tx
+        assert tx is not None
+        external_id = interaction.external_id
+        if interaction.ticket in tx.locked and (external_id is None or external_id in tx.free_ids):
+            # Its ticket is locked by this transaction and its external id was looked up
+            # under the id's lock (T9) and found unrecorded: it cannot be refused, so it
+            # goes with the next statement (a plain INSERT: were it refused after all, by
+            # a writer that skipped the lock, the whole transaction would be lost).
+            tx.free_ids.discard(external_id)
+            db.defer(
+                b"INSERT INTO interactions (ticket, external_id, data) VALUES (%s, %s, %s)",
+                (interaction.ticket, external_id, self._dump(interaction)),
+            )
+            return
         # Refusals change nothing and leave the transaction usable: no failing statement.
         added = db.execute(
             b"INSERT INTO interactions (ticket, external_id, data) "
@@ -252,7 +324,12 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             ]
         )
         row = found.fetchone()
-        return None if row is None else self._load(row[0], Interaction)
+        if row is None:
+            tx = self._tx
+            assert tx is not None
+            tx.free_ids.add(external_id)
+            return None
+        return self._load(row[0], Interaction)
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:
