@@ -407,6 +407,12 @@ def _control(statement: str) -> tuple[_Send, bool]:
     return ((statement.encode(), (), None, None), False)
 
 
+_ROLLBACK = _control("ROLLBACK")
+# The "savepoint" of a nested unit of work that began before its transaction sent
+# anything: rolling it back rolls back the transaction (see ``_Tx.mark``).
+_WHOLE = "(the whole transaction)"
+
+
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
 
@@ -467,6 +473,15 @@ class _Tx:
         stack = self.stack
         start = self.unmarked
         self.unmarked = len(stack)
+        eligible = [
+            unit for unit in stack[start:] if unit._nested and unit._generation == self.generation
+        ]
+        if len(eligible) == 1 and eligible[0]._at_start:
+            # The only unit to mark began before the transaction sent anything: undoing
+            # it is undoing the whole transaction, which needs no savepoint.
+            eligible[0]._savepoint = _WHOLE
+            eligible[0]._counters_mark = ({}, {})
+            return
         name = None
         counters: tuple[dict[str, int], dict[str, int]] = ({}, {})
         for depth in range(start, len(stack)):
@@ -624,6 +639,7 @@ class _UnitOfWorkBase:
         self._savepoint: str | None = None
         self._owner = False
         self._counters_mark: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._at_start = False
         self._generation = 0
         self._committed = False
         self._other: _Result | None = None
@@ -656,6 +672,9 @@ class _UnitOfWorkBase:
         self._owner = False
         self._generation = tx.generation
         self._committed = False
+        # Nothing of the transaction sent yet: a nested unit that then writes alone is
+        # undone by undoing the transaction (see ``_Tx.mark``).
+        self._at_start = self._nested and tx.pending == [_BEGIN] and not tx.counters
         if not self._nested:
             tx.unmarked = 0
         tx.stack.append(self)
@@ -717,6 +736,16 @@ class _UnitOfWorkBase:
 
     def _rollback_savepoint(self, tx: _Tx) -> None:
         if self._savepoint is None:  # nothing written since this unit began
+            return
+        if self._savepoint is _WHOLE:
+            # Nothing of the transaction came before this unit: roll it all back and go
+            # on in a new one (sent with the next statement).
+            tx.pending = [_BEGIN] if tx.pending[:1] == [_BEGIN] else [_ROLLBACK, _BEGIN]
+            tx.counters.clear()
+            tx.written.clear()
+            tx.forget()
+            tx.catalog = None
+            tx.catalog_unread = tx.catalog_source is not None
             return
         taken = _control(f"SAVEPOINT {self._savepoint}")
         if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
