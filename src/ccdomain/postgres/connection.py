@@ -450,6 +450,11 @@ class _Tx:
         self.free_ids: set[str] = set()
         self.open_seen: dict[tuple[str, str], Any] = {}
         self.lists_seen: dict[tuple[str, str], Any] = {}
+        # Read ahead with a key's open ticket (see ``get_block``), kept until this
+        # transaction writes what they read: the opt-outs of a (campaign, customer) by
+        # channel, and the contacts indexed under an E.164 number (their JSON texts).
+        self.opt_outs_seen: dict[tuple[str, str], dict[str, str]] = {}
+        self.phones_seen: dict[str, list[str]] = {}
         self.generation = 0
         # Statements waiting to be sent with the next one (see _Session), each with
         # whether it is a deferred write.
@@ -570,6 +575,8 @@ class _Tx:
         self.free_ids.clear()
         self.open_seen.clear()
         self.lists_seen.clear()
+        self.opt_outs_seen.clear()
+        self.phones_seen.clear()
 
     def _ended(self) -> None:
         self.active = False
@@ -642,7 +649,6 @@ class _UnitOfWorkBase:
         self._at_start = False
         self._generation = 0
         self._committed = False
-        self._other: _Result | None = None
 
     # -- transaction -------------------------------------------------------------------------
 
@@ -839,32 +845,37 @@ class _UnitOfWorkBase:
     # -- tickets read together -----------------------------------------------------------------
 
     def _open(
-        self, campaign: str, customer: str, other: tuple[bytes, Sequence[Any]] | None = None
-    ) -> Ticket | None:
-        """The open ticket of a key, locked (T2, T7); with the key's tickets read in the
-        same round trip (routing reads them next when there is none, T10), both kept
-        until this transaction writes a ticket. ``other``, a statement to run in the same
-        round trip, was run when its result is in ``self._other``."""
+        self,
+        campaign: str,
+        customer: str,
+        other: Sequence[tuple[bytes, Sequence[Any] | None]] = (),
+    ) -> list[_Result]:
+        """Read the open ticket of a key, locked (T2, T7), and the key's tickets (routing
+        reads them next when there is none, T10), into the transaction's reads (kept
+        until it writes a ticket); with ``other`` statements in the same round trip,
+        whose results are returned."""
         tx = self._tx
         assert tx is not None
         key = (campaign, customer)
-        if key in tx.open_seen:
-            return cast(Ticket | None, tx.open_seen[key])
-        queries: list[tuple[bytes, Sequence[Any] | None]] = [
-            (_OPEN_LOCKED, key),
-            (_KEY_TICKETS, (customer, campaign)),
-        ]
-        if other is not None:
-            queries.append(other)
-        found, listed, *rest = self._db().execute_all(queries)
+        found, listed, *rest = self._db().execute_all(
+            [(_OPEN_LOCKED, key), (_KEY_TICKETS, (customer, campaign)), *other]
+        )
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)
         tx.open_seen[key] = ticket
         tx.lists_seen[(customer, campaign)] = [r[0] for r in listed]  # decoded when asked
         if ticket is not None:
             tx.locked[ticket.number] = (campaign, customer, True)
-        self._other = rest[0] if rest else None
-        return ticket
+        return rest
+
+    def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of a key, locked (see :meth:`_open`)."""
+        tx = self._tx
+        assert tx is not None
+        key = (campaign, customer)
+        if key not in tx.open_seen:
+            self._open(campaign, customer)
+        return cast(Ticket | None, tx.open_seen[key])
 
     # -- rows --------------------------------------------------------------------------------
 

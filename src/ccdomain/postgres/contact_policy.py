@@ -37,9 +37,18 @@ _SINCE = next(
 )
 
 
+# The opt-outs of a (campaign, customer), by channel (read ahead: see ``get_block``).
+_OPT_OUTS_OF_KEY = b"SELECT channel, data FROM opt_outs WHERE campaign = %s AND customer = %s"
+
+
 class PostgresContactPolicyRepository(_UnitOfWorkBase):
     """The contact policy's indexes (a part of :class:`~ccdomain.postgres.PostgresUnitOfWork`,
     not used alone)."""
+
+    def _wrote_opt_outs(self) -> None:
+        tx = self._tx
+        assert tx is not None
+        tx.opt_outs_seen.clear()
 
     @property
     def _has_policy_tables(self) -> bool:
@@ -115,6 +124,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def put_opt_out(self, opt_out: OptOut) -> None:
         """Record an opt-out (W3), replacing one of the same key."""
+        self._wrote_opt_outs()
         self._wdb().execute(
             b"INSERT INTO opt_outs (campaign, customer, channel, data) VALUES (%s, %s, %s, %s) "
             b"ON CONFLICT (campaign, customer, channel) DO UPDATE SET data = excluded.data",
@@ -124,6 +134,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
         """Remove an opt-out (W3); no-op when there is none."""
+        self._wrote_opt_outs()
         self._wdb().execute(
             b"DELETE FROM opt_outs WHERE campaign = %s AND customer = %s AND channel = %s",
             (campaign, customer, str(channel)),
@@ -134,6 +145,12 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
         """The opt-out of (campaign, customer, channel), or None (W3)."""
         if not self._has_policy_tables:
             return None
+        tx = self._tx
+        assert tx is not None
+        seen = tx.opt_outs_seen.get((campaign, customer))
+        if seen is not None:  # read with the key's open ticket, none written since
+            text = seen.get(str(channel))
+            return None if text is None else self._load(text, OptOut)
         return self._one(
             b"SELECT data FROM opt_outs WHERE campaign = %s AND customer = %s AND channel = %s",
             (campaign, customer, str(channel)),
@@ -158,6 +175,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def forget_customer_policy(self, customer: str) -> None:
         """Remove the windows, attempt counts and opt-outs of an address (I4)."""
+        self._wrote_opt_outs()
         db = self._wdb()
         db.execute(b"DELETE FROM inbound_messages WHERE customer = %s", (customer,))
         db.execute(b"DELETE FROM contact_attempts WHERE customer = %s", (customer,))

@@ -31,6 +31,12 @@ from ccdomain.rules.matching import identity_keys
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
 _IDENTITY_VERSION = 3  # the schema version that created the identity index
+# The live contacts indexed under an E.164 number (read ahead: see ``get_block``).
+_CONTACTS_BY_PHONE = (
+    b"SELECT c.data FROM phone_index AS p "
+    b"JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
+    b"WHERE p.kind = 0 AND p.key = %s ORDER BY p.id"
+)
 _INSERT_PHONE = b"INSERT INTO phone_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 _INSERT_IDENTITY = b"INSERT INTO identity_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 
@@ -56,6 +62,7 @@ def _index(
     db: _Session, rows: list[tuple[int, str, str, str]], identities: list[tuple[str, str, str, str]]
 ) -> None:
     """Insert a contact's phone and identity index rows (one round trip: a pipeline)."""
+    db.tx.phones_seen.clear()
     queries: list[tuple[bytes, tuple[object, ...]]] = [(_INSERT_PHONE, row) for row in rows]
     queries += [(_INSERT_IDENTITY, row) for row in identities]
     if queries:
@@ -64,6 +71,7 @@ def _index(
 
 def _unindex(db: _Session, campaign: str, code: str) -> None:
     """Drop a contact's phone and identity index rows (one round trip)."""
+    db.tx.phones_seen.clear()
     db.execute_all(
         [
             (b"DELETE FROM phone_index WHERE campaign = %s AND code = %s", (campaign, code)),
@@ -206,6 +214,11 @@ class PostgresContactRepository(_UnitOfWorkBase):
     @_guarded
     def contacts_by_phone(self, e164: str) -> Sequence[Contact]:
         """Live contacts with this exact E.164 phone (index lookup)."""
+        tx = self._tx
+        assert tx is not None
+        seen = tx.phones_seen.get(e164) if type(e164) is str else None
+        if seen is not None:  # read with a key's open ticket, no contact indexed since
+            return [self._load(text, Contact) for text in seen]
         return self._by_phone_key(_PHONE, e164)
 
     @_guarded

@@ -10,12 +10,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import Block, Comment
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+from ccdomain.postgres.contact_policy import _OPT_OUTS_OF_KEY
+from ccdomain.postgres.contact_policy import _SINCE as _POLICY_SINCE
+from ccdomain.postgres.contacts import _CONTACTS_BY_PHONE
 
 _COMMENT_COUNTER = "comment"
 
@@ -68,19 +72,29 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
         query = b"SELECT data FROM blocks WHERE campaign = %s AND customer = %s"
         tx = self._tx
         assert tx is not None
-        if (
+        if not (
             self._locking
             and type(campaign) is str
             and type(customer) is str
             and (campaign, customer) not in tx.open_seen
         ):
-            # Routing reads the key's open ticket next (T2): both in one round trip.
-            self._open(campaign, customer, (query, (campaign, customer)))
-            result, self._other = self._other, None
-            if result is not None:
-                row = result.fetchone()
-                return None if row is None else self._load(row[0], Block)
-        return self._one(query, (campaign, customer), Block)
+            return self._one(query, (campaign, customer), Block)
+        # Routing reads a block, then the key's open ticket (T2), its opt-outs (W3, when
+        # outbound) and the contacts of its number (M4, when the ticket has none): all in
+        # one round trip, the others kept for the rest of the transaction.
+        other: list[tuple[bytes, Sequence[Any] | None]] = [(query, (campaign, customer))]
+        policy = self._store.schema_version >= _POLICY_SINCE
+        if policy:
+            other.append((_OPT_OUTS_OF_KEY, (campaign, customer)))
+        if customer.startswith("+"):
+            other.append((_CONTACTS_BY_PHONE, (customer,)))
+        block, *rest = self._open(campaign, customer, other)
+        if policy:
+            tx.opt_outs_seen[(campaign, customer)] = dict(rest.pop(0).fetchall())
+        if rest:
+            tx.phones_seen[customer] = [row[0] for row in rest[0]]
+        row = block.fetchone()
+        return None if row is None else self._load(row[0], Block)
 
     @_guarded
     def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:

@@ -76,7 +76,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx = self._tx
         assert tx is not None
         if self._locking:
-            found = self._open(campaign, customer)
+            found = self._open_ticket(campaign, customer)
         else:
             found = self._one(_OPEN_SQL, (campaign, customer), Ticket)
         if found is not None:
@@ -124,7 +124,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of (campaign, customer), or None."""
         if self._locking:
-            return self._open(campaign, customer)
+            return self._open_ticket(campaign, customer)
         return self._one(_OPEN_SQL, (campaign, customer), Ticket)
 
     @_guarded
