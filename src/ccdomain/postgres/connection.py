@@ -845,28 +845,36 @@ class _UnitOfWorkBase:
     # -- tickets read together -----------------------------------------------------------------
 
     def _open(
-        self,
-        campaign: str,
-        customer: str,
-        other: Sequence[tuple[bytes, Sequence[Any] | None]] = (),
-    ) -> list[_Result]:
+        self, campaign: str, customer: str, ahead: tuple[bytes, Sequence[Any]] | None = None
+    ) -> tuple[Any, ...]:
         """Read the open ticket of a key, locked (T2, T7), and the key's tickets (routing
         reads them next when there is none, T10), into the transaction's reads (kept
-        until it writes a ticket); with ``other`` statements in the same round trip,
-        whose results are returned."""
+        until it writes a ticket), in one round trip.
+
+        ``ahead``, a statement returning one row whose first column is the array of the
+        key's tickets (``_KEY_TICKETS`` as an ``ARRAY``), replaces the second read: its
+        row is returned. It runs after the lock is granted, so it sees what the ticket's last
+        writer committed.
+        """
         tx = self._tx
         assert tx is not None
         key = (campaign, customer)
-        found, listed, *rest = self._db().execute_all(
-            [(_OPEN_LOCKED, key), (_KEY_TICKETS, (customer, campaign)), *other]
+        found, listed = self._db().execute_all(
+            [(_OPEN_LOCKED, key), ahead or (_KEY_TICKETS, (customer, campaign))]
         )
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)
         tx.open_seen[key] = ticket
-        tx.lists_seen[(customer, campaign)] = [r[0] for r in listed]  # decoded when asked
+        out: tuple[Any, ...] = ()
+        if ahead is None:
+            texts = [r[0] for r in listed]
+        else:
+            out = listed.fetchone() or ()
+            texts = out[0]
+        tx.lists_seen[(customer, campaign)] = texts  # decoded when asked
         if ticket is not None:
             tx.locked[ticket.number] = (campaign, customer, True)
-        return rest
+        return out
 
     def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of a key, locked (see :meth:`_open`)."""

@@ -37,10 +37,6 @@ _SINCE = next(
 )
 
 
-# The opt-outs of a (campaign, customer), by channel (read ahead: see ``get_block``).
-_OPT_OUTS_OF_KEY = b"SELECT channel, data FROM opt_outs WHERE campaign = %s AND customer = %s"
-
-
 class PostgresContactPolicyRepository(_UnitOfWorkBase):
     """The contact policy's indexes (a part of :class:`~ccdomain.postgres.PostgresUnitOfWork`,
     not used alone)."""

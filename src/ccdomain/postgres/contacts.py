@@ -31,12 +31,6 @@ from ccdomain.rules.matching import identity_keys
 
 _PHONE, _NATIONAL, _SUFFIX = 0, 1, 2
 _IDENTITY_VERSION = 3  # the schema version that created the identity index
-# The live contacts indexed under an E.164 number (read ahead: see ``get_block``).
-_CONTACTS_BY_PHONE = (
-    b"SELECT c.data FROM phone_index AS p "
-    b"JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
-    b"WHERE p.kind = 0 AND p.key = %s ORDER BY p.id"
-)
 _INSERT_PHONE = b"INSERT INTO phone_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 _INSERT_IDENTITY = b"INSERT INTO identity_index (kind, key, campaign, code) VALUES (%s, %s, %s, %s)"
 

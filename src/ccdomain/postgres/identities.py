@@ -10,18 +10,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import Block, Comment
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
-from ccdomain.postgres.contact_policy import _OPT_OUTS_OF_KEY
 from ccdomain.postgres.contact_policy import _SINCE as _POLICY_SINCE
-from ccdomain.postgres.contacts import _CONTACTS_BY_PHONE
 
 _COMMENT_COUNTER = "comment"
+
+# What routing reads of a (campaign, customer) besides its open ticket, in one row: the
+# key's tickets, its block, its opt-outs (channels and data, by channel) and the live
+# contacts indexed under the customer's E.164 number (see ``get_block``).
+_AHEAD = (
+    b"SELECT ARRAY(SELECT data FROM tickets WHERE customer = %s AND campaign = %s "
+    b"ORDER BY number), (SELECT data FROM blocks WHERE campaign = %s AND customer = %s)"
+)
+_AHEAD_OPT_OUTS = (
+    b", ARRAY(SELECT channel FROM opt_outs WHERE campaign = %s AND customer = %s "
+    b"ORDER BY channel), ARRAY(SELECT data FROM opt_outs WHERE campaign = %s "
+    b"AND customer = %s ORDER BY channel)"
+)
+_AHEAD_PHONES = (
+    b", ARRAY(SELECT c.data FROM phone_index AS p "
+    b"JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
+    b"WHERE p.kind = 0 AND p.key = %s ORDER BY p.id)"
+)
 
 
 class PostgresIdentityRepository(_UnitOfWorkBase):
@@ -81,20 +96,24 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
             return self._one(query, (campaign, customer), Block)
         # Routing reads a block, then the key's open ticket (T2), its opt-outs (W3, when
         # outbound) and the contacts of its number (M4, when the ticket has none): all in
-        # one round trip, the others kept for the rest of the transaction.
-        other: list[tuple[bytes, Sequence[Any] | None]] = [(query, (campaign, customer))]
+        # one round trip, two statements (the lock, then the rest), each kept for the rest of
+        # the transaction.
+        query, params = _AHEAD, [customer, campaign, campaign, customer]
         policy = self._store.schema_version >= _POLICY_SINCE
         if policy:
-            other.append((_OPT_OUTS_OF_KEY, (campaign, customer)))
-        if customer.startswith("+"):
-            other.append((_CONTACTS_BY_PHONE, (customer,)))
-        block, *rest = self._open(campaign, customer, other)
+            query += _AHEAD_OPT_OUTS
+            params += (campaign, customer, campaign, customer)
+        phone = customer.startswith("+")
+        if phone:
+            query += _AHEAD_PHONES
+            params.append(customer)
+        _, block, *rest = self._open(campaign, customer, (query, params))
         if policy:
-            tx.opt_outs_seen[(campaign, customer)] = dict(rest.pop(0).fetchall())
-        if rest:
-            tx.phones_seen[customer] = [row[0] for row in rest[0]]
-        row = block.fetchone()
-        return None if row is None else self._load(row[0], Block)
+            channels, texts = rest.pop(0), rest.pop(0)
+            tx.opt_outs_seen[(campaign, customer)] = dict(zip(channels, texts, strict=True))
+        if phone:
+            tx.phones_seen[customer] = rest[0]
+        return None if block is None else self._load(block, Block)
 
     @_guarded
     def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:
