@@ -27,6 +27,9 @@ from ccdomain.models import AgentState, Family, WaitingTicket
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
 
 _LINE_ORDER = b" ORDER BY rank, opened_at, number"
+_AGENTS_OF_QUEUE = (
+    b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
+)
 _AGENTS_VERSION = 2  # the schema version that created the assignment tables
 
 
@@ -46,6 +49,9 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
         """Insert or replace an agent's state, its queues reindexed."""
+        tx = self._tx
+        assert tx is not None
+        tx.agents_seen.clear()
         self._wdb().execute(
             b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
             b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
@@ -73,13 +79,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         """The states of the agents serving ``queue``, by agent id (locked, in id order)."""
         if not self._has_agents:
             return []
-        return self._all(
-            self._lock_agents(
-                b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
-            ),
-            (queue,),
-            AgentState,
-        )
+        tx = self._tx
+        assert tx is not None
+        if type(queue) is str and queue in tx.agents_seen:
+            if tx.agents_seen[queue] is None:  # read ahead, not sent yet
+                tx.flush()
+            seen = tx.agents_seen.get(queue)
+            if seen is not None:  # locked, and no agent written since
+                return [self._load(text, AgentState) for text in seen]
+        return self._all(self._lock_agents(_AGENTS_OF_QUEUE), (queue,), AgentState)
 
     @_guarded
     def add_waiting(self, ticket: WaitingTicket) -> None:

@@ -384,10 +384,13 @@ class _Session:
         except psycopg.Error:
             failed = wire.failed_at
             if 0 <= failed < len(pending) and pending[failed][1]:
-                # A deferred write was refused: which unit of work made it is not known
+                # A deferred statement failed: which unit of work made it is not known
                 # here, so no savepoint can be trusted to undo it alone.
                 tx.poisoned = True
             raise
+        for result, (_, kind) in zip(results, pending, strict=False):
+            if kind is not True and kind is not False:
+                kind(result)  # a read made ahead: its result goes where it is kept
         return results[len(pending) :]
 
     def defer(self, query: bytes, params: Sequence[Any]) -> None:
@@ -395,6 +398,11 @@ class _Session:
         values are adapted now, so one PostgreSQL cannot hold raises here."""
         tx = self.tx
         tx.pending.append((tx.wire.adapt_one(query, params), True))
+
+    def ahead(self, query: bytes, params: Sequence[Any], keep: Callable[[_Result], None]) -> None:
+        """Send a read with the next statement; ``keep`` receives its result."""
+        tx = self.tx
+        tx.pending.append((tx.wire.adapt_one(query, params), keep))
 
     def cursor(self) -> Cursor:
         self.tx.flush()
@@ -406,10 +414,10 @@ class _Session:
         self.tx.catalog_unread = False
 
 
-_BEGIN: tuple[_Send, bool] = ((b"BEGIN", (), None, None), False)
+_BEGIN: tuple[_Send, bool | Callable[[_Result], None]] = ((b"BEGIN", (), None, None), False)
 
 
-def _control(statement: str) -> tuple[_Send, bool]:
+def _control(statement: str) -> tuple[_Send, bool | Callable[[_Result], None]]:
     """A transaction control statement (no values) as it waits in ``_Tx.pending``."""
     return ((statement.encode(), (), None, None), False)
 
@@ -462,10 +470,14 @@ class _Tx:
         # channel, and the contacts indexed under an E.164 number (their JSON texts).
         self.opt_outs_seen: dict[tuple[str, str], dict[str, str]] = {}
         self.phones_seen: dict[str, list[str]] = {}
+        # The agents of a queue (their JSON texts), read locked with the statement after
+        # an opening in that queue (see ``get_or_open_ticket``); None until it is sent.
+        self.agents_seen: dict[str, list[str] | None] = {}
         self.generation = 0
         # Statements waiting to be sent with the next one (see _Session), each with
-        # whether it is a deferred write.
-        self.pending: list[tuple[_Send, bool]] = []
+        # what it is: True a deferred write, False a transaction control statement, or a
+        # read made ahead (the function that keeps its result).
+        self.pending: list[tuple[_Send, bool | Callable[[_Result], None]]] = []
         self.session = _Session(self)
 
     def begin(self) -> None:
@@ -510,7 +522,7 @@ class _Tx:
     def _unsent(self) -> bool:
         """Whether nothing of the transaction was sent yet, and nothing waits to be written."""
         pending = self.pending
-        return bool(pending) and pending[0] is _BEGIN and not any(w for _, w in pending)
+        return bool(pending) and pending[0] is _BEGIN and not any(w is True for _, w in pending)
 
     def commit(self) -> None:
         if self._unsent() and not self.counters:  # nothing was sent, nothing to write
@@ -584,6 +596,7 @@ class _Tx:
         self.lists_seen.clear()
         self.opt_outs_seen.clear()
         self.phones_seen.clear()
+        self.agents_seen.clear()
 
     def _ended(self) -> None:
         self.active = False

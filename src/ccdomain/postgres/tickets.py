@@ -26,12 +26,14 @@ from collections.abc import Callable, Sequence
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
+from ccdomain.postgres.assignment import _AGENTS_OF_QUEUE, _AGENTS_VERSION
 from ccdomain.postgres.connection import (
     _KEY_TICKETS,
     _OPEN_SQL,
     _TAKE_COUNTER,
     _counter_value,
     _guarded,
+    _Result,
     _UnitOfWorkBase,
 )
 
@@ -118,6 +120,16 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx.counters[_TICKET_COUNTER] = number
         self._wrote_tickets()
         tx.locked[number] = (campaign, customer, True)
+        queue = ticket.queue
+        if queue and ticket.assignee is None and self._store.schema_version >= _AGENTS_VERSION:
+            # Routing gives an opened ticket to an agent of its queue next (A2), reading
+            # them locked: read with the next statement. The transaction holds the ticket
+            # counter, which every opening takes first, so no opening waits longer.
+            def keep(result: _Result, queue: str = queue) -> None:
+                tx.agents_seen[queue] = [row[0] for row in result]
+
+            tx.agents_seen[queue] = None
+            self._db().ahead(_AGENTS_OF_QUEUE + b" FOR UPDATE", (queue,), keep)
         return ticket, True
 
     @_guarded
