@@ -24,9 +24,10 @@ from collections.abc import Sequence
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import AgentState, Family, WaitingTicket
-from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+from ccdomain.postgres.connection import _PENDING, _guarded, _UnitOfWorkBase
 
 _LINE_ORDER = b" ORDER BY rank, opened_at, number"
+_AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
 _AGENTS_OF_QUEUE = (
     b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
 )
@@ -52,6 +53,7 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         tx = self._tx
         assert tx is not None
         tx.agents_seen.clear()
+        tx.agent_seen.clear()
         self._wdb().execute(
             b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
             b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
@@ -63,9 +65,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         """The state of the agent with that id, or None (locked in a unit that may write)."""
         if not self._has_agents:
             return None
-        return self._one(
-            self._lock_agents(b"SELECT data FROM agents WHERE id = %s"), (agent_id,), AgentState
-        )
+        tx = self._tx
+        assert tx is not None
+        if type(agent_id) is str and agent_id in tx.agent_seen:
+            if tx.agent_seen[agent_id] is _PENDING:  # read ahead, not sent yet
+                tx.flush()
+            seen = tx.agent_seen.get(agent_id, _PENDING)
+            if seen is not _PENDING:  # locked, and no agent written since
+                return None if seen is None else self._load(seen, AgentState)
+        return self._one(self._lock_agents(_AGENT_BY_ID), (agent_id,), AgentState)
 
     @_guarded
     def list_agent_states(self) -> Sequence[AgentState]:

@@ -55,6 +55,7 @@ from psycopg.waiting import wait as _wait
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
+from ccdomain.postgres.schema import MIGRATIONS
 from ccdomain.serialization import from_json, to_json
 
 __all__ = ["TransactionConflict"]
@@ -74,6 +75,7 @@ _DECODED_LIMIT = 50_000
 _AUTO = PyFormat.AUTO
 _INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
 _MISSING = object()
+_PENDING = object()  # a read made ahead, not sent yet
 _FATAL = pq.ExecStatus.FATAL_ERROR
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
 
@@ -473,6 +475,15 @@ class _Tx:
         # The agents of a queue (their JSON texts), read locked with the statement after
         # an opening in that queue (see ``get_or_open_ticket``); None until it is sent.
         self.agents_seen: dict[str, list[str] | None] = {}
+        # The same for one agent (by id), read after an outbound message of theirs on a
+        # ticket this transaction opened (A4); and the numbers of those tickets.
+        self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
+        self.opened: set[int] = set()
+        # The blocks of keys read ahead (their JSON texts), and the default campaign of the
+        # line this transaction read last (an inbound message's routing reads the
+        # customer's tickets next, then, most often, that campaign's key).
+        self.blocks_seen: dict[tuple[str, str], str | None] = {}
+        self.line_campaign: str | None = None
         self.generation = 0
         # Statements waiting to be sent with the next one (see _Session), each with
         # what it is: True a deferred write, False a transaction control statement, or a
@@ -597,8 +608,12 @@ class _Tx:
         self.opt_outs_seen.clear()
         self.phones_seen.clear()
         self.agents_seen.clear()
+        self.agent_seen.clear()
+        self.opened.clear()
+        self.blocks_seen.clear()
 
     def _ended(self) -> None:
+        self.line_campaign = None
         self.active = False
         self.catalog = None
         self.catalog_unread = False
@@ -607,6 +622,30 @@ class _Tx:
         self.forget()
         self.generation += 1
 
+
+# What routing reads of a (campaign, customer) besides its open ticket, in one row: the
+# key's tickets, its block, its opt-outs (channels and data, by channel) and the live
+# contacts indexed under the customer's E.164 number (see ``_read_key``).
+_AHEAD = (
+    b"SELECT ARRAY(SELECT data FROM tickets WHERE customer = %s AND campaign = %s "
+    b"ORDER BY number), (SELECT data FROM blocks WHERE campaign = %s AND customer = %s)"
+)
+_AHEAD_OPT_OUTS = (
+    b", ARRAY(SELECT channel FROM opt_outs WHERE campaign = %s AND customer = %s "
+    b"ORDER BY channel), ARRAY(SELECT data FROM opt_outs WHERE campaign = %s "
+    b"AND customer = %s ORDER BY channel)"
+)
+_AHEAD_PHONES = (
+    b", ARRAY(SELECT c.data FROM phone_index AS p "
+    b"JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
+    b"WHERE p.kind = 0 AND p.key = %s ORDER BY p.id)"
+)
+# The schema version that created the contact policy's tables (opt_outs).
+_POLICY_SINCE = next(
+    number
+    for number, statements in enumerate(MIGRATIONS, start=1)
+    if any("CREATE TABLE opt_outs" in statement for statement in statements)
+)
 
 _OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
 _OPEN_LOCKED = _OPEN_SQL + b" FOR UPDATE"
@@ -667,6 +706,7 @@ class _UnitOfWorkBase:
         self._owner = False
         self._counters_mark: tuple[dict[str, int], dict[str, int]] = ({}, {})
         self._at_start = False
+        self._first: _Result | None = None
         self._generation = 0
         self._committed = False
 
@@ -865,7 +905,11 @@ class _UnitOfWorkBase:
     # -- tickets read together -----------------------------------------------------------------
 
     def _open(
-        self, campaign: str, customer: str, ahead: tuple[bytes, Sequence[Any]] | None = None
+        self,
+        campaign: str,
+        customer: str,
+        ahead: tuple[bytes, Sequence[Any]] | None = None,
+        first: tuple[bytes, Sequence[Any]] | None = None,
     ) -> tuple[Any, ...]:
         """Read the open ticket of a key, locked (T2, T7), and the key's tickets (routing
         reads them next when there is none, T10), into the transaction's reads (kept
@@ -874,14 +918,19 @@ class _UnitOfWorkBase:
         ``ahead``, a statement returning one row whose first column is the array of the
         key's tickets (``_KEY_TICKETS`` as an ``ARRAY``), replaces the second read: its
         row is returned. It runs after the lock is granted, so it sees what the ticket's last
-        writer committed.
+        writer committed. ``first`` runs before them; its result is left in ``_first``.
         """
         tx = self._tx
         assert tx is not None
         key = (campaign, customer)
-        found, listed = self._db().execute_all(
-            [(_OPEN_LOCKED, key), ahead or (_KEY_TICKETS, (customer, campaign))]
-        )
+        queries: list[tuple[bytes, Sequence[Any] | None]] = [
+            (_OPEN_LOCKED, key),
+            ahead or (_KEY_TICKETS, (customer, campaign)),
+        ]
+        if first is not None:
+            self._first, found, listed = self._db().execute_all([first, *queries])
+        else:
+            found, listed = self._db().execute_all(queries)
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)
         tx.open_seen[key] = ticket
@@ -904,6 +953,38 @@ class _UnitOfWorkBase:
         if key not in tx.open_seen:
             self._open(campaign, customer)
         return cast(Ticket | None, tx.open_seen[key])
+
+    def _read_key(
+        self,
+        campaign: str,
+        customer: str,
+        first: tuple[bytes, Sequence[Any]] | None = None,
+    ) -> _Result | None:
+        """Read what routing reads of a (campaign, customer), in one round trip: its open
+        ticket (locked), its tickets, its block, its opt-outs (W3) and the live contacts
+        indexed under the customer's number (M4), each kept until the transaction writes
+        what it read. ``first``, a statement to run first in the same round trip, has
+        its result returned."""
+        tx = self._tx
+        assert tx is not None
+        self._first = None
+        query, params = _AHEAD, [customer, campaign, campaign, customer]
+        policy = self._store.schema_version >= _POLICY_SINCE
+        if policy:
+            query += _AHEAD_OPT_OUTS
+            params += (campaign, customer, campaign, customer)
+        phone = customer.startswith("+")
+        if phone:
+            query += _AHEAD_PHONES
+            params.append(customer)
+        _, block, *rest = self._open(campaign, customer, (query, params), first)
+        tx.blocks_seen[(campaign, customer)] = block
+        if policy:
+            channels, texts = rest.pop(0), rest.pop(0)
+            tx.opt_outs_seen[(campaign, customer)] = dict(zip(channels, texts, strict=True))
+        if phone:
+            tx.phones_seen[customer] = rest[0]
+        return self._first
 
     # -- rows --------------------------------------------------------------------------------
 

@@ -103,7 +103,12 @@ class PostgresContactRepository(_UnitOfWorkBase):
     @_guarded
     def get_line(self, line_id: str) -> Line | None:
         """The line with that id, or None."""
-        return self._cached("lines", line_id, Line)
+        found = self._cached("lines", line_id, Line)
+        if found is not None:
+            tx = self._tx
+            assert tx is not None
+            tx.line_campaign = found.campaign
+        return found
 
     @_guarded
     def list_lines(self) -> Sequence[Line]:

@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ccdomain.errors import RuleViolation, UnknownTicket
-from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.models import Direction, Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
-from ccdomain.postgres.assignment import _AGENTS_OF_QUEUE, _AGENTS_VERSION
+from ccdomain.postgres.assignment import _AGENT_BY_ID, _AGENTS_OF_QUEUE, _AGENTS_VERSION
 from ccdomain.postgres.connection import (
     _KEY_TICKETS,
     _OPEN_SQL,
+    _PENDING,
     _TAKE_COUNTER,
     _counter_value,
     _guarded,
@@ -120,6 +121,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx.counters[_TICKET_COUNTER] = number
         self._wrote_tickets()
         tx.locked[number] = (campaign, customer, True)
+        tx.opened.add(number)
         queue = ticket.queue
         if queue and ticket.assignee is None and self._store.schema_version >= _AGENTS_VERSION:
             # Routing gives an opened ticket to an agent of its queue next (A2), reading
@@ -237,9 +239,23 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
         """Tickets of a customer address (in one campaign or all), by number."""
         if campaign is None:
-            return self._all(
-                b"SELECT data FROM tickets WHERE customer = %s ORDER BY number", (customer,), Ticket
-            )
+            query = b"SELECT data FROM tickets WHERE customer = %s ORDER BY number"
+            tx = self._tx
+            assert tx is not None
+            default = tx.line_campaign
+            if (
+                default
+                and self._locking
+                and type(customer) is str
+                and (default, customer) not in tx.open_seen
+            ):
+                # An inbound message's routing reads the customer's tickets, then the key
+                # of the campaign it goes to, most often its line's default: read ahead
+                # in the same round trip.
+                found = self._read_key(default, customer, (query, (customer,)))
+                if found is not None:
+                    return [self._load(row[0], Ticket) for row in found]
+            return self._all(query, (customer,), Ticket)
         tx = self._tx
         assert tx is not None
         seen = tx.lists_seen.get((customer, campaign))
@@ -286,6 +302,22 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 b"INSERT INTO interactions (ticket, external_id, data) VALUES (%s, %s, %s)",
                 (interaction.ticket, external_id, self._dump(interaction)),
             )
+            agent = interaction.agent
+            if (
+                interaction.ticket in tx.opened
+                and interaction.direction is Direction.OUTBOUND
+                and type(agent) is str
+                and agent not in tx.agent_seen
+                and self._store.schema_version >= _AGENTS_VERSION
+            ):
+                # The agent who reached out is given the ticket they opened next (A4),
+                # their state read locked: read with the next statement.
+                def keep(result: _Result, agent: str = agent) -> None:
+                    row = result.fetchone()
+                    tx.agent_seen[agent] = None if row is None else row[0]
+
+                tx.agent_seen[agent] = _PENDING
+                db.ahead(_AGENT_BY_ID + b" FOR UPDATE", (agent,), keep)
             return
         # Refusals change nothing and leave the transaction usable: no failing statement.
         added = db.execute(
