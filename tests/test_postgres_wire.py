@@ -20,6 +20,8 @@ psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not insta
 
 from ccdomain.errors import RuleViolation, StoreError  # noqa: E402
 from ccdomain.models import (  # noqa: E402
+    Agent,
+    AgentState,
     Block,
     Campaign,
     Channel,
@@ -30,6 +32,7 @@ from ccdomain.models import (  # noqa: E402
     Interaction,
     Line,
     OptOut,
+    Presence,
     Ticket,
     TicketStatus,
 )
@@ -326,3 +329,71 @@ def test_E1_a_value_postgres_cannot_hold_in_a_deferred_write_fails_at_its_call(
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.get_campaign("ventas") is not None
+
+
+# -- reads made ahead for the assignment and for an inbound message's key ---------------------
+
+
+def agent(agent_id: str, queue: str = "q1") -> AgentState:
+    return AgentState(agent=Agent(id=agent_id, queues=(queue,)), presence=Presence.ONLINE)
+
+
+def test_A2_an_opening_reads_its_queue_agents_ahead_and_a_write_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        _, opened = uow.get_or_open_ticket(
+            "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
+        )
+        assert opened
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana"]
+        uow.put_agent_state(agent("bea"))
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana", "bea"]
+        assert uow.agent_states_for_queue("q2") == []
+        uow.commit()
+
+
+def test_A4_an_outbound_opening_reads_its_agent_ahead(store: PostgresStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        sent = attrs.evolve(
+            interaction(ticket.number, None), direction=Direction.OUTBOUND, agent="ana"
+        )
+        uow.add_interaction(sent)
+        state = uow.get_agent_state("ana")
+        assert state is not None and state.presence is Presence.ONLINE
+        uow.put_agent_state(attrs.evolve(state, presence=Presence.AWAY))
+        again = uow.get_agent_state("ana")
+        assert again is not None and again.presence is Presence.AWAY
+        unknown = attrs.evolve(sent, agent="nadie")
+        uow.add_interaction(unknown)
+        assert uow.get_agent_state("nadie") is None
+        uow.commit()
+
+
+def test_T6_an_inbound_key_read_ahead_for_the_line_default_leaves_other_campaigns_right(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_line(
+            Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas")
+        )
+        theirs, _ = uow.get_or_open_ticket("cobranza", PHONE, opener("cobranza"))
+        uow.put_block(Block(campaign="cobranza", customer=PHONE, at=AT))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(0) is None
+        line = uow.get_line("l1")
+        assert line is not None and line.campaign == "ventas"
+        assert uow.tickets_for_customer(PHONE) == [theirs]  # reads (ventas, PHONE) ahead
+        assert uow.get_block("ventas", PHONE) is None
+        assert uow.get_open_ticket("ventas", PHONE) is None
+        assert uow.get_block("cobranza", PHONE) is not None  # another key: read
+        assert uow.get_open_ticket("cobranza", PHONE) == theirs
+        uow.commit()
