@@ -10,7 +10,11 @@ rate / PostgreSQL rate <= 3); 4 workers at least 1.6x one worker.
 Each PostgreSQL run also prints the round trips to the server per operation (a statement
 sent alone, or a pipeline of them) and the median round trip of ``SELECT 1`` measured
 just before it: a worker waits for the server once per round trip, so ``1 / (round trips
-x round trip time)`` bounds its rate whatever its CPU.
+x round trip time)`` bounds its rate whatever its CPU. It prints the CPU seconds of the
+workers and of their server processes (each worker's one connection's backend, read from
+``/proc``: 0 for a server on another machine), and for one worker the CPU per operation
+next to SQLite's: one worker and its backend take turns, so on an idle machine its wall
+time is about their CPU added up, and the CPU ratio is what the wall ratio comes to there.
 
 The workers share the work by customer (every operation of a customer goes to the same
 worker, in the workload's order), so each run ends with the same tickets but their
