@@ -627,8 +627,11 @@ class _Tx:
 # key's tickets, its block, its opt-outs (channels and data, by channel) and the live
 # contacts indexed under the customer's E.164 number (see ``_read_key``).
 _AHEAD = (
-    b"SELECT ARRAY(SELECT data FROM tickets WHERE customer = %s AND campaign = %s "
-    b"ORDER BY number), (SELECT data FROM blocks WHERE campaign = %s AND customer = %s)"
+    # The key's tickets only when none is open: routing reads them only then (T10).
+    b"SELECT CASE WHEN EXISTS (SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s "
+    b"AND status = 'open') THEN NULL ELSE ARRAY(SELECT data FROM tickets WHERE customer = %s "
+    b"AND campaign = %s ORDER BY number) END, "
+    b"(SELECT data FROM blocks WHERE campaign = %s AND customer = %s)"
 )
 _AHEAD_OPT_OUTS = (
     b", ARRAY(SELECT channel FROM opt_outs WHERE campaign = %s AND customer = %s "
@@ -916,9 +919,10 @@ class _UnitOfWorkBase:
         until it writes a ticket), in one round trip.
 
         ``ahead``, a statement returning one row whose first column is the array of the
-        key's tickets (``_KEY_TICKETS`` as an ``ARRAY``), replaces the second read: its
-        row is returned. It runs after the lock is granted, so it sees what the ticket's last
-        writer committed. ``first`` runs before them; its result is left in ``_first``.
+        key's tickets (``_KEY_TICKETS`` as an ``ARRAY``, or NULL: not read), replaces the
+        second read: its row is returned. It runs after the lock is granted, so it sees
+        what the ticket's last writer committed. ``first`` runs before them; its result is
+        left in ``_first``.
         """
         tx = self._tx
         assert tx is not None
@@ -938,9 +942,10 @@ class _UnitOfWorkBase:
         if ahead is None:
             texts = [r[0] for r in listed]
         else:
-            out = listed.fetchone() or ()
+            out = listed.fetchone() or (None,)
             texts = out[0]
-        tx.lists_seen[(customer, campaign)] = texts  # decoded when asked
+        if texts is not None:
+            tx.lists_seen[(customer, campaign)] = texts  # decoded when asked
         if ticket is not None:
             tx.locked[ticket.number] = (campaign, customer, True)
         return out
@@ -968,7 +973,7 @@ class _UnitOfWorkBase:
         tx = self._tx
         assert tx is not None
         self._first = None
-        query, params = _AHEAD, [customer, campaign, campaign, customer]
+        query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
         policy = self._store.schema_version >= _POLICY_SINCE
         if policy:
             query += _AHEAD_OPT_OUTS
