@@ -5,15 +5,18 @@ How the store keeps its transaction rules on a database many processes share:
 * E2 - a unit of work is a transaction: the outermost one takes a connection from
   the store's pool and runs ``BEGIN`` (READ COMMITTED); a nested one is a
   ``SAVEPOINT``, taken before its first write (units nested with no write in between
-  share one). Leaving without ``commit()`` rolls back only what that unit did.
+  share one), except a nested unit that began before its transaction sent anything
+  (each service call in ``PostgresStore.run``): undoing it is undoing the transaction,
+  which then goes on anew. Leaving without ``commit()`` rolls back only what that unit
+  did.
 * T5 - numbers (tickets, comments, generated contact codes) come from counter rows.
-  A transaction's first take of a counter locks its row (``INSERT ... ON CONFLICT DO
-  UPDATE ... RETURNING``, which waits for any other transaction holding it and reads
-  the value it committed); the values taken are counted in memory, undone with the
-  savepoint they were taken under, and written to the row at the commit. A rolled
-  back transaction never wrote the row, so the next one takes the same numbers, and
-  the row lock keeps every other writer of that counter waiting until the commit: no
-  number goes to two records, none is skipped.
+  A transaction's first take of a counter locks its row and advances it (``INSERT ...
+  ON CONFLICT DO UPDATE ... RETURNING``, which waits for any other transaction holding
+  it and reads the value it committed); later takes are counted in memory, undone with
+  the savepoint they were taken under, and written to the row at the commit when they
+  changed it. A rolled back transaction's writes to the row are undone with it, so the
+  next one takes the same numbers, and the row lock keeps every other writer of that
+  counter waiting until the commit: no number goes to two records, none is skipped.
 * T2, T7 - reads of one ticket inside a unit of work (``get_open_ticket``,
   ``get_ticket``, ``get_or_open_ticket``) lock its row (``FOR UPDATE``): the service
   that read it changes it next, and a concurrent unit of work changing the same ticket
@@ -30,6 +33,15 @@ How the store keeps its transaction rules on a database many processes share:
 * E1 - no ``psycopg`` exception escapes (:func:`_guarded`): a lost or unreachable
   server, a read-only database, a lock held past the store's timeout are a
   ``StoreUnavailable``, a value the database refuses a ``StoreError``.
+
+Round trips, which cost more than the statements they carry (issue 16): statements go
+through :class:`_Wire` (libpq's pipeline mode, each statement prepared once per
+connection); statements returning nothing the caller needs wait in ``_Tx.pending`` and go
+with the next one (:class:`_Session`), including the writes a part knows cannot be
+refused (a refusal after all loses the whole transaction); reads routing makes next are
+made ahead and kept in the transaction until it writes what they read (``_Tx.forget``
+and the parts' ``_wrote_*``); campaigns and lines are kept across transactions behind
+the schema's catalog version (:class:`_Catalog`).
 
 :class:`_UnitOfWorkBase` is the transaction part of
 :class:`ccdomain.postgres.PostgresUnitOfWork`; each port's part subclasses it.

@@ -13,6 +13,15 @@
 * T9 - ``interactions.external_id`` is UNIQUE; ``find_interaction`` takes an advisory
   lock on the id first, so a redelivery handled by two workers at once is recorded once
   and found by the second.
+* T2, T3, T9 - writes sent with the next statement (one round trip fewer each): a new
+  ticket (the transaction holds the counter every opening takes), an update of a ticket
+  the transaction holds locked in a state the update accepts, an interaction on a
+  locked ticket whose external id was looked up under its lock and found unrecorded.
+  What makes them certain is held by the transaction, so none is refused unless a
+  writer outside the store skips the protocol; then the whole transaction is lost (E2).
+* A2, A4, T6, T10 - reads routing makes next are made ahead: the key's tickets with its
+  open ticket, an opening's queue agents and an outbound opening's agent (locked), an
+  inbound message's key (its line's default campaign) with the customer's tickets.
 * I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
 * P4 - pending and snoozed tickets are open: the ``status`` column says ``'open'`` for
   every open state (the JSON holds the precise one), so they are their key's open ticket
