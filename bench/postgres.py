@@ -10,7 +10,11 @@ rate / PostgreSQL rate <= 3); 4 workers at least 1.6x one worker.
 Each PostgreSQL run also prints the round trips to the server per operation (a statement
 sent alone, or a pipeline of them) and the median round trip of ``SELECT 1`` measured
 just before it: a worker waits for the server once per round trip, so ``1 / (round trips
-x round trip time)`` bounds its rate whatever its CPU.
+x round trip time)`` bounds its rate whatever its CPU. It prints the CPU seconds of the
+workers and of their server processes (each worker's one connection's backend, read from
+``/proc``: 0 for a server on another machine), and for one worker the CPU per operation
+next to SQLite's: one worker and its backend take turns, so on an idle machine its wall
+time is about their CPU added up, and the CPU ratio is what the wall ratio comes to there.
 
 The workers share the work by customer (every operation of a customer goes to the same
 worker, in the workload's order), so each run ends with the same tickets but their
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import re
 import sys
 import tempfile
@@ -116,18 +121,45 @@ def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: 
     psycopg.Connection.execute = counted  # type: ignore[method-assign]
     psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
     psycopg.Connection.pipeline = counted_pipeline  # type: ignore[method-assign]
-    store = PostgresStore(dsn, schema=f"bench{workers}", max_size=2)
+    # The store sends most statements through its own pipeline (one round trip each).
+    from ccdomain.postgres import connection
+
+    wire = getattr(connection, "_Wire", None)
+    if wire is not None:
+        send = wire.send
+
+        def counted_send(self: Any, *a: Any, **k: Any) -> Any:
+            statements[0] += 1
+            return send(self, *a, **k)
+
+        wire.send = counted_send
+    store = PostgresStore(dsn, schema=f"bench{workers}", min_size=1, max_size=1)
+    with store._connection() as conn:  # the worker's one connection, and its backend
+        backend = conn.info.backend_pid
     start.wait()
-    cpu = time.process_time()
+    cpu, server = time.process_time(), backend_cpu(backend)
     statements[0] = 0
     counts = run_batches(store, work, args.batch, retry=store.run)
-    cpu = time.process_time() - cpu
+    cpu, server = time.process_time() - cpu, backend_cpu(backend) - server
     store.close()
-    return counts, cpu, statements[0]
+    return counts, cpu, statements[0], server
 
 
-def run_postgres(args: argparse.Namespace, dsn: str, workers: int) -> tuple[float, float, Any]:
-    """Wall seconds of ``workers`` processes routing the workload; CPU of the workers; counts."""
+def backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of a server process so far (0 when it cannot be read:
+    a server on another machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_postgres(
+    args: argparse.Namespace, dsn: str, workers: int
+) -> tuple[float, float, Any, int, float]:
+    """Wall seconds of ``workers`` processes routing the workload; CPU of the workers;
+    counts; round trips; CPU of their server processes."""
     from ccdomain.postgres import PostgresStore
 
     store = PostgresStore(dsn, schema=f"bench{workers}")
@@ -144,10 +176,10 @@ def run_postgres(args: argparse.Namespace, dsn: str, workers: int) -> tuple[floa
         done = [r.get() for r in results]
         wall = time.perf_counter() - began
     counts: dict[str, int] = {}
-    for part, _, _ in done:
+    for part, *_ in done:
         for key, count in part.items():
             counts[key] = counts.get(key, 0) + count
-    return wall, sum(d[1] for d in done), counts, sum(d[2] for d in done)
+    return wall, sum(d[1] for d in done), counts, sum(d[2] for d in done), sum(d[3] for d in done)
 
 
 def round_trip(dsn: str) -> float:
@@ -219,12 +251,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{rate:8,.0f} interactions/s"
         )
         rates: dict[int, float] = {}
+        cpu_one = (0.0, 0.0)
         same = True
         from ccdomain.postgres import PostgresStore
 
         for workers in (int(w) for w in args.workers.split(",")):
             trip = round_trip(dsn)
-            wall, cpu, counts, statements = run_postgres(args, dsn, workers)
+            wall, cpu, counts, statements, server_cpu = run_postgres(args, dsn, workers)
             rates[workers] = work.interactions / wall
             print(
                 f"postgres {workers:4} worker{'s' if workers > 1 else ' '} "
@@ -238,11 +271,20 @@ def main(argv: list[str] | None = None) -> int:
             same = same and ok
             print(
                 f"postgres {workers:4} worker{'s' if workers > 1 else ' '} {wall:7.2f} s wall "
-                f"({cpu:6.2f} s CPU in workers)  {rates[workers]:8,.0f} interactions/s  "
-                f"same tickets and outcomes as SQLite: {ok}"
+                f"({cpu:6.2f} s CPU in workers, {server_cpu:6.2f} s in their server processes)  "
+                f"{rates[workers]:8,.0f} interactions/s  same tickets and outcomes as SQLite: {ok}"
             )
+            if workers == 1:
+                cpu_one = (cpu, server_cpu)
         if 1 in rates:
             print(f"ratio sqlite / postgres, 1 worker: {rate / rates[1]:.2f} (target <= 3)")
+            client, server_side = cpu_one
+            ops = len(work.ops)
+            print(
+                f"CPU per operation: sqlite {sqlite_cpu / ops * 1000:.3f} ms; postgres 1 worker "
+                f"{client / ops * 1000:.3f} ms client + {server_side / ops * 1000:.3f} ms server "
+                f"(ratio by CPU {(client + server_side) / sqlite_cpu:.2f})"
+            )
             for workers, value in rates.items():
                 if workers > 1:
                     print(

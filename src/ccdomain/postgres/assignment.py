@@ -24,9 +24,13 @@ from collections.abc import Sequence
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import AgentState, Family, WaitingTicket
-from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+from ccdomain.postgres.connection import _PENDING, _guarded, _UnitOfWorkBase
 
 _LINE_ORDER = b" ORDER BY rank, opened_at, number"
+_AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
+_AGENTS_OF_QUEUE = (
+    b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
+)
 _AGENTS_VERSION = 2  # the schema version that created the assignment tables
 
 
@@ -46,6 +50,10 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
         """Insert or replace an agent's state, its queues reindexed."""
+        tx = self._tx
+        assert tx is not None
+        tx.agents_seen.clear()
+        tx.agent_seen.clear()
         self._wdb().execute(
             b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
             b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
@@ -57,9 +65,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         """The state of the agent with that id, or None (locked in a unit that may write)."""
         if not self._has_agents:
             return None
-        return self._one(
-            self._lock_agents(b"SELECT data FROM agents WHERE id = %s"), (agent_id,), AgentState
-        )
+        tx = self._tx
+        assert tx is not None
+        if type(agent_id) is str and agent_id in tx.agent_seen:
+            if tx.agent_seen[agent_id] is _PENDING:  # read ahead, not sent yet
+                tx.flush()
+            seen = tx.agent_seen.get(agent_id, _PENDING)
+            if seen is not _PENDING:  # locked, and no agent written since
+                return None if seen is None else self._load(seen, AgentState)
+        return self._one(self._lock_agents(_AGENT_BY_ID), (agent_id,), AgentState)
 
     @_guarded
     def list_agent_states(self) -> Sequence[AgentState]:
@@ -73,13 +87,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         """The states of the agents serving ``queue``, by agent id (locked, in id order)."""
         if not self._has_agents:
             return []
-        return self._all(
-            self._lock_agents(
-                b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
-            ),
-            (queue,),
-            AgentState,
-        )
+        tx = self._tx
+        assert tx is not None
+        if type(queue) is str and queue in tx.agents_seen:
+            if tx.agents_seen[queue] is None:  # read ahead, not sent yet
+                tx.flush()
+            seen = tx.agents_seen.get(queue)
+            if seen is not None:  # locked, and no agent written since
+                return [self._load(text, AgentState) for text in seen]
+        return self._all(self._lock_agents(_AGENTS_OF_QUEUE), (queue,), AgentState)
 
     @_guarded
     def add_waiting(self, ticket: WaitingTicket) -> None:

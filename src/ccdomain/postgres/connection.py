@@ -5,15 +5,18 @@ How the store keeps its transaction rules on a database many processes share:
 * E2 - a unit of work is a transaction: the outermost one takes a connection from
   the store's pool and runs ``BEGIN`` (READ COMMITTED); a nested one is a
   ``SAVEPOINT``, taken before its first write (units nested with no write in between
-  share one). Leaving without ``commit()`` rolls back only what that unit did.
+  share one), except a nested unit that began before its transaction sent anything
+  (each service call in ``PostgresStore.run``): undoing it is undoing the transaction,
+  which then goes on anew. Leaving without ``commit()`` rolls back only what that unit
+  did.
 * T5 - numbers (tickets, comments, generated contact codes) come from counter rows.
-  A transaction's first take of a counter locks its row (``INSERT ... ON CONFLICT DO
-  UPDATE ... RETURNING``, which waits for any other transaction holding it and reads
-  the value it committed); the values taken are counted in memory, undone with the
-  savepoint they were taken under, and written to the row at the commit. A rolled
-  back transaction never wrote the row, so the next one takes the same numbers, and
-  the row lock keeps every other writer of that counter waiting until the commit: no
-  number goes to two records, none is skipped.
+  A transaction's first take of a counter locks its row and advances it (``INSERT ...
+  ON CONFLICT DO UPDATE ... RETURNING``, which waits for any other transaction holding
+  it and reads the value it committed); later takes are counted in memory, undone with
+  the savepoint they were taken under, and written to the row at the commit when they
+  changed it. A rolled back transaction's writes to the row are undone with it, so the
+  next one takes the same numbers, and the row lock keeps every other writer of that
+  counter waiting until the commit: no number goes to two records, none is skipped.
 * T2, T7 - reads of one ticket inside a unit of work (``get_open_ticket``,
   ``get_ticket``, ``get_or_open_ticket``) lock its row (``FOR UPDATE``): the service
   that read it changes it next, and a concurrent unit of work changing the same ticket
@@ -31,23 +34,40 @@ How the store keeps its transaction rules on a database many processes share:
   server, a read-only database, a lock held past the store's timeout are a
   ``StoreUnavailable``, a value the database refuses a ``StoreError``.
 
+Round trips, which cost more than the statements they carry (issue 16): statements go
+through :class:`_Wire` (libpq's pipeline mode, each statement prepared once per
+connection); statements returning nothing the caller needs wait in ``_Tx.pending`` and go
+with the next one (:class:`_Session`), including the writes a part knows cannot be
+refused (a refusal after all loses the whole transaction); reads routing makes next are
+made ahead and kept in the transaction until it writes what they read (``_Tx.forget``
+and the parts' ``_wrote_*``); campaigns and lines are kept across transactions behind
+the schema's catalog version (:class:`_Catalog`).
+
 :class:`_UnitOfWorkBase` is the transaction part of
 :class:`ccdomain.postgres.PostgresUnitOfWork`; each port's part subclasses it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.generators import fetch_many as _fetch_many
+from psycopg.generators import send as _send
+from psycopg.pq.abc import PGresult
+from psycopg.waiting import wait as _wait
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
+from ccdomain.postgres.schema import MIGRATIONS
 from ccdomain.serialization import from_json, to_json
 
 __all__ = ["TransactionConflict"]
@@ -64,6 +84,12 @@ _SHAREABLE: frozenset[type] = frozenset(
     {Campaign, Line, Company, Ticket, Block, Product, Payment, Promise}
 )
 _DECODED_LIMIT = 50_000
+_AUTO = PyFormat.AUTO
+_INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
+_MISSING = object()
+_PENDING = object()  # a read made ahead, not sent yet
+_FATAL = pq.ExecStatus.FATAL_ERROR
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
 
 
 class TransactionConflict(StoreUnavailable):
@@ -140,50 +166,293 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return guarded
 
 
+class _Result:
+    """A statement's outcome, its rows read at once: the part of a cursor the store's
+    parts use (``fetchone``, iteration, ``rowcount``)."""
+
+    __slots__ = ("_at", "_rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        at = self._at
+        if at < len(self._rows):
+            self._at = at + 1
+            return self._rows[at]
+        return None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._at = self._rows[self._at :], len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(query: bytes) -> bytes:
+    """The query with libpq's ``$n`` placeholders for the store's ``%s`` ones (the
+    store's queries hold no other ``%``)."""
+    parts = query.split(b"%s")
+    out = [parts[0]]
+    for number, part in enumerate(parts[1:], start=1):
+        out.append(b"$%d" % number)
+        out.append(part)
+    return b"".join(out)
+
+
+# A statement ready to send: its text, its parameter types, values and formats.
+_Send = tuple[bytes, tuple[int, ...], Any, Any]
+
+
+class _Wire:
+    """A connection's statements sent the short way: each statement prepared once per
+    connection (the server parses and plans it once), values adapted by psycopg's own
+    dumpers and loaders, and every batch sent in libpq's pipeline mode as one round trip.
+
+    Why not ``connection.execute``: the store runs ~10 statements per routed message, and
+    psycopg's cursor machinery around each (cursor object, query conversion, prepared
+    statement bookkeeping, pipeline objects) cost more client CPU than the statement's
+    round trip; this sends the same protocol messages with a few calls per statement.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.socket = conn.pgconn.socket
+        self.encoding = conn.info.encoding
+        self.dumper = Transformer(conn)
+        self.loader = Transformer(conn)
+        # (query, parameter types) -> name of the statement prepared on this connection.
+        self.prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        self.names = 0
+        # The index in the last failed batch of the statement that failed.
+        self.failed_at = -1
+
+    def run(self, statements: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
+        """Run the statements in order in one round trip; raise the first one's error."""
+        return self.send(self.adapt(statements))
+
+    def adapt(self, statements: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Send]:
+        """The statements ready to send: values adapted (before anything is sent, so a
+        value PostgreSQL cannot hold raises with nothing sent)."""
+        return [self.adapt_one(query, params) for query, params in statements]
+
+    def adapt_one(self, query: bytes, params: Sequence[Any] | None) -> _Send:
+        """One statement ready to send (see :meth:`adapt`)."""
+        if not params:
+            return (_numbered(query), (), None, None)
+        dumper = self.dumper
+        values = dumper.dump_sequence(params, [_AUTO] * len(params))
+        return (_numbered(query), dumper.types or (), values, dumper.formats)
+
+    def send(self, sends: list[_Send]) -> list[_Result]:
+        """Send adapted statements in one round trip; raise the first one's error."""
+        pg = self.pgconn
+        conn = self.conn
+        prepared = self.prepared
+        fresh: dict[int, tuple[bytes, tuple[int, ...], bytes]] = {}
+        named: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        results: list[list[PGresult]] = []
+        try:
+            pg.enter_pipeline_mode()
+            try:
+                for text, types, values, formats in sends:
+                    name = prepared.get((text, types)) or named.get((text, types))
+                    if name is None:
+                        self.names += 1
+                        name = named[(text, types)] = b"ccd_%d" % self.names
+                        pg.send_prepare(name, text, types)
+                        fresh[len(results)] = (text, types, name)
+                        results.append([])
+                    pg.send_query_prepared(name, values, formats)
+                    results.append([])
+                pg.pipeline_sync()
+                # psycopg's own wait, without Connection.wait's wrapper (a few µs a call,
+                # several calls a round trip); the socket stays the same.
+                socket = self.socket
+                if pg.flush():
+                    _wait(_send(pg), socket, interval=_INTERVAL)
+                for index in range(len(results)):
+                    results[index] = _wait(_fetch_many(pg), socket, interval=_INTERVAL)
+                _wait(_fetch_many(pg), socket, interval=_INTERVAL)  # the sync
+            finally:
+                pg.exit_pipeline_mode()
+        except BaseException:
+            # The connection is in an unknown state (the server lost, an interrupt): it
+            # is not used again (the pool replaces a closed connection).
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+        out: list[_Result] = []
+        error: psycopg.Error | None = None
+        statement = -1
+        for index, found in enumerate(results):
+            is_prepare = index in fresh
+            if not is_prepare:
+                statement += 1
+            result = found[-1] if found else None
+            if result is None:
+                continue
+            status = result.status
+            if status == _FATAL:
+                if error is None:
+                    error = pg_errors.error_from_result(result, encoding=self.encoding)
+                    self.failed_at = statement if not is_prepare else statement + 1
+                continue
+            if is_prepare:
+                if status == _COMMAND_OK:
+                    text, types, name = fresh[index]
+                    self.prepared[(text, types)] = name
+                continue
+            if error is not None:
+                continue
+            if result.ntuples:
+                loader = self.loader
+                loader.set_pgresult(result)
+                rows = loader.load_rows(0, result.ntuples, tuple)
+            else:
+                rows = []
+            out.append(_Result(rows, result.command_tuples or 0))
+        if error is not None:
+            raise error
+        return out
+
+
+class _Catalog:
+    """Campaigns and lines as read, shared by a store's connections while the schema's
+    catalog version stays the same.
+
+    Every write to ``campaigns`` or ``lines`` bumps the one row of ``catalog_version``
+    (a statement trigger, :mod:`ccdomain.postgres.schema`), whoever writes. Each
+    transaction reads that row with its first statement and uses the entries of its
+    version only: a campaign another worker redeclared is read anew by every transaction
+    that starts after that commit, as it would be without the cache; one that started
+    before uses what it saw, as a READ COMMITTED read made at its start would.
+    """
+
+    __slots__ = ("_current",)
+
+    def __init__(self) -> None:
+        self._current: tuple[int, dict[tuple[str, str], Any]] = (-1, {})
+
+    def at(self, version: int) -> dict[tuple[str, str], Any]:
+        """The entries of that version (new ones when it is not the latest seen)."""
+        current = self._current
+        if current[0] == version:
+            return current[1]
+        entries: dict[tuple[str, str], Any] = {}
+        if version > current[0]:
+            self._current = (version, entries)
+        return entries
+
+
+_CATALOG_VERSION = b"SELECT version FROM catalog_version"
+
+
 class _Session:
-    """The connection as a unit of work's parts use it: the transaction's deferred
-    statements (``BEGIN``, ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``, which return
-    nothing) go to the server in one pipeline with the next statement that returns
-    something, so they cost no round trip of their own."""
+    """The connection as a unit of work's parts use it.
+
+    Statements that return nothing the caller needs - the transaction's own (``BEGIN``,
+    ``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``) and the writes a part knows cannot be
+    refused (:meth:`defer`) - wait, in order, and go to the server in one round trip
+    with the next statement that returns something, or with ``COMMIT``: the server runs
+    them in the order they were made, so every read sees the writes made before it.
+    """
 
     __slots__ = ("tx",)
 
     def __init__(self, tx: _Tx) -> None:
         self.tx = tx
 
-    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> Cursor:
-        tx = self.tx
-        conn = tx.conn
-        if not tx.pending:
-            return conn.execute(query, params)
-        pending, tx.pending = tx.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            cursor = conn.execute(query, params)
-        return cursor
+    def execute(self, query: bytes, params: Sequence[Any] | None = None) -> _Result:
+        return self.execute_all(((query, params),))[0]
 
-    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any]]]) -> list[Cursor]:
+    def execute_all(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
         """Run statements in order in one round trip (each sees what the one before did)."""
         tx = self.tx
-        conn = tx.conn
-        pending, tx.pending = tx.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            cursors = [conn.execute(query, params) for query, params in queries]
-        return cursors
+        if tx.catalog_unread:
+            # The transaction's first statement: the catalog version goes with it.
+            tx.catalog_unread = False
+            assert tx.catalog_source is not None
+            version, *results = self._run([(_CATALOG_VERSION, None), *queries])
+            row = version.fetchone()
+            if row is not None:
+                tx.catalog = tx.catalog_source.at(int(row[0]))
+            return results
+        return self._run(queries)
+
+    def _run(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
+        tx = self.tx
+        wire = tx.wire
+        sends = wire.adapt(queries)
+        pending = tx.pending
+        if not pending:
+            return wire.send(sends)
+        tx.pending = []
+        try:
+            results = wire.send([send for send, _ in pending] + sends)
+        except psycopg.Error:
+            failed = wire.failed_at
+            if 0 <= failed < len(pending) and pending[failed][1]:
+                # A deferred statement failed: which unit of work made it is not known
+                # here, so no savepoint can be trusted to undo it alone.
+                tx.poisoned = True
+            raise
+        for result, (_, kind) in zip(results, pending, strict=False):
+            if kind is not True and kind is not False:
+                kind(result)  # a read made ahead: its result goes where it is kept
+        return results[len(pending) :]
+
+    def defer(self, query: bytes, params: Sequence[Any]) -> None:
+        """Send a write with the next statement (for writes that cannot be refused); its
+        values are adapted now, so one PostgreSQL cannot hold raises here."""
+        tx = self.tx
+        tx.pending.append((tx.wire.adapt_one(query, params), True))
+
+    def ahead(self, query: bytes, params: Sequence[Any], keep: Callable[[_Result], None]) -> None:
+        """Send a read with the next statement; ``keep`` receives its result."""
+        tx = self.tx
+        tx.pending.append((tx.wire.adapt_one(query, params), keep))
 
     def cursor(self) -> Cursor:
         self.tx.flush()
         return self.tx.conn.cursor()
 
+    def uncached(self) -> None:
+        """The transaction writes campaigns or lines: it reads them from its own rows."""
+        self.tx.catalog = None
+        self.tx.catalog_unread = False
+
+
+_BEGIN: tuple[_Send, bool | Callable[[_Result], None]] = ((b"BEGIN", (), None, None), False)
+
+
+def _control(statement: str) -> tuple[_Send, bool | Callable[[_Result], None]]:
+    """A transaction control statement (no values) as it waits in ``_Tx.pending``."""
+    return ((statement.encode(), (), None, None), False)
+
+
+_ROLLBACK = _control("ROLLBACK")
+# The "savepoint" of a nested unit of work that began before its transaction sent
+# anything: rolling it back rolls back the transaction (see ``_Tx.mark``).
+_WHOLE = "(the whole transaction)"
+
 
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, wire: _Wire, catalog: _Catalog | None) -> None:
         self.conn = conn
+        self.wire = wire
+        # The store's catalog (None: the schema has no catalog version), the entries of
+        # this transaction's version once read, and whether it is still to be read.
+        self.catalog_source = catalog
+        self.catalog: dict[tuple[str, str], Any] | None = None
+        self.catalog_unread = False
         # Units of work entered in this thread, outermost first.
         self.stack: list[_UnitOfWorkBase] = []
         # Units from this index of ``stack`` on have no savepoint yet (see ``mark``).
@@ -192,68 +461,112 @@ class _Tx:
         # Set when the database aborted the whole transaction (a race, a lost server):
         # every later operation of its units of work fails with this message.
         self.lost: str | None = None
-        # Counter values taken in this transaction, by name: the row was locked and read
-        # once, the values since counted here, and written at the commit (T5).
+        # Set when a deferred write failed: the whole transaction is lost.
+        self.poisoned = False
+        # Counter values taken in this transaction, by name: the row was locked (and its
+        # next value taken) once, the values since counted here; ``written`` holds the
+        # value the row has in this transaction, and the commit writes the ones that
+        # differ (T5).
         self.counters: dict[str, int] = {}
+        self.written: dict[str, int] = {}
+        # What this transaction knows of rows it holds locked (each reset when a
+        # savepoint is rolled back, which may give the locks back): the tickets it
+        # locked or wrote, by number, as (campaign, customer, open); the external ids it
+        # looked up under their advisory lock and found unrecorded (T9). And reads of
+        # tickets it made since it last wrote one: the open ticket of a key (locked), the
+        # tickets of a (customer, campaign).
+        self.locked: dict[int, tuple[str, str, bool]] = {}
+        self.free_ids: set[str] = set()
+        self.open_seen: dict[tuple[str, str], Any] = {}
+        self.lists_seen: dict[tuple[str, str], Any] = {}
+        # Read ahead with a key's open ticket (see ``get_block``), kept until this
+        # transaction writes what they read: the opt-outs of a (campaign, customer) by
+        # channel, and the contacts indexed under an E.164 number (their JSON texts).
+        self.opt_outs_seen: dict[tuple[str, str], dict[str, str]] = {}
+        self.phones_seen: dict[str, list[str]] = {}
+        # The agents of a queue (their JSON texts), read locked with the statement after
+        # an opening in that queue (see ``get_or_open_ticket``); None until it is sent.
+        self.agents_seen: dict[str, list[str] | None] = {}
+        # The same for one agent (by id), read after an outbound message of theirs on a
+        # ticket this transaction opened (A4); and the numbers of those tickets.
+        self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
+        self.opened: set[int] = set()
+        # The blocks of keys read ahead (their JSON texts), and the default campaign of the
+        # line this transaction read last (an inbound message's routing reads the
+        # customer's tickets next, then, most often, that campaign's key).
+        self.blocks_seen: dict[tuple[str, str], str | None] = {}
+        self.line_campaign: str | None = None
         self.generation = 0
-        # Statements returning nothing, sent with the next one (see _Session).
-        self.pending: list[bytes] = []
+        # Statements waiting to be sent with the next one (see _Session), each with
+        # what it is: True a deferred write, False a transaction control statement, or a
+        # read made ahead (the function that keeps its result).
+        self.pending: list[tuple[_Send, bool | Callable[[_Result], None]]] = []
         self.session = _Session(self)
 
     def begin(self) -> None:
-        self.pending = [b"BEGIN"]
+        self.pending = [_BEGIN]
         self.active = True
+        self.poisoned = False
+        self.catalog = None
+        self.catalog_unread = self.catalog_source is not None
 
     def flush(self) -> None:
         """Send the deferred statements now."""
         if self.pending:
-            pending, self.pending = self.pending, []
-            with self.conn.pipeline():
-                for statement in pending:
-                    self.conn.execute(statement)
+            self.session._run(())
 
     def mark(self) -> None:
         """Take the savepoint of the units of work that had not written yet (before a write)."""
         stack = self.stack
         start = self.unmarked
         self.unmarked = len(stack)
+        eligible = [
+            unit for unit in stack[start:] if unit._nested and unit._generation == self.generation
+        ]
+        if len(eligible) == 1 and eligible[0]._at_start:
+            # The only unit to mark began before the transaction sent anything: undoing
+            # it is undoing the whole transaction, which needs no savepoint.
+            eligible[0]._savepoint = _WHOLE
+            eligible[0]._counters_mark = ({}, {})
+            return
         name = None
-        counters: dict[str, int] = {}
+        counters: tuple[dict[str, int], dict[str, int]] = ({}, {})
         for depth in range(start, len(stack)):
             unit = stack[depth]
             if unit._nested and unit._generation == self.generation:
                 if name is None:
                     name = f"uow_{depth}"
-                    self.pending.append(_q(f"SAVEPOINT {name}"))
+                    self.pending.append(_control(f"SAVEPOINT {name}"))
                     unit._owner = True
-                    counters = dict(self.counters)
+                    counters = (dict(self.counters), dict(self.written))
                 unit._savepoint = name
                 unit._counters_mark = counters
 
+    def _unsent(self) -> bool:
+        """Whether nothing of the transaction was sent yet, and nothing waits to be written."""
+        pending = self.pending
+        return bool(pending) and pending[0] is _BEGIN and not any(w is True for _, w in pending)
+
     def commit(self) -> None:
-        conn = self.conn
-        if self.pending[:1] == [b"BEGIN"] and not self.counters:  # nothing was sent
+        if self._unsent() and not self.counters:  # nothing was sent, nothing to write
             self.pending = []
             self._ended()
             return
-        pending, self.pending = self.pending, []
-        with conn.pipeline():
-            for statement in pending:
-                conn.execute(statement)
-            if self.counters:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        b"UPDATE counters SET value = %s WHERE name = %s",
-                        [(value, name) for name, value in self.counters.items()],
-                    )
-            conn.execute(b"COMMIT")
+        written = self.written
+        final: list[tuple[bytes, Sequence[Any] | None]] = [
+            (b"UPDATE counters SET value = %s WHERE name = %s", (value, name))
+            for name, value in self.counters.items()
+            if written.get(name) != value
+        ]
+        final.append((b"COMMIT", None))
+        self.session._run(final)
         self._ended()
 
     def rollback(self) -> None:
-        begun = self.pending[:1] != [b"BEGIN"]
+        begun = not (self.pending and self.pending[0] is _BEGIN)
         self.pending = []
         if begun:
-            self.conn.execute(b"ROLLBACK")
+            self.wire.run(((b"ROLLBACK", None),))
         self._ended()
 
     def reset(self) -> None:
@@ -261,15 +574,15 @@ class _Tx:
         self.pending = []
         try:
             if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self.conn.execute(b"ROLLBACK")
+                self.wire.run(((b"ROLLBACK", None),))
         except psycopg.Error:
             pass
         self._ended()
 
     def failed(self, error: StoreError | RuleViolation, exc: psycopg.Error) -> None:
         """After a statement failed: if nothing but a rollback of the whole transaction can
-        follow (a race lost, a server gone, no savepoint to return to), do it and mark the
-        transaction lost."""
+        follow (a race lost, a server gone, no savepoint to return to, a deferred write
+        refused), do it and mark the transaction lost."""
         if not self.active:
             return
         try:
@@ -280,8 +593,15 @@ class _Tx:
             u._savepoint is not None and u._generation == self.generation for u in self.stack
         )
         in_error = status == psycopg.pq.TransactionStatus.INERROR
-        usable = status == psycopg.pq.TransactionStatus.INTRANS  # refused before it ran
-        if isinstance(error, StoreUnavailable) or not (usable or (in_error and savepoint)):
+        # Refused before it ran (nothing of the transaction sent yet, or since sent).
+        usable = status == psycopg.pq.TransactionStatus.INTRANS or (
+            status == psycopg.pq.TransactionStatus.IDLE and self.pending[:1] == [_BEGIN]
+        )
+        if (
+            self.poisoned
+            or isinstance(error, StoreUnavailable)
+            or not (usable or (in_error and savepoint))
+        ):
             message = str(error)
             self.reset()
             self.lost = (
@@ -290,10 +610,74 @@ class _Tx:
                 else message
             )
 
+    def forget(self) -> None:
+        """Forget what the transaction knew of its locked rows and its reads (a savepoint
+        was rolled back: its writes are undone, the locks taken under it may be gone)."""
+        self.locked.clear()
+        self.free_ids.clear()
+        self.open_seen.clear()
+        self.lists_seen.clear()
+        self.opt_outs_seen.clear()
+        self.phones_seen.clear()
+        self.agents_seen.clear()
+        self.agent_seen.clear()
+        self.opened.clear()
+        self.blocks_seen.clear()
+
     def _ended(self) -> None:
+        self.line_campaign = None
         self.active = False
+        self.catalog = None
+        self.catalog_unread = False
         self.counters.clear()
+        self.written.clear()
+        self.forget()
         self.generation += 1
+
+
+# What routing reads of a (campaign, customer) besides its open ticket, in one row: the
+# key's tickets, its block, its opt-outs (channels and data, by channel) and the live
+# contacts indexed under the customer's E.164 number (see ``_read_key``).
+_AHEAD = (
+    # The key's tickets only when none is open: routing reads them only then (T10).
+    b"SELECT CASE WHEN EXISTS (SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s "
+    b"AND status = 'open') THEN NULL ELSE ARRAY(SELECT data FROM tickets WHERE customer = %s "
+    b"AND campaign = %s ORDER BY number) END, "
+    b"(SELECT data FROM blocks WHERE campaign = %s AND customer = %s)"
+)
+_AHEAD_OPT_OUTS = (
+    b", ARRAY(SELECT channel FROM opt_outs WHERE campaign = %s AND customer = %s "
+    b"ORDER BY channel), ARRAY(SELECT data FROM opt_outs WHERE campaign = %s "
+    b"AND customer = %s ORDER BY channel)"
+)
+_AHEAD_PHONES = (
+    b", ARRAY(SELECT c.data FROM phone_index AS p "
+    b"JOIN contacts AS c ON c.campaign = p.campaign AND c.code = p.code "
+    b"WHERE p.kind = 0 AND p.key = %s ORDER BY p.id)"
+)
+# The schema version that created the contact policy's tables (opt_outs).
+_POLICY_SINCE = next(
+    number
+    for number, statements in enumerate(MIGRATIONS, start=1)
+    if any("CREATE TABLE opt_outs" in statement for statement in statements)
+)
+
+_OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+_OPEN_LOCKED = _OPEN_SQL + b" FOR UPDATE"
+_KEY_TICKETS = b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number"
+
+# A transaction's first take of a counter: locks its row and takes its next value (which
+# the row then holds: a transaction that takes one number writes the row once).
+_TAKE_COUNTER = (
+    b"INSERT INTO counters (name, value) VALUES (%s, 1) "
+    b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+
+
+def _counter_value(result: _Result) -> int:
+    row = result.fetchone()
+    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE returns its row
+    return int(row[0])
 
 
 class _StoreHandle(Protocol):
@@ -335,7 +719,9 @@ class _UnitOfWorkBase:
         self._nested = False
         self._savepoint: str | None = None
         self._owner = False
-        self._counters_mark: dict[str, int] = {}
+        self._counters_mark: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._at_start = False
+        self._first: _Result | None = None
         self._generation = 0
         self._committed = False
 
@@ -367,6 +753,9 @@ class _UnitOfWorkBase:
         self._owner = False
         self._generation = tx.generation
         self._committed = False
+        # Nothing of the transaction sent yet: a nested unit that then writes alone is
+        # undone by undoing the transaction (see ``_Tx.mark``).
+        self._at_start = self._nested and tx.pending == [_BEGIN] and not tx.counters
         if not self._nested:
             tx.unmarked = 0
         tx.stack.append(self)
@@ -399,7 +788,7 @@ class _UnitOfWorkBase:
                 if not self._committed:
                     self._rollback_savepoint(tx)
                 if self._owner:
-                    tx.pending.append(_q(f"RELEASE SAVEPOINT {self._savepoint}"))
+                    tx.pending.append(_control(f"RELEASE SAVEPOINT {self._savepoint}"))
         except psycopg.Error as error:
             converted = _failure(
                 "commit" if self._committed else "rollback", error, self._store.where
@@ -429,15 +818,29 @@ class _UnitOfWorkBase:
     def _rollback_savepoint(self, tx: _Tx) -> None:
         if self._savepoint is None:  # nothing written since this unit began
             return
-        taken = _q(f"SAVEPOINT {self._savepoint}")
+        if self._savepoint is _WHOLE:
+            # Nothing of the transaction came before this unit: roll it all back and go
+            # on in a new one (sent with the next statement).
+            tx.pending = [_BEGIN] if tx.pending[:1] == [_BEGIN] else [_ROLLBACK, _BEGIN]
+            tx.counters.clear()
+            tx.written.clear()
+            tx.forget()
+            tx.catalog = None
+            tx.catalog_unread = tx.catalog_source is not None
+            return
+        taken = _control(f"SAVEPOINT {self._savepoint}")
         if taken in tx.pending:  # not sent yet, nor anything after it: nothing to undo
             del tx.pending[len(tx.pending) - tx.pending[::-1].index(taken) :]
         else:
-            tx.pending.append(_q(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
-        if tx.counters != self._counters_mark:
-            # Counters first read under the savepoint lost their row lock with it: forgotten.
+            tx.pending.append(_control(f"ROLLBACK TO SAVEPOINT {self._savepoint}"))
+        counters, written = self._counters_mark
+        if tx.counters != counters or tx.written != written:
+            # Counters first taken under the savepoint lost their row lock with it: forgotten.
             tx.counters.clear()
-            tx.counters.update(self._counters_mark)
+            tx.counters.update(counters)
+            tx.written.clear()
+            tx.written.update(written)
+        tx.forget()
 
     def commit(self) -> None:
         """Keep the changes (the outermost commit makes them durable)."""
@@ -506,24 +909,99 @@ class _UnitOfWorkBase:
         value = tx.counters.get(name)
         if value is None:
             conn = self._wdb()  # the lock is taken under the savepoint that would undo it
-            row = conn.execute(
-                b"INSERT INTO counters (name, value) VALUES (%s, 0) "
-                b"ON CONFLICT (name) DO UPDATE SET value = counters.value RETURNING value",
-                (name,),
-            ).fetchone()
-            value = 0 if row is None else int(row[0])
+            value = _counter_value(conn.execute(_TAKE_COUNTER, (name,)))
+            tx.written[name] = value
         else:
             self._wdb()
-        tx.counters[name] = value + 1
-        return value + 1
+            value += 1
+        tx.counters[name] = value
+        return value
 
-    def _peek(self, name: str) -> int:
-        """The next value of counter ``name`` without taking it (the row locked, T5)."""
-        value = self._next(name) - 1
+    # -- tickets read together -----------------------------------------------------------------
+
+    def _open(
+        self,
+        campaign: str,
+        customer: str,
+        ahead: tuple[bytes, Sequence[Any]] | None = None,
+        first: tuple[bytes, Sequence[Any]] | None = None,
+    ) -> tuple[Any, ...]:
+        """Read the open ticket of a key, locked (T2, T7), and the key's tickets (routing
+        reads them next when there is none, T10), into the transaction's reads (kept
+        until it writes a ticket), in one round trip.
+
+        ``ahead``, a statement returning one row whose first column is the array of the
+        key's tickets (``_KEY_TICKETS`` as an ``ARRAY``, or NULL: not read), replaces the
+        second read: its row is returned. It runs after the lock is granted, so it sees
+        what the ticket's last writer committed. ``first`` runs before them; its result is
+        left in ``_first``.
+        """
         tx = self._tx
         assert tx is not None
-        tx.counters[name] = value
-        return value + 1
+        key = (campaign, customer)
+        queries: list[tuple[bytes, Sequence[Any] | None]] = [
+            (_OPEN_LOCKED, key),
+            ahead or (_KEY_TICKETS, (customer, campaign)),
+        ]
+        if first is not None:
+            self._first, found, listed = self._db().execute_all([first, *queries])
+        else:
+            found, listed = self._db().execute_all(queries)
+        row = found.fetchone()
+        ticket = None if row is None else self._load(row[0], Ticket)
+        tx.open_seen[key] = ticket
+        out: tuple[Any, ...] = ()
+        if ahead is None:
+            texts = [r[0] for r in listed]
+        else:
+            out = listed.fetchone() or (None,)
+            texts = out[0]
+        if texts is not None:
+            tx.lists_seen[(customer, campaign)] = texts  # decoded when asked
+        if ticket is not None:
+            tx.locked[ticket.number] = (campaign, customer, True)
+        return out
+
+    def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
+        """The open ticket of a key, locked (see :meth:`_open`)."""
+        tx = self._tx
+        assert tx is not None
+        key = (campaign, customer)
+        if key not in tx.open_seen:
+            self._open(campaign, customer)
+        return cast(Ticket | None, tx.open_seen[key])
+
+    def _read_key(
+        self,
+        campaign: str,
+        customer: str,
+        first: tuple[bytes, Sequence[Any]] | None = None,
+    ) -> _Result | None:
+        """Read what routing reads of a (campaign, customer), in one round trip: its open
+        ticket (locked), its tickets, its block, its opt-outs (W3) and the live contacts
+        indexed under the customer's number (M4), each kept until the transaction writes
+        what it read. ``first``, a statement to run first in the same round trip, has
+        its result returned."""
+        tx = self._tx
+        assert tx is not None
+        self._first = None
+        query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
+        policy = self._store.schema_version >= _POLICY_SINCE
+        if policy:
+            query += _AHEAD_OPT_OUTS
+            params += (campaign, customer, campaign, customer)
+        phone = customer.startswith("+")
+        if phone:
+            query += _AHEAD_PHONES
+            params.append(customer)
+        _, block, *rest = self._open(campaign, customer, (query, params), first)
+        tx.blocks_seen[(campaign, customer)] = block
+        if policy:
+            channels, texts = rest.pop(0), rest.pop(0)
+            tx.opt_outs_seen[(campaign, customer)] = dict(zip(channels, texts, strict=True))
+        if phone:
+            tx.phones_seen[customer] = rest[0]
+        return self._first
 
     # -- rows --------------------------------------------------------------------------------
 
@@ -552,6 +1030,21 @@ class _UnitOfWorkBase:
 
     def _get(self, table: str, key: str, cls: type[_R]) -> _R | None:
         return self._one(_q(f"SELECT data FROM {table} WHERE id = %s"), (key,), cls)
+
+    def _cached(self, table: str, key: str, cls: type[_R]) -> _R | None:
+        """``_get`` of a campaign or line, from the store's catalog when it holds it."""
+        tx = self._tx
+        assert tx is not None
+        catalog = tx.catalog if tx.active else None
+        if catalog is not None and type(key) is str:
+            found = catalog.get((table, key), _MISSING)
+            if found is not _MISSING:
+                return cast(_R | None, found)
+        found = self._get(table, key, cls)
+        catalog = tx.catalog  # read with the transaction's first statement
+        if catalog is not None and type(key) is str:
+            catalog[(table, key)] = found
+        return found
 
     def _put(self, table: str, key: str, data: str) -> None:
         self._wdb().execute(

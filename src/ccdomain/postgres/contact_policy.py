@@ -41,6 +41,11 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     """The contact policy's indexes (a part of :class:`~ccdomain.postgres.PostgresUnitOfWork`,
     not used alone)."""
 
+    def _wrote_opt_outs(self) -> None:
+        tx = self._tx
+        assert tx is not None
+        tx.opt_outs_seen.clear()
+
     @property
     def _has_policy_tables(self) -> bool:
         return self._store.schema_version >= _SINCE
@@ -48,7 +53,9 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
         """Record the time of an inbound message on a line (W1)."""
-        self._wdb().execute(
+        # Never refused (a second message at the same instant is ignored): sent with the
+        # next statement.
+        self._wdb().defer(
             b"INSERT INTO inbound_messages (line, customer, ts, at) VALUES (%s, %s, %s, %s) "
             b"ON CONFLICT (line, customer, ts) DO NOTHING",
             (line, customer, at, at.isoformat()),
@@ -86,7 +93,8 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
         """Count one outbound attempt on a local day (W5)."""
-        self._wdb().execute(
+        # Never refused (an upsert): sent with the next statement.
+        self._wdb().defer(
             b"INSERT INTO contact_attempts (campaign, customer, day, count) "
             b"VALUES (%s, %s, %s, 1) ON CONFLICT (campaign, customer, day) "
             b"DO UPDATE SET count = contact_attempts.count + 1",
@@ -112,6 +120,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def put_opt_out(self, opt_out: OptOut) -> None:
         """Record an opt-out (W3), replacing one of the same key."""
+        self._wrote_opt_outs()
         self._wdb().execute(
             b"INSERT INTO opt_outs (campaign, customer, channel, data) VALUES (%s, %s, %s, %s) "
             b"ON CONFLICT (campaign, customer, channel) DO UPDATE SET data = excluded.data",
@@ -121,6 +130,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def remove_opt_out(self, campaign: str, customer: str, channel: str) -> None:
         """Remove an opt-out (W3); no-op when there is none."""
+        self._wrote_opt_outs()
         self._wdb().execute(
             b"DELETE FROM opt_outs WHERE campaign = %s AND customer = %s AND channel = %s",
             (campaign, customer, str(channel)),
@@ -131,6 +141,12 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
         """The opt-out of (campaign, customer, channel), or None (W3)."""
         if not self._has_policy_tables:
             return None
+        tx = self._tx
+        assert tx is not None
+        seen = tx.opt_outs_seen.get((campaign, customer))
+        if seen is not None:  # read with the key's open ticket, none written since
+            text = seen.get(str(channel))
+            return None if text is None else self._load(text, OptOut)
         return self._one(
             b"SELECT data FROM opt_outs WHERE campaign = %s AND customer = %s AND channel = %s",
             (campaign, customer, str(channel)),
@@ -155,6 +171,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def forget_customer_policy(self, customer: str) -> None:
         """Remove the windows, attempt counts and opt-outs of an address (I4)."""
+        self._wrote_opt_outs()
         db = self._wdb()
         db.execute(b"DELETE FROM inbound_messages WHERE customer = %s", (customer,))
         db.execute(b"DELETE FROM contact_attempts WHERE customer = %s", (customer,))

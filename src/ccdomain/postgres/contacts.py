@@ -56,6 +56,7 @@ def _index(
     db: _Session, rows: list[tuple[int, str, str, str]], identities: list[tuple[str, str, str, str]]
 ) -> None:
     """Insert a contact's phone and identity index rows (one round trip: a pipeline)."""
+    db.tx.phones_seen.clear()
     queries: list[tuple[bytes, tuple[object, ...]]] = [(_INSERT_PHONE, row) for row in rows]
     queries += [(_INSERT_IDENTITY, row) for row in identities]
     if queries:
@@ -64,6 +65,7 @@ def _index(
 
 def _unindex(db: _Session, campaign: str, code: str) -> None:
     """Drop a contact's phone and identity index rows (one round trip)."""
+    db.tx.phones_seen.clear()
     db.execute_all(
         [
             (b"DELETE FROM phone_index WHERE campaign = %s AND code = %s", (campaign, code)),
@@ -80,11 +82,12 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def put_campaign(self, campaign: Campaign) -> None:
         """Insert or replace a campaign (by id)."""
         self._put("campaigns", campaign.id, self._dump(campaign))
+        self._db().uncached()
 
     @_guarded
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         """The campaign with that id, or None."""
-        return self._get("campaigns", campaign_id, Campaign)
+        return self._cached("campaigns", campaign_id, Campaign)
 
     @_guarded
     def list_campaigns(self) -> Sequence[Campaign]:
@@ -95,11 +98,17 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def put_line(self, line: Line) -> None:
         """Insert or replace a line by id."""
         self._put("lines", line.id, self._dump(line))
+        self._db().uncached()
 
     @_guarded
     def get_line(self, line_id: str) -> Line | None:
         """The line with that id, or None."""
-        return self._get("lines", line_id, Line)
+        found = self._cached("lines", line_id, Line)
+        if found is not None:
+            tx = self._tx
+            assert tx is not None
+            tx.line_campaign = found.campaign
+        return found
 
     @_guarded
     def list_lines(self) -> Sequence[Line]:
@@ -204,6 +213,11 @@ class PostgresContactRepository(_UnitOfWorkBase):
     @_guarded
     def contacts_by_phone(self, e164: str) -> Sequence[Contact]:
         """Live contacts with this exact E.164 phone (index lookup)."""
+        tx = self._tx
+        assert tx is not None
+        seen = tx.phones_seen.get(e164) if type(e164) is str else None
+        if seen is not None:  # read with a key's open ticket, no contact indexed since
+            return [self._load(text, Contact) for text in seen]
         return self._by_phone_key(_PHONE, e164)
 
     @_guarded

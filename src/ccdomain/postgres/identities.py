@@ -46,9 +46,15 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
         """Remove the comments of a ticket."""
         self._wdb().execute(b"DELETE FROM comments WHERE ticket = %s", (ticket,))
 
+    def _wrote_blocks(self) -> None:
+        tx = self._tx
+        assert tx is not None
+        tx.blocks_seen.clear()
+
     @_guarded
     def put_block(self, block: Block) -> None:
         """Block an identity in a campaign (replacing an existing block)."""
+        self._wrote_blocks()
         self._wdb().execute(
             b"INSERT INTO blocks (campaign, customer, data) VALUES (%s, %s, %s) "
             b"ON CONFLICT (campaign, customer) DO UPDATE SET data = excluded.data",
@@ -58,6 +64,7 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
     @_guarded
     def remove_block(self, campaign: str, customer: str) -> None:
         """Unblock an identity (no-op when not blocked)."""
+        self._wrote_blocks()
         self._wdb().execute(
             b"DELETE FROM blocks WHERE campaign = %s AND customer = %s", (campaign, customer)
         )
@@ -65,11 +72,24 @@ class PostgresIdentityRepository(_UnitOfWorkBase):
     @_guarded
     def get_block(self, campaign: str, customer: str) -> Block | None:
         """The block of an identity in a campaign, or None."""
-        return self._one(
-            b"SELECT data FROM blocks WHERE campaign = %s AND customer = %s",
-            (campaign, customer),
-            Block,
-        )
+        tx = self._tx
+        assert tx is not None
+        key = (campaign, customer)
+        if key not in tx.blocks_seen:
+            if not (
+                self._locking
+                and type(campaign) is str
+                and type(customer) is str
+                and key not in tx.open_seen
+            ):
+                return self._one(
+                    b"SELECT data FROM blocks WHERE campaign = %s AND customer = %s", key, Block
+                )
+            # Routing reads a block, then the key's open ticket (T2), its opt-outs (W3,
+            # when outbound) and the contacts of its number (M4, when the ticket has none).
+            self._read_key(campaign, customer)
+        block = tx.blocks_seen[key]
+        return None if block is None else self._load(block, Block)
 
     @_guarded
     def replace_comments(self, ticket: int, comments: Sequence[Comment]) -> None:

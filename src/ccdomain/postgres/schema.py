@@ -204,12 +204,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX opt_outs_by_customer ON opt_outs (customer)",
     ),
+    # 5: the catalog version: one row, bumped by every transaction that writes campaigns
+    # or lines (whoever runs it), so a store may keep them in memory across transactions
+    # and read them anew once they change (ccdomain.postgres.connection._Catalog). The
+    # row is bumped at the writer's commit (a deferred trigger), so writers of different
+    # campaigns do not wait for each other until then. The function keeps this schema as
+    # its search path, whatever the writer's.
+    (
+        "CREATE TABLE catalog_version (version bigint NOT NULL)",
+        "INSERT INTO catalog_version (version) VALUES (0)",
+        """CREATE FUNCTION ccdomain_catalog_changed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+            UPDATE catalog_version SET version = version + 1;
+            RETURN NULL;
+        END
+        $$""",
+        "CREATE CONSTRAINT TRIGGER campaigns_changed AFTER INSERT OR UPDATE OR DELETE "
+        "ON campaigns DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        "EXECUTE FUNCTION ccdomain_catalog_changed()",
+        "CREATE TRIGGER campaigns_truncated AFTER TRUNCATE ON campaigns "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ccdomain_catalog_changed()",
+        "CREATE CONSTRAINT TRIGGER lines_changed AFTER INSERT OR UPDATE OR DELETE "
+        "ON lines DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        "EXECUTE FUNCTION ccdomain_catalog_changed()",
+        "CREATE TRIGGER lines_truncated AFTER TRUNCATE ON lines "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ccdomain_catalog_changed()",
+        # Routing rewrites an open ticket's row with each interaction, its indexed
+        # columns unchanged: room left on each page lets that be a heap-only update (no
+        # index entry written).
+        "ALTER TABLE tickets SET (fillfactor = 70)",
+    ),
 )
 """Forward migrations, in order; migration ``n`` brings the schema from version n-1 to n.
 
 To change the schema, append a migration (a tuple of SQL statements); never edit one
 that has shipped.
 """
+
+# The schema version that created the catalog version (found by its statement, so
+# renumbering migrations when branches are merged cannot leave it stale).
+CATALOG_VERSION: Final = next(
+    number
+    for number, statements in enumerate(MIGRATIONS, start=1)
+    if any("CREATE TABLE catalog_version" in statement for statement in statements)
+)
 
 
 def _index_identities(conn: psycopg.Connection[tuple[Any, ...]]) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,12 +26,19 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ccdomain.errors import StoreError, StoreUnavailable, show
 from ccdomain.postgres.assignment import PostgresAssignmentRepository
 from ccdomain.postgres.collections import PostgresCollectionsRepository
-from ccdomain.postgres.connection import Connection, TransactionConflict, _failure, _Tx
+from ccdomain.postgres.connection import (
+    Connection,
+    TransactionConflict,
+    _Catalog,
+    _failure,
+    _Tx,
+    _Wire,
+)
 from ccdomain.postgres.contact_policy import PostgresContactPolicyRepository
 from ccdomain.postgres.contacts import PostgresContactRepository
 from ccdomain.postgres.events import PostgresEventLog
 from ccdomain.postgres.identities import PostgresIdentityRepository
-from ccdomain.postgres.schema import migrate
+from ccdomain.postgres.schema import CATALOG_VERSION, migrate
 from ccdomain.postgres.service_levels import PostgresServiceLevelReads
 from ccdomain.postgres.tickets import PostgresTicketRepository
 
@@ -102,6 +110,10 @@ class PostgresStore:
         self._decoded: dict[tuple[type, str], Any] = {}
         self._purge_pending = False
         self._closed = False
+        # Each pooled connection's statement sender, with the statements it prepared.
+        self._wires: weakref.WeakKeyDictionary[Connection, _Wire] = weakref.WeakKeyDictionary()
+        # Campaigns and lines kept across transactions (schemas with a catalog version).
+        self._catalog: _Catalog | None = None
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             dsn,
             kwargs={"autocommit": True},
@@ -118,6 +130,8 @@ class PostgresStore:
                 self._schema_version = migrate(
                     conn, self._schema, where=f"cannot use {self._where}", writing=not read_only
                 )
+            if self._schema_version >= CATALOG_VERSION:
+                self._catalog = _Catalog()
         except psycopg.Error as exc:
             self.close()
             raise _failure("", exc, self._where) from exc
@@ -269,7 +283,10 @@ class PostgresStore:
             ) from exc
         except psycopg.Error as exc:
             raise _failure("unit_of_work", exc, self._where) from exc
-        return _Tx(conn)
+        wire = self._wires.get(conn)
+        if wire is None:  # a connection new to the store: its statements are prepared anew
+            wire = self._wires[conn] = _Wire(conn)
+        return _Tx(conn, wire, self._catalog)
 
     def _release(self, tx: _Tx) -> None:
         with contextlib.suppress(Exception):

@@ -13,6 +13,15 @@
 * T9 - ``interactions.external_id`` is UNIQUE; ``find_interaction`` takes an advisory
   lock on the id first, so a redelivery handled by two workers at once is recorded once
   and found by the second.
+* T2, T3, T9 - writes sent with the next statement (one round trip fewer each): a new
+  ticket (the transaction holds the counter every opening takes), an update of a ticket
+  the transaction holds locked in a state the update accepts, an interaction on a
+  locked ticket whose external id was looked up under its lock and found unrecorded.
+  What makes them certain is held by the transaction, so none is refused unless a
+  writer outside the store skips the protocol; then the whole transaction is lost (E2).
+* A2, A4, T6, T10 - reads routing makes next are made ahead: the key's tickets with its
+  open ticket, an opening's queue agents and an outbound opening's agent (locked), an
+  inbound message's key (its line's default campaign) with the customer's tickets.
 * I4 - ``rewrite_ticket`` and ``replace_*`` are the anonymization's one-for-one rewrites.
 * P4 - pending and snoozed tickets are open: the ``status`` column says ``'open'`` for
   every open state (the JSON holds the precise one), so they are their key's open ticket
@@ -24,9 +33,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ccdomain.errors import RuleViolation, UnknownTicket
-from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
+from ccdomain.models import Direction, Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
-from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
+from ccdomain.postgres.assignment import _AGENT_BY_ID, _AGENTS_OF_QUEUE, _AGENTS_VERSION
+from ccdomain.postgres.connection import (
+    _KEY_TICKETS,
+    _OPEN_SQL,
+    _PENDING,
+    _TAKE_COUNTER,
+    _counter_value,
+    _guarded,
+    _Result,
+    _UnitOfWorkBase,
+)
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
@@ -41,7 +60,10 @@ def _state(ticket: Ticket) -> str:
     return _OPEN if ticket.is_open else ticket.status.value
 
 
-_OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+_UPDATE_TICKET = (
+    b"UPDATE tickets SET status = %s, contact = %s, data = %s "
+    b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)"
+)
 
 
 class PostgresTicketRepository(_UnitOfWorkBase):
@@ -51,58 +73,112 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def _lock(self, query: bytes) -> bytes:
         return query + b" FOR UPDATE" if self._locking else query
 
+    def _wrote_tickets(self) -> None:
+        """This transaction wrote a ticket: its reads of tickets are read again."""
+        tx = self._tx
+        assert tx is not None
+        tx.open_seen.clear()
+        tx.lists_seen.clear()
+
     @_guarded
     def get_or_open_ticket(
         self, campaign: str, customer: str, opener: Callable[[int], Ticket]
     ) -> tuple[Ticket, bool]:
         """The open ticket of (campaign, customer), or a new one numbered by the store (T2, T5)."""
-        query = self._lock(_OPEN_SQL)
-        found = self._one(query, (campaign, customer), Ticket)
-        if found is not None:
-            return found, False
         tx = self._tx
         assert tx is not None
-        held = _TICKET_COUNTER in tx.counters
-        number = self._peek(_TICKET_COUNTER)
-        if not held:
+        if self._locking:
+            found = self._open_ticket(campaign, customer)
+        else:
+            found = self._one(_OPEN_SQL, (campaign, customer), Ticket)
+        if found is not None:
+            return found, False
+        number = tx.counters.get(_TICKET_COUNTER)
+        if number is not None:
+            self._wdb()
+            number += 1
+        else:
             # The counter was not ours: an opening of this key may have committed while
-            # we waited for it. This statement sees it.
-            found = self._one(query, (campaign, customer), Ticket)
-            if found is not None:
+            # we waited for it. The second statement runs once the lock is granted, and
+            # sees it (one round trip).
+            taken, again = self._wdb().execute_all(
+                ((_TAKE_COUNTER, (_TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
+            )
+            number = _counter_value(taken)
+            tx.written[_TICKET_COUNTER] = number
+            tx.counters[_TICKET_COUNTER] = number - 1
+            # Reads of open tickets made before the lock may miss openings committed
+            # meanwhile; from now on no opening commits while this transaction runs.
+            self._wrote_tickets()
+            row = again.fetchone()
+            if row is not None:
+                found = self._load(row[0], Ticket)
+                tx.locked[found.number] = (campaign, customer, True)
+                tx.open_seen[(campaign, customer)] = found
                 return found, False
         ticket = checked_opening(
             opener(number), campaign=campaign, customer=customer, number=number
         )
-        self._wdb().execute(
+        # Sent with the next statement: the partial unique index refuses a second open
+        # ticket of the key whatever the writer, and no opening of it runs while this
+        # transaction holds the counter (a refusal, then, loses the whole transaction).
+        self._wdb().defer(
             b"INSERT INTO tickets (number, campaign, customer, status, contact, data) "
             b"VALUES (%s, %s, %s, %s, %s, %s)",
             (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
         )
         tx.counters[_TICKET_COUNTER] = number
+        self._wrote_tickets()
+        tx.locked[number] = (campaign, customer, True)
+        tx.opened.add(number)
+        queue = ticket.queue
+        if queue and ticket.assignee is None and self._store.schema_version >= _AGENTS_VERSION:
+            # Routing gives an opened ticket to an agent of its queue next (A2), reading
+            # them locked: read with the next statement. The transaction holds the ticket
+            # counter, which every opening takes first, so no opening waits longer.
+            def keep(result: _Result, queue: str = queue) -> None:
+                tx.agents_seen[queue] = [row[0] for row in result]
+
+            tx.agents_seen[queue] = None
+            self._db().ahead(_AGENTS_OF_QUEUE + b" FOR UPDATE", (queue,), keep)
         return ticket, True
 
     @_guarded
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of (campaign, customer), or None."""
-        return self._one(self._lock(_OPEN_SQL), (campaign, customer), Ticket)
+        if self._locking:
+            return self._open_ticket(campaign, customer)
+        return self._one(_OPEN_SQL, (campaign, customer), Ticket)
 
     @_guarded
     def get_ticket(self, number: int) -> Ticket | None:
         """The ticket with that number, or None."""
-        return self._one(
+        found = self._one(
             self._lock(b"SELECT data FROM tickets WHERE number = %s"), (number,), Ticket
         )
+        if found is not None and self._locking:
+            tx = self._tx
+            assert tx is not None
+            tx.locked[found.number] = (found.campaign, found.customer, found.is_open)
+        return found
 
     @_guarded
     def update_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number (T3: a closed ticket never reopens)."""
+        tx = self._tx
+        assert tx is not None
         db = self._wdb()
         key = (ticket.number, ticket.campaign, ticket.customer)
-        changed = db.execute(
-            b"UPDATE tickets SET status = %s, contact = %s, data = %s "
-            b"WHERE number = %s AND campaign = %s AND customer = %s AND (status = 'open' OR %s)",
-            (_state(ticket), ticket.contact, self._dump(ticket), *key, not ticket.is_open),
-        ).rowcount
+        held = tx.locked.get(ticket.number)
+        values = (_state(ticket), ticket.contact, self._dump(ticket), *key, not ticket.is_open)
+        self._wrote_tickets()
+        if held is not None and held[:2] == key[1:] and (held[2] or not ticket.is_open):
+            # A row this transaction holds locked, in a state the update accepts: it
+            # cannot be refused, so it goes with the next statement.
+            db.defer(_UPDATE_TICKET, values)
+            tx.locked[ticket.number] = (ticket.campaign, ticket.customer, ticket.is_open)
+            return
+        changed = db.execute(_UPDATE_TICKET, values).rowcount
         if changed == 1:
             return
         old = db.execute(
@@ -121,6 +197,10 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def rewrite_ticket(self, ticket: Ticket) -> None:
         """Replace the stored ticket with the same number, its customer included (I4)."""
         db = self._wdb()
+        self._wrote_tickets()
+        tx = self._tx
+        assert tx is not None
+        tx.locked.pop(ticket.number, None)
         old = db.execute(
             b"SELECT campaign, status FROM tickets WHERE number = %s FOR UPDATE", (ticket.number,)
         ).fetchone()
@@ -168,14 +248,29 @@ class PostgresTicketRepository(_UnitOfWorkBase):
     def tickets_for_customer(self, customer: str, campaign: str | None = None) -> Sequence[Ticket]:
         """Tickets of a customer address (in one campaign or all), by number."""
         if campaign is None:
-            return self._all(
-                b"SELECT data FROM tickets WHERE customer = %s ORDER BY number", (customer,), Ticket
-            )
-        return self._all(
-            b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number",
-            (customer, campaign),
-            Ticket,
-        )
+            query = b"SELECT data FROM tickets WHERE customer = %s ORDER BY number"
+            tx = self._tx
+            assert tx is not None
+            default = tx.line_campaign
+            if (
+                default
+                and self._locking
+                and type(customer) is str
+                and (default, customer) not in tx.open_seen
+            ):
+                # An inbound message's routing reads the customer's tickets, then the key
+                # of the campaign it goes to, most often its line's default: read ahead
+                # in the same round trip.
+                found = self._read_key(default, customer, (query, (customer,)))
+                if found is not None:
+                    return [self._load(row[0], Ticket) for row in found]
+            return self._all(query, (customer,), Ticket)
+        tx = self._tx
+        assert tx is not None
+        seen = tx.lists_seen.get((customer, campaign))
+        if seen is not None:  # read with the key's open ticket, no ticket written since
+            return [self._load(text, Ticket) for text in seen]
+        return self._all(_KEY_TICKETS, (customer, campaign), Ticket)
 
     @_guarded
     def open_tickets_for_customer(self, customer: str) -> Sequence[Ticket]:
@@ -203,6 +298,36 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 f"interaction names ticket {interaction.ticket!r}; expected a stored ticket"
             )
         db = self._wdb()
+        tx = self._tx
+        assert tx is not None
+        external_id = interaction.external_id
+        if interaction.ticket in tx.locked and (external_id is None or external_id in tx.free_ids):
+            # Its ticket is locked by this transaction and its external id was looked up
+            # under the id's lock (T9) and found unrecorded: it cannot be refused, so it
+            # goes with the next statement (a plain INSERT: were it refused after all, by
+            # a writer that skipped the lock, the whole transaction would be lost).
+            tx.free_ids.discard(external_id)
+            db.defer(
+                b"INSERT INTO interactions (ticket, external_id, data) VALUES (%s, %s, %s)",
+                (interaction.ticket, external_id, self._dump(interaction)),
+            )
+            agent = interaction.agent
+            if (
+                interaction.ticket in tx.opened
+                and interaction.direction is Direction.OUTBOUND
+                and type(agent) is str
+                and agent not in tx.agent_seen
+                and self._store.schema_version >= _AGENTS_VERSION
+            ):
+                # The agent who reached out is given the ticket they opened next (A4),
+                # their state read locked: read with the next statement.
+                def keep(result: _Result, agent: str = agent) -> None:
+                    row = result.fetchone()
+                    tx.agent_seen[agent] = None if row is None else row[0]
+
+                tx.agent_seen[agent] = _PENDING
+                db.ahead(_AGENT_BY_ID + b" FOR UPDATE", (agent,), keep)
+            return
         # Refusals change nothing and leave the transaction usable: no failing statement.
         added = db.execute(
             b"INSERT INTO interactions (ticket, external_id, data) "
@@ -252,7 +377,12 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             ]
         )
         row = found.fetchone()
-        return None if row is None else self._load(row[0], Interaction)
+        if row is None:
+            tx = self._tx
+            assert tx is not None
+            tx.free_ids.add(external_id)
+            return None
+        return self._load(row[0], Interaction)
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:

@@ -1,0 +1,399 @@
+"""The PostgreSQL store's short ways (issue 16) keep its rules: campaigns and lines kept
+across transactions behind the catalog version, writes sent with the next statement,
+reads made ahead with a key's open ticket, and nested units of work without a savepoint
+(T2, T5, T9, W3, M4, E2).
+
+Each test runs on a real server (the ``postgres_server`` fixture); they are skipped, saying
+so, without a PostgreSQL server binary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+
+from ccdomain.errors import RuleViolation, StoreError  # noqa: E402
+from ccdomain.models import (  # noqa: E402
+    Agent,
+    AgentState,
+    Block,
+    Campaign,
+    Channel,
+    ChannelKind,
+    Contact,
+    ContactChannel,
+    Direction,
+    Interaction,
+    Line,
+    OptOut,
+    Presence,
+    Ticket,
+    TicketStatus,
+)
+from ccdomain.postgres import MIGRATIONS, VERSION_TABLE, PostgresStore  # noqa: E402
+
+AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+PHONE = "+51987654321"
+OTHER = "+51912345678"
+
+
+@pytest.fixture
+def store(postgres_server: Any, postgres_schema: str) -> Iterator[PostgresStore]:
+    opened = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    yield opened
+    opened.close()
+
+
+def opener(campaign: str, customer: str = PHONE) -> Callable[[int], Ticket]:
+    return lambda n: Ticket(
+        number=n, campaign=campaign, customer=customer, origin=Direction.INBOUND, opened_at=AT
+    )
+
+
+def interaction(ticket: int, external_id: str | None, customer: str = PHONE) -> Interaction:
+    return Interaction(
+        at=AT,
+        channel=Channel.WHATSAPP,
+        direction=Direction.INBOUND,
+        customer=customer,
+        external_id=external_id,
+        ticket=ticket,
+    )
+
+
+def sql(postgres_server: Any, store: PostgresStore) -> Any:
+    conn = psycopg.connect(postgres_server.dsn(), autocommit=True)
+    conn.execute(f'SET search_path TO "{store.schema}"'.encode())
+    return conn
+
+
+# -- campaigns and lines kept across transactions ---------------------------------------------
+
+
+def test_a_campaign_another_worker_redeclares_is_read_anew(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas"))
+        uow.put_line(Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000"))
+        uow.commit()
+    for _ in range(2):  # read, and kept
+        with store.unit_of_work() as uow:
+            assert uow.get_ticket(1) is None  # the transaction's first statement
+            assert uow.get_campaign("ventas") == Campaign(id="ventas", name="Ventas")
+            assert uow.get_line("l1") is not None
+    other = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        with other.unit_of_work() as uow:
+            uow.put_campaign(Campaign(id="ventas", name="Ventas 2"))
+            uow.commit()
+    finally:
+        other.close()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        found = uow.get_campaign("ventas")
+    assert found is not None and found.name == "Ventas 2"
+
+
+def test_a_campaign_written_by_hand_is_read_anew(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas"))
+        uow.commit()
+    for _ in range(2):
+        with store.unit_of_work() as uow:
+            assert uow.get_ticket(1) is None
+            assert uow.get_campaign("ventas") is not None
+    # An operator's statement, with another search path: the trigger still counts it.
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'DELETE FROM "{store.schema}".campaigns'.encode())
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_campaign("ventas") is None
+
+
+def test_a_unit_reads_the_campaign_it_wrote_and_a_rollback_keeps_nothing_of_it(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_campaign("ventas") is not None  # kept in the catalog
+        uow.put_campaign(Campaign(id="ventas", name="Nueva"))
+        found = uow.get_campaign("ventas")
+        assert found is not None and found.name == "Nueva"
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        found = uow.get_campaign("ventas")
+    assert found is not None and found.name == "Ventas"
+
+
+def test_a_read_only_store_of_an_older_schema_reads_campaigns_without_the_catalog(
+    postgres_server: Any, postgres_schema: str
+) -> None:
+    since = next(
+        number
+        for number, statements in enumerate(MIGRATIONS, start=1)
+        if any("catalog_version" in statement for statement in statements)
+    )
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{postgres_schema}"'.encode())
+        conn.execute(f'SET search_path TO "{postgres_schema}"'.encode())
+        for migration in MIGRATIONS[: since - 1]:
+            for statement in migration:
+                conn.execute(statement.encode())
+        conn.execute(f"CREATE TABLE {VERSION_TABLE} (version integer NOT NULL)".encode())
+        conn.execute(f"INSERT INTO {VERSION_TABLE} VALUES ({since - 1})".encode())
+        conn.execute(
+            b"INSERT INTO campaigns (id, data) VALUES ('ventas', %s)",
+            ('{"id": "ventas"}',),
+        )
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:
+        assert reader.schema_version == since - 1
+        for _ in range(2):
+            with reader.unit_of_work() as uow:
+                assert uow.get_campaign("ventas") == Campaign(id="ventas")
+    finally:
+        reader.close()
+
+
+# -- writes sent with the next statement ------------------------------------------------------
+
+
+def test_T9_E2_a_deferred_interaction_refused_at_commit_loses_the_whole_transaction(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.get_or_open_ticket("ventas", OTHER, opener("ventas", OTHER))
+        uow.commit()
+    with sql(postgres_server, store) as conn, store.unit_of_work() as uow:
+        ticket, opened = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert opened and ticket.number == 2
+        assert uow.find_interaction("x1") is None  # under the id's lock
+        # A writer that skips the lock records the id meanwhile.
+        conn.execute(b"INSERT INTO interactions (ticket, external_id, data) VALUES (1, 'x1', '{}')")
+        uow.add_interaction(interaction(ticket.number, "x1"))  # sent with the next statement
+        with pytest.raises(RuleViolation, match="refused by the database"):
+            uow.commit()
+    with store.unit_of_work() as uow:  # nothing of it was kept, its number included (T5)
+        assert [t.customer for t in uow.list_tickets()] == [OTHER]
+        assert uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))[0].number == 2
+
+
+def test_T9_a_second_add_of_an_id_in_one_unit_is_refused_at_the_call(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert uow.find_interaction("x1") is None
+        uow.add_interaction(interaction(ticket.number, "x1"))
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "x1"))
+        found = uow.find_interaction("x1")
+        assert found is not None and found.ticket == ticket.number
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert len(uow.interactions(ticket.number)) == 1
+
+
+def test_T3_an_update_of_a_locked_ticket_is_kept_and_a_reopening_still_refused(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        held = uow.get_open_ticket("ventas", PHONE)
+        assert held is not None
+        closed = attrs.evolve(held, status=TicketStatus.RESOLVED, closed_at=AT)
+        uow.update_ticket(closed)  # sent with the next statement
+        assert uow.get_open_ticket("ventas", PHONE) is None
+        with pytest.raises(RuleViolation, match="never reopens"):
+            uow.update_ticket(held)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        found = uow.get_ticket(ticket.number)
+    assert found is not None and found.status is TicketStatus.RESOLVED
+
+
+# -- reads made ahead with a key's open ticket ------------------------------------------------
+
+
+def test_W3_M4_reads_made_ahead_see_what_the_unit_writes_next(store: PostgresStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_block("ventas", PHONE) is None  # reads the key ahead
+        assert uow.get_opt_out("ventas", PHONE, Channel.SMS) is None
+        assert uow.contacts_by_phone(PHONE) == []
+        uow.put_opt_out(OptOut(campaign="ventas", customer=PHONE, channel=Channel.SMS, at=AT))
+        uow.add_contact(
+            Contact(
+                campaign="ventas",
+                code="C1",
+                channels=(ContactChannel(kind=ChannelKind.PHONE, value=PHONE),),
+            )
+        )
+        opted = uow.get_opt_out("ventas", PHONE, Channel.SMS)
+        assert opted is not None and opted.channel is Channel.SMS
+        assert [c.code for c in uow.contacts_by_phone(PHONE)] == ["C1"]
+        uow.put_block(Block(campaign="ventas", customer=PHONE, at=AT))
+        assert uow.get_block("ventas", PHONE) is not None
+        uow.commit()
+
+
+def test_T2_T10_the_tickets_read_ahead_are_read_again_after_a_ticket_write(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.get_block("ventas", PHONE) is None
+        assert uow.get_open_ticket("ventas", PHONE) is None
+        assert uow.tickets_for_customer(PHONE, "ventas") == []
+        ticket, opened = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert opened
+        assert uow.get_open_ticket("ventas", PHONE) == ticket
+        assert uow.tickets_for_customer(PHONE, "ventas") == [ticket]
+        uow.commit()
+
+
+def test_T2_an_opening_committed_after_the_read_ahead_is_found_not_doubled(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    other = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        with store.unit_of_work() as uow:
+            assert uow.get_open_ticket("ventas", PHONE) is None  # read before the other commits
+            with other.unit_of_work() as second:
+                theirs, _ = second.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+                second.commit()
+            found, opened = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+            assert not opened and found == theirs
+            uow.commit()
+    finally:
+        other.close()
+
+
+# -- nested units of work without a savepoint -------------------------------------------------
+
+
+def test_E2_T5_a_nested_unit_that_began_first_is_undone_alone(store: PostgresStore) -> None:
+    with store.unit_of_work() as outer:
+        with pytest.raises(RuntimeError), store.unit_of_work() as inner:
+            inner.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+            inner.put_campaign(Campaign(id="gone"))
+            raise RuntimeError("refused")
+        outer.put_campaign(Campaign(id="kept"))
+        ticket, opened = outer.get_or_open_ticket("ventas", OTHER, opener("ventas", OTHER))
+        assert opened and ticket.number == 1  # the number the undone unit took, again
+        outer.commit()
+    with store.unit_of_work() as uow:
+        assert [c.id for c in uow.list_campaigns()] == ["kept"]
+        assert [t.customer for t in uow.list_tickets()] == [OTHER]
+
+
+def test_E2_run_retries_and_an_undone_first_unit_leaves_the_rest(store: PostgresStore) -> None:
+    def work() -> None:
+        with store.unit_of_work() as first:
+            first.put_campaign(Campaign(id="gone"))
+            first.rollback()  # undone, and the unit goes on
+            first.put_campaign(Campaign(id="first"))
+            first.commit()
+        with store.unit_of_work() as second:
+            second.put_campaign(Campaign(id="second"))
+            second.commit()
+
+    store.run(work)
+    with store.unit_of_work() as uow:
+        assert [c.id for c in uow.list_campaigns()] == ["first", "second"]
+
+
+def test_E1_a_value_postgres_cannot_hold_in_a_deferred_write_fails_at_its_call(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        with pytest.raises(StoreError, match="note_inbound failed"):
+            uow.note_inbound("l1", "a\x00b", AT)
+        uow.put_campaign(Campaign(id="ventas"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("ventas") is not None
+
+
+# -- reads made ahead for the assignment and for an inbound message's key ---------------------
+
+
+def agent(agent_id: str, queue: str = "q1") -> AgentState:
+    return AgentState(agent=Agent(id=agent_id, queues=(queue,)), presence=Presence.ONLINE)
+
+
+def test_A2_an_opening_reads_its_queue_agents_ahead_and_a_write_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        _, opened = uow.get_or_open_ticket(
+            "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
+        )
+        assert opened
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana"]
+        uow.put_agent_state(agent("bea"))
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana", "bea"]
+        assert uow.agent_states_for_queue("q2") == []
+        uow.commit()
+
+
+def test_A4_an_outbound_opening_reads_its_agent_ahead(store: PostgresStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        sent = attrs.evolve(
+            interaction(ticket.number, None), direction=Direction.OUTBOUND, agent="ana"
+        )
+        uow.add_interaction(sent)
+        state = uow.get_agent_state("ana")
+        assert state is not None and state.presence is Presence.ONLINE
+        uow.put_agent_state(attrs.evolve(state, presence=Presence.AWAY))
+        again = uow.get_agent_state("ana")
+        assert again is not None and again.presence is Presence.AWAY
+        unknown = attrs.evolve(sent, agent="nadie")
+        uow.add_interaction(unknown)
+        assert uow.get_agent_state("nadie") is None
+        uow.commit()
+
+
+def test_T6_an_inbound_key_read_ahead_for_the_line_default_leaves_other_campaigns_right(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_line(
+            Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas")
+        )
+        theirs, _ = uow.get_or_open_ticket("cobranza", PHONE, opener("cobranza"))
+        uow.put_block(Block(campaign="cobranza", customer=PHONE, at=AT))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(0) is None
+        line = uow.get_line("l1")
+        assert line is not None and line.campaign == "ventas"
+        assert uow.tickets_for_customer(PHONE) == [theirs]  # reads (ventas, PHONE) ahead
+        assert uow.get_block("ventas", PHONE) is None
+        assert uow.get_open_ticket("ventas", PHONE) is None
+        assert uow.get_block("cobranza", PHONE) is not None  # another key: read
+        assert uow.get_open_ticket("cobranza", PHONE) == theirs
+        uow.commit()
