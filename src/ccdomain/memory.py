@@ -62,6 +62,7 @@ from ccdomain.phones import national_number, phone_suffix
 from ccdomain.ports import checked_opening
 from ccdomain.rules.assignment import waiting_key
 from ccdomain.rules.matching import identity_keys
+from ccdomain.rules.tickets import check_replacement
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -551,13 +552,9 @@ class MemoryUnitOfWork:
         old = self._s.tickets.get(ticket.number)
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if (old.campaign, old.customer) != (ticket.campaign, ticket.customer):
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to ({old.campaign!r}, {old.customer!r}); "
-                "its campaign and customer cannot change"
-            )
-        if ticket.is_open and not old.is_open:
-            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        check_replacement(
+            ticket, campaign=old.campaign, customer=old.customer, was_open=old.is_open
+        )
         if ticket.contact == old.contact and ticket.status == old.status:
             # Same customer, contact and status: every index already holds it (routing's
             # usual update, once per joined interaction).
@@ -573,13 +570,7 @@ class MemoryUnitOfWork:
         old = self._s.tickets.get(ticket.number)
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if old.campaign != ticket.campaign:
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to campaign {old.campaign!r}; "
-                "its campaign cannot change"
-            )
-        if ticket.is_open and not old.is_open:
-            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        check_replacement(ticket, campaign=old.campaign, customer=None, was_open=old.is_open)
         open_key = (ticket.campaign, ticket.customer)
         holder = self._s.open_tickets.get(open_key)
         if ticket.is_open and holder is not None and holder != ticket.number:

@@ -46,6 +46,7 @@ from ccdomain.postgres.connection import (
     _Result,
     _UnitOfWorkBase,
 )
+from ccdomain.rules.tickets import check_replacement
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
@@ -186,12 +187,10 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         ).fetchone()
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if (old[0], old[1]) != (ticket.campaign, ticket.customer):
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to ({old[0]!r}, {old[1]!r}); "
-                "its campaign and customer cannot change"
-            )
-        raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        # The update refused it: its key differs, or it reopens a closed ticket (was_open
+        # False: the conditional update above accepts every other replacement).
+        check_replacement(ticket, campaign=old[0], customer=old[1], was_open=False)
+        raise RuleViolation(f"ticket {ticket.number} could not be replaced")  # not reached
 
     @_guarded
     def rewrite_ticket(self, ticket: Ticket) -> None:
@@ -206,12 +205,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         ).fetchone()
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if old[0] != ticket.campaign:
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to campaign {old[0]!r}; its campaign cannot change"
-            )
-        if ticket.is_open and old[1] != _OPEN:
-            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        check_replacement(ticket, campaign=old[0], customer=None, was_open=old[1] == _OPEN)
         if ticket.is_open:
             other = db.execute(
                 b"SELECT number FROM tickets WHERE campaign = %s AND customer = %s "

@@ -80,6 +80,7 @@ __all__ = [
     "activity",
     "channels_with",
     "check_close_time",
+    "check_replacement",
     "closed",
     "contact_linked_event",
     "describe_interaction",
@@ -402,6 +403,34 @@ def require_open(ticket: Ticket, action: str) -> None:
             f"ticket {ticket.number} is already {ticket.status.value}; cannot {action} it: "
             "a closed ticket never reopens (T3)"
         )
+
+
+def check_replacement(
+    ticket: Ticket, *, campaign: str, customer: str | None, was_open: bool
+) -> None:
+    """T3 and a ticket's key, when a store replaces its stored ticket with ``ticket``.
+
+    The stored ticket of the same number belongs to ``campaign`` and ``customer`` and
+    was open or not (``was_open``). Its campaign never changes; its customer neither,
+    but for I4's rewrite (``customer`` None); a closed ticket never reopens. Every store
+    asks this one function, so they refuse alike and say it alike.
+
+    Raises:
+        RuleViolation: the replacement changes the key, or reopens a closed ticket.
+    """
+    number = ticket.number
+    if customer is None:
+        if campaign != ticket.campaign:
+            raise RuleViolation(
+                f"ticket {number} belongs to campaign {campaign!r}; its campaign cannot change"
+            )
+    elif campaign != ticket.campaign or customer != ticket.customer:
+        raise RuleViolation(
+            f"ticket {number} belongs to ({campaign!r}, {customer!r}); "
+            "its campaign and customer cannot change"
+        )
+    if ticket.is_open and not was_open:
+        raise RuleViolation(f"ticket {number} is closed; a closed ticket never reopens")
 
 
 def check_close_time(ticket: Ticket, at: dt.datetime) -> None:

@@ -33,6 +33,7 @@ from typing import Any, cast
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
+from ccdomain.rules.tickets import check_replacement
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 from ccdomain.sqlite.fast_json import _json
@@ -329,13 +330,9 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             old = held.tickets.get(number) or self._known(number, ticket.campaign, ticket.customer)
             if old is None:
                 raise UnknownTicket(f"no ticket with number {number!r}")
-            if (old.campaign, old.customer) != (ticket.campaign, ticket.customer):
-                raise RuleViolation(
-                    f"ticket {number} belongs to ({old.campaign!r}, {old.customer!r}); "
-                    "its campaign and customer cannot change"
-                )
-            if ticket.is_open and not old.is_open:
-                raise RuleViolation(f"ticket {number} is closed; a closed ticket never reopens")
+            check_replacement(
+                ticket, campaign=old.campaign, customer=old.customer, was_open=old.is_open
+            )
             held.put_ticket(ticket, number in held.new)
             self._ticket_written(ticket)
             return
@@ -364,12 +361,10 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         ).fetchone()
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if (old[0], old[1]) != (ticket.campaign, ticket.customer):
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to ({old[0]!r}, {old[1]!r}); "
-                "its campaign and customer cannot change"
-            )
-        raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        # The update refused it: its key differs, or it reopens a closed ticket (was_open
+        # False: the conditional update above accepts every other replacement).
+        check_replacement(ticket, campaign=old[0], customer=old[1], was_open=False)
+        raise RuleViolation(f"ticket {ticket.number} could not be replaced")  # not reached
 
     @_guarded
     def rewrite_ticket(self, ticket: Ticket) -> None:
@@ -384,12 +379,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         ).fetchone()
         if old is None:
             raise UnknownTicket(f"no ticket with number {ticket.number!r}")
-        if old[0] != ticket.campaign:
-            raise RuleViolation(
-                f"ticket {ticket.number} belongs to campaign {old[0]!r}; its campaign cannot change"
-            )
-        if ticket.is_open and old[1] != _OPEN:
-            raise RuleViolation(f"ticket {ticket.number} is closed; a closed ticket never reopens")
+        check_replacement(ticket, campaign=old[0], customer=None, was_open=old[1] == _OPEN)
         try:
             db.execute(
                 "UPDATE tickets SET customer = ?, status = ?, contact = ?, data = ? "
