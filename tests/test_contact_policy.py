@@ -608,3 +608,35 @@ def test_W1_params_without_a_template_are_refused(store: Store) -> None:
     inbound(store, at())
     with pytest.raises(RuleViolation, match="without a template"):
         outbound(store, at(1), params=["José"])
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_W8_contact_hours_close_on_the_campaigns_own_closed_dates(
+    kind: str, tmp_path: pathlib.Path
+) -> None:
+    closed = make_campaign(
+        "cerrado",
+        kind="collections",
+        holidays=["2026-11-18"],
+        contact_hours={"wed": ["08:00-20:00"]},
+    )
+    default_hours = make_campaign("cob-cerrado", kind="collections", holidays=["2026-11-18"])
+    declared_open = make_campaign("abierto", kind="collections", holidays={"public": False})
+    base: Store = MemoryStore() if kind == "memory" else SqliteStore(tmp_path / "w8.db")
+    store = fill(base, closed, default_hours, declared_open)
+    for campaign in ("cerrado", "cob-cerrado"):
+        with pytest.raises(ContactNotAllowed, match="closed dates 2026-11-18") as refused:
+            call(store, T0, campaign=campaign)
+        assert "W4" in str(refused.value)
+    # The next opening skips the closed date: Wednesday 25 November for the declared
+    # hours, Thursday 19 November 08:00 for a collections campaign's default hours.
+    with pytest.raises(ContactNotAllowed, match=r"open again at 2026-11-25T08:00:00-05:00"):
+        call(store, T0, campaign="cerrado")
+    with pytest.raises(ContactNotAllowed, match=r"open again at 2026-11-19T08:00:00-05:00"):
+        call(store, T0, campaign="cob-cerrado")
+    # The next day is open; "holidays": false does not open public holidays for contact.
+    assert call(store, at(days=1), campaign="cob-cerrado").outcome is RouteOutcome.OPENED
+    assert call(store, T0, campaign="abierto").outcome is RouteOutcome.OPENED
+    holiday = dt.datetime(2026, 12, 8, 10, 0, tzinfo=LIMA)  # Immaculate Conception, PE
+    with pytest.raises(ContactNotAllowed, match="closed on PE public holidays"):
+        call(store, holiday, campaign="abierto", customer=OTHER)

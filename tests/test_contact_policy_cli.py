@@ -294,3 +294,22 @@ def test_W6_E4_a_file_of_schema_version_3_lists_contacts_without_opt_outs_read_o
     assert status == 0 and json.loads(out)[0]["opted_out"] == []
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA user_version").fetchone() == (3,)  # read, not migrated
+
+
+def test_W8_replay_refuses_contact_on_the_campaigns_own_closed_dates(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = [dict(e) for e in CAMPAIGNS]
+    events[1]["holidays"] = ["2026-11-20"]  # cobranzas closes on Friday 20 November
+    events += [
+        call(1, "2026-11-20T10:00:00-05:00"),  # line 7: the campaign's closed date
+        call(2, "2026-11-21T10:00:00-05:00"),  # Saturday: inside the default hours
+    ]
+    status, _, err, db = replay(tmp_path, capsys, events)
+    assert status == 1
+    assert "line 7: W4: outbound to customer '+51987654321' at 2026-11-20T10:00:00-05:00" in err
+    assert "closed on PE public holidays and on the campaign's closed dates 2026-11-20" in err
+    assert "open again at 2026-11-21T08:00:00-05:00" in err
+    assert "line 8" not in err
+    (ticket,) = tickets(capsys, db)
+    assert ticket["interactions"] == 1

@@ -34,6 +34,10 @@ Decisions taken where DESIGN is silent (ids continue the W list of docs/rules.md
   Attempts are counted only in campaigns with a cap (a declared campaign does not
   change). The checks run in the order W3, W4, W1/W2, W5: the first that refuses is
   named.
+- W8 The contact hours (declared or a collections campaign's default) also close on
+  the campaign's own closed dates, the ``extra`` dates of its H1 ``holidays``: a
+  center closed for business on a date contacts nobody that day. ``holidays:
+  false`` does not open the public holidays for contact (W4, W7 keep them closed).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ import attrs
 
 from ccdomain.errors import ContactNotAllowed, RuleViolation, WindowClosed
 from ccdomain.errors import show as _show
-from ccdomain.models import Campaign, Channel
+from ccdomain.models import Campaign, Channel, Holidays
 from ccdomain.rules.hours import (
     BusinessCalendar,
     business_calendar,
@@ -263,19 +267,42 @@ def local_day(campaign: Campaign, at: dt.datetime) -> dt.date:
 
 @functools.lru_cache(maxsize=256)
 def _calendar(
-    pairs: tuple[tuple[str, tuple[str, ...]], ...], timezone: str, region: str
+    pairs: tuple[tuple[str, tuple[str, ...]], ...],
+    timezone: str,
+    region: str,
+    closed: tuple[dt.date, ...],
 ) -> BusinessCalendar:
     hours = {days: list(ranges) for days, ranges in pairs}
     try:
-        return business_calendar(timezone=timezone, hours=hours, region=region)
+        return business_calendar(
+            timezone=timezone, hours=hours, region=region, holidays=Holidays(extra=closed)
+        )
     except RuleViolation:
         # A region the holidays package has no table for has no public holidays.
-        return business_calendar(timezone=timezone, hours=hours, region=region, holidays=False)
+        return business_calendar(
+            timezone=timezone,
+            hours=hours,
+            region=region,
+            holidays=Holidays(public=False, extra=closed),
+        )
 
 
 def _contact_calendar(campaign: Campaign) -> BusinessCalendar | None:
     pairs = contact_hours_of(campaign)
-    return _calendar(pairs, campaign.timezone, campaign.region) if pairs else None
+    if not pairs:
+        return None
+    # W8: the campaign's own closed dates close its contact hours too.
+    return _calendar(pairs, campaign.timezone, campaign.region, campaign.holidays.extra)
+
+
+def _closed_dates(campaign: Campaign) -> str:
+    """The campaign's own closed dates (W8), as a refusal names them."""
+    extra = campaign.holidays.extra
+    if not extra:
+        return ""
+    shown = ", ".join(day.isoformat() for day in extra[:3])
+    more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+    return f" and on the campaign's closed dates {shown}{more}"
 
 
 def in_contact_hours(campaign: Campaign, at: dt.datetime) -> bool:
@@ -283,7 +310,7 @@ def in_contact_hours(campaign: Campaign, at: dt.datetime) -> bool:
 
     The hours are read as H1 reads business hours (:func:`ccdomain.rules.hours.is_open`):
     by the local wall clock, DST gaps closed, repeated hours open twice, never on the
-    region's public holidays.
+    region's public holidays nor on the campaign's own closed dates (W8).
     """
     calendar = _contact_calendar(campaign)
     return calendar is None or is_open(calendar, at)
@@ -388,7 +415,7 @@ def may_contact(
             reason=(
                 f"W4: outbound to {who} at {_when(at)} is outside the contact hours of "
                 f"campaign {campaign.id!r} ({_hours_text(campaign)}, {campaign.timezone}, "
-                f"closed on {campaign.region} public holidays){shown}"
+                f"closed on {campaign.region} public holidays{_closed_dates(campaign)}){shown}"
             ),
             until=opening,
         )
