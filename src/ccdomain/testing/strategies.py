@@ -23,6 +23,7 @@ from typing import Any, cast
 import attrs
 from hypothesis import strategies as st
 
+from ccdomain.checks import DAYS_MAX
 from ccdomain.collections import (
     MINOR_UNITS,
     Installment,
@@ -72,7 +73,10 @@ from ccdomain.events import (
     TicketTypified,
 )
 from ccdomain.models import (
+    DEFAULT_BUCKET_LIMITS,
     Address,
+    Agent,
+    AgentState,
     Block,
     Campaign,
     Channel,
@@ -84,18 +88,32 @@ from ccdomain.models import (
     CustomFieldDef,
     CustomValue,
     Direction,
+    Family,
     FieldType,
+    Holidays,
     Interaction,
     Line,
+    OptOut,
+    PerFamily,
+    Presence,
     RouteOutcome,
+    ServiceLevels,
     Ticket,
     TicketStatus,
     Typification,
+    WaitingTicket,
+    WeeklySchedule,
 )
+from ccdomain.rules.contact_policy import fold_stop_word
+from ccdomain.rules.hours import hours_spec
+from ccdomain.rules.identities import anonymized_contact
+from ccdomain.rules.merge import tombstone
 
 __all__ = [
     "MODEL_STRATEGIES",
     "addresses",
+    "agent_states",
+    "agents",
     "aware_datetimes",
     "blocks",
     "campaigns",
@@ -108,16 +126,21 @@ __all__ = [
     "documents",
     "e164_phones",
     "events",
+    "holidays",
     "interactions",
     "lines",
     "money_amounts",
     "names",
+    "opt_outs",
     "payloads",
     "payments",
     "products",
     "promises",
+    "service_levels",
     "tickets",
     "typifications",
+    "waiting_tickets",
+    "weekly_schedules",
 ]
 
 _words = st.sampled_from(
@@ -154,17 +177,24 @@ def documents() -> st.SearchStrategy[Document]:
     return st.integers(10_000_000, 99_999_999).map(lambda n: Document(type="DNI", number=str(n)))
 
 
+_channel_labels = st.sampled_from(["", "", "móvil", "casa", "trabajo"])
+
+
 def contact_channels() -> st.SearchStrategy[ContactChannel]:
-    """Normalized contact channels of every kind."""
+    """Normalized contact channels of every kind, some labelled (004)."""
+    label = _channel_labels
     return st.one_of(
-        st.builds(ContactChannel, kind=st.just(ChannelKind.PHONE), value=e164_phones),
-        st.builds(ContactChannel, kind=st.just(ChannelKind.WHATSAPP), value=e164_phones),
+        st.builds(ContactChannel, kind=st.just(ChannelKind.PHONE), value=e164_phones, label=label),
+        st.builds(
+            ContactChannel, kind=st.just(ChannelKind.WHATSAPP), value=e164_phones, label=label
+        ),
         st.builds(
             ContactChannel,
             kind=st.just(ChannelKind.EMAIL),
             value=st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.(pe|com)", fullmatch=True),
+            label=label,
         ),
-        st.builds(ContactChannel, kind=st.just(ChannelKind.INSTAGRAM), value=_ids),
+        st.builds(ContactChannel, kind=st.just(ChannelKind.INSTAGRAM), value=_ids, label=label),
     )
 
 
@@ -175,7 +205,10 @@ def addresses(primary: bool = False) -> st.SearchStrategy[Address]:
         line=names.map(lambda n: f"Av. {n} 123"),
         district=_text,
         city=st.sampled_from(["Lima", "Arequipa", "Cusco", ""]),
+        region=st.sampled_from(["Lima", "Arequipa", ""]),
         country=st.sampled_from(["PE", ""]),
+        postal_code=st.just("") | st.from_regex(r"[0-9]{5}", fullmatch=True),
+        reference=_text,
         primary=st.just(primary),
     )
 
@@ -185,15 +218,21 @@ def custom_values() -> st.SearchStrategy[CustomValue]:
     return st.one_of(_text, _decimals, _dates, st.booleans())
 
 
-def contacts(campaign: str | None = None) -> st.SearchStrategy[Contact]:
-    """Contacts with channels, addresses (first primary) and custom values."""
+def contacts(campaign: str | None = None, *, retired: bool = False) -> st.SearchStrategy[Contact]:
+    """Contacts with channels, addresses (first primary) and custom values.
+
+    With ``retired``, one in five is retired the way the services retire one: a
+    merge tombstone (M10) or an anonymized contact (I11), itself maybe a
+    tombstone. Off by default: a tombstone names a survivor the host's store
+    may not hold, and most properties are about live contacts.
+    """
 
     @st.composite
     def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Contact:
         document = draw(st.none() | documents())
         code = document.number if document else f"C-{draw(st.integers(1, 999_999)):06d}"
         n_addresses = draw(st.integers(0, 3))
-        return Contact(
+        live = Contact(
             campaign=campaign if campaign is not None else draw(_ids),
             code=code,
             first_names=draw(names),
@@ -213,6 +252,13 @@ def contacts(campaign: str | None = None) -> st.SearchStrategy[Contact]:
             notes=draw(_text),
             last_activity=draw(st.none() | aware_datetimes),
         )
+        fate = draw(st.sampled_from(["live"] * 8 + ["merged", "anonymized"])) if retired else ""
+        if fate == "merged":
+            return tombstone(live, into=draw(_ids))
+        if fate == "anonymized":
+            anon = f"ANON-{draw(st.text('0123456789ABCDEF', min_size=12, max_size=12))}"
+            return anonymized_contact(live, code=anon, merged_into=draw(st.none() | _ids))
+        return live
 
     return build()
 
@@ -229,9 +275,92 @@ def custom_field_defs() -> st.SearchStrategy[CustomFieldDef]:
     )
 
 
+def _valid_custom_field_defs() -> st.SearchStrategy[CustomFieldDef]:
+    """Template fields ``make_custom_field`` accepts: choices for (and only for) a choice field."""
+    label = st.just("") | names
+    plain = st.sampled_from([t for t in FieldType if t is not FieldType.CHOICE])
+    return st.builds(
+        CustomFieldDef, name=_ids, type=plain, required=st.booleans(), label=label
+    ) | st.builds(
+        CustomFieldDef,
+        name=_ids,
+        type=st.just(FieldType.CHOICE),
+        required=st.booleans(),
+        choices=st.lists(_ids, min_size=1, max_size=3, unique=True).map(tuple),
+        label=label,
+    )
+
+
+def weekly_schedules() -> st.SearchStrategy[WeeklySchedule]:
+    """Business hours of a week with at least one open day, as ``parse_hours`` reads them (H1)."""
+    # Even counts of distinct minutes, sorted, pair up into disjoint, non-touching ranges.
+    day = st.lists(st.integers(0, 24 * 60), max_size=4, unique=True).map(
+        lambda bounds: tuple(zip(*[iter(sorted(bounds)[: len(bounds) // 2 * 2])] * 2, strict=True))
+    )
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy[Any]], Any]) -> WeeklySchedule:
+        days = [draw(day) for _ in range(7)]
+        if not any(days):
+            days[draw(st.integers(0, 6))] = ((8 * 60, 18 * 60),)
+        return WeeklySchedule(days=tuple(days))
+
+    return build()
+
+
+def holidays() -> st.SearchStrategy[Holidays]:
+    """A campaign's closed days: its region's public holidays or not, and dates of its own."""
+    return st.builds(Holidays, public=st.booleans(), extra=st.lists(_dates, max_size=3).map(tuple))
+
+
+def service_levels() -> st.SearchStrategy[ServiceLevels]:
+    """Service-level targets with at least one target set, as ``service_levels_from`` reads them."""
+    minutes = st.integers(1, 3660 * 1440)
+    return st.one_of(
+        st.builds(ServiceLevels, first_response_min=minutes, resolution_min=st.none() | minutes),
+        st.builds(ServiceLevels, resolution_min=minutes),
+    )
+
+
+def _bucket_limits() -> st.SearchStrategy[tuple[tuple[int, int | None], ...]]:
+    """Aging buckets (C3): from day 1, no gap, the last open-ended."""
+
+    def chain(starts: list[int]) -> tuple[tuple[int, int | None], ...]:
+        lows = [1, *sorted(starts)]
+        highs: list[int | None] = [low - 1 for low in lows[1:]]
+        return tuple(zip(lows, [*highs, None], strict=True))
+
+    return st.just(DEFAULT_BUCKET_LIMITS) | st.lists(
+        st.integers(2, 400), max_size=5, unique=True
+    ).map(chain)
+
+
+def _contact_hours() -> st.SearchStrategy[tuple[tuple[str, tuple[str, ...]], ...] | None]:
+    """W4 contact hours in the canonical form ``parse_contact_hours`` keeps; () no limit."""
+    return (
+        st.none()
+        | st.just(())
+        | weekly_schedules().map(
+            lambda schedule: tuple((days, tuple(r)) for days, r in hours_spec(schedule).items())
+        )
+    )
+
+
+_stop_words = st.none() | st.lists(
+    _words | st.sampled_from(["baja", "Stop!", "no molestar", "DESUSCRIBIR", "cancelar ya"]),
+    max_size=4,
+).map(lambda words: tuple(dict.fromkeys(fold_stop_word(w) for w in words)))
+"""W3 stop words, folded and deduplicated as ``parse_stop_words`` keeps them; () is none."""
+
+
 def campaigns() -> st.SearchStrategy[Campaign]:
-    """Campaigns with custom field templates and typification trees."""
-    fields = custom_field_defs()
+    """Campaigns with custom field templates, typification trees, collections policy,
+    business hours, service levels and contact policy; each of the later fields
+    is sometimes left at its default.
+
+    Every campaign drawn reads back unchanged through ``make_campaign``.
+    """
+    fields = _valid_custom_field_defs()
     paths = st.lists(st.lists(_words, min_size=1, max_size=4).map(tuple), max_size=5)
     return st.builds(
         Campaign,
@@ -241,10 +370,19 @@ def campaigns() -> st.SearchStrategy[Campaign]:
         region=st.sampled_from(["PE", "CL", "CO", "MX", "AR", "BR", "ES", "US"]),
         timezone=st.sampled_from(["America/Lima", "America/Bogota", "Europe/Madrid", "UTC"]),
         custom_fields=st.lists(fields, max_size=3, unique_by=lambda f: f.name).map(tuple),
-        typifications=paths.map(tuple),
+        typifications=paths.map(lambda p: tuple(dict.fromkeys(p))),
         grace_days=st.integers(0, 10),
         horizon_days=st.integers(1, 90),
         tolerance=st.decimals(min_value=0, max_value=10, places=2),
+        buckets=_bucket_limits(),
+        hours=st.none() | weekly_schedules(),
+        holidays=st.just(Holidays()) | holidays(),
+        sla=st.none() | service_levels(),
+        auto_resolve_after_h=st.none() | st.integers(1, 24 * DAYS_MAX),
+        queue=st.just("") | _ids,
+        contact_hours=_contact_hours(),
+        max_daily_attempts=st.none() | st.integers(0, 1000),
+        stop_words=_stop_words,
     )
 
 
@@ -261,7 +399,7 @@ def companies() -> st.SearchStrategy[Company]:
 
 
 def lines() -> st.SearchStrategy[Line]:
-    """Lines (business identifiers)."""
+    """Lines (business identifiers), some with queues for other campaigns (X4)."""
     return st.builds(
         Line,
         id=_ids,
@@ -270,6 +408,7 @@ def lines() -> st.SearchStrategy[Line]:
         alias=names,
         campaign=_ids,
         queue=_ids,
+        queues=st.dictionaries(_ids, _ids, max_size=3).map(lambda q: dict(sorted(q.items()))),
     )
 
 
@@ -357,6 +496,57 @@ def blocks() -> st.SearchStrategy[Block]:
     )
 
 
+def opt_outs() -> st.SearchStrategy[OptOut]:
+    """Opt-outs (W3), recorded by an agent or by the customer's stop word (no agent)."""
+    return st.builds(
+        OptOut,
+        campaign=_ids,
+        customer=e164_phones | _ids,
+        channel=st.sampled_from(list(Channel)),
+        at=aware_datetimes,
+        agent=st.none() | _ids,
+    )
+
+
+def _per_family(digital: int, voice: int) -> st.SearchStrategy[PerFamily]:
+    return st.builds(PerFamily, digital=st.integers(0, digital), voice=st.integers(0, voice))
+
+
+def agents() -> st.SearchStrategy[Agent]:
+    """Agents as ``make_agent`` builds them (A1): at least one queue, a capacity per family."""
+    return st.builds(
+        Agent,
+        id=_ids,
+        name=st.just("") | names,
+        queues=st.lists(_ids, unique=True, min_size=1, max_size=3).map(tuple),
+        capacity=_per_family(20, 5),
+    )
+
+
+def agent_states() -> st.SearchStrategy[AgentState]:
+    """Agents with their presence, open tickets per family and last assignment (A2)."""
+    return st.builds(
+        AgentState,
+        agent=agents(),
+        presence=st.sampled_from(list(Presence)),
+        open=_per_family(30, 5),
+        last_assigned_at=st.none() | aware_datetimes,
+        presence_at=st.none() | aware_datetimes,
+    )
+
+
+def waiting_tickets() -> st.SearchStrategy[WaitingTicket]:
+    """Tickets waiting in a queue's line (A3), some of VIP contacts."""
+    return st.builds(
+        WaitingTicket,
+        number=st.integers(1, 10_000_000),
+        queue=_ids,
+        family=st.sampled_from(list(Family)),
+        opened_at=aware_datetimes,
+        vip=st.booleans(),
+    )
+
+
 def _comma_free(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, ...]]:
     """Tuples of ids (no commas: version-2 events joined such lists with commas)."""
     return st.lists(strategy, max_size=3, unique=True).map(tuple)
@@ -378,6 +568,7 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
         ContactCreated,
         fields=_comma_free(_ids),
         fingerprint=st.none() | st.just("") | st.text("0123456789abcdef", min_size=64, max_size=64),
+        copied_from=st.none() | _ids,
     ),
     EventKind.CONTACT_UPDATED: st.builds(ContactUpdated, fields=_comma_free(_ids)),
     EventKind.CONTACT_LINKED: st.one_of(
@@ -412,6 +603,8 @@ _PAYLOADS: dict[EventKind, st.SearchStrategy[Any]] = {
     EventKind.INTERACTION_REFUSED: st.builds(
         InteractionRefused,
         customer=_customers,
+        # Routing writes "blocked"; the codec keeps any reason a later version writes.
+        reason=st.just("blocked") | _ids,
         channel=st.sampled_from(list(Channel)),
         direction=st.sampled_from(list(Direction)),
         line=st.none() | _ids,
@@ -610,9 +803,12 @@ MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     Promise: promises(),
     Document: documents(),
     ContactChannel: contact_channels(),
-    Address: addresses(),
-    Contact: contacts(),
+    Address: st.booleans().flatmap(addresses),
+    Contact: contacts(retired=True),
     Campaign: campaigns(),
+    WeeklySchedule: weekly_schedules(),
+    Holidays: holidays(),
+    ServiceLevels: service_levels(),
     Company: companies(),
     Line: lines(),
     Interaction: interactions(),
@@ -620,6 +816,11 @@ MODEL_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     Typification: typifications(),
     Comment: comments(),
     Block: blocks(),
+    OptOut: opt_outs(),
+    PerFamily: _per_family(20, 5),
+    Agent: agents(),
+    AgentState: agent_states(),
+    WaitingTicket: waiting_tickets(),
     Event: events(),
     **{cls: payloads(kind) for kind, cls in PAYLOAD_TYPES.items()},
 }
