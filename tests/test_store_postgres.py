@@ -357,7 +357,9 @@ def test_E2_a_lost_race_rolls_back_the_whole_unit_and_run_retries_it(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(attempts) == 3  # one of the two lost the deadlock and ran again
+    # One of the two lost the deadlock and ran again (under a heavy load a run may lose a
+    # second race and run once more: what matters is that it ends, whole).
+    assert 3 <= len(attempts) <= 5
     with store.unit_of_work() as uow:
         names = {c.id: c.name for c in uow.list_campaigns()}
     assert names["a"] == names["b"]  # one unit's writes, whole
