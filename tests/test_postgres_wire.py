@@ -397,3 +397,47 @@ def test_T6_an_inbound_key_read_ahead_for_the_line_default_leaves_other_campaign
         assert uow.get_block("cobranza", PHONE) is not None  # another key: read
         assert uow.get_open_ticket("cobranza", PHONE) == theirs
         uow.commit()
+
+
+# -- adversarial review (issue 16): paths that must not reach a deferred write -----------------
+
+
+def test_T9_an_id_recorded_unlocked_after_its_lookup_is_refused_at_the_second_call(
+    store: PostgresStore,
+) -> None:
+    # The id is looked up (found free), then recorded on a ticket this transaction does not
+    # hold: the lookup's "free" no longer holds, and a second add of the id on a locked
+    # ticket must be refused at its call, the transaction kept (as in the memory store).
+    with store.unit_of_work() as uow:
+        elsewhere, _ = uow.get_or_open_ticket("cobranza", OTHER, opener("cobranza", OTHER))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert uow.find_interaction("x1") is None
+        uow.add_interaction(interaction(elsewhere.number, "x1", OTHER))  # not locked here
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "x1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert len(uow.interactions(elsewhere.number)) == 1
+        assert uow.interactions(ticket.number) == []
+
+
+def test_T9_I4_an_id_given_by_a_replacement_after_its_lookup_is_refused_at_the_call(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        elsewhere, _ = uow.get_or_open_ticket("cobranza", OTHER, opener("cobranza", OTHER))
+        uow.add_interaction(interaction(elsewhere.number, "old", OTHER))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert uow.find_interaction("x1") is None
+        uow.replace_interactions(elsewhere.number, [interaction(elsewhere.number, "x1", OTHER)])
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "x1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        found = uow.find_interaction("x1")
+        assert found is not None and found.ticket == elsewhere.number
+        assert uow.interactions(ticket.number) == []
