@@ -441,3 +441,37 @@ def test_T9_I4_an_id_given_by_a_replacement_after_its_lookup_is_refused_at_the_c
         found = uow.find_interaction("x1")
         assert found is not None and found.ticket == elsewhere.number
         assert uow.interactions(ticket.number) == []
+
+
+def test_A2_an_agent_written_before_the_queue_read_ahead_is_sent_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        _, opened = uow.get_or_open_ticket(
+            "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
+        )
+        assert opened  # the queue's agents wait to be read with the next statement
+        uow.put_agent_state(agent("bea"))  # that statement: the read goes before it
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana", "bea"]
+        uow.commit()
+
+
+def test_A4_an_agent_written_before_its_read_ahead_is_sent_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        sent = attrs.evolve(
+            interaction(ticket.number, None), direction=Direction.OUTBOUND, agent="ana"
+        )
+        uow.add_interaction(sent)  # the agent waits to be read with the next statement
+        uow.put_agent_state(attrs.evolve(agent("ana"), presence=Presence.AWAY))
+        state = uow.get_agent_state("ana")
+        assert state is not None and state.presence is Presence.AWAY
+        uow.commit()
