@@ -475,3 +475,31 @@ def test_A4_an_agent_written_before_its_read_ahead_is_sent_is_read_again(
         state = uow.get_agent_state("ana")
         assert state is not None and state.presence is Presence.AWAY
         uow.commit()
+
+
+def test_a_campaign_is_read_anew_after_the_schema_is_restored_to_an_older_catalog_version(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    # A restore (here: the schema dropped and created anew) brings the catalog version
+    # back to a number this store has already seen: what it kept under that number is
+    # another schema's and must not be used.
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="before"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("otra") is None
+        found = uow.get_campaign("ventas")
+        assert found is not None and found.name == "before"  # kept by the store
+    with sql(postgres_server, store) as conn:
+        conn.execute(f'DROP SCHEMA "{postgres_schema}" CASCADE'.encode())
+    restored = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        with restored.unit_of_work() as uow:
+            uow.put_campaign(Campaign(id="ventas", name="after"))
+            uow.commit()
+    finally:
+        restored.close()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("otra") is None  # the catalog version is read with it
+        found = uow.get_campaign("ventas")
+    assert found is not None and found.name == "after"
