@@ -18,7 +18,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
-from ccdomain.errors import RuleViolation, StoreError  # noqa: E402
+from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
 from ccdomain.models import (  # noqa: E402
     Agent,
     AgentState,
@@ -503,3 +503,17 @@ def test_a_campaign_is_read_anew_after_the_schema_is_restored_to_an_older_catalo
         assert uow.get_campaign("otra") is None  # the catalog version is read with it
         found = uow.get_campaign("ventas")
     assert found is not None and found.name == "after"
+
+
+def test_E1_W1_W5_a_read_only_store_refuses_the_writes_it_would_defer_at_their_call(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:
+        with reader.unit_of_work() as uow:  # left without a commit: nothing would say so
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.note_inbound("l1", PHONE, AT)
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.add_attempt("ventas", PHONE, AT.date())
+    finally:
+        reader.close()
