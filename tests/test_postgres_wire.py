@@ -517,3 +517,27 @@ def test_E1_W1_W5_a_read_only_store_refuses_the_writes_it_would_defer_at_their_c
                 uow.add_attempt("ventas", PHONE, AT.date())
     finally:
         reader.close()
+
+
+def test_T6_a_line_truncated_by_hand_or_redeclared_in_the_unit_is_read_anew(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    line = Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas")
+    with store.unit_of_work() as uow:
+        uow.put_line(line)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None  # the catalog version is read with it
+        assert uow.get_line("l1") == line  # kept by the store
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_line("l1") == line  # from what the store kept
+        moved = attrs.evolve(line, campaign="cobranza")
+        uow.put_line(moved)
+        assert uow.get_line("l1") == moved  # its own write, in the same transaction
+        uow.commit()
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'TRUNCATE "{store.schema}".lines'.encode())
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_line("l1") is None
