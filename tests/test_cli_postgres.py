@@ -193,3 +193,66 @@ def test_messages_never_show_the_password_of_a_postgres_url(
     code, _, err = call("tickets", "--db", secret, "--campaign", "otra")
     assert code == 2 and "no campaign 'otra'" in err
     assert "s3cret" not in err and "postgres:***@" in err
+
+
+def _damaged(seed: int) -> str:
+    """The wave 2 sample with refused lines, repeated lines and redeclarations spread
+    through it (R1-R4: a batch's bad line must leave its good neighbours as on SQLite)."""
+    import random
+
+    rng = random.Random(seed)
+    lines = _wave2_sample().splitlines()
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        roll = rng.random()
+        if roll < 0.08:
+            out.append("{not json")
+        elif roll < 0.16:
+            out.append(rng.choice(out))  # a line repeated: applied once (R4)
+        elif roll < 0.2:
+            out.append(json.dumps({"type": "interaction", "id": f"bad-{len(out)}", "line": "?"}))
+        elif roll < 0.24:
+            out.append(
+                json.dumps(
+                    {
+                        "type": "campaign",
+                        "id": "soporte",
+                        "kind": "support",
+                        "region": "PE",
+                        "timezone": "America/Lima",
+                        "queue": rng.choice(["soporte", ""]),
+                    }
+                )
+            )
+        elif roll < 0.27:
+            out.append(
+                json.dumps(
+                    {
+                        "type": "line",
+                        "id": "mail",
+                        "channel": "email",
+                        "address": "soporte@acme.pe",
+                        "campaign": rng.choice(["soporte", "ventas"]),
+                    }
+                )
+            )
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_R4_E2_a_damaged_file_replayed_on_postgres_matches_sqlite(
+    postgres_server: Any, tmp_path: Path, seed: int
+) -> None:
+    events = tmp_path / "damaged.jsonl"
+    events.write_text(_damaged(seed), encoding="utf-8")
+    sqlite = str(tmp_path / "cc.sqlite")
+    url = _database(postgres_server, f"cli_damaged_{seed}")
+    for attempt in ("first", "again"):
+        on_sqlite = call("replay", str(events), "--db", sqlite, "--keep-going")
+        on_postgres = call("replay", str(events), "--db", url, "--keep-going")
+        assert on_postgres == on_sqlite, attempt
+    for kind in ("tickets", "contacts", "typifications"):
+        on_sqlite = call(kind, "--db", sqlite, "--format", "json")
+        assert on_sqlite[0] == 0, on_sqlite[2]
+        assert call(kind, "--db", url, "--format", "json") == on_sqlite, kind

@@ -18,7 +18,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
-from ccdomain.errors import RuleViolation, StoreError  # noqa: E402
+from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
 from ccdomain.models import (  # noqa: E402
     Agent,
     AgentState,
@@ -397,3 +397,147 @@ def test_T6_an_inbound_key_read_ahead_for_the_line_default_leaves_other_campaign
         assert uow.get_block("cobranza", PHONE) is not None  # another key: read
         assert uow.get_open_ticket("cobranza", PHONE) == theirs
         uow.commit()
+
+
+# -- adversarial review (issue 16): paths that must not reach a deferred write -----------------
+
+
+def test_T9_an_id_recorded_unlocked_after_its_lookup_is_refused_at_the_second_call(
+    store: PostgresStore,
+) -> None:
+    # The id is looked up (found free), then recorded on a ticket this transaction does not
+    # hold: the lookup's "free" no longer holds, and a second add of the id on a locked
+    # ticket must be refused at its call, the transaction kept (as in the memory store).
+    with store.unit_of_work() as uow:
+        elsewhere, _ = uow.get_or_open_ticket("cobranza", OTHER, opener("cobranza", OTHER))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert uow.find_interaction("x1") is None
+        uow.add_interaction(interaction(elsewhere.number, "x1", OTHER))  # not locked here
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "x1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert len(uow.interactions(elsewhere.number)) == 1
+        assert uow.interactions(ticket.number) == []
+
+
+def test_T9_I4_an_id_given_by_a_replacement_after_its_lookup_is_refused_at_the_call(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        elsewhere, _ = uow.get_or_open_ticket("cobranza", OTHER, opener("cobranza", OTHER))
+        uow.add_interaction(interaction(elsewhere.number, "old", OTHER))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert uow.find_interaction("x1") is None
+        uow.replace_interactions(elsewhere.number, [interaction(elsewhere.number, "x1", OTHER)])
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "x1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        found = uow.find_interaction("x1")
+        assert found is not None and found.ticket == elsewhere.number
+        assert uow.interactions(ticket.number) == []
+
+
+def test_A2_an_agent_written_before_the_queue_read_ahead_is_sent_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        _, opened = uow.get_or_open_ticket(
+            "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
+        )
+        assert opened  # the queue's agents wait to be read with the next statement
+        uow.put_agent_state(agent("bea"))  # that statement: the read goes before it
+        assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana", "bea"]
+        uow.commit()
+
+
+def test_A4_an_agent_written_before_its_read_ahead_is_sent_is_read_again(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        sent = attrs.evolve(
+            interaction(ticket.number, None), direction=Direction.OUTBOUND, agent="ana"
+        )
+        uow.add_interaction(sent)  # the agent waits to be read with the next statement
+        uow.put_agent_state(attrs.evolve(agent("ana"), presence=Presence.AWAY))
+        state = uow.get_agent_state("ana")
+        assert state is not None and state.presence is Presence.AWAY
+        uow.commit()
+
+
+def test_a_campaign_is_read_anew_after_the_schema_is_restored_to_an_older_catalog_version(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    # A restore (here: the schema dropped and created anew) brings the catalog version
+    # back to a number this store has already seen: what it kept under that number is
+    # another schema's and must not be used.
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="before"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("otra") is None
+        found = uow.get_campaign("ventas")
+        assert found is not None and found.name == "before"  # kept by the store
+    with sql(postgres_server, store) as conn:
+        conn.execute(f'DROP SCHEMA "{postgres_schema}" CASCADE'.encode())
+    restored = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        with restored.unit_of_work() as uow:
+            uow.put_campaign(Campaign(id="ventas", name="after"))
+            uow.commit()
+    finally:
+        restored.close()
+    with store.unit_of_work() as uow:
+        assert uow.get_campaign("otra") is None  # the catalog version is read with it
+        found = uow.get_campaign("ventas")
+    assert found is not None and found.name == "after"
+
+
+def test_E1_W1_W5_a_read_only_store_refuses_the_writes_it_would_defer_at_their_call(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:
+        with reader.unit_of_work() as uow:  # left without a commit: nothing would say so
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.note_inbound("l1", PHONE, AT)
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.add_attempt("ventas", PHONE, AT.date())
+    finally:
+        reader.close()
+
+
+def test_T6_a_line_truncated_by_hand_or_redeclared_in_the_unit_is_read_anew(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    line = Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas")
+    with store.unit_of_work() as uow:
+        uow.put_line(line)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None  # the catalog version is read with it
+        assert uow.get_line("l1") == line  # kept by the store
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_line("l1") == line  # from what the store kept
+        moved = attrs.evolve(line, campaign="cobranza")
+        uow.put_line(moved)
+        assert uow.get_line("l1") == moved  # its own write, in the same transaction
+        uow.commit()
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'TRUNCATE "{store.schema}".lines'.encode())
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(1) is None
+        assert uow.get_line("l1") is None

@@ -52,13 +52,17 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         """Insert or replace an agent's state, its queues reindexed."""
         tx = self._tx
         assert tx is not None
-        tx.agents_seen.clear()
-        tx.agent_seen.clear()
-        self._wdb().execute(
-            b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
-            b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
-            (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
-        )
+        try:
+            self._wdb().execute(
+                b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
+                b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
+                (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
+            )
+        finally:
+            # Forgotten after the write is sent: reads made ahead go with it, before it,
+            # and keep what they read when it arrives (A2, A4).
+            tx.agents_seen.clear()
+            tx.agent_seen.clear()
 
     @_guarded
     def get_agent_state(self, agent_id: str) -> AgentState | None:

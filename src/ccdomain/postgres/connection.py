@@ -337,20 +337,24 @@ class _Catalog:
     __slots__ = ("_current",)
 
     def __init__(self) -> None:
-        self._current: tuple[int, dict[tuple[str, str], Any]] = (-1, {})
+        self._current: tuple[tuple[int, str], dict[tuple[str, str], Any]] = ((-1, ""), {})
 
-    def at(self, version: int) -> dict[tuple[str, str], Any]:
-        """The entries of that version (new ones when it is not the latest seen)."""
+    def at(self, version: tuple[int, str]) -> dict[tuple[str, str], Any]:
+        """The entries of that version (new ones when it is not the latest seen).
+
+        A version is the row's number and the transaction that wrote the row (its
+        ``xmin``): a restored or recreated schema brings the number back to one already
+        seen, written by another transaction, whose entries are another schema's."""
         current = self._current
         if current[0] == version:
             return current[1]
         entries: dict[tuple[str, str], Any] = {}
-        if version > current[0]:
+        if version[0] >= current[0][0]:
             self._current = (version, entries)
         return entries
 
 
-_CATALOG_VERSION = b"SELECT version FROM catalog_version"
+_CATALOG_VERSION = b"SELECT version, xmin::text FROM catalog_version"
 
 
 class _Session:
@@ -381,7 +385,7 @@ class _Session:
             version, *results = self._run([(_CATALOG_VERSION, None), *queries])
             row = version.fetchone()
             if row is not None:
-                tx.catalog = tx.catalog_source.at(int(row[0]))
+                tx.catalog = tx.catalog_source.at((int(row[0]), str(row[1])))
             return results
         return self._run(queries)
 

@@ -322,6 +322,9 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 tx.agent_seen[agent] = _PENDING
                 db.ahead(_AGENT_BY_ID + b" FOR UPDATE", (agent,), keep)
             return
+        # Recorded here, the id is no longer free: a later add of it must be refused at its
+        # call, not deferred (T9).
+        tx.free_ids.discard(external_id)
         # Refusals change nothing and leave the transaction usable: no failing statement.
         added = db.execute(
             b"INSERT INTO interactions (ticket, external_id, data) "
@@ -420,6 +423,9 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                     f"interaction {taken[0]!r} is already recorded on another ticket; "
                     "expected a new external id"
                 )
+        tx = self._tx
+        assert tx is not None
+        tx.free_ids.difference_update(ids)  # recorded now: no longer free (T9)
         # Ids first cleared, so ids moving between rows of the ticket never collide.
         db.execute(b"UPDATE interactions SET external_id = NULL WHERE ticket = %s", (ticket,))
         with db.cursor() as cur:
