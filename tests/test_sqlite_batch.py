@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccdomain.errors import RuleViolation, UnknownTicket
+from ccdomain.errors import RuleViolation, StoreError, UnknownTicket
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Campaign,
@@ -320,4 +320,67 @@ def test_T2_T3_a_batch_closes_and_opens_tickets_of_one_key(tmp_path: Path) -> No
     assert _rows(
         tmp_path / "a.db", "SELECT number, status, contact FROM tickets ORDER BY number"
     ) == [(first.number, "resolved", None), (second.number, "open", "C-1")]
+    store.close()
+
+
+def _keep_one_line_then(store: SqliteStore, write: Callable[[UnitOfWork, Ticket], None]) -> None:
+    """A batch: a good line, then a line whose held write SQLite could never store."""
+    with store.unit_of_work() as outer:
+        with store.unit_of_work() as line:
+            kept, _ = line.get_or_open_ticket("ventas", CUSTOMERS[0], _opener(CUSTOMERS[0]))
+            line.add_interaction(_message(kept, "w1", 1))
+            line.commit()
+        with (
+            pytest.raises(StoreError, match="a value SQLite cannot hold"),
+            store.unit_of_work() as line,
+        ):
+            write(line, kept)
+            line.commit()
+        outer.commit()
+
+
+def _ticket_with_a_lone_surrogate(uow: UnitOfWork, kept: Ticket) -> None:
+    uow.update_ticket(attrs.evolve(kept, contact="C-\ud800"))
+
+
+def _opened_with_a_lone_surrogate(uow: UnitOfWork, kept: Ticket) -> None:
+    def opener(number: int) -> Ticket:
+        return attrs.evolve(_opener(CUSTOMERS[1])(number), alias="x\udfff")
+
+    uow.get_or_open_ticket("ventas", CUSTOMERS[1], opener)
+
+
+def _inbound_on_a_lone_surrogate(uow: UnitOfWork, kept: Ticket) -> None:
+    uow.note_inbound("wa\ud800", CUSTOMERS[0], AT)
+
+
+def _typification_past_64_bits(uow: UnitOfWork, kept: Ticket) -> None:
+    uow.add_typification(
+        Typification(ticket=2**70, campaign="ventas", at=AT, path=("venta",), customer="x")
+    )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        _ticket_with_a_lone_surrogate,
+        _opened_with_a_lone_surrogate,
+        _inbound_on_a_lone_surrogate,
+        _typification_past_64_bits,
+    ],
+)
+def test_E1_E2_a_held_value_sqlite_cannot_store_fails_its_own_unit_not_the_batch(
+    tmp_path: Path, write: Callable[[UnitOfWork, Ticket], None]
+) -> None:
+    """Refused in the unit that wrote it (a StoreError), as a direct write is: before the
+    fix it was held, and the outermost commit failed (a bare UnicodeEncodeError or
+    OverflowError), losing every line of the batch."""
+    store = SqliteStore(tmp_path / "a.db")
+    _keep_one_line_then(store, write)
+    assert _rows(tmp_path / "a.db", "SELECT number, customer, contact FROM tickets") == [
+        (1, CUSTOMERS[0], None)
+    ]
+    assert _rows(tmp_path / "a.db", "SELECT external_id FROM interactions") == [("w1",)]
+    assert _rows(tmp_path / "a.db", "SELECT count(*) FROM typifications") == [(0,)]
+    assert _rows(tmp_path / "a.db", "SELECT count(*) FROM inbound_messages") == [(0,)]
     store.close()
