@@ -186,9 +186,15 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         db = self._db()
         current = self._counter(_TICKET_COUNTER)
         held = self._held()
-        if held is not None and current is not None:
+        if (
+            held is not None
+            and current is not None
+            and type(campaign) is str
+            and type(customer) is str
+        ):
             # T2: the lookup above read the file and what is held; T5: the number is
-            # taken from the counters, which a rollback of the unit gives back.
+            # taken from the counters, which a rollback of the unit gives back. (Other
+            # keys go the direct way: the columns refuse them there, in this unit.)
             number = current + 1
             ticket = checked_opening(
                 opener(number), campaign=campaign, customer=customer, number=number
