@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdomain.errors import RuleViolation, StoreError, UnknownTicket
+from ccdomain.events import Event, EventKind, TicketResolved
 from ccdomain.memory import MemoryStore
 from ccdomain.models import (
     Campaign,
@@ -438,9 +439,17 @@ def _apply_more(uow: UnitOfWork, op: tuple[Any, ...], minute: int, log: list[Any
                 list(uow.tickets_for_contact("ventas", "C-1")),
                 list(uow.typifications()),
                 uow.last_inbound("wa", customer),
+                uow.last_inbound("wa", customer, AT + dt.timedelta(minutes=2)),
                 [uow.find_interaction(i) for i in ("w1", "w2", "w3", "w4")],
+                [(e.seq, e.at) for e in uow.events()],
             )
         )
+    elif kind == "event":  # appended events are held too; a unit undone drops its own
+        at = AT + dt.timedelta(minutes=minute)
+        stored = uow.append_event(
+            Event(kind=EventKind.TICKET_RESOLVED, at=at, payload=TicketResolved())
+        )
+        log.append(("event", stored.seq))
     elif kind == "bulk":  # a read only SQL answers: what is held is written first
         assert isinstance(uow, ServiceLevelReads)
         log.append(
@@ -476,6 +485,7 @@ _MORE_OPS = st.one_of(
     st.tuples(st.just("comment"), st.integers(0, 2)),
     st.tuples(st.just("rewrite"), st.integers(0, 2), st.integers(0, 2)),
     st.tuples(st.just("replace"), st.integers(0, 2)),
+    st.tuples(st.just("event")),
 )
 # A unit: its steps (writes, reads, units nested in it) and how it ends: "commit",
 # "fail" (an exception leaves it), or "rollback" (rolled back part-way, then more steps
