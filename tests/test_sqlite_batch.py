@@ -40,6 +40,7 @@ from ccdomain.ports import ServiceLevelReads, Store, UnitOfWork
 from ccdomain.sqlite import SqliteStore
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+_LIMA = dt.timezone(dt.timedelta(hours=-5))
 CUSTOMERS = ("+51987654321", "+51987654322", "+51987654323")
 
 
@@ -104,8 +105,9 @@ def _apply(uow: UnitOfWork, op: tuple[Any, ...], minute: int) -> None:
                     customer=customer,
                 )
             )
-    elif kind == "inbound":
-        uow.note_inbound("wa", customer, AT + dt.timedelta(minutes=op[2]))
+    elif kind == "inbound":  # the same instant may come in another offset: the first stays
+        at = AT + dt.timedelta(minutes=op[2])
+        uow.note_inbound("wa", customer, at.astimezone(_LIMA) if op[3] else at)
 
 
 _OPS = st.one_of(
@@ -116,7 +118,7 @@ _OPS = st.one_of(
     ),
     st.tuples(st.just("close"), st.integers(0, 2)),
     st.tuples(st.just("typify"), st.integers(0, 2)),
-    st.tuples(st.just("inbound"), st.integers(0, 2), st.integers(0, 5)),
+    st.tuples(st.just("inbound"), st.integers(0, 2), st.integers(0, 5), st.booleans()),
     st.tuples(st.just("other"), st.integers(0, 3)),
     st.tuples(st.just("fail")),
 )
@@ -156,6 +158,10 @@ def _run(store: Store, batches: list[list[Any]]) -> None:
             outer.commit()
 
 
+def _iso(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
 def _state(store: Store) -> dict[str, Any]:
     with store.unit_of_work() as uow:
         tickets = list(uow.list_tickets())
@@ -163,7 +169,8 @@ def _state(store: Store) -> dict[str, Any]:
             "tickets": tickets,
             "interactions": {t.number: list(uow.interactions(t.number)) for t in tickets},
             "typifications": list(uow.typifications()),
-            "inbound": [uow.last_inbound("wa", c) for c in CUSTOMERS],
+            # (as text: the offset of the time kept counts, not only its instant)
+            "inbound": [_iso(uow.last_inbound("wa", c)) for c in CUSTOMERS],
             "campaigns": sorted(c.id for c in uow.list_campaigns()),
             "ids": {i: uow.find_interaction(i) for i in ("w1", "w2", "w3", "w4")},
         }
@@ -438,8 +445,8 @@ def _apply_more(uow: UnitOfWork, op: tuple[Any, ...], minute: int, log: list[Any
                 list(uow.list_tickets("ventas")),
                 list(uow.tickets_for_contact("ventas", "C-1")),
                 list(uow.typifications()),
-                uow.last_inbound("wa", customer),
-                uow.last_inbound("wa", customer, AT + dt.timedelta(minutes=2)),
+                _iso(uow.last_inbound("wa", customer)),
+                _iso(uow.last_inbound("wa", customer, AT + dt.timedelta(minutes=2))),
                 [uow.find_interaction(i) for i in ("w1", "w2", "w3", "w4")],
                 [(e.seq, e.at) for e in uow.events()],
             )
