@@ -45,7 +45,11 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
         self._db()
         held = self._held()
         if held is not None and type(line) is str and type(customer) is str:
-            # Held until the commit (the batch write path, ccdomain.sqlite.overlay).
+            # Held until the commit (the batch write path, ccdomain.sqlite.overlay); text
+            # SQLite cannot hold fails here, in this unit, not at the commit (E2).
+            for text in (line, customer):
+                if not text.isascii():
+                    text.encode()
             held.add_inbound(line, customer, _micros(at), at.isoformat())
             return
         self._wdb().execute(

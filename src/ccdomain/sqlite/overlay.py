@@ -17,6 +17,9 @@ one ``executemany``.
   holds (file and memory): one open ticket per (campaign, customer), a closed ticket
   never reopens, an external id once. The write lock of the transaction keeps every
   other writer out until the commit, so the answers stay true.
+* E1, E2 - a value SQLite could not store (a lone surrogate, an integer past 64 bits,
+  a key that is not text) is refused before it is held (or sent the direct way), in
+  the unit that wrote it: at the commit it would fail every line of the batch.
 * T5 - ticket numbers are taken from the in-memory counters as before; a unit undone
   gives them back (its counters as they were when it began).
 * Crash safety - nothing of a batch reaches the file before its commit: a killed

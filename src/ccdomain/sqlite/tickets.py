@@ -26,9 +26,12 @@ index. Tickets and interactions are written by :mod:`ccdomain.sqlite.fast_json`.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, cast
+
+import attrs
 
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
@@ -53,6 +56,29 @@ def _state(ticket: Ticket) -> str:
 
 
 _MISSING: Any = object()
+
+# Every field of a ticket, for the check of a ticket held in the overlay (E1, E2).
+_TICKET_FIELDS = operator.attrgetter(*(field.name for field in attrs.fields(Ticket)))
+# The integers SQLite can bind (64 bits, signed).
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def _storable(ticket: Ticket) -> None:
+    """Fail now on text SQLite cannot hold (a lone surrogate) in a ticket about to be held.
+
+    A held ticket is written at the outermost commit: a value refused there would fail
+    the whole transaction, every line of the batch with it, not the unit that wrote it.
+    The ``UnicodeEncodeError`` is a StoreError through ``_guarded``, as on a direct write.
+    """
+    for value in _TICKET_FIELDS(ticket):
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                value.encode()
+        elif kind is tuple:
+            for item in value:
+                if type(item) is str and not item.isascii():
+                    item.encode()
 
 
 def _plain(params: tuple[Any, ...]) -> bool:
@@ -161,13 +187,20 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         db = self._db()
         current = self._counter(_TICKET_COUNTER)
         held = self._held()
-        if held is not None and current is not None:
+        if (
+            held is not None
+            and current is not None
+            and type(campaign) is str
+            and type(customer) is str
+        ):
             # T2: the lookup above read the file and what is held; T5: the number is
-            # taken from the counters, which a rollback of the unit gives back.
+            # taken from the counters, which a rollback of the unit gives back. (Other
+            # keys go the direct way: the columns refuse them there, in this unit.)
             number = current + 1
             ticket = checked_opening(
                 opener(number), campaign=campaign, customer=customer, number=number
             )
+            _storable(ticket)
             held.put_ticket(ticket, True)
             self._take(_TICKET_COUNTER, number)
             self._ticket_written(ticket)
@@ -333,6 +366,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             check_replacement(
                 ticket, campaign=old.campaign, customer=old.customer, was_open=old.is_open
             )
+            _storable(ticket)
             held.put_ticket(ticket, number in held.new)
             self._ticket_written(ticket)
             return
@@ -560,7 +594,9 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         """Record a typification (T8)."""
         self._db()
         held = self._held()
-        if held is not None and type(typification.ticket) is int:
+        number = typification.ticket
+        if held is not None and type(number) is int and _INT_MIN <= number <= _INT_MAX:
+            # (A number past 64 bits goes the direct way, refused there in this unit.)
             text = self._dump(typification)
             if not text.isascii():
                 text.encode()  # a lone surrogate fails here, not at the commit
