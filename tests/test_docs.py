@@ -60,6 +60,12 @@ def test_the_rules_page_cites_the_tests_as_the_suite_names_them() -> None:
     assert TOOL.render(RULES) == RULES, "run: python tools/rules_page.py"
 
 
+def test_the_rules_page_lists_each_rule_once_with_one_tests_line() -> None:
+    assert TOOL.problems(RULES) == []
+    merged = RULES.replace("  Tests: ", "  Tests: x\n  Tests: ", 1)  # what a bad merge leaves
+    assert any("follows no rule" in problem for problem in TOOL.problems(merged))
+
+
 def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
 

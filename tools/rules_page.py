@@ -76,8 +76,31 @@ def render(page: str) -> str:
     return "\n".join(out)
 
 
+def problems(page: str) -> list[str]:
+    """What a merge can leave behind: a rule listed twice, a Tests line under no rule."""
+    found: list[str] = []
+    seen: set[str] = set()
+    after_rule = False
+    for number, line in enumerate(page.split("\n"), 1):
+        rule = _RULE.match(line)
+        if rule:
+            if rule.group(1) in seen:
+                found.append(f"line {number}: rule {rule.group(1)} is listed twice")
+            seen.add(rule.group(1))
+            after_rule = True
+        elif _TESTS.match(line):
+            if not after_rule:
+                found.append(f"line {number}: a Tests line that follows no rule")
+            after_rule = False
+    return found
+
+
 def main(argv: list[str]) -> int:
     page = PAGE.read_text(encoding="utf-8")
+    wrong = problems(page)
+    if wrong:
+        print("docs/rules.md: " + "; ".join(wrong))
+        return 1
     new = render(page)
     if new == page:
         print("docs/rules.md: up to date")
