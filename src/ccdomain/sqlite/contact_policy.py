@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from ccdomain.models import OptOut
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
+from ccdomain.sqlite.overlay import storable
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MAX_MICROS = 2**63 - 1
@@ -47,9 +48,8 @@ class SqliteContactPolicyRepository(_UnitOfWorkBase):
         if held is not None and type(line) is str and type(customer) is str:
             # Held until the commit (the batch write path, ccdomain.sqlite.overlay); text
             # SQLite cannot hold fails here, in this unit, not at the commit (E2).
-            for text in (line, customer):
-                if not text.isascii():
-                    text.encode()
+            storable(line)
+            storable(customer)
             held.add_inbound(line, customer, _micros(at), at.isoformat())
             return
         self._wdb().execute(

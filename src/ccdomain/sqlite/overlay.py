@@ -41,6 +41,14 @@ from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 _OPEN = TicketStatus.OPEN.value
 
 
+def storable(text: str) -> None:
+    """Fail now, with ``UnicodeEncodeError`` (a StoreError through the store's guard), on
+    text SQLite cannot hold (a lone surrogate), before it is held: at the commit it would
+    fail every line of the batch, not the unit that wrote it (E1, E2)."""
+    if not text.isascii():
+        text.encode()
+
+
 class _Overlay:
     """Changes of the current transaction held in memory until they are written."""
 

@@ -40,7 +40,7 @@ from ccdomain.rules.tickets import check_replacement
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
 from ccdomain.sqlite.fast_json import _json
-from ccdomain.sqlite.overlay import _Overlay
+from ccdomain.sqlite.overlay import _Overlay, storable
 
 _TICKET_COUNTER = "ticket"
 _OPEN = TicketStatus.OPEN.value
@@ -63,7 +63,7 @@ _TICKET_FIELDS = operator.attrgetter(*(field.name for field in attrs.fields(Tick
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
-def _storable(ticket: Ticket) -> None:
+def _ticket_storable(ticket: Ticket) -> None:
     """Fail now on text SQLite cannot hold (a lone surrogate) in a ticket about to be held.
 
     A held ticket is written at the outermost commit: a value refused there would fail
@@ -73,12 +73,11 @@ def _storable(ticket: Ticket) -> None:
     for value in _TICKET_FIELDS(ticket):
         kind = type(value)
         if kind is str:
-            if not value.isascii():
-                value.encode()
+            storable(value)
         elif kind is tuple:
             for item in value:
-                if type(item) is str and not item.isascii():
-                    item.encode()
+                if type(item) is str:
+                    storable(item)
 
 
 def _plain(params: tuple[Any, ...]) -> bool:
@@ -200,7 +199,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             ticket = checked_opening(
                 opener(number), campaign=campaign, customer=customer, number=number
             )
-            _storable(ticket)
+            _ticket_storable(ticket)
             held.put_ticket(ticket, True)
             self._take(_TICKET_COUNTER, number)
             self._ticket_written(ticket)
@@ -366,7 +365,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
             check_replacement(
                 ticket, campaign=old.campaign, customer=old.customer, was_open=old.is_open
             )
-            _storable(ticket)
+            _ticket_storable(ticket)
             held.put_ticket(ticket, number in held.new)
             self._ticket_written(ticket)
             return
@@ -523,8 +522,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
                     f"interaction {external_id!r} is already recorded; expected a new external id"
                 )
             text = _json(interaction)
-            if not text.isascii():
-                text.encode()  # a lone surrogate fails here, not at the commit
+            storable(text)
             held.add_interaction(interaction, text)
             return
         db = self._wdb()
@@ -598,8 +596,7 @@ class SqliteTicketRepository(_UnitOfWorkBase):
         if held is not None and type(number) is int and _INT_MIN <= number <= _INT_MAX:
             # (A number past 64 bits goes the direct way, refused there in this unit.)
             text = self._dump(typification)
-            if not text.isascii():
-                text.encode()  # a lone surrogate fails here, not at the commit
+            storable(text)
             held.add_typification(typification, text)
             return
         self._wdb().execute(
