@@ -58,6 +58,7 @@ __all__ = [
     "ContactPolicyRepository",
     "ContactRepository",
     "EventLog",
+    "EventRecorder",
     "IdentityRepository",
     "Purgeable",
     "ServiceLevelReads",
@@ -423,6 +424,25 @@ class Purgeable(Protocol):
         Raises:
             StoreError: the files could not be purged (e.g. a long reader held them).
         """
+
+
+@runtime_checkable
+class EventRecorder(Protocol):
+    """A unit of work that records an event without answering its seq (T11).
+
+    Optional. :meth:`EventLog.append_event` returns the event numbered, so a store
+    that numbers events in its database answers it with a round trip to the database
+    per event. The services never read that number back: they record their events
+    through ``record_event`` when the unit of work has it (else through
+    ``append_event``), so such a store can send the event with its next statement.
+    The event is numbered as ``append_event`` would number it (increasing, in the
+    order the unit of work records events, whichever of the two methods it used) and
+    is read back by ``events`` at once. The PostgreSQL store has it; the conformance
+    suite checks it when a host's unit of work does.
+    """
+
+    def record_event(self, event: Event) -> None:
+        """Record an event, as :meth:`EventLog.append_event` does, without returning it."""
 
 
 @runtime_checkable

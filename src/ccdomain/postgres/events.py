@@ -7,6 +7,9 @@
   Events are written through :mod:`ccdomain.event_codec` (with seq 0: the ``seq`` column
   is the event's seq) and read back in pages.
 * I4 - ``replace_event`` is the log's one rewrite (anonymization): same seq, same kind.
+* T11 - ``record_event`` (:class:`~ccdomain.ports.EventRecorder`, what the services
+  call) writes the same row without returning its seq, so it goes with the unit of
+  work's next statement instead of taking a round trip of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +43,25 @@ class PostgresEventLog(_UnitOfWorkBase):
         )
         assert row is not None
         return event.numbered(int(row[0]))
+
+    @_guarded
+    def record_event(self, event: Event) -> None:
+        """Record an event as :meth:`append_event` does, sent with the next statement.
+
+        Nothing refuses the row (its seq is the column sequence's next value, taken when
+        it runs), so it waits for the unit of work's next statement or its commit: the
+        server runs it in the order it was made, holding the locks taken before it, so
+        the log's order is the same as with :meth:`append_event`. Its text is encoded
+        and adapted at the call: an event PostgreSQL cannot hold is refused there (E1).
+        In a read-only store it is sent at once (the refusal of any write is the
+        call's).
+        """
+        db = self._wdb()
+        text = encode_event(event.numbered(0))
+        if self._store.read_only:
+            db.execute(b"INSERT INTO events (data) VALUES (%s)", (text,))
+        else:
+            db.defer(b"INSERT INTO events (data) VALUES (%s)", (text,))
 
     @_guarded
     def events(self, after: int = 0) -> Iterator[Event]:

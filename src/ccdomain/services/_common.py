@@ -9,7 +9,7 @@ live contact.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Final, cast
 
@@ -21,13 +21,42 @@ from ccdomain.errors import (
     UnknownLine,
 )
 from ccdomain.errors import show as _show
+from ccdomain.events import Event
 from ccdomain.models import Campaign, Contact, Line
-from ccdomain.ports import ContactRepository, Store, UnitOfWork
+from ccdomain.ports import ContactRepository, EventRecorder, Store, UnitOfWork
 
-__all__ = ["declared_campaign", "get_campaign", "get_line", "live_contact", "reading"]
+__all__ = [
+    "declared_campaign",
+    "get_campaign",
+    "get_line",
+    "live_contact",
+    "reading",
+    "recorder",
+]
 
 _MAX_TOMBSTONE_HOPS: Final = 1000
 _UNIT_OF_WORK: Final = ("get_contact", "events")
+
+
+# Whether a unit-of-work class records events without numbering them at once: asked
+# once per class (a runtime Protocol check walks its methods).
+_RECORDS: dict[type, bool] = {}
+
+
+def recorder(uow: UnitOfWork) -> Callable[[Event], object]:
+    """How the services record an event in the unit of work's log (T11):
+    :meth:`~ccdomain.ports.EventRecorder.record_event` when it has it (a store may then
+    send the event with its next statement), else ``append_event``.
+
+    The method itself is returned, to be called with the event built in the call
+    (``recorder(uow)(ticket_event(...))``): a store may then number in place an event
+    nobody else holds.
+    """
+    kind = type(uow)
+    records = _RECORDS.get(kind)
+    if records is None:
+        records = _RECORDS[kind] = isinstance(uow, EventRecorder)
+    return uow.record_event if records else uow.append_event  # type: ignore[attr-defined]
 
 
 def reading(

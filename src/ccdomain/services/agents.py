@@ -20,6 +20,7 @@ from ccdomain.models import Agent, AgentState, Presence, Ticket
 from ccdomain.ports import AssignmentRepository, Store, UnitOfWork
 from ccdomain.rules.assignment import parse_presence, ticket_family, with_released
 from ccdomain.rules.tickets import require_open
+from ccdomain.services._common import recorder
 from ccdomain.services.assignment import (
     assignment_port,
     give_ticket,
@@ -74,7 +75,7 @@ def declare_agent(
         ]
         state = AgentState(agent=declared) if old is None else attrs.evolve(old, agent=declared)
         port.put_agent_state(state)
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.AGENT_DECLARED,
                 at=at,
@@ -86,7 +87,7 @@ def declare_agent(
                     digital=declared.capacity.digital,
                     voice=declared.capacity.voice,
                 ),
-            )
+            ),
         )
         if new_queues:
             lines = set(new_queues)
@@ -121,13 +122,13 @@ def set_presence(
             return state
         state = attrs.evolve(state, presence=presence, presence_at=at)
         port.put_agent_state(state)
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.PRESENCE_CHANGED,
                 at=at,
                 actor=agent,
                 payload=PresenceChanged(agent=agent, status=presence.value),
-            )
+            ),
         )
         state = serve_waiting(uow, port, state, at)
         uow.commit()

@@ -49,6 +49,7 @@ from ccdomain.rules.identities import (
     scrubbed_event,
 )
 from ccdomain.serialization import to_json
+from ccdomain.services._common import recorder
 from ccdomain.services.export import export_document
 from ccdomain.services.identities import live_contact_in
 
@@ -168,7 +169,7 @@ def anonymize_contact(
             if scrubbed_one is not event:
                 uow.replace_event(scrubbed_one)
                 rewritten += 1
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.CONTACT_ANONYMIZED,
                 at=when,
@@ -181,7 +182,7 @@ def anonymize_contact(
                     blocks_removed=len(document.blocks),
                     events_rewritten=rewritten,
                 ),
-            )
+            ),
         )
         anonymized = uow.get_contact(campaign_id, new_code)
         uow.commit()

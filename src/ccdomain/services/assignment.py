@@ -63,7 +63,7 @@ from ccdomain.rules.assignment import (
 )
 from ccdomain.rules.states import SYSTEM
 from ccdomain.rules.tickets import ticket_event
-from ccdomain.services._common import live_contact
+from ccdomain.services._common import live_contact, recorder
 
 __all__ = [
     "assign_opened",
@@ -125,10 +125,10 @@ def give_ticket(
     now = with_assigned(state, ticket_family(ticket), at)
     uow.update_ticket(updated)
     port.put_agent_state(now)
-    uow.append_event(
+    recorder(uow)(
         ticket_event(
             EventKind.TICKET_ASSIGNED, updated, actor, at, TicketAssigned(assignee=state.agent.id)
-        )
+        ),
     )
     return updated, now
 

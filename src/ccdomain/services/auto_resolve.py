@@ -19,7 +19,7 @@ from ccdomain.models import Campaign, Ticket, TicketStatus
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.states import SYSTEM, is_due
 from ccdomain.rules.tickets import closed, ticket_event
-from ccdomain.services._common import get_campaign
+from ccdomain.services._common import get_campaign, recorder
 from ccdomain.services.assignment import release_closed
 
 __all__ = ["resolve_if_due", "sweep_auto_resolve"]
@@ -42,7 +42,7 @@ def resolve_if_due(
         return ticket
     done = closed(ticket, TicketStatus.RESOLVED, SYSTEM, due)
     uow.update_ticket(done)
-    uow.append_event(ticket_event(EventKind.TICKET_RESOLVED, done, SYSTEM, due, TicketResolved()))
+    recorder(uow)(ticket_event(EventKind.TICKET_RESOLVED, done, SYSTEM, due, TicketResolved()))
     release_closed(uow, done, due)
     return done
 

@@ -22,7 +22,7 @@ from ccdomain.events import Event, EventKind, IdentityBlocked, IdentityUnblocked
 from ccdomain.models import Block, Channel
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.identities import identity_address
-from ccdomain.services._common import declared_campaign
+from ccdomain.services._common import declared_campaign, recorder
 
 __all__ = ["block_identity", "unblock_identity"]
 
@@ -80,7 +80,7 @@ def block_identity(
             return existing
         block = Block(campaign=campaign_id, customer=address, at=when, agent=who)
         uow.put_block(block)
-        uow.append_event(_identity_event(EventKind.IDENTITY_BLOCKED, block, who, when))
+        recorder(uow)(_identity_event(EventKind.IDENTITY_BLOCKED, block, who, when))
         uow.commit()
     return block
 
@@ -108,6 +108,6 @@ def unblock_identity(
         if existing is None:
             return None
         uow.remove_block(campaign_id, address)
-        uow.append_event(_identity_event(EventKind.IDENTITY_UNBLOCKED, existing, who, when))
+        recorder(uow)(_identity_event(EventKind.IDENTITY_UNBLOCKED, existing, who, when))
         uow.commit()
     return existing

@@ -22,7 +22,7 @@ from ccdomain.events import CampaignDeclared, Event, EventKind, LineDeclared
 from ccdomain.models import Campaign, Line
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.contacts import make_campaign, make_line
-from ccdomain.services._common import declared_campaign
+from ccdomain.services._common import declared_campaign, recorder
 
 __all__ = ["declare_campaign", "declare_line"]
 
@@ -68,7 +68,7 @@ def _declare(
             "settings: expected an identical re-declaration"
         )
     put(checked)
-    uow.append_event(event)
+    recorder(uow)(event)
     uow.commit()
     return checked
 

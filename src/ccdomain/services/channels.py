@@ -25,7 +25,7 @@ from ccdomain.ports import ChannelPort, Store
 from ccdomain.rules.contacts import check_template_precondition
 from ccdomain.rules.routing import Target, blocked_error, refusal_event
 from ccdomain.rules.tickets import PHONE_CHANNELS
-from ccdomain.services._common import get_line
+from ccdomain.services._common import get_line, recorder
 from ccdomain.services.contact_policy import check_outbound
 from ccdomain.services.routing import RouteResult, resolve_target, route_interaction
 
@@ -79,7 +79,7 @@ def _prepare_outbound(
         )
         blocked = uow.get_block(target.campaign.id, target.customer) is not None
         if blocked:
-            uow.append_event(
+            recorder(uow)(
                 refusal_event(
                     target,
                     at=at,
@@ -88,7 +88,7 @@ def _prepare_outbound(
                     agent=agent,
                     external_id=None,
                     text=None,
-                )
+                ),
             )
             uow.commit()
         else:

@@ -78,7 +78,7 @@ from ccdomain.rules.promises import (
     check_new_promise,
     product_summary,
 )
-from ccdomain.services._common import live_contact, reading
+from ccdomain.services._common import live_contact, reading, recorder
 
 __all__ = [
     "cancel_promise",
@@ -252,7 +252,7 @@ def declare_product(
         declared = ProductDeclared(
             product=record.id, debt=record.debt.amount, currency=record.currency
         )
-        uow.append_event(_product_event(EventKind.PRODUCT_DECLARED, record, declared, when, who))
+        recorder(uow)(_product_event(EventKind.PRODUCT_DECLARED, record, declared, when, who))
         uow.commit()
     return record
 
@@ -298,7 +298,7 @@ def record_payment(
             amount=record.amount.amount,
             status=record.status.value,
         )
-        uow.append_event(_product_event(EventKind.PAYMENT_RECORDED, product, recorded, when, who))
+        recorder(uow)(_product_event(EventKind.PAYMENT_RECORDED, product, recorded, when, who))
         uow.commit()
     return record
 
@@ -331,7 +331,7 @@ def reverse_payment(
         product = _stored_product(uow, stored.product)
         uow.put_payment(reversed_)
         reversal = PaymentReversed(payment=stored.id, product=stored.product)
-        uow.append_event(_product_event(EventKind.PAYMENT_REVERSED, product, reversal, when, who))
+        recorder(uow)(_product_event(EventKind.PAYMENT_REVERSED, product, reversal, when, who))
         uow.commit()
     return reversed_
 
@@ -406,7 +406,7 @@ def register_promise(
             local_date(when, policy.timezone),
         )
         uow.put_promise(record)
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.PROMISE_MADE,
                 at=when,
@@ -417,7 +417,7 @@ def register_promise(
                 payload=PromiseMade(
                     promise=record.id, product=product.id, total=record.total.amount
                 ),
-            )
+            ),
         )
         uow.commit()
     return record
@@ -476,7 +476,7 @@ def cancel_promise(store: Store, *, promise: str, agent: str, at: dt.datetime) -
         zone = campaign.timezone if campaign is not None else "UTC"
         cancelled = cancelled_promise(stored, agent=who, on=local_date(when, zone))
         uow.put_promise(cancelled)
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.PROMISE_CANCELLED,
                 at=when,
@@ -484,7 +484,7 @@ def cancel_promise(store: Store, *, promise: str, agent: str, at: dt.datetime) -
                 campaign=stored.campaign,
                 ticket=stored.ticket,
                 payload=PromiseCancelled(promise=stored.id, product=stored.product),
-            )
+            ),
         )
         uow.commit()
     return cancelled

@@ -24,6 +24,7 @@ from ccdomain.events import CommentAdded, EventKind
 from ccdomain.models import Comment, TicketStatus
 from ccdomain.ports import Store
 from ccdomain.rules.tickets import ticket_event
+from ccdomain.services._common import recorder
 
 __all__ = ["add_comment", "delete_comment", "edit_comment"]
 
@@ -65,7 +66,7 @@ def add_comment(store: Store, *, ticket: int, agent: str, at: dt.datetime, text:
                 )
         stored = uow.add_comment(Comment(ticket=number, at=when, agent=who, text=body))
         added = CommentAdded(comment_seq=stored.seq, length=len(body))
-        uow.append_event(ticket_event(EventKind.COMMENT_ADDED, found, who, when, added))
+        recorder(uow)(ticket_event(EventKind.COMMENT_ADDED, found, who, when, added))
         uow.commit()
     return stored
 

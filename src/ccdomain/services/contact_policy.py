@@ -34,7 +34,7 @@ from ccdomain.rules.contact_policy import (
 )
 from ccdomain.rules.identities import identity_address
 from ccdomain.rules.routing import parse_channel
-from ccdomain.services._common import declared_campaign
+from ccdomain.services._common import declared_campaign, recorder
 
 __all__ = ["check_outbound", "note_inbound", "note_outbound", "opt_in", "opt_out"]
 
@@ -91,7 +91,7 @@ def opt_out(
             return existing
         opt = OptOut(campaign=found.id, customer=address, channel=kind, at=when, agent=who)
         uow.put_opt_out(opt)
-        uow.append_event(_opt_event(opt, out=True, stop_word=False, agent=who))
+        recorder(uow)(_opt_event(opt, out=True, stop_word=False, agent=who))
         uow.commit()
     return opt
 
@@ -123,7 +123,7 @@ def opt_in(
             return None
         uow.remove_opt_out(found.id, address, kind)
         undone = OptOut(campaign=found.id, customer=address, channel=kind, at=when, agent=who)
-        uow.append_event(_opt_event(undone, out=False, stop_word=False, agent=who))
+        recorder(uow)(_opt_event(undone, out=False, stop_word=False, agent=who))
         uow.commit()
     return existing
 
@@ -209,4 +209,4 @@ def note_inbound(
     ):
         opt = OptOut(campaign=campaign.id, customer=customer, channel=channel, at=at)
         uow.put_opt_out(opt)
-        uow.append_event(_opt_event(opt, out=True, stop_word=True, agent=None))
+        recorder(uow)(_opt_event(opt, out=True, stop_word=True, agent=None))

@@ -53,7 +53,7 @@ from ccdomain.rules.contacts import (
 from ccdomain.rules.custom_fields import copied_custom
 from ccdomain.rules.identities import contact_fingerprint
 from ccdomain.rules.search import contact_matcher
-from ccdomain.services._common import declared_campaign, live_contact, reading
+from ccdomain.services._common import declared_campaign, live_contact, reading, recorder
 from ccdomain.services.companies import company_named
 
 __all__ = [
@@ -304,7 +304,7 @@ def create_contact(
         _store_new_company(uow, contact, company)
         uow.add_contact(contact)
         set_fields = [name for name in CONTACT_FIELDS if getattr(contact, name)]
-        uow.append_event(_event(EventKind.CONTACT_CREATED, contact, when, who, set_fields))
+        recorder(uow)(_event(EventKind.CONTACT_CREATED, contact, when, who, set_fields))
         uow.commit()
     return contact
 
@@ -347,7 +347,7 @@ def copy_contact_into(
     )
     uow.add_contact(contact)
     names = tuple(sorted(name for name in CONTACT_FIELDS if getattr(contact, name)))
-    uow.append_event(
+    recorder(uow)(
         Event(
             kind=EventKind.CONTACT_CREATED,
             at=at,
@@ -359,7 +359,7 @@ def copy_contact_into(
                 fingerprint=contact_fingerprint(contact),
                 copied_from=source.campaign,
             ),
-        )
+        ),
     )
     return contact
 
@@ -386,7 +386,7 @@ def _edit(
             if getattr(before, f.name) != getattr(after, f.name)
         ]
         uow.update_contact(after)
-        uow.append_event(_event(EventKind.CONTACT_UPDATED, after, when, who, changed))
+        recorder(uow)(_event(EventKind.CONTACT_UPDATED, after, when, who, changed))
         uow.commit()
     return after
 

@@ -36,7 +36,7 @@ from ccdomain.models import Contact, Ticket
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.matching import customer_channel, same_person
 from ccdomain.rules.tickets import PHONE_CHANNELS, contact_linked_event
-from ccdomain.services._common import declared_campaign, get_campaign, live_contact
+from ccdomain.services._common import declared_campaign, get_campaign, live_contact, recorder
 from ccdomain.services.contacts import copy_contact_into, create_contact
 from ccdomain.services.matching import address_link_code, exact_link_code
 from ccdomain.services.ticket_actions import find_ticket
@@ -59,7 +59,7 @@ def auto_link(uow: UnitOfWork, ticket: Ticket, at: dt.datetime) -> Ticket | None
     if code is None:
         return None
     linked = attrs.evolve(ticket, contact=code)
-    uow.append_event(contact_linked_event(linked, LinkHow.AUTO, None, at))
+    recorder(uow)(contact_linked_event(linked, LinkHow.AUTO, None, at))
     return linked
 
 
@@ -112,7 +112,7 @@ def link_ticket(
             return ticket
         updated = attrs.evolve(ticket, contact=found.code)
         uow.update_ticket(updated)
-        uow.append_event(contact_linked_event(updated, LinkHow.MANUAL, agent, at))
+        recorder(uow)(contact_linked_event(updated, LinkHow.MANUAL, agent, at))
         uow.commit()
     return updated
 

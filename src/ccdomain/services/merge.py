@@ -33,7 +33,7 @@ from ccdomain.models import Contact
 from ccdomain.ports import Store, UnitOfWork
 from ccdomain.rules.merge import MergeMoves, MergePlan, merged_contact, tombstone
 from ccdomain.rules.tickets import contact_linked_event
-from ccdomain.services._common import reading
+from ccdomain.services._common import reading, recorder
 
 __all__ = ["apply_merge", "plan_merge"]
 
@@ -169,14 +169,14 @@ def apply_merge(store: Store, *, plan: MergePlan, agent: str, at: dt.datetime) -
                 raise UnknownTicket(f"no ticket with number {_show(number)}")
             relinked = attrs.evolve(ticket, contact=a.code)
             uow.update_ticket(relinked)
-            uow.append_event(
+            recorder(uow)(
                 contact_linked_event(relinked, LinkHow.MERGE, who, when, merged_from=b.code)
             )
         for product_id in plan.moves.products:
             product = uow.get_product(product_id)
             if product is not None:
                 uow.put_product(attrs.evolve(product, contact=a.code))
-        uow.append_event(
+        recorder(uow)(
             Event(
                 kind=EventKind.CONTACTS_MERGED,
                 at=when,
@@ -190,7 +190,7 @@ def apply_merge(store: Store, *, plan: MergePlan, agent: str, at: dt.datetime) -
                     products=plan.moves.products,
                     conflicts=tuple(c.field for c in plan.conflicts),
                 ),
-            )
+            ),
         )
         uow.commit()
     return plan.merged

@@ -56,7 +56,7 @@ from ccdomain.rules.tickets import (
     opened_event,
     with_interaction,
 )
-from ccdomain.services._common import get_campaign, get_line
+from ccdomain.services._common import get_campaign, get_line, recorder
 from ccdomain.services.assignment import assign_opened
 from ccdomain.services.auto_resolve import resolve_if_due
 from ccdomain.services.contact_policy import check_outbound, note_inbound, note_outbound
@@ -336,7 +336,7 @@ def _route(
                     )
         target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
         if uow.get_block(target.campaign.id, target.customer) is not None:
-            uow.append_event(
+            recorder(uow)(
                 refusal_event(
                     target,
                     at=at,
@@ -345,7 +345,7 @@ def _route(
                     agent=agent,
                     external_id=external_id,
                     text=text,
-                )
+                ),
             )
             uow.commit()
             blocked = blocked_error(target)
@@ -468,13 +468,13 @@ def _record(
         ticket, opened = uow.get_or_open_ticket(campaign_id, customer, opening)
         if opened:
             outcome = _OPENED
-            uow.append_event(opened_event(ticket, agent))
+            recorder(uow)(opened_event(ticket, agent))
             changed = False  # stored with its first interaction applied: no second write
         else:  # another store's get-or-open found one after all: join it
             _set_attr(recorded, "ticket", ticket.number)
     updated = with_interaction(ticket, recorded) if changed else ticket
     uow.add_interaction(recorded)
-    uow.append_event(interaction_event(recorded, outcome))
+    recorder(uow)(interaction_event(recorded, outcome))
     if updated.contact is None:
         linked = auto_link(uow, updated, at)
         if linked is not None:

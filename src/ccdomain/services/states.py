@@ -17,6 +17,7 @@ from ccdomain.models import Ticket
 from ccdomain.ports import Store
 from ccdomain.rules.states import paused
 from ccdomain.rules.tickets import ticket_event
+from ccdomain.services._common import recorder
 from ccdomain.services.auto_resolve import resolve_if_due
 from ccdomain.services.ticket_actions import find_ticket
 
@@ -84,6 +85,6 @@ def _pause(
         kind = EventKind.TICKET_PENDING if until is None else EventKind.TICKET_SNOOZED
         payload: Payload = TicketPending() if until is None else TicketSnoozed(until=until)
         uow.update_ticket(marked)
-        uow.append_event(ticket_event(kind, marked, agent, at, payload))
+        recorder(uow)(ticket_event(kind, marked, agent, at, payload))
         uow.commit()
     return marked

@@ -42,7 +42,7 @@ from ccdomain.rules.tickets import (
     ticket_event,
     typified_payload,
 )
-from ccdomain.services._common import get_campaign
+from ccdomain.services._common import get_campaign, recorder
 from ccdomain.services.assignment import assignee_changed, release_closed
 from ccdomain.services.auto_resolve import resolve_if_due
 
@@ -177,7 +177,7 @@ def resolve_ticket(
         ticket = _to_close(uow, "resolve", at, number=number, campaign=campaign, customer=customer)
         done = closed(ticket, TicketStatus.RESOLVED, agent, at)
         uow.update_ticket(done)
-        uow.append_event(ticket_event(EventKind.TICKET_RESOLVED, done, agent, at, TicketResolved()))
+        recorder(uow)(ticket_event(EventKind.TICKET_RESOLVED, done, agent, at, TicketResolved()))
         release_closed(uow, done, at)
         uow.commit()
     return done
@@ -227,7 +227,7 @@ def typify_ticket(
         )
         uow.update_ticket(done)
         uow.add_typification(record)
-        uow.append_event(
+        recorder(uow)(
             ticket_event(EventKind.TICKET_TYPIFIED, done, agent, at, typified_payload(record))
         )
         release_closed(uow, done, at)
@@ -250,14 +250,14 @@ def cancel_ticket(store: Store, *, number: int, agent: str, at: dt.datetime) -> 
         done = closed(ticket, TicketStatus.CANCELLED, agent, at)
         uow.update_ticket(done)
         uow.delete_comments(ticket.number)
-        uow.append_event(
+        recorder(uow)(
             ticket_event(
                 EventKind.TICKET_CANCELLED,
                 done,
                 agent,
                 at,
                 TicketCancelled(comments_removed=removed),
-            )
+            ),
         )
         release_closed(uow, done, at)
         uow.commit()
@@ -287,7 +287,7 @@ def label_ticket(
         updated = attrs.evolve(ticket, labels=clean)
         uow.update_ticket(updated)
         labelled = TicketLabelled(labels=clean)
-        uow.append_event(ticket_event(EventKind.TICKET_LABELLED, updated, agent, at, labelled))
+        recorder(uow)(ticket_event(EventKind.TICKET_LABELLED, updated, agent, at, labelled))
         uow.commit()
     return updated
 
@@ -312,10 +312,10 @@ def assign_ticket(
             return ticket
         updated = attrs.evolve(ticket, assignee=assignee)
         uow.update_ticket(updated)
-        uow.append_event(
+        recorder(uow)(
             ticket_event(
                 EventKind.TICKET_ASSIGNED, updated, agent, at, TicketAssigned(assignee=assignee)
-            )
+            ),
         )
         assignee_changed(uow, ticket, updated, at)
         uow.commit()

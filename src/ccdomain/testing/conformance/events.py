@@ -21,7 +21,7 @@ from ccdomain.models import (
     Direction,
     RouteOutcome,
 )
-from ccdomain.ports import Purgeable
+from ccdomain.ports import EventRecorder, Purgeable
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.conformance.case import (
     PHONE,
@@ -65,6 +65,40 @@ class EventLogConformance(StoreCase):
             )
             uow.commit()
         assert more.seq is not None and more.seq > (recorded[-1].seq or 0)
+
+    def test_T11_recorded_events_are_numbered_in_the_order_they_were_recorded(self) -> None:
+        """Optional (``EventRecorder``): ``record_event`` numbers an event as
+        ``append_event`` does, in the order of recording whichever method recorded it,
+        readable at once; a rolled-back nested unit's events are gone."""
+
+        def added(n: int) -> Event:
+            interaction = _interaction(1, f"r{n}")
+            return _event(
+                EventKind.INTERACTION_ADDED,
+                InteractionAdded(interaction=interaction, outcome=RouteOutcome.JOINED),
+            )
+
+        with self.uow() as uow:
+            if not isinstance(uow, EventRecorder):
+                pytest.skip("the store does not offer record_event()")
+            uow.record_event(added(1))
+            appended = uow.append_event(added(2))
+            uow.record_event(added(3))
+            with self.uow() as nested:
+                assert isinstance(nested, EventRecorder)
+                nested.record_event(added(4))  # rolled back with its unit
+            uow.record_event(added(5))
+            inside = list(uow.events())
+            uow.commit()
+        seqs = [e.seq or 0 for e in inside]
+        assert seqs == sorted(set(seqs)) and seqs[1] == appended.seq
+        assert [attrs.evolve(e, seq=None) for e in inside] == [added(n) for n in (1, 2, 3, 5)]
+        with self.uow() as uow:
+            assert list(uow.events()) == inside
+            assert isinstance(uow, EventRecorder)
+            uow.record_event(added(6))  # not committed: not kept
+        with self.uow() as uow:
+            assert list(uow.events()) == inside
 
     def test_T11_many_events_read_back_in_order(self) -> None:
         with self.uow() as uow:
