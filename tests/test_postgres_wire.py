@@ -37,6 +37,7 @@ from ccdomain.models import (  # noqa: E402
     TicketStatus,
 )
 from ccdomain.postgres import MIGRATIONS, VERSION_TABLE, PostgresStore  # noqa: E402
+from ccdomain.tickets import route_interaction  # noqa: E402
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 PHONE = "+51987654321"
@@ -541,3 +542,158 @@ def test_T6_a_line_truncated_by_hand_or_redeclared_in_the_unit_is_read_anew(
     with store.unit_of_work() as uow:
         assert uow.get_ticket(1) is None
         assert uow.get_line("l1") is None
+
+
+# -- under run(): the catalog assumed, the T9 lookup sent with the key's reads ---------------
+
+
+def _declare(store: PostgresStore, campaign: Campaign, line: Line | None = None) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_campaign(campaign)
+        if line is not None:
+            uow.put_line(line)
+        uow.commit()
+
+
+def _redeclare_elsewhere(postgres_server: Any, postgres_schema: str, campaign: Campaign) -> None:
+    other = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    try:
+        _declare(other, campaign)
+    finally:
+        other.close()
+
+
+def test_run_a_campaign_another_worker_redeclares_is_read_anew_though_nothing_else_is_read(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    _declare(store, Campaign(id="ventas", name="Ventas"))
+    calls: list[str] = []
+
+    def name() -> str:
+        with store.unit_of_work() as uow:
+            found = uow.get_campaign("ventas")
+        assert found is not None
+        calls.append(found.name)
+        return found.name
+
+    assert store.run(name) == "Ventas"  # reads the version, and keeps the campaign
+    assert store.run(name) == "Ventas"  # from what it kept; the version checked at its end
+    _redeclare_elsewhere(postgres_server, postgres_schema, Campaign(id="ventas", name="Otra"))
+    calls.clear()
+    # The first attempt answers from what the store kept, then finds the version changed
+    # before it ends: run runs it again, with the campaign as now declared.
+    assert store.run(name) == "Otra"
+    assert calls == ["Ventas", "Otra"]
+    assert store.run(name) == "Otra"
+
+
+def test_T6_run_routes_to_a_campaign_declared_by_another_worker_after_this_one_read_it_missing(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    _declare(
+        store,
+        Campaign(id="ventas", name="Ventas"),
+        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
+    )
+    with store.unit_of_work() as uow:
+        assert uow.get_ticket(0) is None
+        assert uow.get_campaign("cobranza") is None  # kept: not declared
+    _redeclare_elsewhere(postgres_server, postgres_schema, Campaign(id="cobranza", name="C"))
+
+    def route() -> Any:
+        return route_interaction(
+            store,
+            at=AT,
+            channel="whatsapp",
+            direction="outbound",
+            customer=PHONE,
+            campaign="cobranza",
+            external_id="out-1",
+            template="hola",
+        )
+
+    result = store.run(route)  # not UnknownCampaign: the stale answer loses the race
+    assert result.ticket.campaign == "cobranza"
+
+
+def _round_trips(store: PostgresStore) -> Any:
+    from ccdomain.postgres import connection
+
+    counted = {"sends": 0}
+    send = connection._Wire.send
+
+    def counting(self: Any, sends: Any) -> Any:
+        counted["sends"] += 1
+        return send(self, sends)
+
+    return counted, counting
+
+
+def test_T9_run_sends_the_id_lookup_with_the_key_reads_and_a_join_takes_two_round_trips(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccdomain.postgres import connection
+
+    _declare(
+        store,
+        Campaign(id="ventas", name="Ventas"),
+        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
+    )
+
+    def route(external_id: str, minutes: int = 0) -> Any:
+        return store.run(
+            lambda: route_interaction(
+                store,
+                at=AT + dt.timedelta(minutes=minutes),
+                channel="whatsapp",
+                direction="inbound",
+                customer=PHONE,
+                line="l1",
+                external_id=external_id,
+                text="hola",
+            )
+        )
+
+    first = route("m1")
+    counted, counting = _round_trips(store)
+    monkeypatch.setattr(connection._Wire, "send", counting)
+    joined = route("m2", 1)
+    # The reads (the id's lock and lookup, the catalog version, the customer's tickets,
+    # the key's open ticket and what routing reads of it) in one, the writes with COMMIT.
+    assert counted["sends"] == 2
+    assert joined.outcome.value == "joined" and joined.ticket.number == first.ticket.number
+    counted["sends"] = 0
+    again = route("m2", 2)
+    assert again.outcome.value == "duplicate" and again.interaction == joined.interaction
+    with store.unit_of_work() as uow:
+        assert len(uow.interactions(first.ticket.number)) == 2
+
+
+def test_T9_an_id_looked_up_ahead_then_recorded_in_the_unit_is_found(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.prefetch_interaction("m1")
+        uow.prefetch_interaction("m2")
+        assert uow.get_open_ticket("ventas", PHONE) == ticket  # sends the lookups with it
+        uow.add_interaction(interaction(ticket.number, "m1"))
+        found = uow.find_interaction("m1")  # recorded since: the answer ahead is not used
+        assert found is not None and found.external_id == "m1"
+        assert uow.find_interaction("m2") is None
+        with pytest.raises(RuleViolation, match="already recorded"):
+            uow.add_interaction(interaction(ticket.number, "m1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.prefetch_interaction("m1")
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        uow.prefetch_interaction("m1")
+        with store.unit_of_work() as nested:  # looked up ahead in a unit left uncommitted
+            nested.prefetch_interaction("m3")
+            nested.put_block(Block(campaign="ventas", customer=OTHER, at=AT))
+        assert uow.find_interaction("m3") is None
+        found = uow.find_interaction("m1")
+        assert found is not None and found.ticket == ticket.number

@@ -669,6 +669,22 @@ def test_T9_repeated_external_id_changes_nothing(store: MemoryStore) -> None:
     assert late.ticket.status is TicketStatus.RESOLVED
 
 
+def test_T9_I3_a_redelivery_after_its_customer_is_blocked_is_a_duplicate(
+    store: MemoryStore,
+) -> None:
+    # Routing reads the key's block before the T9 lookup (a store may send both in one
+    # round trip): a recorded message still changes nothing, and refuses nothing.
+    first = inbound(store, 0, external_id="wamid.blk")
+    block(store)
+    before = snapshot(store)
+    again = inbound(store, 5, external_id="wamid.blk")
+    assert again.outcome is RouteOutcome.DUPLICATE
+    assert again.interaction == first.interaction
+    assert snapshot(store) == before
+    with pytest.raises(BlockedIdentity):
+        inbound(store, 6, external_id="wamid.new")
+
+
 # --- T10 late delivery -----------------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "EventLog",
     "EventRecorder",
     "IdentityRepository",
+    "InteractionPrefetch",
     "Purgeable",
     "ServiceLevelReads",
     "Store",
@@ -443,6 +444,24 @@ class EventRecorder(Protocol):
 
     def record_event(self, event: Event) -> None:
         """Record an event, as :meth:`EventLog.append_event` does, without returning it."""
+
+
+@runtime_checkable
+class InteractionPrefetch(Protocol):
+    """A unit of work told ahead which external id routing will look up (T9).
+
+    Optional. Routing resolves an interaction's target (its line, campaign and, for an
+    inbound message, the customer's tickets) and then asks
+    :meth:`TicketRepository.find_interaction` for its external id. A store whose
+    lookups are round trips to a database can send that lookup with the target's reads
+    when told of it first: routing calls ``prefetch_interaction`` before resolving the
+    target when the unit of work has it. ``find_interaction`` answers as it would
+    without the hint. The PostgreSQL store has it; the conformance suite checks it when
+    a host's unit of work does.
+    """
+
+    def prefetch_interaction(self, external_id: str) -> None:
+        """A hint: ``find_interaction(external_id)`` is asked soon in this unit of work."""
 
 
 @runtime_checkable

@@ -339,6 +339,15 @@ class _Catalog:
     def __init__(self) -> None:
         self._current: tuple[tuple[int, str], dict[tuple[str, str], Any]] = ((-1, ""), {})
 
+    def latest(self) -> tuple[tuple[int, str], dict[tuple[str, str], Any]]:
+        """The latest version seen and its entries (version ``(-1, "")``: none yet)."""
+        return self._current
+
+    def outdated(self) -> None:
+        """A transaction of this store changed campaigns or lines: the version it read is
+        not the latest any more, so the next transactions assume none (they read it)."""
+        self._current = ((self._current[0][0], ""), {})
+
     def at(self, version: tuple[int, str]) -> dict[tuple[str, str], Any]:
         """The entries of that version (new ones when it is not the latest seen).
 
@@ -384,8 +393,11 @@ class _Session:
             assert tx.catalog_source is not None
             version, *results = self._run([(_CATALOG_VERSION, None), *queries])
             row = version.fetchone()
-            if row is not None:
-                tx.catalog = tx.catalog_source.at((int(row[0]), str(row[1])))
+            seen = None if row is None else (int(row[0]), str(row[1]))
+            tx.catalog = None if seen is None else tx.catalog_source.at(seen)
+            assumed, tx.catalog_assumed = tx.catalog_assumed, None
+            if assumed is not None and seen != assumed:
+                tx.stale(seen)
             return results
         return self._run(queries)
 
@@ -428,7 +440,11 @@ class _Session:
 
     def uncached(self) -> None:
         """The transaction writes campaigns or lines: it reads them from its own rows."""
-        self.tx.catalog = None
+        tx = self.tx
+        if tx.catalog_unread:  # what it read of them so far is checked first
+            self.execute_all(())
+        tx.catalog = None
+        tx.catalog_written = True
         self.tx.catalog_unread = False
 
 
@@ -457,6 +473,13 @@ class _Tx:
         self.catalog_source = catalog
         self.catalog: dict[tuple[str, str], Any] | None = None
         self.catalog_unread = False
+        # Under ``PostgresStore.run`` (``speculative``), a transaction uses the entries of
+        # the latest version seen before it reads the version (``catalog_assumed``) with
+        # its first statement; another version then loses the transaction as a race
+        # does (``run`` runs it again with the entries of the version it read).
+        self.speculative = False
+        self.catalog_assumed: tuple[int, str] | None = None
+        self.catalog_written = False
         # Units of work entered in this thread, outermost first.
         self.stack: list[_UnitOfWorkBase] = []
         # Units from this index of ``stack`` on have no savepoint yet (see ``mark``).
@@ -495,6 +518,9 @@ class _Tx:
         # ticket this transaction opened (A4); and the numbers of those tickets.
         self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
         self.opened: set[int] = set()
+        # External ids whose T9 lookup was sent ahead (``prefetch_interaction``): a box
+        # that receives the recorded interaction's text, or None (not recorded).
+        self.ids_ahead: dict[str, list[Any]] = {}
         # The blocks of keys read ahead (their JSON texts), and the default campaign of the
         # line this transaction read last (an inbound message's routing reads the
         # customer's tickets next, then, most often, that campaign's key).
@@ -512,7 +538,31 @@ class _Tx:
         self.active = True
         self.poisoned = False
         self.catalog = None
-        self.catalog_unread = self.catalog_source is not None
+        self.catalog_assumed = None
+        source = self.catalog_source
+        self.catalog_unread = source is not None
+        if self.speculative and source is not None:
+            version, entries = source.latest()
+            if version[1]:  # a version read (not one outdated by a write)
+                self.catalog, self.catalog_assumed = entries, version
+
+    def stale(self, seen: tuple[int, str] | None) -> None:
+        """The catalog version read is not the one the transaction assumed: it is lost
+        (nothing of it was kept) and ``run`` runs it again."""
+        message = (
+            "campaigns or lines changed since this worker last read them (catalog version "
+            f"{'none' if seen is None else seen[0]}); the transaction read the old ones"
+        )
+        self.reset()
+        self.lost = f"{message}; the whole transaction was rolled back: nothing of it was kept"
+        raise TransactionConflict(self.lost)
+
+    def checked(self) -> None:
+        """Read the catalog version now if the transaction assumed one and has not read it
+        yet (it ends without having sent anything: what it answered from the catalog is
+        checked before it ends)."""
+        if self.catalog_unread and self.catalog_assumed is not None:
+            self.session.execute_all(())
 
     def flush(self) -> None:
         """Send the deferred statements now."""
@@ -552,6 +602,7 @@ class _Tx:
         return bool(pending) and pending[0] is _BEGIN and not any(w is True for _, w in pending)
 
     def commit(self) -> None:
+        self.checked()
         if self._unsent() and not self.counters:  # nothing was sent, nothing to write
             self.pending = []
             self._ended()
@@ -564,9 +615,12 @@ class _Tx:
         ]
         final.append((b"COMMIT", None))
         self.session._run(final)
+        if self.catalog_written and self.catalog_source is not None:
+            self.catalog_source.outdated()
         self._ended()
 
     def rollback(self) -> None:
+        self.checked()
         begun = not (self.pending and self.pending[0] is _BEGIN)
         self.pending = []
         if begun:
@@ -627,9 +681,11 @@ class _Tx:
         self.agent_seen.clear()
         self.opened.clear()
         self.blocks_seen.clear()
+        self.ids_ahead.clear()
 
     def _ended(self) -> None:
         self.line_campaign = None
+        self.catalog_written = False
         self.active = False
         self.catalog = None
         self.catalog_unread = False
@@ -746,6 +802,9 @@ class _UnitOfWorkBase:
                 self._nested = False
                 try:
                     tx.lost = None
+                    # run() runs it again when it loses a race: it may assume the
+                    # catalog version (see _Tx.speculative).
+                    tx.speculative = getattr(self._store._local, "running", False)
                     tx.begin()
                 except BaseException:
                     self._store._local.tx = None

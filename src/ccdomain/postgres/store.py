@@ -201,9 +201,13 @@ class PostgresStore:
             )
         for attempt in range(1, attempts + 1):
             try:
-                with self.unit_of_work() as uow:
-                    result = work()
-                    uow.commit()
+                self._local.running = True
+                try:
+                    with self.unit_of_work() as uow:
+                        result = work()
+                        uow.commit()
+                finally:
+                    self._local.running = False
                 return result
             except TransactionConflict as exc:
                 if attempt == attempts:

@@ -31,6 +31,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Direction, Interaction, Ticket, TicketStatus, Typification
@@ -49,6 +50,15 @@ from ccdomain.postgres.connection import (
 from ccdomain.rules.tickets import check_replacement
 
 _TICKET_COUNTER = "ticket"
+# T9: an external id's lock, then its lookup (which sees what was committed by then).
+_ID_LOCK = b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))"
+_ID_LOOKUP = b"SELECT data FROM interactions WHERE external_id = %s"
+
+
+def _ignore(result: _Result) -> None:
+    """The result of a statement read ahead for its effect (a lock)."""
+
+
 _OPEN = TicketStatus.OPEN.value
 
 
@@ -294,6 +304,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         db = self._wdb()
         tx = self._tx
         assert tx is not None
+        tx.ids_ahead.clear()  # a lookup made ahead no longer answers for its id
         external_id = interaction.external_id
         if interaction.ticket in tx.locked and (external_id is None or external_id in tx.free_ids):
             # Its ticket is locked by this transaction and its external id was looked up
@@ -359,27 +370,50 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         )
 
     @_guarded
+    def prefetch_interaction(self, external_id: str) -> None:
+        """Send :meth:`find_interaction`'s lookup of ``external_id`` (its lock, then the
+        lookup) with the next statement (:class:`~ccdomain.ports.InteractionPrefetch`)."""
+        tx = self._tx
+        assert tx is not None
+        if not (self._locking and isinstance(external_id, str)) or external_id in tx.ids_ahead:
+            return
+        box: list[Any] = [_PENDING]
+
+        def keep(result: _Result) -> None:
+            row = result.fetchone()
+            box[0] = None if row is None else row[0]
+
+        db = self._db()
+        db.ahead(_ID_LOCK, (external_id,), _ignore)
+        db.ahead(_ID_LOOKUP, (external_id,), keep)
+        tx.ids_ahead[external_id] = box
+
+    @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:
         """The recorded interaction with that external id, or None (T9)."""
-        query = b"SELECT data FROM interactions WHERE external_id = %s"
         if not (self._locking and isinstance(external_id, str)):
-            return self._one(query, (external_id,), Interaction)
-        # The lock is held to the end of the transaction: another worker handling the same
-        # id waits here for this one's commit, then finds what it recorded. One round trip:
-        # the lookup runs after the lock is granted, so it sees what was committed by then.
-        _, found = self._db().execute_all(
-            [
-                (b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))", (external_id,)),
-                (query, (external_id,)),
-            ]
-        )
-        row = found.fetchone()
-        if row is None:
-            tx = self._tx
-            assert tx is not None
+            return self._one(_ID_LOOKUP, (external_id,), Interaction)
+        tx = self._tx
+        assert tx is not None
+        box = tx.ids_ahead.pop(external_id, None)
+        if box is not None:  # looked up ahead (no interaction written since)
+            if box[0] is _PENDING:
+                self._db().execute_all(())
+            text = box[0]
+        else:
+            # The lock is held to the end of the transaction: another worker handling the
+            # same id waits here for this one's commit, then finds what it recorded. One
+            # round trip: the lookup runs after the lock is granted, so it sees what was
+            # committed by then.
+            _, found = self._db().execute_all(
+                [(_ID_LOCK, (external_id,)), (_ID_LOOKUP, (external_id,))]
+            )
+            row = found.fetchone()
+            text = None if row is None else row[0]
+        if text is None:
             tx.free_ids.add(external_id)
             return None
-        return self._load(row[0], Interaction)
+        return self._load(text, Interaction)
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:
@@ -426,6 +460,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx = self._tx
         assert tx is not None
         tx.free_ids.difference_update(ids)  # recorded now: no longer free (T9)
+        tx.ids_ahead.clear()
         # Ids first cleared, so ids moving between rows of the ticket never collide.
         db.execute(b"UPDATE interactions SET external_id = NULL WHERE ticket = %s", (ticket,))
         with db.cursor() as cur:

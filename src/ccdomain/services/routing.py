@@ -35,7 +35,7 @@ from ccdomain.errors import RuleViolation, UnknownCampaign
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
 from ccdomain.models._build import record_builder
-from ccdomain.ports import Store, UnitOfWork
+from ccdomain.ports import InteractionPrefetch, Store, UnitOfWork
 from ccdomain.rules.contact_policy import template_text
 from ccdomain.rules.routing import (
     Target,
@@ -326,7 +326,15 @@ def _route(
 ) -> RouteResult:
     """:func:`route_checked` with its parameters by position (both entry points call it)."""
     with store.unit_of_work() as uow:
+        if external_id is not None and _prefetches(uow):
+            uow.prefetch_interaction(external_id)  # type: ignore[attr-defined]
+        target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
+        block = uow.get_block(target.campaign.id, target.customer)
         if external_id is not None:
+            # T9 after the target and its key's block are read (a store told of the
+            # lookup ahead sends it with those reads): the same message resolves to the
+            # same target, so a redelivery is found here whatever the order, and a
+            # redelivery changes nothing, even once its customer is blocked.
             seen = uow.find_interaction(external_id)
             if seen is not None and seen.ticket is not None:
                 known = uow.get_ticket(seen.ticket)
@@ -334,8 +342,7 @@ def _route(
                     return RouteResult(
                         ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen
                     )
-        target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
-        if uow.get_block(target.campaign.id, target.customer) is not None:
+        if block is not None:
             recorder(uow)(
                 refusal_event(
                     target,
@@ -399,6 +406,18 @@ def _route(
             uow.commit()
             return result
     raise blocked
+
+
+# Whether a unit-of-work class takes the T9 lookup ahead: asked once per class.
+_PREFETCHES: dict[type, bool] = {}
+
+
+def _prefetches(uow: UnitOfWork) -> bool:
+    kind = type(uow)
+    known = _PREFETCHES.get(kind)
+    if known is None:
+        known = _PREFETCHES[kind] = isinstance(uow, InteractionPrefetch)
+    return known
 
 
 def _template_text(

@@ -22,6 +22,7 @@ from ccdomain.models import (
     TicketStatus,
     Typification,
 )
+from ccdomain.ports import InteractionPrefetch
 from ccdomain.testing import strategies as cst
 from ccdomain.testing.conformance.case import (
     AT,
@@ -435,6 +436,35 @@ class TicketRepositoryConformance(StoreCase):
             with pytest.raises(RuleViolation):
                 uow.add_interaction(_interaction(ticket.number, "wamid.001", "después"))
             assert len(uow.interactions(ticket.number)) == 3
+
+    def test_T9_an_id_looked_up_ahead_is_answered_as_without_the_hint(self) -> None:
+        """Optional (``InteractionPrefetch``): ``find_interaction`` after
+        ``prefetch_interaction`` answers what it answers without it, an interaction
+        recorded in between included."""
+        ticket = self.open_ticket("ventas", PHONE)
+        first = _interaction(ticket.number, "pre-1", "hola")
+        with self.uow() as uow:
+            if not isinstance(uow, InteractionPrefetch):
+                pytest.skip("the store does not offer prefetch_interaction()")
+            uow.add_interaction(first)
+            uow.commit()
+        second = _interaction(ticket.number, "pre-2", "otra")
+        with self.uow() as uow:
+            assert isinstance(uow, InteractionPrefetch)
+            for external_id in ("pre-1", "pre-2", "pre-3"):
+                uow.prefetch_interaction(external_id)
+            assert uow.get_open_ticket("ventas", PHONE) == ticket
+            assert uow.find_interaction("pre-1") == first
+            uow.add_interaction(second)
+            assert uow.find_interaction("pre-2") == second
+            assert uow.find_interaction("pre-3") is None
+            with pytest.raises(RuleViolation, match=r"pre-2"):
+                uow.add_interaction(_interaction(ticket.number, "pre-2", "de nuevo"))
+            uow.prefetch_interaction("pre-4")
+            uow.commit()
+        with self.uow() as uow:
+            assert uow.find_interaction("pre-2") == second
+            assert uow.find_interaction("pre-4") is None
 
     def test_E1_interaction_needs_a_stored_ticket(self) -> None:
         with self.uow() as uow:
