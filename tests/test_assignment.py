@@ -639,8 +639,8 @@ def test_A2_the_sqlite_stores_fast_json_of_agents_waiting_tickets_and_assignment
 ) -> None:
     from ccdomain.event_codec import encode_event
     from ccdomain.events import Event, TicketAssigned
+    from ccdomain.fast_json import _json
     from ccdomain.serialization import to_json
-    from ccdomain.sqlite.fast_json import _json
 
     assert _json(state) == to_json(state)
     assert _json(waiting) == to_json(waiting)

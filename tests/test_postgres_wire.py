@@ -18,7 +18,12 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
-from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable  # noqa: E402
+from ccdomain.errors import (  # noqa: E402
+    BlockedIdentity,
+    RuleViolation,
+    StoreError,
+    StoreUnavailable,
+)
 from ccdomain.models import (  # noqa: E402
     Agent,
     AgentState,
@@ -37,7 +42,7 @@ from ccdomain.models import (  # noqa: E402
     TicketStatus,
 )
 from ccdomain.postgres import MIGRATIONS, VERSION_TABLE, PostgresStore  # noqa: E402
-from ccdomain.tickets import route_interaction  # noqa: E402
+from ccdomain.tickets import resolve_ticket, route_interaction  # noqa: E402
 
 AT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 PHONE = "+51987654321"
@@ -697,3 +702,50 @@ def test_T9_an_id_looked_up_ahead_then_recorded_in_the_unit_is_found(
         assert uow.find_interaction("m3") is None
         found = uow.find_interaction("m1")
         assert found is not None and found.ticket == ticket.number
+
+
+def test_T2_T5_run_takes_the_counter_with_the_key_reads_and_an_unused_number_leaves_no_gap(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccdomain.postgres import connection
+
+    _declare(
+        store,
+        Campaign(id="ventas", name="Ventas"),
+        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
+    )
+    with store.unit_of_work() as uow:
+        uow.put_block(Block(campaign="ventas", customer=OTHER, at=AT))
+        uow.commit()
+
+    def route(customer: str, external_id: str, minutes: int = 0) -> Any:
+        return store.run(
+            lambda: route_interaction(
+                store,
+                at=AT + dt.timedelta(minutes=minutes),
+                channel="whatsapp",
+                direction="inbound",
+                customer=customer,
+                line="l1",
+                external_id=external_id,
+                text="hola",
+            )
+        )
+
+    warm = route("+51911111111", "m0")  # the store reads the line and campaign once
+    assert warm.ticket.number == 1
+    counted, counting = _round_trips(store)
+    monkeypatch.setattr(connection._Wire, "send", counting)
+    first = route(PHONE, "m1")
+    # The reads with the counter (no ticket open for the key), then the writes with COMMIT.
+    assert counted["sends"] == 2
+    assert first.outcome.value == "opened" and first.ticket.number == 2
+    with pytest.raises(BlockedIdentity):
+        route(OTHER, "m2", 1)  # the counter taken with the key's reads, and not used
+    store.run(lambda: resolve_ticket(store, number=2, agent="ana", at=AT + dt.timedelta(minutes=2)))
+    late = route(PHONE, "m3", 1)  # T10: on the closed ticket; the counter taken, not used
+    assert late.outcome.value == "late" and late.ticket.number == 2
+    again = route(PHONE, "m4", 3)
+    assert again.outcome.value == "opened" and again.ticket.number == 3  # no gap (T5)
+    with store.unit_of_work() as uow:
+        assert [t.number for t in uow.list_tickets()] == [1, 2, 3]

@@ -32,6 +32,7 @@ from ccdomain.events import (
     TicketLabelled,
     TicketOpened,
 )
+from ccdomain.fast_json import _json
 from ccdomain.models import (
     Campaign,
     Channel,
@@ -43,7 +44,6 @@ from ccdomain.models import (
 )
 from ccdomain.serialization import from_json, to_json
 from ccdomain.sqlite import SqliteStore
-from ccdomain.sqlite.fast_json import _json
 from ccdomain.testing import strategies as cst
 
 _any_text = st.text(max_size=30)

@@ -66,9 +66,10 @@ from psycopg.pq.abc import PGresult
 from psycopg.waiting import wait as _wait
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
+from ccdomain.fast_json import _json
 from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
 from ccdomain.postgres.schema import MIGRATIONS
-from ccdomain.serialization import from_json, to_json
+from ccdomain.serialization import from_json
 
 __all__ = ["TransactionConflict"]
 
@@ -732,6 +733,15 @@ _TAKE_COUNTER = (
     b"INSERT INTO counters (name, value) VALUES (%s, 1) "
     b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
 )
+# The same, when a key has no open ticket (routing opens one next, most often): no row
+# when it has one. Sent before the key's reads (see ``_read_key``).
+_TAKE_COUNTER_IF_NONE_OPEN = (
+    b"INSERT INTO counters (name, value) SELECT %s, 1 WHERE NOT EXISTS (SELECT 1 FROM "
+    b"tickets WHERE campaign = %s AND customer = %s AND status = 'open') "
+    b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+# The counter of ticket numbers (T5).
+TICKET_COUNTER = "ticket"
 
 
 def _counter_value(result: _Result) -> int:
@@ -1006,10 +1016,30 @@ class _UnitOfWorkBase:
             (_OPEN_LOCKED, key),
             ahead or (_KEY_TICKETS, (customer, campaign)),
         ]
+        counter = ahead is not None and TICKET_COUNTER not in tx.counters
+        if counter:
+            # T2, T5: when the key has no open ticket, the ticket counter is taken first
+            # (every opening takes it), so the key's reads after it see any opening of
+            # the key committed by then, as get_or_open_ticket's second look would; an
+            # opening then needs no round trip of its own. Unused, the commit writes the
+            # row back (no gap).
+            queries.insert(0, (_TAKE_COUNTER_IF_NONE_OPEN, (TICKET_COUNTER, *key)))
+        db = self._wdb() if counter else self._db()  # the counter under its savepoint
         if first is not None:
-            self._first, found, listed = self._db().execute_all([first, *queries])
+            self._first, *results = db.execute_all([first, *queries])
         else:
-            found, listed = self._db().execute_all(queries)
+            results = db.execute_all(queries)
+        if counter:
+            taken = results.pop(0).fetchone()
+            if taken is not None:
+                number = int(taken[0])
+                tx.written[TICKET_COUNTER] = number
+                tx.counters[TICKET_COUNTER] = number - 1
+                # Reads of tickets made before the counter may miss openings committed
+                # meanwhile; from now on no opening commits while this transaction runs.
+                tx.open_seen.clear()
+                tx.lists_seen.clear()
+        found, listed = results
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)
         tx.open_seen[key] = ticket
@@ -1082,7 +1112,16 @@ class _UnitOfWorkBase:
         return cast(_R, found)
 
     def _dump(self, obj: Any) -> str:
-        return to_json(obj)
+        """The JSON of a model about to be written (:mod:`ccdomain.fast_json`),
+        remembered for the next read of that text (routing reads next the ticket it
+        wrote last)."""
+        text = _json(obj)
+        if type(obj) in _SHAREABLE:
+            decoded = self._decoded
+            if len(decoded) >= _DECODED_LIMIT:
+                decoded.clear()
+            decoded[(type(obj), text)] = obj
+        return text
 
     def _one(self, query: bytes, params: Sequence[Any], cls: type[_R]) -> _R | None:
         row = self._db().execute(query, params).fetchone()

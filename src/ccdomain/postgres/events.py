@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from ccdomain.errors import RuleViolation
 from ccdomain.event_codec import decode_event, encode_event
 from ccdomain.events import Event
+from ccdomain.fast_json import _json
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
 
 _PAGE = 1000
@@ -57,7 +58,7 @@ class PostgresEventLog(_UnitOfWorkBase):
         call's).
         """
         db = self._wdb()
-        text = encode_event(event.numbered(0))
+        text = _json(event.numbered(0))  # encode_event's text, written directly
         if self._store.read_only:
             db.execute(b"INSERT INTO events (data) VALUES (%s)", (text,))
         else:

@@ -47,9 +47,11 @@ from ccdomain.postgres.connection import (
     _Result,
     _UnitOfWorkBase,
 )
+from ccdomain.postgres.connection import (
+    TICKET_COUNTER as _TICKET_COUNTER,
+)
 from ccdomain.rules.tickets import check_replacement
 
-_TICKET_COUNTER = "ticket"
 # T9: an external id's lock, then its lookup (which sees what was committed by then).
 _ID_LOCK = b"SELECT pg_advisory_xact_lock(hashtextextended(%s, 9))"
 _ID_LOOKUP = b"SELECT data FROM interactions WHERE external_id = %s"

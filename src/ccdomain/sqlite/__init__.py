@@ -23,8 +23,9 @@ Where each part lives (each module's docstring names the rules it keeps):
   :mod:`~ccdomain.sqlite.collections`, :mod:`~ccdomain.sqlite.identities`,
   :mod:`~ccdomain.sqlite.events` - one part per port of :mod:`ccdomain.ports`
   (K1, M3, M5; T1-T9; C1-C5; I2, I3; T11; and I4's rewrites).
-* :mod:`ccdomain.sqlite.fast_json` - the JSON of tickets, interactions and routing's
-  events written without cattrs: the same text as ``to_json`` and ``encode_event``.
+* :mod:`ccdomain.fast_json` (shared with the PostgreSQL store) - the JSON of tickets,
+  interactions and routing's events written without cattrs: the same text as
+  ``to_json`` and ``encode_event``.
 
 Example (what a committed unit of work wrote is in the file for the next store):
     >>> import tempfile, pathlib

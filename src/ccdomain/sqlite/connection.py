@@ -45,6 +45,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
+from ccdomain.fast_json import _json
 from ccdomain.models import (
     AgentState,
     Block,
@@ -59,7 +60,6 @@ from ccdomain.models import (
     WaitingTicket,
 )
 from ccdomain.serialization import from_json
-from ccdomain.sqlite.fast_json import _json
 from ccdomain.sqlite.overlay import _Overlay
 
 _P = ParamSpec("_P")

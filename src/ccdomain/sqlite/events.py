@@ -1,7 +1,7 @@
 """The SQLite store's event log: append-only, numbered, one codec text a row (T11, I4).
 
 * T11 - each event gets the next ``seq``; events are written through
-  :mod:`ccdomain.event_codec` (routing's through :mod:`ccdomain.sqlite.fast_json`,
+  :mod:`ccdomain.event_codec` (routing's through :mod:`ccdomain.fast_json`,
   the same text). Appended events are written together at the commit and read
   back in pages.
 * I4 - ``replace_event`` is the log's one rewrite (anonymization): same seq, same kind.
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from ccdomain.errors import RuleViolation
 from ccdomain.event_codec import decode_event
 from ccdomain.events import Event
+from ccdomain.fast_json import _json
 from ccdomain.sqlite.connection import _EVENTS_PAGE, _failure, _guarded, _UnitOfWorkBase
-from ccdomain.sqlite.fast_json import _json
 
 
 class SqliteEventLog(_UnitOfWorkBase):

@@ -21,7 +21,7 @@ Speed (the routing hot path): ticket lookups are remembered per connection and
 kept up to date by the ticket writes (those of an outermost unit only at its
 commit: until then its lookups after its own writes are read again). A ticket
 change that keeps its status and contact rewrites the row's text only, touching no
-index. Tickets and interactions are written by :mod:`ccdomain.sqlite.fast_json`.
+index. Tickets and interactions are written by :mod:`ccdomain.fast_json`.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from typing import Any, cast
 import attrs
 
 from ccdomain.errors import RuleViolation, UnknownTicket
+from ccdomain.fast_json import _json
 from ccdomain.models import Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
 from ccdomain.rules.tickets import check_replacement
 from ccdomain.serialization import to_json
 from ccdomain.sqlite.connection import _guarded, _UnitOfWorkBase
-from ccdomain.sqlite.fast_json import _json
 from ccdomain.sqlite.overlay import _Overlay, storable
 
 _TICKET_COUNTER = "ticket"

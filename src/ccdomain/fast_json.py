@@ -8,6 +8,8 @@ times faster. ``tests/test_sqlite_speed.py`` proves the texts identical with
 hypothesis for random records, odd values included. Anything unusual in a value
 (a bool where an int is expected, a key that is not a string...) goes through
 ``to_json`` instead, so the stored text always comes from the one codec.
+
+Both database stores write through it (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
