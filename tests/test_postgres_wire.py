@@ -595,11 +595,7 @@ def test_run_a_campaign_another_worker_redeclares_is_read_anew_though_nothing_el
 def test_T6_run_routes_to_a_campaign_declared_by_another_worker_after_this_one_read_it_missing(
     store: PostgresStore, postgres_server: Any, postgres_schema: str
 ) -> None:
-    _declare(
-        store,
-        Campaign(id="ventas", name="Ventas"),
-        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
-    )
+    _ventas_on_l1(store)
     with store.unit_of_work() as uow:
         assert uow.get_ticket(0) is None
         assert uow.get_campaign("cobranza") is None  # kept: not declared
@@ -621,7 +617,32 @@ def test_T6_run_routes_to_a_campaign_declared_by_another_worker_after_this_one_r
     assert result.ticket.campaign == "cobranza"
 
 
-def _round_trips(store: PostgresStore) -> Any:
+def _inbound(store: PostgresStore, customer: str, external_id: str, minutes: int) -> Any:
+    """An inbound WhatsApp message on line l1, routed through ``run``."""
+    return store.run(
+        lambda: route_interaction(
+            store,
+            at=AT + dt.timedelta(minutes=minutes),
+            channel="whatsapp",
+            direction="inbound",
+            customer=customer,
+            line="l1",
+            external_id=external_id,
+            text="hola",
+        )
+    )
+
+
+def _ventas_on_l1(store: PostgresStore) -> None:
+    _declare(
+        store,
+        Campaign(id="ventas", name="Ventas"),
+        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
+    )
+
+
+def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """From now on, the round trips the stores' connections make (``counted["sends"]``)."""
     from ccdomain.postgres import connection
 
     counted = {"sends": 0}
@@ -631,37 +652,20 @@ def _round_trips(store: PostgresStore) -> Any:
         counted["sends"] += 1
         return send(self, sends)
 
-    return counted, counting
+    monkeypatch.setattr(connection._Wire, "send", counting)
+    return counted
 
 
 def test_T9_run_sends_the_id_lookup_with_the_key_reads_and_a_join_takes_two_round_trips(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ccdomain.postgres import connection
-
-    _declare(
-        store,
-        Campaign(id="ventas", name="Ventas"),
-        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
-    )
+    _ventas_on_l1(store)
 
     def route(external_id: str, minutes: int = 0) -> Any:
-        return store.run(
-            lambda: route_interaction(
-                store,
-                at=AT + dt.timedelta(minutes=minutes),
-                channel="whatsapp",
-                direction="inbound",
-                customer=PHONE,
-                line="l1",
-                external_id=external_id,
-                text="hola",
-            )
-        )
+        return _inbound(store, PHONE, external_id, minutes)
 
     first = route("m1")
-    counted, counting = _round_trips(store)
-    monkeypatch.setattr(connection._Wire, "send", counting)
+    counted = _count_round_trips(monkeypatch)
     joined = route("m2", 1)
     # The reads (the id's lock and lookup, the catalog version, the customer's tickets,
     # the key's open ticket and what routing reads of it) in one, the writes with COMMIT.
@@ -707,35 +711,17 @@ def test_T9_an_id_looked_up_ahead_then_recorded_in_the_unit_is_found(
 def test_T2_T5_run_takes_the_counter_with_the_key_reads_and_an_unused_number_leaves_no_gap(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ccdomain.postgres import connection
-
-    _declare(
-        store,
-        Campaign(id="ventas", name="Ventas"),
-        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
-    )
+    _ventas_on_l1(store)
     with store.unit_of_work() as uow:
         uow.put_block(Block(campaign="ventas", customer=OTHER, at=AT))
         uow.commit()
 
     def route(customer: str, external_id: str, minutes: int = 0) -> Any:
-        return store.run(
-            lambda: route_interaction(
-                store,
-                at=AT + dt.timedelta(minutes=minutes),
-                channel="whatsapp",
-                direction="inbound",
-                customer=customer,
-                line="l1",
-                external_id=external_id,
-                text="hola",
-            )
-        )
+        return _inbound(store, customer, external_id, minutes)
 
     warm = route("+51911111111", "m0")  # the store reads the line and campaign once
     assert warm.ticket.number == 1
-    counted, counting = _round_trips(store)
-    monkeypatch.setattr(connection._Wire, "send", counting)
+    counted = _count_round_trips(monkeypatch)
     first = route(PHONE, "m1")
     # The reads with the counter (no ticket open for the key), then the writes with COMMIT.
     assert counted["sends"] == 2
