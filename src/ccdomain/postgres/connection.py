@@ -363,6 +363,19 @@ class _Catalog:
             self._current = (version, entries)
         return entries
 
+    def contradicted(
+        self,
+        assumed: tuple[int, str],
+        seen: tuple[int, str] | None,
+        entries: dict[tuple[str, str], Any] | None,
+    ) -> None:
+        """A transaction assumed ``assumed`` and read ``seen``: when this store still
+        takes ``assumed`` for the latest, ``seen`` replaces it even with a lower number
+        (a recreated schema), or the next transactions would assume it again and be
+        lost every time."""
+        if self._current[0] == assumed:
+            self._current = ((-1, ""), {}) if seen is None or entries is None else (seen, entries)
+
 
 _CATALOG_VERSION = b"SELECT version, xmin::text FROM catalog_version"
 
@@ -398,6 +411,7 @@ class _Session:
             tx.catalog = None if seen is None else tx.catalog_source.at(seen)
             assumed, tx.catalog_assumed = tx.catalog_assumed, None
             if assumed is not None and seen != assumed:
+                tx.catalog_source.contradicted(assumed, seen, tx.catalog)
                 tx.stale(seen)
             return results
         return self._run(queries)
