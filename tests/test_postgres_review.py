@@ -67,3 +67,33 @@ def test_run_after_the_schema_is_recreated_with_an_older_catalog_version_is_not_
         restored.close()
     assert store.run(name) == "after"
     assert store.run(name) == "after"
+
+
+def _added(n: int, text: str = "hola") -> Any:
+    from ccdomain.events import EventKind, InteractionAdded
+    from ccdomain.models import RouteOutcome
+    from ccdomain.testing.conformance.case import _event, _interaction
+
+    return _event(
+        EventKind.INTERACTION_ADDED,
+        InteractionAdded(interaction=_interaction(1, f"e{n}", text), outcome=RouteOutcome.JOINED),
+    )
+
+
+def test_T11_E1_E2_an_event_postgres_cannot_hold_is_refused_at_record_event_alone(
+    store: PostgresStore,
+) -> None:
+    # record_event defers the row: text PostgreSQL cannot hold (a lone surrogate) must be
+    # refused at the call, the unit going on, not lose the transaction at its commit.
+    from ccdomain.errors import CcdomainError
+
+    with store.unit_of_work() as uow:
+        uow.record_event(_added(1))
+        with pytest.raises(CcdomainError):
+            uow.record_event(_added(2, "a\ud800b"))
+        uow.record_event(_added(3))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        kept = list(uow.events())
+    assert [e.payload.interaction.external_id for e in kept] == ["e1", "e3"]
+    assert [e.seq for e in kept] == sorted({e.seq for e in kept})
