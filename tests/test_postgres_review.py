@@ -204,3 +204,31 @@ def test_T2_T5_T9_T11_run_batches_race_openings_redeliveries_and_catalog_changes
     assert len(added) == len(recorded)
     refused = [e for e in events if e.kind is EventKind.INTERACTION_REFUSED]
     assert len(refused) == sum(1 for m in messages if m["external_id"] in blocked)
+
+
+def test_run_is_not_lost_every_attempt_when_campaigns_change_between_attempts(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    # Another worker redeclares a campaign before each attempt's first statement. A
+    # transaction that read the version first (as before run() assumed it) never loses
+    # to that; one that assumes the version the last attempt read loses every time.
+    _declare(store, Campaign(id="ventas", name="v0"))
+    other = PostgresStore(postgres_server.dsn(), schema=postgres_schema)
+    calls: list[str] = []
+
+    def work() -> str:
+        _declare(other, Campaign(id="soporte", name=f"s{len(calls)}"))
+        with store.unit_of_work() as uow:
+            found = uow.get_campaign("ventas")
+            assert uow.get_ticket(1) is None
+        assert found is not None
+        calls.append(found.name)
+        return found.name
+
+    try:
+        assert store.run(work) == "v0"  # reads and keeps the catalog
+        calls.clear()
+        assert store.run(work, attempts=3) == "v0"
+    finally:
+        other.close()
+    assert len(calls) <= 2  # the first attempt may be lost; the retry reads the version
