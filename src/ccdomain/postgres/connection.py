@@ -363,6 +363,13 @@ class _Catalog:
             self._current = (version, entries)
         return entries
 
+    def contradicted(self, seen: tuple[int, str] | None) -> None:
+        """A transaction under ``run`` assumed a version and read ``seen``: the next
+        transactions assume none (they read the version first, and ``seen`` becomes the
+        latest even with a lower number, a recreated schema). Assuming ``seen`` instead
+        would lose the retry again whenever campaigns or lines change between attempts."""
+        self._current = ((-1 if seen is None else seen[0], ""), {})
+
 
 _CATALOG_VERSION = b"SELECT version, xmin::text FROM catalog_version"
 
@@ -398,6 +405,7 @@ class _Session:
             tx.catalog = None if seen is None else tx.catalog_source.at(seen)
             assumed, tx.catalog_assumed = tx.catalog_assumed, None
             if assumed is not None and seen != assumed:
+                tx.catalog_source.contradicted(seen)
                 tx.stale(seen)
             return results
         return self._run(queries)

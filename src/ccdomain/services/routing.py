@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import attrs
 
 from ccdomain import checks
-from ccdomain.errors import RuleViolation, UnknownCampaign
+from ccdomain.errors import CcdomainError, RuleViolation, StoreError, UnknownCampaign
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
 from ccdomain.models._build import record_builder
@@ -328,20 +328,28 @@ def _route(
     with store.unit_of_work() as uow:
         if external_id is not None and _prefetches(uow):
             uow.prefetch_interaction(external_id)  # type: ignore[attr-defined]
-        target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
+        try:
+            target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
+        except StoreError:
+            raise
+        except CcdomainError:
+            # T9: a recorded message changes nothing and refuses nothing, even when its
+            # target no longer resolves (a line without a default campaign whose
+            # customer's tickets were anonymized, I4).
+            if external_id is not None:
+                duplicate = _duplicate(uow, external_id)
+                if duplicate is not None:
+                    return duplicate
+            raise
         block = uow.get_block(target.campaign.id, target.customer)
         if external_id is not None:
             # T9 after the target and its key's block are read (a store told of the
-            # lookup ahead sends it with those reads): the same message resolves to the
-            # same target, so a redelivery is found here whatever the order, and a
-            # redelivery changes nothing, even once its customer is blocked.
-            seen = uow.find_interaction(external_id)
-            if seen is not None and seen.ticket is not None:
-                known = uow.get_ticket(seen.ticket)
-                if known is not None:
-                    return RouteResult(
-                        ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen
-                    )
+            # lookup ahead sends it with those reads): a redelivery is found here
+            # whatever the target, and changes nothing, even once its customer is
+            # blocked.
+            duplicate = _duplicate(uow, external_id)
+            if duplicate is not None:
+                return duplicate
         if block is not None:
             recorder(uow)(
                 refusal_event(
@@ -406,6 +414,16 @@ def _route(
             uow.commit()
             return result
     raise blocked
+
+
+def _duplicate(uow: UnitOfWork, external_id: str) -> RouteResult | None:
+    """T9: the result of a message already recorded under that external id, or None."""
+    seen = uow.find_interaction(external_id)
+    if seen is not None and seen.ticket is not None:
+        known = uow.get_ticket(seen.ticket)
+        if known is not None:
+            return RouteResult(ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen)
+    return None
 
 
 # Whether a unit-of-work class takes the T9 lookup ahead: asked once per class.
