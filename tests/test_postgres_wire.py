@@ -735,3 +735,47 @@ def test_T2_T5_run_takes_the_counter_with_the_key_reads_and_an_unused_number_lea
     assert again.outcome.value == "opened" and again.ticket.number == 3  # no gap (T5)
     with store.unit_of_work() as uow:
         assert [t.number for t in uow.list_tickets()] == [1, 2, 3]
+
+
+def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_went(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ventas_on_l1(store)
+    _declare(store, Campaign(id="cobranza", name="Cobranza"))
+    outbound = store.run(
+        lambda: route_interaction(
+            store,
+            at=AT,
+            channel="whatsapp",
+            direction="outbound",
+            customer=PHONE,
+            campaign="cobranza",
+            line="l1",
+            external_id="out-1",
+            template="hola",
+        )
+    )
+    assert outbound.ticket.campaign == "cobranza"
+    _inbound(store, OTHER, "warm", 0)  # the store reads the line and campaign once
+    counted = _count_round_trips(monkeypatch)
+    first = _inbound(store, PHONE, "in-1", 1)
+    # T6: the reply goes to the ticket open on the line (cobranza), not the line's default
+    # (ventas), whose key was read ahead: one round trip more.
+    assert first.ticket.number == outbound.ticket.number and first.outcome.value == "joined"
+    assert counted["sends"] == 3
+    counted["sends"] = 0
+    second = _inbound(store, PHONE, "in-2", 2)
+    assert second.ticket.number == outbound.ticket.number
+    assert counted["sends"] == 2  # cobranza's key read ahead this time
+    store.run(
+        lambda: resolve_ticket(
+            store, number=outbound.ticket.number, agent="ana", at=AT + dt.timedelta(minutes=3)
+        )
+    )
+    counted["sends"] = 0
+    back = _inbound(store, PHONE, "in-3", 4)  # nothing open on the line: the default's
+    assert back.ticket.campaign == "ventas" and back.outcome.value == "opened"
+    assert counted["sends"] == 3  # the guess (cobranza) missed once
+    counted["sends"] = 0
+    assert _inbound(store, PHONE, "in-4", 5).ticket.number == back.ticket.number
+    assert counted["sends"] == 2

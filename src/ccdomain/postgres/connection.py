@@ -535,6 +535,11 @@ class _Tx:
         # customer's tickets next, then, most often, that campaign's key).
         self.blocks_seen: dict[tuple[str, str], str | None] = {}
         self.line_campaign: str | None = None
+        self.line_id: str | None = None
+        # The (line, customer) whose key was read ahead by a guess (see
+        # ``tickets_for_customer``): the key read next for that customer, if any, is
+        # where the message went, and the next guess for them.
+        self.guessed: tuple[str, str] | None = None
         self.generation = 0
         # Statements waiting to be sent with the next one (see _Session), each with
         # what it is: True a deferred write, False a transaction control statement, or a
@@ -694,6 +699,8 @@ class _Tx:
 
     def _ended(self) -> None:
         self.line_campaign = None
+        self.line_id = None
+        self.guessed = None
         self.catalog_written = False
         self.active = False
         self.catalog = None
@@ -762,6 +769,7 @@ class _StoreHandle(Protocol):
     """What a unit of work needs of its store (:class:`~ccdomain.postgres.PostgresStore`)."""
 
     _decoded: dict[tuple[type, str], Any]
+    _key_guesses: dict[tuple[str, str], str]
     _purge_pending: bool
     _local: threading.local
 
@@ -1086,6 +1094,15 @@ class _UnitOfWorkBase:
         tx = self._tx
         assert tx is not None
         self._first = None
+        guessed = tx.guessed
+        if guessed is not None and guessed[1] == customer:
+            # The key read ahead for this customer's message was not its key: this one
+            # is, and is the next guess (bounded: forgotten all at once when full).
+            guesses = self._store._key_guesses
+            if len(guesses) >= _DECODED_LIMIT:
+                guesses.clear()
+            guesses[guessed] = campaign
+            tx.guessed = None
         query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
         policy = self._store.schema_version >= _POLICY_SINCE
         if policy:

@@ -108,6 +108,7 @@ class PostgresContactRepository(_UnitOfWorkBase):
             tx = self._tx
             assert tx is not None
             tx.line_campaign = found.campaign
+            tx.line_id = found.id
         return found
 
     @_guarded

@@ -108,6 +108,9 @@ class PostgresStore:
         self._timeout = float(timeout)
         self._local = threading.local()
         self._decoded: dict[tuple[type, str], Any] = {}
+        # (line, customer) -> the campaign the customer's last inbound message on the
+        # line went to when it was not the line's default: the key read ahead next time.
+        self._key_guesses: dict[tuple[str, str], str] = {}
         self._purge_pending = False
         self._closed = False
         # Each pooled connection's statement sender, with the statements it prepared.

@@ -258,6 +258,11 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             tx = self._tx
             assert tx is not None
             default = tx.line_campaign
+            line = tx.line_id
+            if line is not None and type(customer) is str:
+                # The campaign this customer's last message on the line went to, when it
+                # was not the default (T6: a conversation goes on where it is open).
+                default = self._store._key_guesses.get((line, customer), default)
             if (
                 default
                 and self._locking
@@ -265,9 +270,11 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 and (default, customer) not in tx.open_seen
             ):
                 # An inbound message's routing reads the customer's tickets, then the key
-                # of the campaign it goes to, most often its line's default: read ahead
-                # in the same round trip.
+                # of the campaign it goes to, most often its line's default or where the
+                # customer's last message went: read ahead in the same round trip.
                 found = self._read_key(default, customer, (query, (customer,)))
+                if line is not None:
+                    tx.guessed = (line, customer)
                 if found is not None:
                     return [self._load(row[0], Ticket) for row in found]
             return self._all(query, (customer,), Ticket)
