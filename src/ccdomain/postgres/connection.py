@@ -453,8 +453,8 @@ class _Session:
         if tx.catalog_unread:  # what it read of them so far is checked first
             self.execute_all(())
         tx.catalog = None
+        tx.catalog_unread = False
         tx.catalog_written = True
-        self.tx.catalog_unread = False
 
 
 _BEGIN: tuple[_Send, bool | Callable[[_Result], None]] = ((b"BEGIN", (), None, None), False)

@@ -42,13 +42,11 @@ from ccdomain.postgres.connection import (
     _OPEN_SQL,
     _PENDING,
     _TAKE_COUNTER,
+    TICKET_COUNTER,
     _counter_value,
     _guarded,
     _Result,
     _UnitOfWorkBase,
-)
-from ccdomain.postgres.connection import (
-    TICKET_COUNTER as _TICKET_COUNTER,
 )
 from ccdomain.rules.tickets import check_replacement
 
@@ -106,7 +104,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             found = self._one(_OPEN_SQL, (campaign, customer), Ticket)
         if found is not None:
             return found, False
-        number = tx.counters.get(_TICKET_COUNTER)
+        number = tx.counters.get(TICKET_COUNTER)
         if number is not None:
             self._wdb()
             number += 1
@@ -115,11 +113,11 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             # we waited for it. The second statement runs once the lock is granted, and
             # sees it (one round trip).
             taken, again = self._wdb().execute_all(
-                ((_TAKE_COUNTER, (_TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
+                ((_TAKE_COUNTER, (TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
             )
             number = _counter_value(taken)
-            tx.written[_TICKET_COUNTER] = number
-            tx.counters[_TICKET_COUNTER] = number - 1
+            tx.written[TICKET_COUNTER] = number
+            tx.counters[TICKET_COUNTER] = number - 1
             # Reads of open tickets made before the lock may miss openings committed
             # meanwhile; from now on no opening commits while this transaction runs.
             self._wrote_tickets()
@@ -140,7 +138,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             b"VALUES (%s, %s, %s, %s, %s, %s)",
             (ticket.number, campaign, customer, _OPEN, ticket.contact, self._dump(ticket)),
         )
-        tx.counters[_TICKET_COUNTER] = number
+        tx.counters[TICKET_COUNTER] = number
         self._wrote_tickets()
         tx.locked[number] = (campaign, customer, True)
         tx.opened.add(number)
