@@ -344,10 +344,14 @@ class _Catalog:
         """The latest version seen and its entries (version ``(-1, "")``: none yet)."""
         return self._current
 
-    def outdated(self) -> None:
-        """A transaction of this store changed campaigns or lines: the version it read is
-        not the latest any more, so the next transactions assume none (they read it)."""
-        self._current = ((self._current[0][0], ""), {})
+    def distrust(self, seen: tuple[int, str] | None = None) -> None:
+        """The next transactions assume no version (they read it first): a transaction
+        of this store changed campaigns or lines (``seen`` None: the number stays), or
+        one under ``run`` assumed a version and read ``seen``, which then becomes the
+        latest even with a lower number (a recreated schema). Assuming ``seen`` instead
+        would lose the retry again whenever campaigns or lines change between attempts."""
+        number = self._current[0][0] if seen is None else seen[0]
+        self._current = ((number, ""), {})
 
     def at(self, version: tuple[int, str]) -> dict[tuple[str, str], Any]:
         """The entries of that version (new ones when it is not the latest seen).
@@ -363,15 +367,10 @@ class _Catalog:
             self._current = (version, entries)
         return entries
 
-    def contradicted(self, seen: tuple[int, str] | None) -> None:
-        """A transaction under ``run`` assumed a version and read ``seen``: the next
-        transactions assume none (they read the version first, and ``seen`` becomes the
-        latest even with a lower number, a recreated schema). Assuming ``seen`` instead
-        would lose the retry again whenever campaigns or lines change between attempts."""
-        self._current = ((-1 if seen is None else seen[0], ""), {})
-
 
 _CATALOG_VERSION = b"SELECT version, xmin::text FROM catalog_version"
+# The counter of ticket numbers (T5).
+TICKET_COUNTER = "ticket"
 
 
 class _Session:
@@ -405,7 +404,7 @@ class _Session:
             tx.catalog = None if seen is None else tx.catalog_source.at(seen)
             assumed, tx.catalog_assumed = tx.catalog_assumed, None
             if assumed is not None and seen != assumed:
-                tx.catalog_source.contradicted(seen)
+                tx.catalog_source.distrust(seen)
                 tx.stale(seen)
             return results
         return self._run(queries)
@@ -557,19 +556,28 @@ class _Tx:
         self.catalog_unread = source is not None
         if self.speculative and source is not None:
             version, entries = source.latest()
-            if version[1]:  # a version read (not one outdated by a write)
+            if version[1]:  # a version read (not one distrusted)
                 self.catalog, self.catalog_assumed = entries, version
 
     def stale(self, seen: tuple[int, str] | None) -> None:
         """The catalog version read is not the one the transaction assumed: it is lost
         (nothing of it was kept) and ``run`` runs it again."""
-        message = (
+        self.lose(
             "campaigns or lines changed since this worker last read them (catalog version "
             f"{'none' if seen is None else seen[0]}); the transaction read the old ones"
         )
-        self.reset()
-        self.lost = f"{message}; the whole transaction was rolled back: nothing of it was kept"
+        assert self.lost is not None
         raise TransactionConflict(self.lost)
+
+    def took_ticket_counter(self, number: int) -> None:
+        """The ticket counter's row is locked by this transaction and holds ``number``,
+        not used yet (the commit writes back the last number used, T5). Reads of tickets
+        made before the lock may miss openings committed meanwhile; from now on no
+        opening commits while this transaction runs: they are read again."""
+        self.written[TICKET_COUNTER] = number
+        self.counters[TICKET_COUNTER] = number - 1
+        self.open_seen.clear()
+        self.lists_seen.clear()
 
     def checked(self) -> None:
         """Read the catalog version now if the transaction assumed one and has not read it
@@ -630,7 +638,7 @@ class _Tx:
         final.append((b"COMMIT", None))
         self.session._run(final)
         if self.catalog_written and self.catalog_source is not None:
-            self.catalog_source.outdated()
+            self.catalog_source.distrust()
         self._ended()
 
     def rollback(self) -> None:
@@ -674,13 +682,17 @@ class _Tx:
             or isinstance(error, StoreUnavailable)
             or not (usable or (in_error and savepoint))
         ):
-            message = str(error)
-            self.reset()
-            self.lost = (
-                f"{message}; the whole transaction was rolled back: nothing of it was kept"
-                if "nothing of it was kept" not in message
-                else message
-            )
+            self.lose(str(error))
+
+    def lose(self, message: str) -> None:
+        """Roll the whole transaction back and mark it lost: every later operation of its
+        units of work fails saying ``message`` and that nothing of it was kept."""
+        self.reset()
+        self.lost = (
+            f"{message}; the whole transaction was rolled back: nothing of it was kept"
+            if "nothing of it was kept" not in message
+            else message
+        )
 
     def forget(self) -> None:
         """Forget what the transaction knew of its locked rows and its reads (a savepoint
@@ -755,8 +767,6 @@ _TAKE_COUNTER_IF_NONE_OPEN = (
     b"tickets WHERE campaign = %s AND customer = %s AND status = 'open') "
     b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
 )
-# The counter of ticket numbers (T5).
-TICKET_COUNTER = "ticket"
 
 
 def _counter_value(result: _Result) -> int:
@@ -1048,13 +1058,7 @@ class _UnitOfWorkBase:
         if counter:
             taken = results.pop(0).fetchone()
             if taken is not None:
-                number = int(taken[0])
-                tx.written[TICKET_COUNTER] = number
-                tx.counters[TICKET_COUNTER] = number - 1
-                # Reads of tickets made before the counter may miss openings committed
-                # meanwhile; from now on no opening commits while this transaction runs.
-                tx.open_seen.clear()
-                tx.lists_seen.clear()
+                tx.took_ticket_counter(int(taken[0]))
         found, listed = results
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)

@@ -116,11 +116,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 ((_TAKE_COUNTER, (TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
             )
             number = _counter_value(taken)
-            tx.written[TICKET_COUNTER] = number
-            tx.counters[TICKET_COUNTER] = number - 1
-            # Reads of open tickets made before the lock may miss openings committed
-            # meanwhile; from now on no opening commits while this transaction runs.
-            self._wrote_tickets()
+            tx.took_ticket_counter(number)
             row = again.fetchone()
             if row is not None:
                 found = self._load(row[0], Ticket)

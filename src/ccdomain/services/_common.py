@@ -29,6 +29,7 @@ __all__ = [
     "declared_campaign",
     "get_campaign",
     "get_line",
+    "implements",
     "live_contact",
     "reading",
     "recorder",
@@ -38,9 +39,19 @@ _MAX_TOMBSTONE_HOPS: Final = 1000
 _UNIT_OF_WORK: Final = ("get_contact", "events")
 
 
-# Whether a unit-of-work class records events without numbering them at once: asked
-# once per class (a runtime Protocol check walks its methods).
-_RECORDS: dict[type, bool] = {}
+# Whether a unit-of-work class implements an optional port, by (class, port): asked once
+# per class, not per call (a runtime Protocol check walks every method of the port).
+_IMPLEMENTS: dict[tuple[type, type], bool] = {}
+
+
+def implements(uow: object, port: type) -> bool:
+    """Whether ``uow`` implements the optional ``port`` (a runtime-checkable Protocol of
+    :mod:`ccdomain.ports`), asked once per class."""
+    key = (type(uow), port)
+    known = _IMPLEMENTS.get(key)
+    if known is None:
+        known = _IMPLEMENTS[key] = isinstance(uow, port)
+    return known
 
 
 def recorder(uow: UnitOfWork) -> Callable[[Event], object]:
@@ -52,11 +63,9 @@ def recorder(uow: UnitOfWork) -> Callable[[Event], object]:
     (``recorder(uow)(ticket_event(...))``): a store may then number in place an event
     nobody else holds.
     """
-    kind = type(uow)
-    records = _RECORDS.get(kind)
-    if records is None:
-        records = _RECORDS[kind] = isinstance(uow, EventRecorder)
-    return uow.record_event if records else uow.append_event  # type: ignore[attr-defined]
+    if implements(uow, EventRecorder):
+        return uow.record_event  # type: ignore[attr-defined,no-any-return]
+    return uow.append_event
 
 
 def reading(

@@ -63,7 +63,7 @@ from ccdomain.rules.assignment import (
 )
 from ccdomain.rules.states import SYSTEM
 from ccdomain.rules.tickets import ticket_event
-from ccdomain.services._common import live_contact, recorder
+from ccdomain.services._common import implements, live_contact, recorder
 
 __all__ = [
     "assign_opened",
@@ -77,18 +77,11 @@ __all__ = [
 
 _OUTBOUND = Direction.OUTBOUND
 _FAMILIES: Final = (Family.DIGITAL, Family.VOICE)
-# Whether a unit-of-work class implements the port: asked once per class, not per call
-# (a runtime Protocol check walks every method).
-_ASSIGNS: dict[type, bool] = {}
 
 
 def assignment_port(uow: UnitOfWork) -> AssignmentRepository | None:
     """The unit of work as an assignment repository, or None when it is not one."""
-    kind = type(uow)
-    known = _ASSIGNS.get(kind)
-    if known is None:
-        known = _ASSIGNS[kind] = isinstance(uow, AssignmentRepository)
-    return uow if known else None  # type: ignore[return-value]
+    return uow if implements(uow, AssignmentRepository) else None  # type: ignore[return-value]
 
 
 def _vip(uow: UnitOfWork, ticket: Ticket) -> bool:

@@ -56,7 +56,7 @@ from ccdomain.rules.tickets import (
     opened_event,
     with_interaction,
 )
-from ccdomain.services._common import get_campaign, get_line, recorder
+from ccdomain.services._common import get_campaign, get_line, implements, recorder
 from ccdomain.services.assignment import assign_opened
 from ccdomain.services.auto_resolve import resolve_if_due
 from ccdomain.services.contact_policy import check_outbound, note_inbound, note_outbound
@@ -326,7 +326,7 @@ def _route(
 ) -> RouteResult:
     """:func:`route_checked` with its parameters by position (both entry points call it)."""
     with store.unit_of_work() as uow:
-        if external_id is not None and _prefetches(uow):
+        if external_id is not None and implements(uow, InteractionPrefetch):
             uow.prefetch_interaction(external_id)  # type: ignore[attr-defined]
         try:
             target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
@@ -424,18 +424,6 @@ def _duplicate(uow: UnitOfWork, external_id: str) -> RouteResult | None:
         if known is not None:
             return RouteResult(ticket=known, outcome=RouteOutcome.DUPLICATE, interaction=seen)
     return None
-
-
-# Whether a unit-of-work class takes the T9 lookup ahead: asked once per class.
-_PREFETCHES: dict[type, bool] = {}
-
-
-def _prefetches(uow: UnitOfWork) -> bool:
-    kind = type(uow)
-    known = _PREFETCHES.get(kind)
-    if known is None:
-        known = _PREFETCHES[kind] = isinstance(uow, InteractionPrefetch)
-    return known
 
 
 def _template_text(
