@@ -37,10 +37,12 @@ from ccdomain.models import (  # noqa: E402
     Interaction,
     Line,
     OptOut,
+    PerFamily,
     Presence,
     Ticket,
     TicketStatus,
 )
+from ccdomain.ports import OpeningPrefetch  # noqa: E402
 from ccdomain.postgres import MIGRATIONS, VERSION_TABLE, PostgresStore  # noqa: E402
 from ccdomain.tickets import resolve_ticket, route_interaction  # noqa: E402
 
@@ -779,3 +781,127 @@ def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_
     counted["sends"] = 0
     assert _inbound(store, PHONE, "in-4", 5).ticket.number == back.ticket.number
     assert counted["sends"] == 2
+
+
+# -- an opening's agents read with the key (OpeningPrefetch) -------------------------------------
+
+
+def _agents_on_q1(store: PostgresStore) -> None:
+    _declare(
+        store,
+        Campaign(id="ventas", name="Ventas", queue="q1"),
+        Line(id="l1", channel=Channel.WHATSAPP, address="+5117001000", campaign="ventas"),
+    )
+    _declare(store, Campaign(id="cobros", name="Cobros"))
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(
+            AgentState(
+                agent=Agent(id="ana", queues=("q1",), capacity=PerFamily(digital=5, voice=1)),
+                presence=Presence.ONLINE,
+            )
+        )
+        uow.commit()
+
+
+def _agent_locked(sql: Any, agent_id: str) -> bool:
+    """Whether another connection finds the agent's row locked."""
+    try:
+        sql.execute(b"SELECT 1 FROM agents WHERE id = %s FOR UPDATE NOWAIT", (agent_id,))
+    except psycopg.errors.LockNotAvailable:
+        return True
+    return False
+
+
+def test_A2_A4_run_reads_an_openings_agents_with_the_key_and_an_opening_takes_two_round_trips(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _agents_on_q1(store)
+    _inbound(store, "+51911111111", "warm", 0)  # the catalog and the statements, known
+
+    def outbound(customer: str, minutes: int) -> Any:
+        return store.run(
+            lambda: route_interaction(
+                store,
+                at=AT + dt.timedelta(minutes=minutes),
+                channel="call",
+                direction="outbound",
+                customer=customer,
+                campaign="ventas",
+                agent="ana",
+                status="answered",
+            )
+        )
+
+    counted = _count_round_trips(monkeypatch)
+    called = outbound(PHONE, 1)
+    assert called.outcome.value == "opened" and called.ticket.assignee == "ana"  # A4
+    assert counted["sends"] == 2
+    counted["sends"] = 0
+    wrote = _inbound(store, "+51922222222", "m-2", 2)
+    assert wrote.outcome.value == "opened" and wrote.ticket.assignee == "ana"  # A2
+    assert counted["sends"] == 2
+    counted["sends"] = 0
+    joined = _inbound(store, "+51922222222", "m-3", 3)
+    assert joined.outcome.value == "joined" and counted["sends"] == 2
+    with store.unit_of_work() as uow:
+        state = uow.get_agent_state("ana")
+        assert state is not None and state.open == PerFamily(digital=2, voice=1)
+
+
+def test_A2_T2_agents_are_locked_after_the_key_and_only_when_it_opens(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    _agents_on_q1(store)
+    other = sql(postgres_server, store)
+    with store.unit_of_work() as uow:
+        uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.get_or_open_ticket("cobros", "+51933333333", opener("cobros", "+51933333333"))
+        uow.commit()
+    # A key with an open ticket: its row is locked, no agent (a closing of that ticket
+    # locks the row, then its agent: nothing here waits on the other's lock).
+    with store.unit_of_work() as uow:
+        assert isinstance(uow, OpeningPrefetch)
+        uow.prefetch_opening(agent="ana", queue=None)
+        assert uow.get_campaign("ventas") is not None
+        assert uow.get_block("ventas", PHONE) is None
+        assert not _agent_locked(other, "ana")
+        uow.rollback()
+    # A key without one: its opening's agents are read, locked, with the key.
+    with store.unit_of_work() as uow:
+        assert isinstance(uow, OpeningPrefetch)
+        uow.prefetch_opening(agent=None, queue=None)
+        assert uow.get_campaign("ventas") is not None
+        assert uow.get_block("ventas", "+51944444444") is None
+        assert _agent_locked(other, "ana")
+        uow.rollback()
+    # A guessed key (an inbound message's line default): only when the customer has no
+    # open ticket at all, so that the key read next, the message's, has none to lock.
+    for customer, locked in (("+51933333333", False), ("+51955555555", True)):
+        with store.unit_of_work() as uow:
+            assert isinstance(uow, OpeningPrefetch)
+            uow.prefetch_opening(agent=None, queue=None)
+            assert uow.get_line("l1") is not None and uow.get_campaign("ventas") is not None
+            uow.tickets_for_customer(customer)
+            assert _agent_locked(other, "ana") is locked, customer
+            uow.rollback()
+
+
+def test_A2_E2_a_read_made_ahead_in_a_unit_rolled_back_keeps_nothing_of_it(
+    store: PostgresStore,
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_agent_state(agent("ana"))
+        uow.commit()
+    with store.unit_of_work() as outer:
+        assert outer.get_open_ticket("ventas", PHONE) is None  # the nested unit's savepoint
+        with store.unit_of_work() as nested:
+            nested.put_agent_state(attrs.evolve(agent("ana"), presence=Presence.AWAY))
+            assert [s.presence for s in nested.agent_states_for_queue("q1")] == [Presence.AWAY]
+            nested.get_or_open_ticket(
+                "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
+            )  # its queue's agents read ahead, not sent yet
+            nested.rollback()
+        for _ in range(2):  # read, then answered from what was read
+            assert [s.presence for s in outer.agent_states_for_queue("q1")] == [Presence.ONLINE]
+        assert outer.get_open_ticket("ventas", PHONE) is None
+        outer.commit()

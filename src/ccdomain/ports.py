@@ -61,6 +61,7 @@ __all__ = [
     "EventRecorder",
     "IdentityRepository",
     "InteractionPrefetch",
+    "OpeningPrefetch",
     "Purgeable",
     "ServiceLevelReads",
     "Store",
@@ -462,6 +463,28 @@ class InteractionPrefetch(Protocol):
 
     def prefetch_interaction(self, external_id: str) -> None:
         """A hint: ``find_interaction(external_id)`` is asked soon in this unit of work."""
+
+
+@runtime_checkable
+class OpeningPrefetch(Protocol):
+    """A unit of work told ahead whose agents routing reads if it opens a ticket (A2, A4).
+
+    Optional. When routing opens a ticket it gives it to an agent next: to ``agent``,
+    the agent of an outbound message, when that agent is known (A4), else to an agent
+    of the ticket's queue (A2), whose states it reads (locked, in a store that locks).
+    A store whose reads are round trips to a database can read those states with the
+    key's reads when told first: routing calls ``prefetch_opening`` before resolving
+    the target when the unit of work has it. ``queue`` is the queue the message names
+    (None: the ticket takes its campaign's or line's, X4, which the store may work out
+    itself). ``get_agent_state`` and ``agent_states_for_queue`` answer as they would
+    without the hint. The PostgreSQL store has it; the conformance suite checks it when
+    a host's unit of work does.
+    """
+
+    def prefetch_opening(self, *, agent: str | None, queue: str | None) -> None:
+        """A hint: if this unit of work opens a ticket for the key it reads next, it
+        asks for ``agent``'s state (when not None) and the states of the ticket's
+        queue's agents soon."""
 
 
 @runtime_checkable

@@ -24,14 +24,16 @@ from collections.abc import Sequence
 
 from ccdomain.errors import RuleViolation
 from ccdomain.models import AgentState, Family, WaitingTicket
-from ccdomain.postgres.connection import _PENDING, _guarded, _UnitOfWorkBase
+from ccdomain.postgres.connection import (
+    _AGENT_BY_ID,
+    _AGENTS_OF_QUEUE,
+    _AGENTS_VERSION,
+    _PENDING,
+    _guarded,
+    _UnitOfWorkBase,
+)
 
 _LINE_ORDER = b" ORDER BY rank, opened_at, number"
-_AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
-_AGENTS_OF_QUEUE = (
-    b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"] ORDER BY id'
-)
-_AGENTS_VERSION = 2  # the schema version that created the assignment tables
 
 
 class PostgresAssignmentRepository(_UnitOfWorkBase):
@@ -49,20 +51,23 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
 
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
-        """Insert or replace an agent's state, its queues reindexed."""
+        """Insert or replace an agent's state, its queues reindexed (sent with the next
+        statement: an upsert by id is refused by nothing)."""
         tx = self._tx
         assert tx is not None
-        try:
-            self._wdb().execute(
-                b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
-                b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
-                (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
-            )
-        finally:
-            # Forgotten after the write is sent: reads made ahead go with it, before it,
-            # and keep what they read when it arrives (A2, A4).
-            tx.agents_seen.clear()
-            tx.agent_seen.clear()
+        db = self._wdb()
+        if None in tx.agents_seen.values() or _PENDING in tx.agent_seen.values():
+            # Reads of agents made ahead and not sent yet go first, and are kept: they
+            # would otherwise arrive after the write is forgotten, with what it replaced.
+            tx.flush()
+        db.defer(
+            b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
+            b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
+            (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
+        )
+        # What was read of agents before it no longer answers (A2, A4).
+        tx.agents_seen.clear()
+        tx.agent_seen.clear()
 
     @_guarded
     def get_agent_state(self, agent_id: str) -> AgentState | None:

@@ -69,6 +69,7 @@ from ccdomain.errors import RuleViolation, StoreError, StoreUnavailable
 from ccdomain.fast_json import _json
 from ccdomain.models import Block, Campaign, Company, Line, Payment, Product, Promise, Ticket
 from ccdomain.postgres.schema import MIGRATIONS
+from ccdomain.rules.routing import ticket_queue
 from ccdomain.serialization import from_json
 
 __all__ = ["TransactionConflict"]
@@ -459,6 +460,10 @@ class _Session:
 _BEGIN: tuple[_Send, bool | Callable[[_Result], None]] = ((b"BEGIN", (), None, None), False)
 
 
+def _drop(result: _Result) -> None:
+    """What a read made ahead keeps once what it read is forgotten: nothing."""
+
+
 def _control(statement: str) -> tuple[_Send, bool | Callable[[_Result], None]]:
     """A transaction control statement (no values) as it waits in ``_Tx.pending``."""
     return ((statement.encode(), (), None, None), False)
@@ -526,6 +531,9 @@ class _Tx:
         # ticket this transaction opened (A4); and the numbers of those tickets.
         self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
         self.opened: set[int] = set()
+        # What routing said an opening is given to (``prefetch_opening``): the outbound
+        # message's agent and the queue the message names, until the transaction ends.
+        self.opening: tuple[str | None, str | None] | None = None
         # External ids whose T9 lookup was sent ahead (``prefetch_interaction``): a box
         # that receives the recorded interaction's text, or None (not recorded).
         self.ids_ahead: dict[str, list[Any]] = {}
@@ -697,6 +705,12 @@ class _Tx:
     def forget(self) -> None:
         """Forget what the transaction knew of its locked rows and its reads (a savepoint
         was rolled back: its writes are undone, the locks taken under it may be gone)."""
+        if self.pending:
+            # Reads made ahead and not sent yet run before the rollback: what they read
+            # is forgotten too (they would keep it once it arrives).
+            self.pending = [
+                (send, kind if type(kind) is bool else _drop) for send, kind in self.pending
+            ]
         self.locked.clear()
         self.free_ids.clear()
         self.open_seen.clear()
@@ -710,6 +724,7 @@ class _Tx:
         self.ids_ahead.clear()
 
     def _ended(self) -> None:
+        self.opening = None
         self.line_campaign = None
         self.line_id = None
         self.guessed = None
@@ -767,6 +782,39 @@ _TAKE_COUNTER_IF_NONE_OPEN = (
     b"tickets WHERE campaign = %s AND customer = %s AND status = 'open') "
     b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
 )
+
+
+# A2, A4: an agent's state, and the states of a queue's agents in id order (the lock order).
+_AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
+_OF_QUEUE = b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"]'
+_AGENTS_OF_QUEUE = _OF_QUEUE + b" ORDER BY id"
+_AGENTS_VERSION = 2  # the schema version that created the assignment tables
+
+
+@functools.cache
+def _ahead_agents(guessed: bool, agent: bool, queue: bool) -> bytes:
+    """What ``_read_key`` adds to its row for the agents an opening of the key is given
+    to next (A2, A4; see ``prefetch_opening``): the outbound message's agent, then the
+    agents of the ticket's queue unless that agent is known, each read locked only when
+    the key has no open ticket (NULL: not read). It runs after the key's open ticket is
+    locked, so the agents are locked after it, as everywhere else. When the key is a
+    guess, only when the customer has no open ticket at all: the key read next is then
+    the message's, and has none either (nothing is locked before its ticket)."""
+    unless = (
+        b"SELECT 1 FROM tickets WHERE customer = %s AND status = 'open'"
+        if guessed
+        else b"SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+    )
+    sql = b""
+    if agent:
+        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY("
+        sql += _AGENT_BY_ID + b" FOR UPDATE) END"
+    if queue:
+        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY(" + _OF_QUEUE
+        if agent:
+            sql += b" AND NOT EXISTS (SELECT 1 FROM agents WHERE id = %s)"
+        sql += b" ORDER BY id FOR UPDATE) END"
+    return sql
 
 
 def _counter_value(result: _Result) -> int:
@@ -1075,6 +1123,20 @@ class _UnitOfWorkBase:
             tx.locked[ticket.number] = (campaign, customer, True)
         return out
 
+    def _default_queue(self, campaign: str) -> str | None:
+        """X4: the queue of a new ticket of ``campaign`` on the line this transaction read
+        last, from the catalog's entries (None when they are not there: not read here)."""
+        tx = self._tx
+        assert tx is not None
+        catalog = tx.catalog
+        if catalog is None:
+            return None
+        record = catalog.get(("campaigns", campaign))
+        if type(record) is not Campaign:
+            return None
+        line = None if tx.line_id is None else catalog.get(("lines", tx.line_id))
+        return ticket_queue(record, line if type(line) is Line else None)
+
     def _open_ticket(self, campaign: str, customer: str) -> Ticket | None:
         """The open ticket of a key, locked (see :meth:`_open`)."""
         tx = self._tx
@@ -1116,14 +1178,52 @@ class _UnitOfWorkBase:
         if phone:
             query += _AHEAD_PHONES
             params.append(customer)
+        agent, queue = self._opening_agents(campaign)
+        if agent is not None or queue is not None:
+            # A key read first for an inbound message is a guess (``first``: the
+            # customer's tickets, which say where it goes).
+            is_guess = first is not None
+            query += _ahead_agents(is_guess, agent is not None, queue is not None)
+            unless = [customer] if is_guess else [campaign, customer]
+            if agent is not None:
+                params += (*unless, agent)
+            if queue is not None:
+                params += (*unless, queue) if agent is None else (*unless, queue, agent)
         _, block, *rest = self._open(campaign, customer, (query, params), first)
         tx.blocks_seen[(campaign, customer)] = block
         if policy:
             channels, texts = rest.pop(0), rest.pop(0)
             tx.opt_outs_seen[(campaign, customer)] = dict(zip(channels, texts, strict=True))
         if phone:
-            tx.phones_seen[customer] = rest[0]
+            tx.phones_seen[customer] = rest.pop(0)
+        known = None
+        if agent is not None:
+            known = rest.pop(0)
+            if known is not None:  # read, locked: its text, or None (no such agent)
+                tx.agent_seen[agent] = known[0] if known else None
+        if queue is not None:
+            texts = rest.pop(0)
+            if texts is not None and not known:  # read, locked (not when the agent is known)
+                tx.agents_seen[queue] = list(texts)
         return self._first
+
+    def _opening_agents(self, campaign: str) -> tuple[str | None, str | None]:
+        """The agent and the queue whose agents an opening of ``campaign``'s key would
+        read next, as routing said (``prefetch_opening``; (None, None): not said). The
+        queue is the one the message names, else the ticket's (X4) when the campaign and
+        the line this transaction read last are known without a read."""
+        tx = self._tx
+        assert tx is not None
+        opening = tx.opening
+        if opening is None or self._store.schema_version < _AGENTS_VERSION:
+            return None, None
+        agent, queue = opening
+        if queue is None:
+            queue = self._default_queue(campaign)
+        return (
+            agent if type(agent) is str else None,
+            queue if type(queue) is str and queue else None,
+        )
 
     # -- rows --------------------------------------------------------------------------------
 

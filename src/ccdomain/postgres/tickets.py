@@ -36,8 +36,10 @@ from typing import Any
 from ccdomain.errors import RuleViolation, UnknownTicket
 from ccdomain.models import Direction, Interaction, Ticket, TicketStatus, Typification
 from ccdomain.ports import checked_opening
-from ccdomain.postgres.assignment import _AGENT_BY_ID, _AGENTS_OF_QUEUE, _AGENTS_VERSION
 from ccdomain.postgres.connection import (
+    _AGENT_BY_ID,
+    _AGENTS_OF_QUEUE,
+    _AGENTS_VERSION,
     _KEY_TICKETS,
     _OPEN_SQL,
     _PENDING,
@@ -139,7 +141,13 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx.locked[number] = (campaign, customer, True)
         tx.opened.add(number)
         queue = ticket.queue
-        if queue and ticket.assignee is None and self._store.schema_version >= _AGENTS_VERSION:
+        if (
+            queue
+            and ticket.assignee is None
+            and queue not in tx.agents_seen
+            and not self._agent_known()
+            and self._store.schema_version >= _AGENTS_VERSION
+        ):
             # Routing gives an opened ticket to an agent of its queue next (A2), reading
             # them locked: read with the next statement. The transaction holds the ticket
             # counter, which every opening takes first, so no opening waits longer.
@@ -149,6 +157,15 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             tx.agents_seen[queue] = None
             self._db().ahead(_AGENTS_OF_QUEUE + b" FOR UPDATE", (queue,), keep)
         return ticket, True
+
+    def _agent_known(self) -> bool:
+        """Whether the agent of an outbound message routing said it opens for
+        (``prefetch_opening``) was read and exists: the ticket goes to them (A4), and
+        the queue's agents are not read."""
+        tx = self._tx
+        assert tx is not None
+        agent = None if tx.opening is None else tx.opening[0]
+        return agent is not None and type(tx.agent_seen.get(agent)) is str
 
     @_guarded
     def get_open_ticket(self, campaign: str, customer: str) -> Ticket | None:
@@ -390,6 +407,15 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         db.ahead(_ID_LOCK, (external_id,), _ignore)
         db.ahead(_ID_LOOKUP, (external_id,), keep)
         tx.ids_ahead[external_id] = box
+
+    @_guarded
+    def prefetch_opening(self, *, agent: str | None, queue: str | None) -> None:
+        """Read the agents an opening of the key read next is given to, locked, with the
+        key's reads (:class:`~ccdomain.ports.OpeningPrefetch`; see ``_open``)."""
+        tx = self._tx
+        assert tx is not None
+        if self._locking:
+            tx.opening = (agent, queue)
 
     @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:

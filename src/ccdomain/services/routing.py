@@ -35,7 +35,7 @@ from ccdomain.errors import CcdomainError, RuleViolation, StoreError, UnknownCam
 from ccdomain.errors import show as _show
 from ccdomain.models import Channel, Direction, Interaction, RouteOutcome, Ticket
 from ccdomain.models._build import record_builder
-from ccdomain.ports import InteractionPrefetch, Store, UnitOfWork
+from ccdomain.ports import InteractionPrefetch, OpeningPrefetch, Store, UnitOfWork
 from ccdomain.rules.contact_policy import template_text
 from ccdomain.rules.routing import (
     Target,
@@ -328,6 +328,11 @@ def _route(
     with store.unit_of_work() as uow:
         if external_id is not None and implements(uow, InteractionPrefetch):
             uow.prefetch_interaction(external_id)  # type: ignore[attr-defined]
+        if implements(uow, OpeningPrefetch):
+            # A2, A4: who an opening is given to, read with the key's reads.
+            uow.prefetch_opening(  # type: ignore[attr-defined]
+                agent=agent if direction is _OUTBOUND else None, queue=queue
+            )
         try:
             target = _target(uow, channel, direction, customer, line_id, campaign_id, at)
         except StoreError:

@@ -27,8 +27,8 @@ from ccdomain.models import (
     Presence,
     WaitingTicket,
 )
-from ccdomain.ports import AssignmentRepository
-from ccdomain.testing.conformance.case import AT, StoreCase
+from ccdomain.ports import AssignmentRepository, OpeningPrefetch
+from ccdomain.testing.conformance.case import AT, PHONE, StoreCase, _opener
 
 __all__ = ["AssignmentRepositoryConformance"]
 
@@ -174,6 +174,50 @@ class AssignmentRepositoryConformance(StoreCase):
             assert port.agent_states_for_queue("q9") == []
             assert port.first_waiting("q1", Family.DIGITAL) == _waiting(1)
             assert [w.number for w in port.list_waiting()] == [1, 2]
+
+    def test_A2_A4_agents_read_ahead_for_an_opening_answer_as_without_the_hint(self) -> None:
+        """Optional (``OpeningPrefetch``): after ``prefetch_opening``, the states of the
+        agent and of the queue's agents answer what they answer without it, for a key
+        that opens a ticket and for one that has one, an agent written in between
+        included."""
+        with self.uow() as uow:
+            port = self.port(uow)
+            if not isinstance(uow, OpeningPrefetch):
+                pytest.skip("the store does not offer prefetch_opening()")
+            uow.put_campaign(Campaign(id="ventas", region="PE", queue="q1"))
+            port.put_agent_state(_agent("ana", "q1"))
+            port.put_agent_state(_agent("luis", "q1", "q2"))
+            uow.commit()
+        ana, luis = _agent("ana", "q1"), _agent("luis", "q1", "q2")
+        hints = [(None, None), ("ana", None), ("nadie", None), (None, "q2"), ("nadie", "q3")]
+        for n, (agent, queue) in enumerate(hints):
+            customer = f"{PHONE}{n}"
+            for has_open in (False, True):
+                if has_open:
+                    self.open_ticket("ventas", customer)
+                with self.uow() as uow:
+                    port = self.port(uow)
+                    assert isinstance(uow, OpeningPrefetch)
+                    uow.prefetch_opening(agent=agent, queue=queue)
+                    assert uow.get_campaign("ventas") is not None
+                    assert uow.get_block("ventas", customer) is None
+                    ticket, opened = uow.get_or_open_ticket(
+                        "ventas", customer, _opener("ventas", customer)
+                    )
+                    assert opened is not has_open
+                    assert port.get_agent_state("ana") == ana
+                    assert port.get_agent_state("nadie") is None
+                    assert port.agent_states_for_queue("q1") == [ana, luis]
+                    assert port.agent_states_for_queue("q2") == [luis]
+                    assert port.agent_states_for_queue("q3") == []
+                    busy = AgentState(agent=ana.agent, open=PerFamily(digital=1))
+                    port.put_agent_state(busy)
+                    assert port.get_agent_state("ana") == busy
+                    assert port.agent_states_for_queue("q1") == [busy, luis]
+                    uow.rollback()
+                with self.uow() as uow:
+                    assert self.port(uow).get_agent_state("ana") == ana
+                    assert uow.get_open_ticket("ventas", customer) == (ticket if has_open else None)
 
     def test_A2_A3_concurrent_routing_never_assigns_a_ticket_twice_nor_past_capacity(
         self,
