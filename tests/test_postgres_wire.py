@@ -905,3 +905,49 @@ def test_A2_E2_a_read_made_ahead_in_a_unit_rolled_back_keeps_nothing_of_it(
             assert [s.presence for s in outer.agent_states_for_queue("q1")] == [Presence.ONLINE]
         assert outer.get_open_ticket("ventas", PHONE) is None
         outer.commit()
+
+
+def _counter_locked(sql: Any) -> bool:
+    """Whether another connection finds the ticket counter's row locked."""
+    try:
+        sql.execute(b"SELECT 1 FROM counters WHERE name = 'ticket' FOR UPDATE NOWAIT")
+    except psycopg.errors.LockNotAvailable:
+        return True
+    return False
+
+
+def test_T2_T5_A2_a_guessed_key_takes_the_counter_only_when_the_customer_has_no_open_ticket(
+    store: PostgresStore, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message whose key was not the one guessed goes where its customer has an open
+    ticket: it takes no counter for the guess. An opening after such a read takes the
+    counter with its second look, and reads its queue's agents in that round trip."""
+    _agents_on_q1(store)
+    other = sql(postgres_server, store)
+    elsewhere = "+51933333333"
+    with store.unit_of_work() as uow:
+        uow.get_or_open_ticket("cobros", elsewhere, opener("cobros", elsewhere))
+        uow.commit()
+    for customer, locked in ((elsewhere, False), ("+51966666666", True)):
+        with store.unit_of_work() as uow:
+            assert isinstance(uow, OpeningPrefetch)
+            uow.prefetch_opening(agent=None, queue=None)
+            assert uow.get_line("l1") is not None and uow.get_campaign("ventas") is not None
+            uow.tickets_for_customer(customer)
+            assert _counter_locked(other) is locked, customer
+            counted = _count_round_trips(monkeypatch)
+            ticket, opened = uow.get_or_open_ticket(
+                "ventas",
+                customer,
+                lambda n, c=customer: attrs.evolve(opener("ventas", c)(n), queue="q1"),
+            )
+            assert opened and ticket.number == 2
+            assert [s.id for s in uow.agent_states_for_queue("q1")] == ["ana"]
+            assert counted["sends"] == (0 if locked else 1)
+            assert _counter_locked(other) and _agent_locked(other, "ana")
+            monkeypatch.undo()
+            uow.rollback()
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        assert ticket.number == 2  # T5: no number lost to the rolled-back openings
+        uow.rollback()

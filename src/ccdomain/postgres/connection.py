@@ -775,12 +775,20 @@ _TAKE_COUNTER = (
     b"INSERT INTO counters (name, value) VALUES (%s, 1) "
     b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
 )
+# Whether a key has an open ticket; whether a customer has one in any campaign.
+_KEY_OPEN = b"SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+_CUSTOMER_OPEN = b"SELECT 1 FROM tickets WHERE customer = %s AND status = 'open'"
 # The same, when a key has no open ticket (routing opens one next, most often): no row
-# when it has one. Sent before the key's reads (see ``_read_key``).
+# when it has one. Sent before the key's reads (see ``_open``). For a guessed key (an
+# inbound message's), when the customer has no open ticket at all: a message whose key
+# was not the one guessed (it goes where its customer has an open ticket) takes nothing.
 _TAKE_COUNTER_IF_NONE_OPEN = (
-    b"INSERT INTO counters (name, value) SELECT %s, 1 WHERE NOT EXISTS (SELECT 1 FROM "
-    b"tickets WHERE campaign = %s AND customer = %s AND status = 'open') "
-    b"ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+    b"INSERT INTO counters (name, value) SELECT %s, 1 WHERE NOT EXISTS ("
+    + _KEY_OPEN
+    + b") ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+_TAKE_COUNTER_IF_CUSTOMER_HAS_NONE_OPEN = _TAKE_COUNTER_IF_NONE_OPEN.replace(
+    _KEY_OPEN, _CUSTOMER_OPEN
 )
 
 
@@ -792,29 +800,40 @@ _AGENTS_VERSION = 2  # the schema version that created the assignment tables
 
 
 @functools.cache
-def _ahead_agents(guessed: bool, agent: bool, queue: bool) -> bytes:
-    """What ``_read_key`` adds to its row for the agents an opening of the key is given
-    to next (A2, A4; see ``prefetch_opening``): the outbound message's agent, then the
-    agents of the ticket's queue unless that agent is known, each read locked only when
-    the key has no open ticket (NULL: not read). It runs after the key's open ticket is
-    locked, so the agents are locked after it, as everywhere else. When the key is a
-    guess, only when the customer has no open ticket at all: the key read next is then
-    the message's, and has none either (nothing is locked before its ticket)."""
-    unless = (
-        b"SELECT 1 FROM tickets WHERE customer = %s AND status = 'open'"
-        if guessed
-        else b"SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
+def _ahead_agents(unless: bytes | None, agent: bool, queue: bool) -> bytes:
+    """The columns that read the agents an opening is given to next (A2, A4; see
+    ``prefetch_opening``), locked: the outbound message's agent, then the agents of the
+    ticket's queue unless that agent is known. With ``unless`` (``_KEY_OPEN`` or
+    ``_CUSTOMER_OPEN``), each is read only when that finds no open ticket (NULL: not
+    read). ``_read_key`` adds them to its row, after the key's open ticket is locked, so
+    agents are locked after ticket rows, as everywhere else (a closing locks its ticket,
+    then its agent); for a guessed key only when the customer has no open ticket at all,
+    so a wrong guess leaves no agent locked before the right key's ticket."""
+    start, end = (
+        (b"ARRAY(", b")")
+        if unless is None
+        else (b"CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY(", b") END")
     )
     sql = b""
     if agent:
-        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY("
-        sql += _AGENT_BY_ID + b" FOR UPDATE) END"
+        sql += b", " + start + _AGENT_BY_ID + b" FOR UPDATE" + end
     if queue:
-        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY(" + _OF_QUEUE
+        sql += b", " + start + _OF_QUEUE
         if agent:
             sql += b" AND NOT EXISTS (SELECT 1 FROM agents WHERE id = %s)"
-        sql += b" ORDER BY id FOR UPDATE) END"
+        sql += b" ORDER BY id FOR UPDATE" + end
     return sql
+
+
+def _agents_params(agent: str | None, queue: str | None, unless: list[str]) -> list[str]:
+    """The values of ``_ahead_agents``'s columns for ``agent`` and ``queue`` (each None:
+    not read), with ``unless``'s values before each when it has any."""
+    params: list[str] = []
+    if agent is not None:
+        params += (*unless, agent)
+    if queue is not None:
+        params += (*unless, queue) if agent is None else (*unless, queue, agent)
+    return params
 
 
 def _counter_value(result: _Result) -> int:
@@ -1097,7 +1116,12 @@ class _UnitOfWorkBase:
             # the key committed by then, as get_or_open_ticket's second look would; an
             # opening then needs no round trip of its own. Unused, the commit writes the
             # row back (no gap).
-            queries.insert(0, (_TAKE_COUNTER_IF_NONE_OPEN, (TICKET_COUNTER, *key)))
+            queries.insert(
+                0,
+                (_TAKE_COUNTER_IF_NONE_OPEN, (TICKET_COUNTER, *key))
+                if first is None
+                else (_TAKE_COUNTER_IF_CUSTOMER_HAS_NONE_OPEN, (TICKET_COUNTER, customer)),
+            )
         db = self._wdb() if counter else self._db()  # the counter under its savepoint
         if first is not None:
             self._first, *results = db.execute_all([first, *queries])
@@ -1182,13 +1206,12 @@ class _UnitOfWorkBase:
         if agent is not None or queue is not None:
             # A key read first for an inbound message is a guess (``first``: the
             # customer's tickets, which say where it goes).
-            is_guess = first is not None
-            query += _ahead_agents(is_guess, agent is not None, queue is not None)
-            unless = [customer] if is_guess else [campaign, customer]
-            if agent is not None:
-                params += (*unless, agent)
-            if queue is not None:
-                params += (*unless, queue) if agent is None else (*unless, queue, agent)
+            if first is None:
+                unless, key = _KEY_OPEN, [campaign, customer]
+            else:
+                unless, key = _CUSTOMER_OPEN, [customer]
+            query += _ahead_agents(unless, agent is not None, queue is not None)
+            params += _agents_params(agent, queue, key)
         _, block, *rest = self._open(campaign, customer, (query, params), first)
         tx.blocks_seen[(campaign, customer)] = block
         if policy:
@@ -1196,16 +1219,25 @@ class _UnitOfWorkBase:
             tx.opt_outs_seen[(campaign, customer)] = dict(zip(channels, texts, strict=True))
         if phone:
             tx.phones_seen[customer] = rest.pop(0)
-        known = None
-        if agent is not None:
-            known = rest.pop(0)
-            if known is not None:  # read, locked: its text, or None (no such agent)
-                tx.agent_seen[agent] = known[0] if known else None
-        if queue is not None:
-            texts = rest.pop(0)
-            if texts is not None and not known:  # read, locked (not when the agent is known)
-                tx.agents_seen[queue] = list(texts)
+        self._kept_agents(agent, queue, rest)
         return self._first
+
+    def _kept_agents(self, agent: str | None, queue: str | None, columns: Sequence[Any]) -> None:
+        """Keep what ``_ahead_agents``'s columns for ``agent`` and ``queue`` read, locked
+        (a column NULL: not read): the agent's text or None (no such agent), and the
+        queue's agents' texts unless the agent was found (then they were not read)."""
+        tx = self._tx
+        assert tx is not None
+        values = list(columns)
+        known = None
+        if agent is not None and values:
+            known = values.pop(0)
+            if known is not None:
+                tx.agent_seen[agent] = known[0] if known else None
+        if queue is not None and values:
+            texts = values.pop(0)
+            if texts is not None and not known:
+                tx.agents_seen[queue] = list(texts)
 
     def _opening_agents(self, campaign: str) -> tuple[str | None, str | None]:
         """The agent and the queue whose agents an opening of ``campaign``'s key would

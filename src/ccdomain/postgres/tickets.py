@@ -45,6 +45,8 @@ from ccdomain.postgres.connection import (
     _PENDING,
     _TAKE_COUNTER,
     TICKET_COUNTER,
+    _agents_params,
+    _ahead_agents,
     _counter_value,
     _guarded,
     _Result,
@@ -113,12 +115,21 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         else:
             # The counter was not ours: an opening of this key may have committed while
             # we waited for it. The second statement runs once the lock is granted, and
-            # sees it (one round trip).
-            taken, again = self._wdb().execute_all(
-                ((_TAKE_COUNTER, (TICKET_COUNTER,)), (self._lock(_OPEN_SQL), (campaign, customer)))
-            )
+            # sees it (one round trip). The agents the opening is given to, when routing
+            # said who, are read with them, locked after the key's ticket (A2, A4).
+            statements: list[tuple[bytes, Sequence[Any]]] = [
+                (_TAKE_COUNTER, (TICKET_COUNTER,)),
+                (self._lock(_OPEN_SQL), (campaign, customer)),
+            ]
+            agent, queue = self._opening_agents(campaign) if self._locking else (None, None)
+            if agent is not None or queue is not None:
+                columns = _ahead_agents(None, agent is not None, queue is not None)
+                statements.append((b"SELECT " + columns[2:], _agents_params(agent, queue, [])))
+            taken, again, *agents = self._wdb().execute_all(statements)
             number = _counter_value(taken)
             tx.took_ticket_counter(number)
+            if agents:
+                self._kept_agents(agent, queue, agents[0].fetchone() or ())
             row = again.fetchone()
             if row is not None:
                 found = self._load(row[0], Ticket)
