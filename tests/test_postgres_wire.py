@@ -34,6 +34,7 @@ from ccdomain.models import (  # noqa: E402
     Contact,
     ContactChannel,
     Direction,
+    Family,
     Interaction,
     Line,
     OptOut,
@@ -41,6 +42,8 @@ from ccdomain.models import (  # noqa: E402
     Presence,
     Ticket,
     TicketStatus,
+    Typification,
+    WaitingTicket,
 )
 from ccdomain.ports import OpeningPrefetch  # noqa: E402
 from ccdomain.postgres import MIGRATIONS, VERSION_TABLE, PostgresStore  # noqa: E402
@@ -523,6 +526,12 @@ def test_E1_W1_W5_a_read_only_store_refuses_the_writes_it_would_defer_at_their_c
                 uow.note_inbound("l1", PHONE, AT)
             with pytest.raises(StoreUnavailable, match="cannot be written"):
                 uow.add_attempt("ventas", PHONE, AT.date())
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.put_agent_state(agent("ana"))
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.add_typification(
+                    Typification(ticket=1, campaign="ventas", at=AT, path=("ok",), customer=PHONE)
+                )
     finally:
         reader.close()
 
@@ -950,4 +959,38 @@ def test_T2_T5_A2_a_guessed_key_takes_the_counter_only_when_the_customer_has_no_
     with store.unit_of_work() as uow:
         ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
         assert ticket.number == 2  # T5: no number lost to the rolled-back openings
+        uow.rollback()
+
+
+def test_A3_a_closing_takes_its_ticket_out_of_its_line_without_a_round_trip(
+    store: PostgresStore, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = sql(postgres_server, store)
+    with store.unit_of_work() as uow:
+        ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        entry = WaitingTicket(number=ticket.number, queue="q1", family=Family.DIGITAL, opened_at=AT)
+        uow.add_waiting(entry)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.get_open_ticket("ventas", PHONE) == ticket
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # another worker's take waits
+            other.execute(
+                b"SELECT 1 FROM waiting WHERE number = %s FOR UPDATE NOWAIT", (ticket.number,)
+            )
+        counted = _count_round_trips(monkeypatch)
+        assert uow.take_waiting(ticket.number) == entry
+        assert counted["sends"] == 0
+        assert uow.take_waiting(ticket.number) is None  # taken once (A3)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.list_waiting() == []
+        assert uow.get_open_ticket("ventas", PHONE) == ticket
+        uow.add_waiting(entry)  # what was read with the ticket no longer answers
+        assert uow.take_waiting(ticket.number) == entry
+        uow.rollback()
+    with store.unit_of_work() as uow:
+        assert uow.get_open_ticket("ventas", PHONE) == ticket
+        counted["sends"] = 0
+        assert uow.take_waiting(ticket.number) is None  # not waiting, known with the ticket
+        assert counted["sends"] == 0
         uow.rollback()

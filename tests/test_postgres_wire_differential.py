@@ -30,12 +30,14 @@ from ccdomain.models import (
     Contact,
     ContactChannel,
     Direction,
+    Family,
     Interaction,
     Line,
     OptOut,
     Presence,
     Ticket,
     TicketStatus,
+    WaitingTicket,
 )
 from ccdomain.postgres import PostgresStore
 
@@ -65,7 +67,7 @@ def _step(rng: random.Random) -> Callable[[Any], Any]:
     """One operation, the same for both stores, returning what it read."""
     campaign, customer = rng.choice(CAMPAIGNS), rng.choice(CUSTOMERS)
     agent_id, ext = rng.choice(AGENTS), rng.choice(IDS)
-    kind = rng.randrange(20)
+    kind = rng.randrange(22)
     code = f"K{rng.randrange(3)}"
     presence = rng.choice((Presence.ONLINE, Presence.AWAY))
     queue = rng.choice(("", "q1"))
@@ -125,6 +127,17 @@ def _step(rng: random.Random) -> Callable[[Any], Any]:
             return uow.get_agent_state(agent_id), list(uow.agent_states_for_queue("q1"))
         if kind == 18:
             return uow.find_interaction(ext)
+        if kind in (20, 21):  # A3: a key's open ticket put in, or taken out of, its line
+            found = uow.get_open_ticket(campaign, customer)
+            if found is None:
+                return None
+            if kind == 21:
+                return uow.take_waiting(found.number), uow.take_waiting(found.number)
+            entry = WaitingTicket(
+                number=found.number, queue="q1", family=Family.DIGITAL, opened_at=AT
+            )
+            uow.add_waiting(entry)
+            return list(uow.list_waiting("q1"))
         found = uow.get_open_ticket(campaign, customer)
         if found is None:
             return None
@@ -174,6 +187,7 @@ def _rows(store: Any) -> Any:
             list(uow.list_lines()),
             list(uow.list_contacts()),
             list(uow.list_agent_states()),
+            list(uow.list_waiting()),
             list(uow.opt_outs()),
             [uow.get_block(c, k) for c in CAMPAIGNS for k in CUSTOMERS],
             [list(uow.contacts_by_phone(k)) for k in CUSTOMERS],

@@ -15,7 +15,9 @@
   queue freed next looks at the line (it reads the line after the lock is granted).
 * A3 - a waiting ticket is taken once: ``take_waiting`` is ``DELETE ... RETURNING``; of
   two units of work taking the same ticket, the second waits for the first's commit
-  and then deletes nothing (None).
+  and then deletes nothing (None). A unit that read the ticket's key outside routing
+  read its entry with it, locked (the closings that take it out next then need no round
+  trip: the ``DELETE`` goes with the next statement).
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         statement: an upsert by id is refused by nothing)."""
         tx = self._tx
         assert tx is not None
-        db = self._wdb()
+        self._wdb()
         if None in tx.agents_seen.values() or _PENDING in tx.agent_seen.values():
             # Reads of agents made ahead and not sent yet go first, and are kept: they
             # would otherwise arrive after the write is forgotten, with what it replaced.
             tx.flush()
-        db.defer(
+        self._never_refused(
             b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
             b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
             (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
@@ -109,6 +111,9 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def add_waiting(self, ticket: WaitingTicket) -> None:
         """Put a ticket in its queue's waiting line (RuleViolation if it already waits)."""
+        tx = self._tx
+        assert tx is not None
+        tx.waiting_seen.pop(ticket.number, None)
         done = (
             self._wdb()
             .execute(
@@ -131,6 +136,16 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def take_waiting(self, number: int) -> WaitingTicket | None:
         """Take ticket ``number`` out of its waiting line; None if it does not wait."""
+        tx = self._tx
+        assert tx is not None
+        if type(number) is int and number in tx.waiting_seen:
+            # Read locked with its ticket (see ``_open``), nothing written to it since: the
+            # delete cannot be refused, and goes with the next statement.
+            text = tx.waiting_seen.pop(number)
+            if text is None:
+                return None
+            self._never_refused(b"DELETE FROM waiting WHERE number = %s", (number,))
+            return self._load(text, WaitingTicket)
         row = (
             self._wdb()
             .execute(b"DELETE FROM waiting WHERE number = %s RETURNING data", (number,))

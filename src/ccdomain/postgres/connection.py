@@ -531,6 +531,9 @@ class _Tx:
         # ticket this transaction opened (A4); and the numbers of those tickets.
         self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
         self.opened: set[int] = set()
+        # The waiting-line entries of open tickets read with their key (their JSON text, or
+        # None: not waiting), locked, by ticket number (see ``_open``; A3).
+        self.waiting_seen: dict[int, str | None] = {}
         # What routing said an opening is given to (``prefetch_opening``): the outbound
         # message's agent and the queue the message names, until the transaction ends.
         self.opening: tuple[str | None, str | None] | None = None
@@ -720,6 +723,7 @@ class _Tx:
         self.agents_seen.clear()
         self.agent_seen.clear()
         self.opened.clear()
+        self.waiting_seen.clear()
         self.blocks_seen.clear()
         self.ids_ahead.clear()
 
@@ -768,6 +772,12 @@ _POLICY_SINCE = next(
 _OPEN_SQL = b"SELECT data FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
 _OPEN_LOCKED = _OPEN_SQL + b" FOR UPDATE"
 _KEY_TICKETS = b"SELECT data FROM tickets WHERE customer = %s AND campaign = %s ORDER BY number"
+# A3: the waiting-line entry of a key's open ticket, locked (after the ticket, as a closing
+# locks them).
+_KEY_WAITING = (
+    b"SELECT w.data FROM waiting AS w JOIN tickets AS t ON t.number = w.number "
+    b"WHERE t.campaign = %s AND t.customer = %s AND t.status = 'open' FOR UPDATE OF w"
+)
 
 # A transaction's first take of a counter: locks its row and takes its next value (which
 # the row then holds: a transaction that takes one number writes the row once).
@@ -1063,6 +1073,15 @@ class _UnitOfWorkBase:
             tx.mark()
         return conn
 
+    def _never_refused(self, query: bytes, params: Sequence[Any]) -> None:
+        """A write that is never refused, sent with the next statement; at once in a
+        read-only store, whose refusal of any write is the call's (E1)."""
+        db = self._wdb()
+        if self._store.read_only:
+            db.execute(query, params)
+        else:
+            db.defer(query, params)
+
     @property
     def _locking(self) -> bool:
         """Whether reads that precede a write take row locks (not in a read-only store)."""
@@ -1122,6 +1141,12 @@ class _UnitOfWorkBase:
                 if first is None
                 else (_TAKE_COUNTER_IF_CUSTOMER_HAS_NONE_OPEN, (TICKET_COUNTER, customer)),
             )
+        waiting = ahead is None and self._locking and self._store.schema_version >= _AGENTS_VERSION
+        if waiting:
+            # Outside routing, the key's open ticket is read to be changed, most often
+            # closed, which takes it out of its waiting line (A3): its entry, read locked
+            # now, lets take_waiting answer without a round trip.
+            queries.append((_KEY_WAITING, key))
         db = self._wdb() if counter else self._db()  # the counter under its savepoint
         if first is not None:
             self._first, *results = db.execute_all([first, *queries])
@@ -1131,9 +1156,12 @@ class _UnitOfWorkBase:
             taken = results.pop(0).fetchone()
             if taken is not None:
                 tx.took_ticket_counter(int(taken[0]))
-        found, listed = results
+        found, listed, *entry = results
         row = found.fetchone()
         ticket = None if row is None else self._load(row[0], Ticket)
+        if waiting and ticket is not None:
+            waits = entry[0].fetchone()
+            tx.waiting_seen[ticket.number] = None if waits is None else waits[0]
         tx.open_seen[key] = ticket
         out: tuple[Any, ...] = ()
         if ahead is None:

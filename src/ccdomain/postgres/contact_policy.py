@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from ccdomain.models import OptOut
 from ccdomain.postgres.connection import _guarded, _UnitOfWorkBase
@@ -47,15 +46,6 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
         assert tx is not None
         tx.opt_outs_seen.clear()
 
-    def _upsert(self, query: bytes, params: Sequence[Any]) -> None:
-        """A write that is never refused, sent with the next statement; at once in a
-        read-only store, whose refusal of any write is the call's (E1)."""
-        db = self._wdb()
-        if self._store.read_only:
-            db.execute(query, params)
-        else:
-            db.defer(query, params)
-
     @property
     def _has_policy_tables(self) -> bool:
         return self._store.schema_version >= _SINCE
@@ -64,7 +54,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:
         """Record the time of an inbound message on a line (W1)."""
         # Never refused (a second message at the same instant is ignored).
-        self._upsert(
+        self._never_refused(
             b"INSERT INTO inbound_messages (line, customer, ts, at) VALUES (%s, %s, %s, %s) "
             b"ON CONFLICT (line, customer, ts) DO NOTHING",
             (line, customer, at, at.isoformat()),
@@ -102,7 +92,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
     @_guarded
     def add_attempt(self, campaign: str, customer: str, day: dt.date) -> None:
         """Count one outbound attempt on a local day (W5)."""
-        self._upsert(
+        self._never_refused(
             b"INSERT INTO contact_attempts (campaign, customer, day, count) "
             b"VALUES (%s, %s, %s, 1) ON CONFLICT (campaign, customer, day) "
             b"DO UPDATE SET count = contact_attempts.count + 1",

@@ -457,8 +457,8 @@ class PostgresTicketRepository(_UnitOfWorkBase):
 
     @_guarded
     def add_typification(self, typification: Typification) -> None:
-        """Record a typification (T8)."""
-        self._wdb().execute(
+        """Record a typification (T8; sent with the next statement: nothing refuses it)."""
+        self._never_refused(
             b"INSERT INTO typifications (ticket, data) VALUES (%s, %s)",
             (typification.ticket, self._dump(typification)),
         )
