@@ -25,7 +25,11 @@ again when it lost a race. Without ``--dsn`` a throwaway server is started in a
 temporary folder (tests/postgres_server.py: ``fsync=off``, unix socket), on the same
 machine, sharing its cores with the workers.
 
-    python bench/postgres.py [--n 20000] [--customers 2000] [--batch 1] [--dsn DSN]
+``--repeat K`` runs the whole comparison K times in turn (SQLite, then each worker count,
+each PostgreSQL run in a new schema) and ends with each ratio of every round and their
+median: on a shared machine one round's ratios move by a quarter from run to run.
+
+    python bench/postgres.py [--n 20000] [--customers 2000] [--batch 1] [--dsn DSN] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -88,7 +92,9 @@ def run_batches(store: Store, work: Workload, batch: int, retry: Any = None) -> 
     return counts
 
 
-def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: Any) -> Any:
+def worker(
+    args: argparse.Namespace, dsn: str, index: int, workers: int, start: Any, schema: str
+) -> Any:
     """One PostgreSQL worker process: its share of the workload; (outcomes, CPU seconds)."""
     from ccdomain.postgres import PostgresStore
 
@@ -133,7 +139,7 @@ def worker(args: argparse.Namespace, dsn: str, index: int, workers: int, start: 
             return send(self, *a, **k)
 
         wire.send = counted_send
-    store = PostgresStore(dsn, schema=f"bench{workers}", min_size=1, max_size=1)
+    store = PostgresStore(dsn, schema=schema, min_size=1, max_size=1)
     with store._connection() as conn:  # the worker's one connection, and its backend
         backend = conn.info.backend_pid
     start.wait()
@@ -156,13 +162,13 @@ def backend_cpu(pid: int) -> float:
 
 
 def run_postgres(
-    args: argparse.Namespace, dsn: str, workers: int
+    args: argparse.Namespace, dsn: str, workers: int, schema: str
 ) -> tuple[float, float, Any, int, float]:
-    """Wall seconds of ``workers`` processes routing the workload; CPU of the workers;
-    counts; round trips; CPU of their server processes."""
+    """Wall seconds of ``workers`` processes routing the workload into a new ``schema``;
+    CPU of the workers; counts; round trips; CPU of their server processes."""
     from ccdomain.postgres import PostgresStore
 
-    store = PostgresStore(dsn, schema=f"bench{workers}")
+    store = PostgresStore(dsn, schema=schema)
     load_workload(
         store, make_workload(args.n, args.customers, args.campaigns, args.lines, args.seed)
     )
@@ -170,7 +176,9 @@ def run_postgres(
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Manager().Barrier(workers + 1)
     with ctx.Pool(workers) as pool:
-        results = [pool.apply_async(worker, (args, dsn, i, workers, start)) for i in range(workers)]
+        results = [
+            pool.apply_async(worker, (args, dsn, i, workers, start, schema)) for i in range(workers)
+        ]
         start.wait()
         began = time.perf_counter()
         done = [r.get() for r in results]
@@ -204,6 +212,84 @@ def tickets(store: Store) -> list[Any]:
     return sorted(found, key=lambda t: (t.campaign, t.customer, t.opened_at.isoformat()))
 
 
+_RATIOS = (
+    ("one", "ratio sqlite / postgres, 1 worker", "; target <= 3"),
+    ("cpu", "ratio by CPU, 1 worker", ""),
+    ("two", "ratio 2 workers / 1 worker", ""),
+    ("four", "ratio 4 workers / 1 worker", "; target >= 1.6"),
+)
+
+
+def compare(
+    args: argparse.Namespace, work: Workload, dsn: str, round_: int
+) -> tuple[dict[str, float], bool]:
+    """One round: SQLite with one process, then PostgreSQL with each worker count, each in
+    a new schema; prints the figures and returns the ratios and whether every run ended
+    with the same tickets and outcomes as SQLite."""
+    from ccdomain.postgres import PostgresStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = SqliteStore(Path(tmp) / "bench.db")
+        load_workload(sqlite, work)
+        phones._normalize.cache_clear()
+        began, cpu = time.perf_counter(), time.process_time()
+        sqlite_counts = run_batches(sqlite, work, args.batch)
+        sqlite_s, sqlite_cpu = time.perf_counter() - began, time.process_time() - cpu
+        reference = tickets(sqlite)
+        sqlite.close()
+    rate = work.interactions / sqlite_s
+    print(
+        f"sqlite      1 process  {sqlite_s:7.2f} s wall ({sqlite_cpu:6.2f} s CPU)  "
+        f"{rate:8,.0f} interactions/s"
+    )
+    rates: dict[int, float] = {}
+    cpu_one = (0.0, 0.0)
+    same = True
+    found: dict[str, float] = {}
+    for workers in (int(w) for w in args.workers.split(",")):
+        schema = f"bench{workers}" if round_ == 0 else f"bench{workers}_{round_}"
+        trip = round_trip(dsn)
+        wall, cpu, counts, statements, server_cpu = run_postgres(args, dsn, workers, schema)
+        rates[workers] = work.interactions / wall
+        print(
+            f"postgres {workers:4} worker{'s' if workers > 1 else ' '} "
+            f"{statements / len(work.ops):.1f} round trips per operation, "
+            f"round trip {trip * 1000:.2f} ms before the run: at most "
+            f"{len(work.ops) / (statements * trip):,.0f} operations/s per worker"
+        )
+        store = PostgresStore(dsn, schema=schema, read_only=True)
+        ok = counts == sqlite_counts and tickets(store) == reference
+        store.close()
+        same = same and ok
+        print(
+            f"postgres {workers:4} worker{'s' if workers > 1 else ' '} {wall:7.2f} s wall "
+            f"({cpu:6.2f} s CPU in workers, {server_cpu:6.2f} s in their server processes)  "
+            f"{rates[workers]:8,.0f} interactions/s  same tickets and outcomes as SQLite: {ok}"
+        )
+        if workers == 1:
+            cpu_one = (cpu, server_cpu)
+    if 1 in rates:
+        found["one"] = rate / rates[1]
+        print(f"ratio sqlite / postgres, 1 worker: {found['one']:.2f} (target <= 3)")
+        client, server_side = cpu_one
+        ops = len(work.ops)
+        found["cpu"] = (client + server_side) / sqlite_cpu
+        print(
+            f"CPU per operation: sqlite {sqlite_cpu / ops * 1000:.3f} ms; postgres 1 worker "
+            f"{client / ops * 1000:.3f} ms client + {server_side / ops * 1000:.3f} ms server "
+            f"(ratio by CPU {found['cpu']:.2f})"
+        )
+        for workers, value in rates.items():
+            if workers > 1:
+                if workers in (2, 4):
+                    found["two" if workers == 2 else "four"] = value / rates[1]
+                print(
+                    f"ratio {workers} workers / 1 worker: {value / rates[1]:.2f}"
+                    + (" (target >= 1.6)" if workers == 4 else "")
+                )
+    return found, same
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -215,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1, help="operations per transaction")
     parser.add_argument("--workers", default="1,2,4", help="PostgreSQL worker counts")
     parser.add_argument("--dsn", help="a PostgreSQL database (default: a throwaway server)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of the whole comparison, one after the other (the ratios of each "
+        "round, then their medians)",
+    )
     args = parser.parse_args(argv)
 
     work = make_workload(args.n, args.customers, args.campaigns, args.lines, args.seed)
@@ -236,60 +329,24 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         dsn = server.dsn()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite = SqliteStore(Path(tmp) / "bench.db")
-            load_workload(sqlite, work)
-            phones._normalize.cache_clear()
-            began, cpu = time.perf_counter(), time.process_time()
-            sqlite_counts = run_batches(sqlite, work, args.batch)
-            sqlite_s, sqlite_cpu = time.perf_counter() - began, time.process_time() - cpu
-            reference = tickets(sqlite)
-            sqlite.close()
-        rate = work.interactions / sqlite_s
-        print(
-            f"sqlite      1 process  {sqlite_s:7.2f} s wall ({sqlite_cpu:6.2f} s CPU)  "
-            f"{rate:8,.0f} interactions/s"
-        )
-        rates: dict[int, float] = {}
-        cpu_one = (0.0, 0.0)
         same = True
-        from ccdomain.postgres import PostgresStore
-
-        for workers in (int(w) for w in args.workers.split(",")):
-            trip = round_trip(dsn)
-            wall, cpu, counts, statements, server_cpu = run_postgres(args, dsn, workers)
-            rates[workers] = work.interactions / wall
-            print(
-                f"postgres {workers:4} worker{'s' if workers > 1 else ' '} "
-                f"{statements / len(work.ops):.1f} round trips per operation, "
-                f"round trip {trip * 1000:.2f} ms before the run: at most "
-                f"{len(work.ops) / (statements * trip):,.0f} operations/s per worker"
-            )
-            store = PostgresStore(dsn, schema=f"bench{workers}", read_only=True)
-            ok = counts == sqlite_counts and tickets(store) == reference
-            store.close()
+        rounds: list[dict[str, float]] = []
+        for round_ in range(max(args.repeat, 1)):
+            if args.repeat > 1:
+                print(f"round {round_ + 1} of {args.repeat}")
+            found, ok = compare(args, work, dsn, round_)
+            rounds.append(found)
             same = same and ok
-            print(
-                f"postgres {workers:4} worker{'s' if workers > 1 else ' '} {wall:7.2f} s wall "
-                f"({cpu:6.2f} s CPU in workers, {server_cpu:6.2f} s in their server processes)  "
-                f"{rates[workers]:8,.0f} interactions/s  same tickets and outcomes as SQLite: {ok}"
-            )
-            if workers == 1:
-                cpu_one = (cpu, server_cpu)
-        if 1 in rates:
-            print(f"ratio sqlite / postgres, 1 worker: {rate / rates[1]:.2f} (target <= 3)")
-            client, server_side = cpu_one
-            ops = len(work.ops)
-            print(
-                f"CPU per operation: sqlite {sqlite_cpu / ops * 1000:.3f} ms; postgres 1 worker "
-                f"{client / ops * 1000:.3f} ms client + {server_side / ops * 1000:.3f} ms server "
-                f"(ratio by CPU {(client + server_side) / sqlite_cpu:.2f})"
-            )
-            for workers, value in rates.items():
-                if workers > 1:
+        if len(rounds) > 1:
+            import statistics
+
+            print(f"over {len(rounds)} rounds:")
+            for name, label, target in _RATIOS:
+                values = [found[name] for found in rounds if name in found]
+                if values:
                     print(
-                        f"ratio {workers} workers / 1 worker: {value / rates[1]:.2f}"
-                        + (" (target >= 1.6)" if workers == 4 else "")
+                        f"  {label}: {', '.join(f'{v:.2f}' for v in values)} "
+                        f"(median {statistics.median(values):.2f}{target})"
                     )
     finally:
         if server is not None:
