@@ -789,6 +789,10 @@ _AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
 _OF_QUEUE = b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"]'
 _AGENTS_OF_QUEUE = _OF_QUEUE + b" ORDER BY id"
 _AGENTS_VERSION = 2  # the schema version that created the assignment tables
+# The ticket counter's row when this transaction holds it, or takes it now (no other does).
+_COUNTER_OURS = (
+    b"SELECT 1 FROM counters WHERE name = '" + TICKET_COUNTER.encode() + b"' FOR UPDATE SKIP LOCKED"
+)
 
 
 @functools.cache
@@ -799,18 +803,28 @@ def _ahead_agents(guessed: bool, agent: bool, queue: bool) -> bytes:
     the key has no open ticket (NULL: not read). It runs after the key's open ticket is
     locked, so the agents are locked after it, as everywhere else. When the key is a
     guess, only when the customer has no open ticket at all: the key read next is then
-    the message's, and has none either (nothing is locked before its ticket)."""
+    the message's, and has none either (nothing is locked before its ticket).
+
+    And only when this transaction holds the ticket counter, or takes it here (no other
+    holds it), so that agents are locked after it, as every opening locks them: the
+    counter's statement, earlier in the round trip, takes it only when the key had an
+    open ticket then, and one closed while the key's lock was awaited leaves none now.
+    Agents locked before the counter would deadlock with an opening of their queue,
+    which holds the counter and waits for them (A2, A3)."""
     unless = (
         b"SELECT 1 FROM tickets WHERE customer = %s AND status = 'open'"
         if guessed
         else b"SELECT 1 FROM tickets WHERE campaign = %s AND customer = %s AND status = 'open'"
     )
+    # CASE tries its conditions in order: the counter only when the key has none open.
+    unless = b"WHEN EXISTS (" + unless + b") THEN NULL WHEN NOT EXISTS (" + _COUNTER_OURS
+    unless += b") THEN NULL"
     sql = b""
     if agent:
-        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY("
+        sql += b", CASE " + unless + b" ELSE ARRAY("
         sql += _AGENT_BY_ID + b" FOR UPDATE) END"
     if queue:
-        sql += b", CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY(" + _OF_QUEUE
+        sql += b", CASE " + unless + b" ELSE ARRAY(" + _OF_QUEUE
         if agent:
             sql += b" AND NOT EXISTS (SELECT 1 FROM agents WHERE id = %s)"
         sql += b" ORDER BY id FOR UPDATE) END"
@@ -1203,7 +1217,9 @@ class _UnitOfWorkBase:
                 tx.agent_seen[agent] = known[0] if known else None
         if queue is not None:
             texts = rest.pop(0)
-            if texts is not None and not known:  # read, locked (not when the agent is known)
+            # Read, locked, unless the agent was to be read and was not (then both were
+            # not, or the counter was taken between them) or is known.
+            if texts is not None and (agent is None or known == []):
                 tx.agents_seen[queue] = list(texts)
         return self._first
 
