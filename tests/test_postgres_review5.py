@@ -17,6 +17,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
+from ccdomain.errors import StoreUnavailable  # noqa: E402
 from ccdomain.models import (  # noqa: E402
     Agent,
     AgentState,
@@ -150,3 +151,22 @@ def test_A2_A3_T5_agents_read_with_a_key_whose_ticket_closed_meanwhile_wait_for_
         go.set()
         closer.close()
         other.close()
+
+
+def test_E1_A1_a_read_only_store_refuses_an_agents_state_at_its_call(
+    store: PostgresStore, postgres_server: Any, postgres_schema: str
+) -> None:
+    """put_agent_state is sent with the next statement (wave 5); a read-only store
+    refuses any write, and that refusal is the call's (E1), as for the other writes it
+    would defer, not a later call's."""
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
+        uow.commit()
+    reader = PostgresStore(postgres_server.dsn(), schema=postgres_schema, read_only=True)
+    try:
+        with reader.unit_of_work() as uow:  # left without a commit: nothing would say so
+            assert uow.get_campaign("ventas") is not None
+            with pytest.raises(StoreUnavailable, match="cannot be written"):
+                uow.put_agent_state(AgentState(agent=Agent(id="ana", queues=("q1",))))
+    finally:
+        reader.close()

@@ -52,7 +52,8 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
         """Insert or replace an agent's state, its queues reindexed (sent with the next
-        statement: an upsert by id is refused by nothing)."""
+        statement: an upsert by id is refused by nothing; at once in a read-only store,
+        whose refusal of any write is the call's, E1)."""
         tx = self._tx
         assert tx is not None
         db = self._wdb()
@@ -60,11 +61,15 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
             # Reads of agents made ahead and not sent yet go first, and are kept: they
             # would otherwise arrive after the write is forgotten, with what it replaced.
             tx.flush()
-        db.defer(
+        query = (
             b"INSERT INTO agents (id, queues, data) VALUES (%s, %s, %s) "
-            b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data",
-            (state.agent.id, sorted(set(state.agent.queues)), self._dump(state)),
+            b"ON CONFLICT (id) DO UPDATE SET queues = excluded.queues, data = excluded.data"
         )
+        params = (state.agent.id, sorted(set(state.agent.queues)), self._dump(state))
+        if self._store.read_only:
+            db.execute(query, params)
+        else:
+            db.defer(query, params)
         # What was read of agents before it no longer answers (A2, A4).
         tx.agents_seen.clear()
         tx.agent_seen.clear()
