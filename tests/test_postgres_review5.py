@@ -22,13 +22,16 @@ from ccdomain.models import (  # noqa: E402
     Agent,
     AgentState,
     Campaign,
+    Channel,
     Direction,
+    Line,
     PerFamily,
     Presence,
     Ticket,
 )
 from ccdomain.ports import OpeningPrefetch  # noqa: E402
 from ccdomain.postgres import PostgresStore  # noqa: E402
+from ccdomain.tickets import route_interaction  # noqa: E402
 from tests.test_postgres_wire import AT, PHONE, opener  # noqa: E402
 
 
@@ -170,3 +173,51 @@ def test_E1_A1_a_read_only_store_refuses_an_agents_state_at_its_call(
                 uow.put_agent_state(AgentState(agent=Agent(id="ana", queues=("q1",))))
     finally:
         reader.close()
+
+
+def test_A2_X4_a_message_without_a_line_reads_no_agents_of_the_line_an_earlier_one_read(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    """The queue whose agents a key's read locks for an opening is the ticket's (X4),
+    worked out from the campaign and the line the message read: a message without a
+    line that follows one with a line in the same transaction (``run`` with several
+    calls) locks the agents of its campaign's queue, not those of the queue the
+    earlier line gives that campaign, which nothing reads."""
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
+        uow.put_campaign(Campaign(id="cobros", name="Cobros"))
+        uow.put_line(
+            Line(
+                id="l1",
+                channel=Channel.WHATSAPP,
+                address="+5117001000",
+                campaign="cobros",
+                queues={"ventas": "q2"},
+            )
+        )
+        for agent_id, queue in (("ana", "q1"), ("bea", "q2")):
+            uow.put_agent_state(
+                AgentState(
+                    agent=Agent(id=agent_id, queues=(queue,), capacity=PerFamily(voice=1)),
+                    presence=Presence.ONLINE,
+                )
+            )
+        uow.commit()
+    other = _connect(postgres_server, store, autocommit=True)
+    try:
+        with store.unit_of_work() as outer:
+            assert outer.get_line("l1") is not None  # read by an earlier message
+            called = route_interaction(
+                store,
+                at=AT,
+                channel="call",
+                direction="outbound",
+                customer=PHONE,
+                campaign="ventas",
+                status="answered",
+            )
+            assert called.ticket.queue == "q1" and called.ticket.assignee == "ana"
+            assert not _locked(other, b"SELECT 1 FROM agents WHERE id = %s", ("bea",))
+            outer.rollback()
+    finally:
+        other.close()

@@ -416,6 +416,10 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         assert tx is not None
         if self._locking:
             tx.opening = (agent, queue)
+            # A message's routing starts here and reads its line next, if it has one: the
+            # line an earlier message of the transaction read gives this one's ticket no
+            # queue (X4), nor its key to guess.
+            tx.line_id = tx.line_campaign = None
 
     @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:
