@@ -221,3 +221,41 @@ def test_A2_X4_a_message_without_a_line_reads_no_agents_of_the_line_an_earlier_o
             outer.rollback()
     finally:
         other.close()
+
+
+def test_A2_A4_routings_hint_ends_with_its_unit_of_work(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    """``prefetch_opening`` tells a unit of work about the key it reads next (routing's);
+    a later call in the same transaction (``run`` with several calls: a block, an
+    export) that reads another key without an open ticket reads no agent with it."""
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
+        uow.put_agent_state(
+            AgentState(
+                agent=Agent(id="ana", queues=("q1",), capacity=PerFamily(voice=1)),
+                presence=Presence.ONLINE,
+            )
+        )
+        uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.commit()
+    other = _connect(postgres_server, store, autocommit=True)
+    try:
+        with store.unit_of_work() as outer:
+            called = route_interaction(
+                store,
+                at=AT,
+                channel="call",
+                direction="outbound",
+                customer=PHONE,
+                campaign="ventas",
+                agent="ana",
+                status="answered",
+            )
+            assert called.outcome.value == "joined"
+            assert not _locked(other, b"SELECT 1 FROM agents WHERE id = %s", ("ana",))
+            assert outer.get_block("ventas", "+51944444444") is None
+            assert not _locked(other, b"SELECT 1 FROM agents WHERE id = %s", ("ana",))
+            outer.rollback()
+    finally:
+        other.close()

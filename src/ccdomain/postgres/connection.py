@@ -532,8 +532,10 @@ class _Tx:
         self.agent_seen: dict[str, Any] = {}  # the text, None, or _PENDING
         self.opened: set[int] = set()
         # What routing said an opening is given to (``prefetch_opening``): the outbound
-        # message's agent and the queue the message names, until the transaction ends.
+        # message's agent and the queue the message names, until the unit of work that
+        # was told (``opening_by``) ends.
         self.opening: tuple[str | None, str | None] | None = None
+        self.opening_by: object = None
         # External ids whose T9 lookup was sent ahead (``prefetch_interaction``): a box
         # that receives the recorded interaction's text, or None (not recorded).
         self.ids_ahead: dict[str, list[Any]] = {}
@@ -724,7 +726,7 @@ class _Tx:
         self.ids_ahead.clear()
 
     def _ended(self) -> None:
-        self.opening = None
+        self.opening = self.opening_by = None
         self.line_campaign = None
         self.line_id = None
         self.guessed = None
@@ -961,6 +963,8 @@ class _UnitOfWorkBase:
             if exc is None:
                 failure = converted
         finally:
+            if tx.opening_by is self:  # routing's hint was about this unit's key (A2, A4)
+                tx.opening = tx.opening_by = None
             if tx.stack and tx.stack[-1] is self:
                 tx.stack.pop()
             elif self in tx.stack:
