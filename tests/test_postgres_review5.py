@@ -1,6 +1,8 @@
 """Review of the opening's agents read with the key (``OpeningPrefetch``, wave 5): the
 agents an opening is given to are locked only after the ticket counter, which every
-opening takes first (A2, A3, T2, T5).
+opening takes first; only those of the message's own queue (X4), and only for the
+unit of work routing told; and a read-only store refuses an agent's state at the call
+(A2, A3, A4, T5, E1).
 
 Each test runs on a real server (the ``postgres_server`` fixture); they are skipped, saying
 so, without a PostgreSQL server binary.

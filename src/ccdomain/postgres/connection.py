@@ -809,10 +809,11 @@ def _ahead_agents(guessed: bool, agent: bool, queue: bool) -> bytes:
 
     And only when this transaction holds the ticket counter, or takes it here (no other
     holds it), so that agents are locked after it, as every opening locks them: the
-    counter's statement, earlier in the round trip, takes it only when the key had an
-    open ticket then, and one closed while the key's lock was awaited leaves none now.
-    Agents locked before the counter would deadlock with an opening of their queue,
-    which holds the counter and waits for them (A2, A3)."""
+    counter's statement, earlier in the round trip, takes it only when the key has no
+    open ticket at its start, and a ticket closed while the key's lock was awaited
+    leaves the counter not taken and the key with none open here. Agents locked before
+    the counter would deadlock with an opening of their queue, which holds the counter
+    and waits for them (A2, A3)."""
     unless = (
         b"SELECT 1 FROM tickets WHERE customer = %s AND status = 'open'"
         if guessed
@@ -1221,8 +1222,8 @@ class _UnitOfWorkBase:
                 tx.agent_seen[agent] = known[0] if known else None
         if queue is not None:
             texts = rest.pop(0)
-            # Read, locked, unless the agent was to be read and was not (then both were
-            # not, or the counter was taken between them) or is known.
+            # Read, locked, unless the agent was to be read and was not (neither was,
+            # or the counter was freed between the two) or is known (A4).
             if texts is not None and (agent is None or known == []):
                 tx.agents_seen[queue] = list(texts)
         return self._first
