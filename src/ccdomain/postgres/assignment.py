@@ -54,7 +54,8 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:
         """Insert or replace an agent's state, its queues reindexed (sent with the next
-        statement: an upsert by id is refused by nothing)."""
+        statement: an upsert by id is refused by nothing; at once in a read-only store,
+        whose refusal of any write is the call's, E1)."""
         tx = self._tx
         assert tx is not None
         self._wdb()

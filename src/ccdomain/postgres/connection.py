@@ -535,8 +535,10 @@ class _Tx:
         # None: not waiting), locked, by ticket number (see ``_open``; A3).
         self.waiting_seen: dict[int, str | None] = {}
         # What routing said an opening is given to (``prefetch_opening``): the outbound
-        # message's agent and the queue the message names, until the transaction ends.
+        # message's agent and the queue the message names, until the unit of work that
+        # was told (``opening_by``) ends.
         self.opening: tuple[str | None, str | None] | None = None
+        self.opening_by: object = None
         # External ids whose T9 lookup was sent ahead (``prefetch_interaction``): a box
         # that receives the recorded interaction's text, or None (not recorded).
         self.ids_ahead: dict[str, list[Any]] = {}
@@ -728,7 +730,7 @@ class _Tx:
         self.ids_ahead.clear()
 
     def _ended(self) -> None:
-        self.opening = None
+        self.opening = self.opening_by = None
         self.line_campaign = None
         self.line_id = None
         self.guessed = None
@@ -807,23 +809,37 @@ _AGENT_BY_ID = b"SELECT data FROM agents WHERE id = %s"
 _OF_QUEUE = b'SELECT data FROM agents WHERE queues @> ARRAY[%s::text COLLATE "C"]'
 _AGENTS_OF_QUEUE = _OF_QUEUE + b" ORDER BY id"
 _AGENTS_VERSION = 2  # the schema version that created the assignment tables
+# The ticket counter's row when this transaction holds it, or takes it now (no other does).
+_COUNTER_OURS = (
+    b"SELECT 1 FROM counters WHERE name = '" + TICKET_COUNTER.encode() + b"' FOR UPDATE SKIP LOCKED"
+)
 
 
 @functools.cache
 def _ahead_agents(unless: bytes | None, agent: bool, queue: bool) -> bytes:
     """The columns that read the agents an opening is given to next (A2, A4; see
     ``prefetch_opening``), locked: the outbound message's agent, then the agents of the
-    ticket's queue unless that agent is known. With ``unless`` (``_KEY_OPEN`` or
-    ``_CUSTOMER_OPEN``), each is read only when that finds no open ticket (NULL: not
-    read). ``_read_key`` adds them to its row, after the key's open ticket is locked, so
-    agents are locked after ticket rows, as everywhere else (a closing locks its ticket,
-    then its agent); for a guessed key only when the customer has no open ticket at all,
-    so a wrong guess leaves no agent locked before the right key's ticket."""
-    start, end = (
-        (b"ARRAY(", b")")
-        if unless is None
-        else (b"CASE WHEN EXISTS (" + unless + b") THEN NULL ELSE ARRAY(", b") END")
-    )
+    ticket's queue unless that agent is known.
+
+    With ``unless`` (``_KEY_OPEN`` or ``_CUSTOMER_OPEN``), each is read only when that
+    finds no open ticket (NULL: not read), and only when this transaction holds the
+    ticket counter or takes it here (no other holds it). ``_read_key`` adds them to its
+    row, after the key's open ticket is locked, so agents are locked after ticket rows,
+    as everywhere else (a closing locks its ticket, then its agent); for a guessed key
+    only when the customer has no open ticket at all, so a wrong guess leaves no agent
+    locked before the right key's ticket. The counter: its statement, earlier in the
+    round trip, takes it only when the key has no open ticket at its start, and a ticket
+    closed while the key's lock was awaited leaves it not taken and the key with none
+    open here; agents locked before the counter would deadlock with an opening of their
+    queue, which holds the counter and waits for them (A2, A3). Without ``unless`` (the
+    counter taken earlier in the same round trip), they are read."""
+    if unless is None:
+        start, end = b"ARRAY(", b")"
+    else:
+        # CASE tries its conditions in order: the counter only when the key has none open.
+        start = b"CASE WHEN EXISTS (" + unless + b") THEN NULL WHEN NOT EXISTS ("
+        start += _COUNTER_OURS + b") THEN NULL ELSE ARRAY("
+        end = b") END"
     sql = b""
     if agent:
         sql += b", " + start + _AGENT_BY_ID + b" FOR UPDATE" + end
@@ -976,6 +992,8 @@ class _UnitOfWorkBase:
             if exc is None:
                 failure = converted
         finally:
+            if tx.opening_by is self:  # routing's hint was about this unit's key (A2, A4)
+                tx.opening = tx.opening_by = None
             if tx.stack and tx.stack[-1] is self:
                 tx.stack.pop()
             elif self in tx.stack:
@@ -1264,7 +1282,9 @@ class _UnitOfWorkBase:
                 tx.agent_seen[agent] = known[0] if known else None
         if queue is not None and values:
             texts = values.pop(0)
-            if texts is not None and not known:
+            # Read, locked, unless the agent was to be read and was not (neither was, or
+            # the counter was freed between the two) or is known (A4).
+            if texts is not None and (agent is None or known == []):
                 tx.agents_seen[queue] = list(texts)
 
     def _opening_agents(self, campaign: str) -> tuple[str | None, str | None]:

@@ -426,7 +426,11 @@ class PostgresTicketRepository(_UnitOfWorkBase):
         tx = self._tx
         assert tx is not None
         if self._locking:
-            tx.opening = (agent, queue)
+            tx.opening, tx.opening_by = (agent, queue), self
+            # A message's routing starts here and reads its line next, if it has one: the
+            # line an earlier message of the transaction read gives this one's ticket no
+            # queue (X4), nor its key to guess.
+            tx.line_id = tx.line_campaign = None
 
     @_guarded
     def find_interaction(self, external_id: str) -> Interaction | None:
