@@ -748,7 +748,7 @@ def test_T2_T5_run_takes_the_counter_with_the_key_reads_and_an_unused_number_lea
         assert [t.number for t in uow.list_tickets()] == [1, 2, 3]
 
 
-def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_went(
+def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_went_on_the_line(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _ventas_on_l1(store)
@@ -771,13 +771,13 @@ def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_
     counted = _count_round_trips(monkeypatch)
     first = _inbound(store, PHONE, "in-1", 1)
     # T6: the reply goes to the ticket open on the line (cobranza), not the line's default
-    # (ventas), whose key was read ahead: one round trip more.
+    # (ventas): the outbound message routed on the line made cobranza's key the guess.
     assert first.ticket.number == outbound.ticket.number and first.outcome.value == "joined"
-    assert counted["sends"] == 3
+    assert counted["sends"] == 2
     counted["sends"] = 0
     second = _inbound(store, PHONE, "in-2", 2)
     assert second.ticket.number == outbound.ticket.number
-    assert counted["sends"] == 2  # cobranza's key read ahead this time
+    assert counted["sends"] == 2  # cobranza's key read ahead again
     store.run(
         lambda: resolve_ticket(
             store, number=outbound.ticket.number, agent="ana", at=AT + dt.timedelta(minutes=3)
@@ -789,6 +789,37 @@ def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_
     assert counted["sends"] == 3  # the guess (cobranza) missed once
     counted["sends"] = 0
     assert _inbound(store, PHONE, "in-4", 5).ticket.number == back.ticket.number
+    assert counted["sends"] == 2
+    # A message to the line's default campaign on the line makes it the guess again.
+    store.run(
+        lambda: route_interaction(
+            store,
+            at=AT + dt.timedelta(minutes=6),
+            channel="whatsapp",
+            direction="outbound",
+            customer=PHONE,
+            campaign="cobranza",
+            line="l1",
+            external_id="out-2",
+            template="hola",
+        )
+    )
+    store.run(
+        lambda: route_interaction(
+            store,
+            at=AT + dt.timedelta(minutes=7),
+            channel="whatsapp",
+            direction="outbound",
+            customer=PHONE,
+            campaign="ventas",
+            line="l1",
+            external_id="out-3",
+            text="seguimos",
+        )
+    )
+    counted["sends"] = 0
+    latest = _inbound(store, PHONE, "in-5", 8)  # T6: the most recently active one, ventas
+    assert latest.ticket.number == back.ticket.number
     assert counted["sends"] == 2
 
 

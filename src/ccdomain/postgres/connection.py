@@ -1231,13 +1231,21 @@ class _UnitOfWorkBase:
         assert tx is not None
         self._first = None
         guessed = tx.guessed
+        if guessed is None and first is None and tx.opening is not None and tx.line_id:
+            # A message routed on a line to the campaign it names (an outbound one): the
+            # customer's reply on that line goes to this campaign's ticket (T6), the next
+            # guess for them.
+            guessed = (tx.line_id, customer)
         if guessed is not None and guessed[1] == customer:
             # The key read ahead for this customer's message was not its key: this one
             # is, and is the next guess (bounded: forgotten all at once when full).
             guesses = self._store._key_guesses
-            if len(guesses) >= _DECODED_LIMIT:
-                guesses.clear()
-            guesses[guessed] = campaign
+            if campaign == tx.line_campaign:
+                guesses.pop(guessed, None)  # the line's default, guessed without it
+            else:
+                if len(guesses) >= _DECODED_LIMIT:
+                    guesses.clear()
+                guesses[guessed] = campaign
             tx.guessed = None
         query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
         policy = self._store.schema_version >= _POLICY_SINCE
