@@ -67,6 +67,34 @@ def _waiting_on_a_lock(conn: Any) -> bool:
     return bool(row and row[0])
 
 
+def _ana_on_q1_and_a_ticket(store: PostgresStore, capacity: PerFamily) -> None:
+    """Campaign ventas (queue q1), agent ana online in q1, and PHONE's open ticket."""
+    with store.unit_of_work() as uow:
+        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
+        uow.put_agent_state(
+            AgentState(
+                agent=Agent(id="ana", queues=("q1",), capacity=capacity),
+                presence=Presence.ONLINE,
+            )
+        )
+        uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+        uow.commit()
+
+
+def _answered_call(store: PostgresStore, **agent: str) -> Any:
+    """An answered outbound call to PHONE in campaign ventas, at AT."""
+    return route_interaction(
+        store,
+        at=AT,
+        channel="call",
+        direction="outbound",
+        customer=PHONE,
+        campaign="ventas",
+        status="answered",
+        **agent,
+    )
+
+
 def test_A2_A3_T5_agents_read_with_a_key_whose_ticket_closed_meanwhile_wait_for_the_counter(
     store: PostgresStore, postgres_server: Any
 ) -> None:
@@ -75,16 +103,7 @@ def test_A2_A3_T5_agents_read_with_a_key_whose_ticket_closed_meanwhile_wait_for_
     statement sees none. Agents locked then, before the counter, deadlock with an
     opening in the same queue (it holds the counter and waits for them, while this one
     waits for the counter to open): they are read after the counter instead."""
-    with store.unit_of_work() as uow:
-        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
-        uow.put_agent_state(
-            AgentState(
-                agent=Agent(id="ana", queues=("q1",), capacity=PerFamily(digital=5)),
-                presence=Presence.ONLINE,
-            )
-        )
-        uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
-        uow.commit()
+    _ana_on_q1_and_a_ticket(store, PerFamily(digital=5))
     closer = _connect(postgres_server, store, autocommit=False)
     other = _connect(postgres_server, store, autocommit=True)
     read, go = threading.Event(), threading.Event()
@@ -209,15 +228,7 @@ def test_A2_X4_a_message_without_a_line_reads_no_agents_of_the_line_an_earlier_o
     try:
         with store.unit_of_work() as outer:
             assert outer.get_line("l1") is not None  # read by an earlier message
-            called = route_interaction(
-                store,
-                at=AT,
-                channel="call",
-                direction="outbound",
-                customer=PHONE,
-                campaign="ventas",
-                status="answered",
-            )
+            called = _answered_call(store)
             assert called.ticket.queue == "q1" and called.ticket.assignee == "ana"
             assert not _locked(other, b"SELECT 1 FROM agents WHERE id = %s", ("bea",))
             outer.rollback()
@@ -231,29 +242,11 @@ def test_A2_A4_routings_hint_ends_with_its_unit_of_work(
     """``prefetch_opening`` tells a unit of work about the key it reads next (routing's);
     a later call in the same transaction (``run`` with several calls: a block, an
     export) that reads another key without an open ticket reads no agent with it."""
-    with store.unit_of_work() as uow:
-        uow.put_campaign(Campaign(id="ventas", name="Ventas", queue="q1"))
-        uow.put_agent_state(
-            AgentState(
-                agent=Agent(id="ana", queues=("q1",), capacity=PerFamily(voice=1)),
-                presence=Presence.ONLINE,
-            )
-        )
-        uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
-        uow.commit()
+    _ana_on_q1_and_a_ticket(store, PerFamily(voice=1))
     other = _connect(postgres_server, store, autocommit=True)
     try:
         with store.unit_of_work() as outer:
-            called = route_interaction(
-                store,
-                at=AT,
-                channel="call",
-                direction="outbound",
-                customer=PHONE,
-                campaign="ventas",
-                agent="ana",
-                status="answered",
-            )
+            called = _answered_call(store, agent="ana")
             assert called.outcome.value == "joined"
             assert not _locked(other, b"SELECT 1 FROM agents WHERE id = %s", ("ana",))
             assert outer.get_block("ventas", "+51944444444") is None

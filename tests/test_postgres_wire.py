@@ -748,24 +748,31 @@ def test_T2_T5_run_takes_the_counter_with_the_key_reads_and_an_unused_number_lea
         assert [t.number for t in uow.list_tickets()] == [1, 2, 3]
 
 
+def _outbound_on_l1(
+    store: PostgresStore, campaign: str, external_id: str, minutes: int, **content: str
+) -> Any:
+    """An outbound WhatsApp message on line l1 (a template or a text), routed through ``run``."""
+    return store.run(
+        lambda: route_interaction(
+            store,
+            at=AT + dt.timedelta(minutes=minutes),
+            channel="whatsapp",
+            direction="outbound",
+            customer=PHONE,
+            campaign=campaign,
+            line="l1",
+            external_id=external_id,
+            **content,
+        )
+    )
+
+
 def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_went_on_the_line(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _ventas_on_l1(store)
     _declare(store, Campaign(id="cobranza", name="Cobranza"))
-    outbound = store.run(
-        lambda: route_interaction(
-            store,
-            at=AT,
-            channel="whatsapp",
-            direction="outbound",
-            customer=PHONE,
-            campaign="cobranza",
-            line="l1",
-            external_id="out-1",
-            template="hola",
-        )
-    )
+    outbound = _outbound_on_l1(store, "cobranza", "out-1", 0, template="hola")
     assert outbound.ticket.campaign == "cobranza"
     _inbound(store, OTHER, "warm", 0)  # the store reads the line and campaign once
     counted = _count_round_trips(monkeypatch)
@@ -791,32 +798,8 @@ def test_T6_an_inbound_message_reads_ahead_the_key_where_the_customers_last_one_
     assert _inbound(store, PHONE, "in-4", 5).ticket.number == back.ticket.number
     assert counted["sends"] == 2
     # A message to the line's default campaign on the line makes it the guess again.
-    store.run(
-        lambda: route_interaction(
-            store,
-            at=AT + dt.timedelta(minutes=6),
-            channel="whatsapp",
-            direction="outbound",
-            customer=PHONE,
-            campaign="cobranza",
-            line="l1",
-            external_id="out-2",
-            template="hola",
-        )
-    )
-    store.run(
-        lambda: route_interaction(
-            store,
-            at=AT + dt.timedelta(minutes=7),
-            channel="whatsapp",
-            direction="outbound",
-            customer=PHONE,
-            campaign="ventas",
-            line="l1",
-            external_id="out-3",
-            text="seguimos",
-        )
-    )
+    _outbound_on_l1(store, "cobranza", "out-2", 6, template="hola")
+    _outbound_on_l1(store, "ventas", "out-3", 7, text="seguimos")
     counted["sends"] = 0
     latest = _inbound(store, PHONE, "in-5", 8)  # T6: the most recently active one, ventas
     assert latest.ticket.number == back.ticket.number
