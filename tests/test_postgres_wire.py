@@ -349,12 +349,17 @@ def agent(agent_id: str, queue: str = "q1") -> AgentState:
     return AgentState(agent=Agent(id=agent_id, queues=(queue,)), presence=Presence.ONLINE)
 
 
-def test_A2_an_opening_reads_its_queue_agents_ahead_and_a_write_is_read_again(
-    store: PostgresStore,
-) -> None:
+def _store_ana(store: PostgresStore) -> None:
+    """Agent ana, online in queue q1, committed."""
     with store.unit_of_work() as uow:
         uow.put_agent_state(agent("ana"))
         uow.commit()
+
+
+def test_A2_an_opening_reads_its_queue_agents_ahead_and_a_write_is_read_again(
+    store: PostgresStore,
+) -> None:
+    _store_ana(store)
     with store.unit_of_work() as uow:
         _, opened = uow.get_or_open_ticket(
             "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
@@ -368,9 +373,7 @@ def test_A2_an_opening_reads_its_queue_agents_ahead_and_a_write_is_read_again(
 
 
 def test_A4_an_outbound_opening_reads_its_agent_ahead(store: PostgresStore) -> None:
-    with store.unit_of_work() as uow:
-        uow.put_agent_state(agent("ana"))
-        uow.commit()
+    _store_ana(store)
     with store.unit_of_work() as uow:
         ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
         sent = attrs.evolve(
@@ -457,9 +460,7 @@ def test_T9_I4_an_id_given_by_a_replacement_after_its_lookup_is_refused_at_the_c
 def test_A2_an_agent_written_before_the_queue_read_ahead_is_sent_is_read_again(
     store: PostgresStore,
 ) -> None:
-    with store.unit_of_work() as uow:
-        uow.put_agent_state(agent("ana"))
-        uow.commit()
+    _store_ana(store)
     with store.unit_of_work() as uow:
         _, opened = uow.get_or_open_ticket(
             "ventas", PHONE, lambda n: attrs.evolve(opener("ventas")(n), queue="q1")
@@ -473,9 +474,7 @@ def test_A2_an_agent_written_before_the_queue_read_ahead_is_sent_is_read_again(
 def test_A4_an_agent_written_before_its_read_ahead_is_sent_is_read_again(
     store: PostgresStore,
 ) -> None:
-    with store.unit_of_work() as uow:
-        uow.put_agent_state(agent("ana"))
-        uow.commit()
+    _store_ana(store)
     with store.unit_of_work() as uow:
         ticket, _ = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
         sent = attrs.evolve(
@@ -912,9 +911,7 @@ def test_A2_T2_agents_are_locked_after_the_key_and_only_when_it_opens(
 def test_A2_E2_a_read_made_ahead_in_a_unit_rolled_back_keeps_nothing_of_it(
     store: PostgresStore,
 ) -> None:
-    with store.unit_of_work() as uow:
-        uow.put_agent_state(agent("ana"))
-        uow.commit()
+    _store_ana(store)
     with store.unit_of_work() as outer:
         assert outer.get_open_ticket("ventas", PHONE) is None  # the nested unit's savepoint
         with store.unit_of_work() as nested:

@@ -58,7 +58,6 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
         whose refusal of any write is the call's, E1)."""
         tx = self._tx
         assert tx is not None
-        self._wdb()
         if None in tx.agents_seen.values() or _PENDING in tx.agent_seen.values():
             # Reads of agents made ahead and not sent yet go first, and are kept: they
             # would otherwise arrive after the write is forgotten, with what it replaced.

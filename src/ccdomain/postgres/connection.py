@@ -851,6 +851,13 @@ def _ahead_agents(unless: bytes | None, agent: bool, queue: bool) -> bytes:
     return sql
 
 
+@functools.cache
+def _agents_statement(agent: bool, queue: bool) -> bytes:
+    """``_ahead_agents``'s columns as a statement of their own (read unconditionally: the
+    counter was taken just before it, in the same round trip)."""
+    return b"SELECT " + _ahead_agents(None, agent, queue).removeprefix(b", ")
+
+
 def _agents_params(agent: str | None, queue: str | None, unless: list[str]) -> list[str]:
     """The values of ``_ahead_agents``'s columns for ``agent`` and ``queue`` (each None:
     not read), with ``unless``'s values before each when it has any."""

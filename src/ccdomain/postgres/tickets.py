@@ -46,7 +46,7 @@ from ccdomain.postgres.connection import (
     _TAKE_COUNTER,
     TICKET_COUNTER,
     _agents_params,
-    _ahead_agents,
+    _agents_statement,
     _counter_value,
     _guarded,
     _Result,
@@ -123,8 +123,8 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             ]
             agent, queue = self._opening_agents(campaign) if self._locking else (None, None)
             if agent is not None or queue is not None:
-                columns = _ahead_agents(None, agent is not None, queue is not None)
-                statements.append((b"SELECT " + columns[2:], _agents_params(agent, queue, [])))
+                statement = _agents_statement(agent is not None, queue is not None)
+                statements.append((statement, _agents_params(agent, queue, [])))
             taken, again, *agents = self._wdb().execute_all(statements)
             number = _counter_value(taken)
             tx.took_ticket_counter(number)
