@@ -54,7 +54,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -76,6 +76,7 @@ __all__ = ["TransactionConflict"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_U = TypeVar("_U", bound="_UnitOfWorkBase")
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -135,20 +136,22 @@ def _failure(operation: str, exc: BaseException, where: str) -> StoreError | Rul
     return StoreError(f"{operation or 'opening'} failed: {where}: {type(exc).__name__}: {exc}")
 
 
-def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+def _guarded(method: Callable[Concatenate[_U, _P], _R]) -> Callable[Concatenate[_U, _P], _R]:
     """Run a port method inside its unit's transaction (or its own one, outside a ``with``
     block), turning any ``psycopg`` exception into a ccdomain error (E1)."""
     operation = method.__name__
 
+    # Its arguments passed on as they came (``method(*args)``: no new tuple), the unit
+    # read from them without a ``cast`` call: the wrapper runs around every port call.
     @functools.wraps(method)
-    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        unit = cast(_UnitOfWorkBase, args[0])
-        if unit._tx is None:  # not entered: the call is its own unit of work
+    def guarded(*args: Any, **kwargs: Any) -> _R:
+        unit: _UnitOfWorkBase = args[0]
+        tx = unit._tx
+        if tx is None:  # not entered: the call is its own unit of work
             with unit._store.unit_of_work() as own:
-                found = method(own, *args[1:], **kwargs)  # type: ignore[arg-type]
+                found = method(own, *args[1:], **kwargs)
                 own.commit()
             return found
-        tx = unit._tx
         if tx.lost is not None:
             raise StoreUnavailable(tx.lost)
         try:
@@ -1221,7 +1224,8 @@ class _UnitOfWorkBase:
         key = (campaign, customer)
         if key not in tx.open_seen:
             self._open(campaign, customer)
-        return cast(Ticket | None, tx.open_seen[key])
+        ticket: Ticket | None = tx.open_seen[key]  # typed here: no cast call, no union built
+        return ticket
 
     def _read_key(
         self,
@@ -1327,13 +1331,13 @@ class _UnitOfWorkBase:
         if cls not in _SHAREABLE:
             return from_json(text, cls)
         key = (cls, text)
-        found = self._decoded.get(key)
+        found: _R | None = self._decoded.get(key)
         if found is None:
             found = from_json(text, cls)
             if len(self._decoded) >= _DECODED_LIMIT:
                 self._decoded.clear()
             self._decoded[key] = found
-        return cast(_R, found)
+        return found
 
     def _dump(self, obj: Any) -> str:
         """The JSON of a model about to be written (:mod:`ccdomain.fast_json`),
@@ -1363,9 +1367,11 @@ class _UnitOfWorkBase:
         assert tx is not None
         catalog = tx.catalog if tx.active else None
         if catalog is not None and type(key) is str:
-            found = catalog.get((table, key), _MISSING)
-            if found is not _MISSING:
-                return cast(_R | None, found)
+            # Typed by the annotation, not ``cast``: ``_R | None`` would build a union at
+            # each call.
+            kept: _R | None = catalog.get((table, key), _MISSING)
+            if kept is not _MISSING:
+                return kept
         found = self._get(table, key, cls)
         catalog = tx.catalog  # read with the transaction's first statement
         if catalog is not None and type(key) is str:
