@@ -481,6 +481,45 @@ _WHOLE = "(the whole transaction)"
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
 
+    # Slots: one is made per transaction, and its fields are read at every port call.
+    __slots__ = (
+        "active",
+        "agent_seen",
+        "agents_seen",
+        "blocks_seen",
+        "catalog",
+        "catalog_assumed",
+        "catalog_source",
+        "catalog_unread",
+        "catalog_written",
+        "conn",
+        "counters",
+        "free_ids",
+        "generation",
+        "guessed",
+        "ids_ahead",
+        "line_campaign",
+        "line_id",
+        "lists_seen",
+        "locked",
+        "lost",
+        "open_seen",
+        "opened",
+        "opening",
+        "opening_by",
+        "opt_outs_seen",
+        "pending",
+        "phones_seen",
+        "poisoned",
+        "session",
+        "speculative",
+        "stack",
+        "unmarked",
+        "waiting_seen",
+        "wire",
+        "written",
+    )
+
     def __init__(self, conn: Connection, wire: _Wire, catalog: _Catalog | None) -> None:
         self.conn = conn
         self.wire = wire
