@@ -953,6 +953,10 @@ class _UnitOfWorkBase:
     def __init__(self, store: _StoreHandle) -> None:
         self._store = store
         self._decoded = store._decoded
+        # The store's, fixed once it is open, read here once: the parts ask at each call.
+        # Whether reads that precede a write take row locks (not in a read-only store).
+        self._locking = not store.read_only
+        self._schema_version = store.schema_version
         self._tx: _Tx | None = None
         self._nested = False
         self._savepoint: str | None = None
@@ -1144,15 +1148,10 @@ class _UnitOfWorkBase:
         """A write that is never refused, sent with the next statement; at once in a
         read-only store, whose refusal of any write is the call's (E1)."""
         db = self._wdb()
-        if self._store.read_only:
+        if not self._locking:  # a read-only store
             db.execute(query, params)
         else:
             db.defer(query, params)
-
-    @property
-    def _locking(self) -> bool:
-        """Whether reads that precede a write take row locks (not in a read-only store)."""
-        return not self._store.read_only
 
     def _next(self, name: str) -> int:
         """Take the next value of counter ``name`` inside this unit's transaction (T5)."""
@@ -1208,7 +1207,7 @@ class _UnitOfWorkBase:
                 if first is None
                 else (_TAKE_COUNTER_IF_CUSTOMER_HAS_NONE_OPEN, (TICKET_COUNTER, customer)),
             )
-        waiting = ahead is None and self._locking and self._store.schema_version >= _AGENTS_VERSION
+        waiting = ahead is None and self._locking and self._schema_version >= _AGENTS_VERSION
         if waiting:
             # Outside routing, the key's open ticket is read to be changed, most often
             # closed, which takes it out of its waiting line (A3): its entry, read locked
@@ -1298,7 +1297,7 @@ class _UnitOfWorkBase:
                 guesses[guessed] = campaign
             tx.guessed = None
         query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
-        policy = self._store.schema_version >= _POLICY_SINCE
+        policy = self._schema_version >= _POLICY_SINCE
         if policy:
             query += _AHEAD_OPT_OUTS
             params += (campaign, customer, campaign, customer)
@@ -1353,7 +1352,7 @@ class _UnitOfWorkBase:
         tx = self._tx
         assert tx is not None
         opening = tx.opening
-        if opening is None or self._store.schema_version < _AGENTS_VERSION:
+        if opening is None or self._schema_version < _AGENTS_VERSION:
             return None, None
         agent, queue = opening
         if queue is None:
