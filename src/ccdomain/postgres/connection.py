@@ -88,6 +88,8 @@ _SHAREABLE: frozenset[type] = frozenset(
 )
 _DECODED_LIMIT = 50_000
 _AUTO = PyFormat.AUTO
+# The formats asked for n values (each chosen by psycopg), made once.
+_AUTOS = tuple((_AUTO,) * count for count in range(33))
 _INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
 _MISSING = object()
 _PENDING = object()  # a read made ahead, not sent yet
@@ -251,7 +253,10 @@ class _Wire:
         if not params:
             return (_numbered(query), (), None, None)
         dumper = self.dumper
-        values = dumper.dump_sequence(params, [_AUTO] * len(params))
+        count = len(params)
+        values = dumper.dump_sequence(
+            params, _AUTOS[count] if count < len(_AUTOS) else (_AUTO,) * count
+        )
         return (_numbered(query), dumper.types or (), values, dumper.formats)
 
     def send(self, sends: list[_Send]) -> list[_Result]:
@@ -416,7 +421,8 @@ class _Session:
     def _run(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
         tx = self.tx
         wire = tx.wire
-        sends = wire.adapt(queries)
+        adapt = wire.adapt_one  # as wire.adapt, one call fewer (every round trip comes here)
+        sends = [adapt(query, params) for query, params in queries]
         pending = tx.pending
         if not pending:
             return wire.send(sends)
@@ -894,6 +900,24 @@ def _ahead_agents(unless: bytes | None, agent: bool, queue: bool) -> bytes:
 
 
 @functools.cache
+def _ahead_statement(
+    policy: bool, phone: bool, unless: bytes | None, agent: bool, queue: bool
+) -> bytes:
+    """``_read_key``'s statement: ``_AHEAD``, then its opt-outs, phones and agents
+    columns as asked (``unless`` None and neither ``agent`` nor ``queue``: no agents).
+    Built once per shape: the same text object each time, its hash kept (the statement
+    caches look it up by text)."""
+    query = _AHEAD
+    if policy:
+        query += _AHEAD_OPT_OUTS
+    if phone:
+        query += _AHEAD_PHONES
+    if agent or queue:
+        query += _ahead_agents(unless, agent, queue)
+    return query
+
+
+@functools.cache
 def _agents_statement(agent: bool, queue: bool) -> bytes:
     """``_ahead_agents``'s columns as a statement of their own (read unconditionally: the
     counter was taken just before it, in the same round trip)."""
@@ -1296,16 +1320,15 @@ class _UnitOfWorkBase:
                     guesses.clear()
                 guesses[guessed] = campaign
             tx.guessed = None
-        query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
+        params = [campaign, customer, customer, campaign, campaign, customer]
         policy = self._schema_version >= _POLICY_SINCE
         if policy:
-            query += _AHEAD_OPT_OUTS
             params += (campaign, customer, campaign, customer)
         phone = customer.startswith("+")
         if phone:
-            query += _AHEAD_PHONES
             params.append(customer)
         agent, queue = self._opening_agents(campaign)
+        unless = None
         if agent is not None or queue is not None:
             # A key read first for an inbound message is a guess (``first``: the
             # customer's tickets, which say where it goes).
@@ -1313,8 +1336,8 @@ class _UnitOfWorkBase:
                 unless, key = _KEY_OPEN, [campaign, customer]
             else:
                 unless, key = _CUSTOMER_OPEN, [customer]
-            query += _ahead_agents(unless, agent is not None, queue is not None)
             params += _agents_params(agent, queue, key)
+        query = _ahead_statement(policy, phone, unless, agent is not None, queue is not None)
         _, block, *rest = self._open(campaign, customer, (query, params), first)
         tx.blocks_seen[(campaign, customer)] = block
         if policy:
