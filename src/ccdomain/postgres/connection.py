@@ -199,6 +199,11 @@ class _Result:
         return iter(self.fetchall())
 
 
+# The outcome of most statements (BEGIN, SAVEPOINT, a write of one row or none), shared:
+# with no rows, a _Result never changes (fetchall returns a new empty list each time).
+_NO_ROWS = (_Result([], 0), _Result([], 1))
+
+
 @functools.lru_cache(maxsize=512)
 def _numbered(query: bytes) -> bytes:
     """The query with libpq's ``$n`` placeholders for the store's ``%s`` ones (the
@@ -324,9 +329,10 @@ class _Wire:
                 loader = self.loader
                 loader.set_pgresult(result)
                 rows = loader.load_rows(0, result.ntuples, tuple)
+                out.append(_Result(rows, result.command_tuples or 0))
             else:
-                rows = []
-            out.append(_Result(rows, result.command_tuples or 0))
+                count = result.command_tuples or 0
+                out.append(_NO_ROWS[count] if count < 2 else _Result([], count))
         if error is not None:
             raise error
         return out
@@ -1161,12 +1167,13 @@ class _UnitOfWorkBase:
 
     def _wdb(self) -> _Session:
         """The connection to write on: the savepoints of the active units are taken first."""
-        conn = self._db()
         tx = self._tx
         assert tx is not None
+        if tx.lost is not None or not tx.active:  # as _db (called here only then)
+            self._db()
         if tx.unmarked < len(tx.stack):
             tx.mark()
-        return conn
+        return tx.session
 
     def _never_refused(self, query: bytes, params: Sequence[Any]) -> None:
         """A write that is never refused, sent with the next statement; at once in a
