@@ -88,8 +88,11 @@ _SHAREABLE: frozenset[type] = frozenset(
 )
 _DECODED_LIMIT = 50_000
 _AUTO = PyFormat.AUTO
-# The formats asked for n values (each chosen by psycopg), made once.
+# The formats asked for n values (each chosen by psycopg), made once; the types and
+# formats of n texts as psycopg dumps them (see ``_Wire.adapt_one``).
 _AUTOS = tuple((_AUTO,) * count for count in range(33))
+_UNKNOWN = tuple((0,) * count for count in range(33))
+_TEXT = tuple((pq.Format.TEXT,) * count for count in range(33))
 _INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
 _MISSING = object()
 _PENDING = object()  # a read made ahead, not sent yet
@@ -236,6 +239,7 @@ class _Wire:
         self.pgconn = conn.pgconn
         self.socket = conn.pgconn.socket
         self.encoding = conn.info.encoding
+        self.utf8 = self.encoding == "utf-8"
         self.dumper = Transformer(conn)
         self.loader = Transformer(conn)
         # (query, parameter types) -> name of the statement prepared on this connection.
@@ -257,6 +261,17 @@ class _Wire:
         """One statement ready to send (see :meth:`adapt`)."""
         if not params:
             return (_numbered(query), (), None, None)
+        if self.utf8 and len(params) < len(_UNKNOWN):
+            # Most statements take text only: what psycopg's dumper makes of a str (its
+            # UTF-8 bytes, type unknown, text format), made here; psycopg dumps the rest,
+            # and a text holding NUL, which it refuses.
+            texts = []
+            for value in params:
+                if type(value) is not str or "\x00" in value:
+                    break
+                texts.append(value.encode())
+            else:
+                return (_numbered(query), _UNKNOWN[len(texts)], texts, _TEXT[len(texts)])
         dumper = self.dumper
         count = len(params)
         values = dumper.dump_sequence(
