@@ -90,9 +90,10 @@ _DECODED_LIMIT = 50_000
 _AUTO = PyFormat.AUTO
 # The formats asked for n values (each chosen by psycopg), made once; the types and
 # formats of n texts as psycopg dumps them (see ``_Wire.adapt_one``).
-_AUTOS = tuple((_AUTO,) * count for count in range(33))
-_UNKNOWN = tuple((0,) * count for count in range(33))
-_TEXT = tuple((pq.Format.TEXT,) * count for count in range(33))
+_MANY = 33
+_AUTOS = tuple((_AUTO,) * count for count in range(_MANY))
+_UNKNOWN = tuple((0,) * count for count in range(_MANY))
+_TEXT = tuple((pq.Format.TEXT,) * count for count in range(_MANY))
 _INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
 _MISSING = object()
 _PENDING = object()  # a read made ahead, not sent yet
@@ -261,7 +262,8 @@ class _Wire:
         """One statement ready to send (see :meth:`adapt`)."""
         if not params:
             return (_numbered(query), (), None, None)
-        if self.utf8 and len(params) < len(_UNKNOWN):
+        count = len(params)
+        if count < _MANY and self.utf8:
             # Most statements take text only: what psycopg's dumper makes of a str (its
             # UTF-8 bytes, type unknown, text format), made here; psycopg dumps the rest,
             # and a text holding NUL, which it refuses.
@@ -271,12 +273,9 @@ class _Wire:
                     break
                 texts.append(value.encode())
             else:
-                return (_numbered(query), _UNKNOWN[len(texts)], texts, _TEXT[len(texts)])
+                return (_numbered(query), _UNKNOWN[count], texts, _TEXT[count])
         dumper = self.dumper
-        count = len(params)
-        values = dumper.dump_sequence(
-            params, _AUTOS[count] if count < len(_AUTOS) else (_AUTO,) * count
-        )
+        values = dumper.dump_sequence(params, _AUTOS[count] if count < _MANY else (_AUTO,) * count)
         return (_numbered(query), dumper.types or (), values, dumper.formats)
 
     def send(self, sends: list[_Send]) -> list[_Result]:
