@@ -342,6 +342,29 @@ def test_E1_a_value_postgres_cannot_hold_in_a_deferred_write_fails_at_its_call(
         assert uow.get_campaign("ventas") is not None
 
 
+def test_E1_texts_are_adapted_as_psycopg_dumps_them(postgres_server: Any) -> None:
+    # The wire adapts statements of texts only itself (most of a round trip's): the same
+    # bytes, types and formats as psycopg's dumper, which adapts everything else.
+    from ccdomain.postgres.connection import _Wire
+
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        wire = _Wire(conn)
+        query = b"SELECT %s, %s, %s"
+        for params in (["a", "", "ñandú 🦜"], ("x" * 500, "+5491155550000", "{}")):
+            text, types, values, formats = wire.adapt_one(query, params)
+            dumped = wire.dumper.dump_sequence(params, [psycopg.adapt.PyFormat.AUTO] * 3)
+            assert text == b"SELECT $1, $2, $3"
+            assert types == wire.dumper.types
+            assert [bytes(v) for v in values] == [bytes(v) for v in dumped]
+            assert list(formats) == list(wire.dumper.formats)
+        mixed = wire.adapt_one(query, ["a", 7, None])  # psycopg's: an int is no text
+        assert mixed[1] == (0, 21, 0)
+        with pytest.raises(psycopg.DataError, match="NUL"):
+            wire.adapt_one(query, ["a", "b\x00", "c"])  # refused by psycopg's dumper
+        with pytest.raises(UnicodeEncodeError):
+            wire.adapt_one(query, ["\ud800", "b", "c"])
+
+
 # -- reads made ahead for the assignment and for an inbound message's key ---------------------
 
 

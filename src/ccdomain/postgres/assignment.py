@@ -49,7 +49,7 @@ class PostgresAssignmentRepository(_UnitOfWorkBase):
     def _has_agents(self) -> bool:
         """Whether the schema has the assignment tables: one of version 1, read as it is
         (read-only), has none, so it holds no agent and no waiting ticket."""
-        return self._store.schema_version >= _AGENTS_VERSION
+        return self._schema_version >= _AGENTS_VERSION
 
     @_guarded
     def put_agent_state(self, state: AgentState) -> None:

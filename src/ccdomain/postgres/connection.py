@@ -54,7 +54,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -76,6 +76,7 @@ __all__ = ["TransactionConflict"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_U = TypeVar("_U", bound="_UnitOfWorkBase")
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -87,6 +88,12 @@ _SHAREABLE: frozenset[type] = frozenset(
 )
 _DECODED_LIMIT = 50_000
 _AUTO = PyFormat.AUTO
+# The formats asked for n values (each chosen by psycopg), made once; the types and
+# formats of n texts as psycopg dumps them (see ``_Wire.adapt_one``).
+_MANY = 33
+_AUTOS = tuple((_AUTO,) * count for count in range(_MANY))
+_UNKNOWN = tuple((0,) * count for count in range(_MANY))
+_TEXT = tuple((pq.Format.TEXT,) * count for count in range(_MANY))
 _INTERVAL = 0.1  # seconds between checks for an interrupt while waiting (as psycopg's)
 _MISSING = object()
 _PENDING = object()  # a read made ahead, not sent yet
@@ -135,20 +142,22 @@ def _failure(operation: str, exc: BaseException, where: str) -> StoreError | Rul
     return StoreError(f"{operation or 'opening'} failed: {where}: {type(exc).__name__}: {exc}")
 
 
-def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+def _guarded(method: Callable[Concatenate[_U, _P], _R]) -> Callable[Concatenate[_U, _P], _R]:
     """Run a port method inside its unit's transaction (or its own one, outside a ``with``
     block), turning any ``psycopg`` exception into a ccdomain error (E1)."""
     operation = method.__name__
 
+    # Its arguments passed on as they came (``method(*args)``: no new tuple), the unit
+    # read from them without a ``cast`` call: the wrapper runs around every port call.
     @functools.wraps(method)
-    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        unit = cast(_UnitOfWorkBase, args[0])
-        if unit._tx is None:  # not entered: the call is its own unit of work
+    def guarded(*args: Any, **kwargs: Any) -> _R:
+        unit: _UnitOfWorkBase = args[0]
+        tx = unit._tx
+        if tx is None:  # not entered: the call is its own unit of work
             with unit._store.unit_of_work() as own:
-                found = method(own, *args[1:], **kwargs)  # type: ignore[arg-type]
+                found = method(own, *args[1:], **kwargs)
                 own.commit()
             return found
-        tx = unit._tx
         if tx.lost is not None:
             raise StoreUnavailable(tx.lost)
         try:
@@ -194,6 +203,11 @@ class _Result:
         return iter(self.fetchall())
 
 
+# The outcome of most statements (BEGIN, SAVEPOINT, a write of one row or none), shared:
+# with no rows, a _Result never changes (fetchall returns a new empty list each time).
+_NO_ROWS = (_Result([], 0), _Result([], 1))
+
+
 @functools.lru_cache(maxsize=512)
 def _numbered(query: bytes) -> bytes:
     """The query with libpq's ``$n`` placeholders for the store's ``%s`` ones (the
@@ -226,6 +240,7 @@ class _Wire:
         self.pgconn = conn.pgconn
         self.socket = conn.pgconn.socket
         self.encoding = conn.info.encoding
+        self.utf8 = self.encoding == "utf-8"
         self.dumper = Transformer(conn)
         self.loader = Transformer(conn)
         # (query, parameter types) -> name of the statement prepared on this connection.
@@ -247,8 +262,20 @@ class _Wire:
         """One statement ready to send (see :meth:`adapt`)."""
         if not params:
             return (_numbered(query), (), None, None)
+        count = len(params)
+        if count < _MANY and self.utf8:
+            # Most statements take text only: what psycopg's dumper makes of a str (its
+            # UTF-8 bytes, type unknown, text format), made here; psycopg dumps the rest,
+            # and a text holding NUL, which it refuses.
+            texts = []
+            for value in params:
+                if type(value) is not str or "\x00" in value:
+                    break
+                texts.append(value.encode())
+            else:
+                return (_numbered(query), _UNKNOWN[count], texts, _TEXT[count])
         dumper = self.dumper
-        values = dumper.dump_sequence(params, [_AUTO] * len(params))
+        values = dumper.dump_sequence(params, _AUTOS[count] if count < _MANY else (_AUTO,) * count)
         return (_numbered(query), dumper.types or (), values, dumper.formats)
 
     def send(self, sends: list[_Send]) -> list[_Result]:
@@ -316,9 +343,10 @@ class _Wire:
                 loader = self.loader
                 loader.set_pgresult(result)
                 rows = loader.load_rows(0, result.ntuples, tuple)
+                out.append(_Result(rows, result.command_tuples or 0))
             else:
-                rows = []
-            out.append(_Result(rows, result.command_tuples or 0))
+                count = result.command_tuples or 0
+                out.append(_NO_ROWS[count] if count < 2 else _Result([], count))
         if error is not None:
             raise error
         return out
@@ -413,7 +441,8 @@ class _Session:
     def _run(self, queries: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[_Result]:
         tx = self.tx
         wire = tx.wire
-        sends = wire.adapt(queries)
+        adapt = wire.adapt_one  # as wire.adapt, one call fewer (every round trip comes here)
+        sends = [adapt(query, params) for query, params in queries]
         pending = tx.pending
         if not pending:
             return wire.send(sends)
@@ -477,6 +506,45 @@ _WHOLE = "(the whole transaction)"
 
 class _Tx:
     """One thread's connection while it has a unit of work open, and its transaction."""
+
+    # Slots: one is made per transaction, and its fields are read at every port call.
+    __slots__ = (
+        "active",
+        "agent_seen",
+        "agents_seen",
+        "blocks_seen",
+        "catalog",
+        "catalog_assumed",
+        "catalog_source",
+        "catalog_unread",
+        "catalog_written",
+        "conn",
+        "counters",
+        "free_ids",
+        "generation",
+        "guessed",
+        "ids_ahead",
+        "line_campaign",
+        "line_id",
+        "lists_seen",
+        "locked",
+        "lost",
+        "open_seen",
+        "opened",
+        "opening",
+        "opening_by",
+        "opt_outs_seen",
+        "pending",
+        "phones_seen",
+        "poisoned",
+        "session",
+        "speculative",
+        "stack",
+        "unmarked",
+        "waiting_seen",
+        "wire",
+        "written",
+    )
 
     def __init__(self, conn: Connection, wire: _Wire, catalog: _Catalog | None) -> None:
         self.conn = conn
@@ -852,6 +920,24 @@ def _ahead_agents(unless: bytes | None, agent: bool, queue: bool) -> bytes:
 
 
 @functools.cache
+def _ahead_statement(
+    policy: bool, phone: bool, unless: bytes | None, agent: bool, queue: bool
+) -> bytes:
+    """``_read_key``'s statement: ``_AHEAD``, then its opt-outs, phones and agents
+    columns as asked (``unless`` None and neither ``agent`` nor ``queue``: no agents).
+    Built once per shape: the same text object each time, its hash kept (the statement
+    caches look it up by text)."""
+    query = _AHEAD
+    if policy:
+        query += _AHEAD_OPT_OUTS
+    if phone:
+        query += _AHEAD_PHONES
+    if agent or queue:
+        query += _ahead_agents(unless, agent, queue)
+    return query
+
+
+@functools.cache
 def _agents_statement(agent: bool, queue: bool) -> bytes:
     """``_ahead_agents``'s columns as a statement of their own (read unconditionally: the
     counter was taken just before it, in the same round trip)."""
@@ -911,6 +997,10 @@ class _UnitOfWorkBase:
     def __init__(self, store: _StoreHandle) -> None:
         self._store = store
         self._decoded = store._decoded
+        # The store's, fixed once it is open, read here once: the parts ask at each call.
+        # Whether reads that precede a write take row locks (not in a read-only store).
+        self._locking = not store.read_only
+        self._schema_version = store.schema_version
         self._tx: _Tx | None = None
         self._nested = False
         self._savepoint: str | None = None
@@ -1091,26 +1181,22 @@ class _UnitOfWorkBase:
 
     def _wdb(self) -> _Session:
         """The connection to write on: the savepoints of the active units are taken first."""
-        conn = self._db()
         tx = self._tx
         assert tx is not None
+        if tx.lost is not None or not tx.active:  # as _db (called here only then)
+            self._db()
         if tx.unmarked < len(tx.stack):
             tx.mark()
-        return conn
+        return tx.session
 
     def _never_refused(self, query: bytes, params: Sequence[Any]) -> None:
         """A write that is never refused, sent with the next statement; at once in a
         read-only store, whose refusal of any write is the call's (E1)."""
         db = self._wdb()
-        if self._store.read_only:
+        if not self._locking:  # a read-only store
             db.execute(query, params)
         else:
             db.defer(query, params)
-
-    @property
-    def _locking(self) -> bool:
-        """Whether reads that precede a write take row locks (not in a read-only store)."""
-        return not self._store.read_only
 
     def _next(self, name: str) -> int:
         """Take the next value of counter ``name`` inside this unit's transaction (T5)."""
@@ -1166,7 +1252,7 @@ class _UnitOfWorkBase:
                 if first is None
                 else (_TAKE_COUNTER_IF_CUSTOMER_HAS_NONE_OPEN, (TICKET_COUNTER, customer)),
             )
-        waiting = ahead is None and self._locking and self._store.schema_version >= _AGENTS_VERSION
+        waiting = ahead is None and self._locking and self._schema_version >= _AGENTS_VERSION
         if waiting:
             # Outside routing, the key's open ticket is read to be changed, most often
             # closed, which takes it out of its waiting line (A3): its entry, read locked
@@ -1221,7 +1307,8 @@ class _UnitOfWorkBase:
         key = (campaign, customer)
         if key not in tx.open_seen:
             self._open(campaign, customer)
-        return cast(Ticket | None, tx.open_seen[key])
+        ticket: Ticket | None = tx.open_seen[key]  # typed here: no cast call, no union built
+        return ticket
 
     def _read_key(
         self,
@@ -1254,16 +1341,15 @@ class _UnitOfWorkBase:
                     guesses.clear()
                 guesses[guessed] = campaign
             tx.guessed = None
-        query, params = _AHEAD, [campaign, customer, customer, campaign, campaign, customer]
-        policy = self._store.schema_version >= _POLICY_SINCE
+        params = [campaign, customer, customer, campaign, campaign, customer]
+        policy = self._schema_version >= _POLICY_SINCE
         if policy:
-            query += _AHEAD_OPT_OUTS
             params += (campaign, customer, campaign, customer)
         phone = customer.startswith("+")
         if phone:
-            query += _AHEAD_PHONES
             params.append(customer)
         agent, queue = self._opening_agents(campaign)
+        unless = None
         if agent is not None or queue is not None:
             # A key read first for an inbound message is a guess (``first``: the
             # customer's tickets, which say where it goes).
@@ -1271,8 +1357,8 @@ class _UnitOfWorkBase:
                 unless, key = _KEY_OPEN, [campaign, customer]
             else:
                 unless, key = _CUSTOMER_OPEN, [customer]
-            query += _ahead_agents(unless, agent is not None, queue is not None)
             params += _agents_params(agent, queue, key)
+        query = _ahead_statement(policy, phone, unless, agent is not None, queue is not None)
         _, block, *rest = self._open(campaign, customer, (query, params), first)
         tx.blocks_seen[(campaign, customer)] = block
         if policy:
@@ -1310,7 +1396,7 @@ class _UnitOfWorkBase:
         tx = self._tx
         assert tx is not None
         opening = tx.opening
-        if opening is None or self._store.schema_version < _AGENTS_VERSION:
+        if opening is None or self._schema_version < _AGENTS_VERSION:
             return None, None
         agent, queue = opening
         if queue is None:
@@ -1327,13 +1413,13 @@ class _UnitOfWorkBase:
         if cls not in _SHAREABLE:
             return from_json(text, cls)
         key = (cls, text)
-        found = self._decoded.get(key)
+        found: _R | None = self._decoded.get(key)
         if found is None:
             found = from_json(text, cls)
             if len(self._decoded) >= _DECODED_LIMIT:
                 self._decoded.clear()
             self._decoded[key] = found
-        return cast(_R, found)
+        return found
 
     def _dump(self, obj: Any) -> str:
         """The JSON of a model about to be written (:mod:`ccdomain.fast_json`),
@@ -1363,9 +1449,11 @@ class _UnitOfWorkBase:
         assert tx is not None
         catalog = tx.catalog if tx.active else None
         if catalog is not None and type(key) is str:
-            found = catalog.get((table, key), _MISSING)
-            if found is not _MISSING:
-                return cast(_R | None, found)
+            # Typed by the annotation, not ``cast``: ``_R | None`` would build a union at
+            # each call.
+            kept: _R | None = catalog.get((table, key), _MISSING)
+            if kept is not _MISSING:
+                return kept
         found = self._get(table, key, cls)
         catalog = tx.catalog  # read with the transaction's first statement
         if catalog is not None and type(key) is str:

@@ -48,7 +48,7 @@ class PostgresContactPolicyRepository(_UnitOfWorkBase):
 
     @property
     def _has_policy_tables(self) -> bool:
-        return self._store.schema_version >= _SINCE
+        return self._schema_version >= _SINCE
 
     @_guarded
     def note_inbound(self, line: str, customer: str, at: dt.datetime) -> None:

@@ -235,7 +235,7 @@ class PostgresContactRepository(_UnitOfWorkBase):
     def contacts_by_identity(self, kind: str, key: str) -> Sequence[Contact]:
         """Live contacts with this identity key (X1, X2: email, messenger, instagram,
         document, name; index lookup)."""
-        version = self._store.schema_version
+        version = self._schema_version
         if version < _IDENTITY_VERSION:
             raise StoreUnavailable(
                 f"cannot look contacts up by {kind!r:.40} in {self._store.where}: its schema has "

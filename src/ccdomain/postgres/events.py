@@ -59,7 +59,7 @@ class PostgresEventLog(_UnitOfWorkBase):
         """
         db = self._wdb()
         text = _json(event.numbered(0))  # encode_event's text, written directly
-        if self._store.read_only:
+        if not self._locking:  # a read-only store
             db.execute(b"INSERT INTO events (data) VALUES (%s)", (text,))
         else:
             db.defer(b"INSERT INTO events (data) VALUES (%s)", (text,))

@@ -157,7 +157,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
             and ticket.assignee is None
             and queue not in tx.agents_seen
             and not self._agent_known()
-            and self._store.schema_version >= _AGENTS_VERSION
+            and self._schema_version >= _AGENTS_VERSION
         ):
             # Routing gives an opened ticket to an agent of its queue next (A2), reading
             # them locked: read with the next statement. The transaction holds the ticket
@@ -353,7 +353,7 @@ class PostgresTicketRepository(_UnitOfWorkBase):
                 and interaction.direction is Direction.OUTBOUND
                 and type(agent) is str
                 and agent not in tx.agent_seen
-                and self._store.schema_version >= _AGENTS_VERSION
+                and self._schema_version >= _AGENTS_VERSION
             ):
                 # The agent who reached out is given the ticket they opened next (A4),
                 # their state read locked: read with the next statement.
