@@ -996,6 +996,30 @@ def test_T2_T5_A2_a_guessed_key_takes_the_counter_only_when_the_customer_has_no_
         uow.rollback()
 
 
+def test_T2_T5_a_key_read_outside_routing_leaves_the_counter(
+    store: PostgresStore, postgres_server: Any
+) -> None:
+    """Routing's key read takes the ticket counter when the key has no open ticket (its
+    opening then needs no round trip of its own); the same read made elsewhere (a block
+    looked up for a screen) may open nothing, and leaves the counter, which every
+    opening waits for, free."""
+    other = sql(postgres_server, store)
+    with store.unit_of_work() as uow:  # the counter's row, committed
+        uow.get_or_open_ticket("cobros", PHONE, opener("cobros"))
+        uow.commit()
+    for routing in (False, True):
+        with store.unit_of_work() as uow:
+            if routing:
+                assert isinstance(uow, OpeningPrefetch)
+                uow.prefetch_opening(agent=None, queue=None)
+            assert uow.get_block("ventas", PHONE) is None  # the key's reads, made ahead
+            assert _counter_locked(other) is routing
+            ticket, opened = uow.get_or_open_ticket("ventas", PHONE, opener("ventas"))
+            assert opened and ticket.number == 2  # T5: the same number either way
+            assert _counter_locked(other)
+            uow.rollback()
+
+
 def test_A3_a_closing_takes_its_ticket_out_of_its_line_without_a_round_trip(
     store: PostgresStore, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1239,13 +1239,15 @@ class _UnitOfWorkBase:
             (_OPEN_LOCKED, key),
             ahead or (_KEY_TICKETS, (customer, campaign)),
         ]
-        counter = ahead is not None and TICKET_COUNTER not in tx.counters
+        counter = ahead is not None and tx.opening is not None and TICKET_COUNTER not in tx.counters
         if counter:
             # T2, T5: when the key has no open ticket, the ticket counter is taken first
             # (every opening takes it), so the key's reads after it see any opening of
             # the key committed by then, as get_or_open_ticket's second look would; an
             # opening then needs no round trip of its own. Unused, the commit writes the
-            # row back (no gap).
+            # row back (no gap). Only in routing, which may open a ticket (it says so with
+            # ``prefetch_opening``): a read elsewhere (a block, for a screen) leaves the
+            # counter, which serializes every opening, to the openings.
             queries.insert(
                 0,
                 (_TAKE_COUNTER_IF_NONE_OPEN, (TICKET_COUNTER, *key))
