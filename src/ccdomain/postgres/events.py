@@ -57,12 +57,8 @@ class PostgresEventLog(_UnitOfWorkBase):
         In a read-only store it is sent at once (the refusal of any write is the
         call's).
         """
-        db = self._wdb()
         text = _json(event.numbered(0))  # encode_event's text, written directly
-        if not self._locking:  # a read-only store
-            db.execute(b"INSERT INTO events (data) VALUES (%s)", (text,))
-        else:
-            db.defer(b"INSERT INTO events (data) VALUES (%s)", (text,))
+        self._never_refused(b"INSERT INTO events (data) VALUES (%s)", (text,))
 
     @_guarded
     def events(self, after: int = 0) -> Iterator[Event]:
